@@ -1,0 +1,140 @@
+"""Finish the new project: make sure its folders exist, then prove the iris example runs.
+
+Standard library only: cookiecutter often runs from a pipx/uvx environment without numpy,
+so the example runs in a subprocess with a Python that has the project's packages.
+
+A failing example never costs the user the project: cookiecutter deletes the project
+when this hook exits non-zero, so we report the failure loudly, write it to
+data/output/example_check.log, and exit 0. Set KAGGLE_EXP_STRICT_CHECK=1 to exit 1
+instead (for CI that must fail on a broken example).
+"""
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Prompt values arrive as JSON literals, so no quote in them can break this file.
+VERIFY = {{ cookiecutter.verify_example | tojson }} == "yes"
+PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
+
+PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
+FOLDERS = ["data/input", "data/output", "exp", "scripts"]
+MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"]
+EXPECTED_RUNS = ["run001", "run002", "run003"]
+RUN_FILES = ["status.json", "config_update.yml", "config.yml", "metrics.json", "oof.csv",
+             "test_pred.csv", "submission.csv", "log.txt", "provenance.json"]
+CHECK_LOG = PROJECT / "data" / "output" / "example_check.log"
+TIMEOUT_SECONDS = 900
+
+
+def ensure_folders():
+    """Create the layout's folders; a template fetched with git has no empty ones."""
+    for folder in FOLDERS:
+        (PROJECT / folder).mkdir(parents=True, exist_ok=True)
+    keep = PROJECT / "data" / "output" / ".gitkeep"
+    if not keep.exists():
+        keep.touch()
+
+
+def find_python():
+    """Give the first Python that has the project's packages: cookiecutter's own, then python3, python."""
+    candidates = [sys.executable, shutil.which("python3"), shutil.which("python")]
+    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in sys.argv[1:]))"
+    seen = set()
+    for python in candidates:
+        if not python or python in seen:
+            continue
+        seen.add(python)
+        try:
+            if subprocess.run([python, "-c", probe, *MODULES], capture_output=True, timeout=60).returncode == 0:
+                return python
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return None
+
+
+def check_outputs(project):
+    """Give a list of problems with the example's outputs; empty when all is there."""
+    problems = []
+    out = project / "data" / "output" / "exp" / "exp001"
+    sample_ids = read_ids(project / "data" / "input" / "sample_submission.csv")
+    for run in EXPECTED_RUNS:
+        missing = [name for name in RUN_FILES if not (out / run / name).is_file()]
+        if missing:
+            problems.append(f"{run}: missing {', '.join(missing)}")
+            continue
+        if '"done"' not in (out / run / "status.json").read_text(encoding="utf-8"):
+            problems.append(f"{run}: status is not done")
+        if read_ids(out / run / "submission.csv") != sample_ids:
+            problems.append(f"{run}: submission.csv ids differ from sample_submission.csv")
+    return problems
+
+
+def read_ids(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return [row[0] for row in csv.reader(f)][1:]
+
+
+def run_example(python):
+    """Run exp001 in a scratch copy, so the user's own first run starts from a clean project."""
+    scratch = Path(tempfile.mkdtemp(prefix="kaggle-exp-check-"))
+    try:
+        copy = scratch / PROJECT_SLUG
+        shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".git", "output"))
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        started = time.perf_counter()
+        try:
+            # Run from outside the project: paths must resolve from the project root.
+            result = subprocess.run([python, str(copy / "exp" / "exp001" / "exp.py")], cwd=scratch, env=env,
+                                    capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+            output, code = result.stdout + result.stderr, result.returncode
+        except subprocess.TimeoutExpired as e:
+            output, code = f"{e.stdout or ''}{e.stderr or ''}\ntimed out after {TIMEOUT_SECONDS} s", -1
+        seconds = time.perf_counter() - started
+        problems = [f"exp.py exited with code {code}"] if code != 0 else []
+        problems += check_outputs(copy) if code == 0 else []
+        return problems, output, seconds
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_check_log(status, text):
+    CHECK_LOG.write_text(f"status: {status}\n{text}\n", encoding="utf-8")
+
+
+def main():
+    ensure_folders()
+    if not VERIFY:
+        print(f"Project {PROJECT_SLUG} created (example check skipped). Try it: cd {PROJECT_SLUG} && python exp/exp001/exp.py")
+        return 0
+    python = find_python()
+    if python is None:
+        how = (f"    cd {PROJECT_SLUG}\n    python3 -m pip install -r requirements.txt\n    python3 exp/exp001/exp.py")
+        text = ("The iris example was not run: no Python here has the packages it needs "
+                f"({', '.join(MODULES)}). Install them and run it yourself:\n{how}")
+        write_check_log("not run", text)
+        print(f"\n{text}\n")
+        return 0
+    problems, output, seconds = run_example(python)
+    if problems:
+        write_check_log("failed", f"python: {python}\nproblems:\n  " + "\n  ".join(problems) + f"\n\noutput of exp.py:\n{output}")
+        bar = "!" * 78
+        print(f"\n{bar}\nTHE IRIS EXAMPLE FAILED in the new project {PROJECT_SLUG} (python: {python}).\n"
+              + "\n".join(f"  - {p}" for p in problems)
+              + f"\nLast lines of its output:\n{chr(10).join(output.splitlines()[-15:])}\n"
+              + f"Full log: {PROJECT_SLUG}/data/output/example_check.log\n"
+              + f"The project was kept. Re-run it with: cd {PROJECT_SLUG} && python exp/exp001/exp.py\n{bar}\n",
+              file=sys.stderr)
+        return 1 if os.environ.get("KAGGLE_EXP_STRICT_CHECK") == "1" else 0
+    write_check_log("verified", f"python: {python}\n{len(EXPECTED_RUNS)} runs in {seconds:.1f} s\n\noutput of exp.py:\n{output}")
+    print(f"Iris example verified: exp001 ran {len(EXPECTED_RUNS)} runs in {seconds:.1f} s with {python}.\n"
+          f"Next: cd {PROJECT_SLUG} && python exp/exp001/exp.py   (see README.md to switch to your competition's data)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

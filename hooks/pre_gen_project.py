@@ -1,0 +1,34 @@
+"""Refuse a project name or competition slug that would break the project, before anything is written.
+
+Standard library only: cookiecutter often runs from a pipx/uvx environment without numpy.
+"""
+import re
+import sys
+
+# Values arrive as JSON literals, so a quote or backslash in a name cannot break this file.
+PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
+COMPETITION = {{ cookiecutter.competition | tojson }}
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+COMPETITION_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def main():
+    problems = []
+    if not SLUG.fullmatch(PROJECT_SLUG):
+        problems.append(
+            f"project_slug {PROJECT_SLUG!r} is not a valid folder name: use lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit (for example my-competition)."
+        )
+    if not COMPETITION_SLUG.fullmatch(COMPETITION):
+        problems.append(
+            f"competition {COMPETITION!r} is not a Kaggle competition slug: use the lowercase letters, digits and '-' "
+            "after kaggle.com/competitions/ in the competition's address (for example titanic)."
+        )
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Shared fixtures: bake the template once per session, hand each test its own copy."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    # Tests never need a screen; keep matplotlib quiet and fast.
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def baked_project(cookies_session):
+    """Give the path of a project baked with defaults, the example check skipped (read-only by convention)."""
+    result = cookies_session.bake(extra_context={"verify_example": "no"})
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+@pytest.fixture
+def project(baked_project, tmp_path):
+    """Give a fresh copy of the baked project that a test may change freely."""
+    copy = tmp_path / baked_project.name
+    shutil.copytree(baked_project, copy)
+    return copy
+
+
+def run_python(project, script, *args, cwd=None, env=None, timeout=300):
+    """Run a script of the project with this Python; give the CompletedProcess (text output)."""
+    full_env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+    return subprocess.run(
+        [sys.executable, str(project / script), *args], cwd=cwd or project, env=full_env,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def run_exp(project, *args, exp="exp001", **kwargs):
+    """Run exp/<exp>/exp.py of the project; give the CompletedProcess."""
+    return run_python(project, f"exp/{exp}/exp.py", *args, **kwargs)

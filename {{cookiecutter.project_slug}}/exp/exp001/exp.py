@@ -1,0 +1,256 @@
+"""exp001: LightGBM baseline.
+
+Each snippet in RUNS (at the bottom) is one run: run001, run002, ... in order. A run is
+config.yml with its snippet merged in, and writes its record to data/output/exp/exp001/runNNN/.
+Append new runs at the end: a run that has results keeps its number and its snippet.
+
+    python exp/exp001/exp.py              train every run that has no result yet
+    python exp/exp001/exp.py --run 2,3    only these runs (also --run run002, --run 1-3)
+    python exp/exp001/exp.py --list       each run with its snippet and status
+    python exp/exp001/exp.py --dry-run    what each run changes; writes nothing
+    python exp/exp001/exp.py --debug      quick smoke test on a sample, under data/output/debug/
+    python exp/exp001/exp.py --force      redo runs that have results (the old record is kept)
+"""
+import argparse
+import shutil
+import sys
+import textwrap
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import util
+from util import ConfigError, DataError, log
+
+
+@dataclass
+class Run:
+    name: str        # run001
+    snippet: str     # the YAML text from RUNS, dedented
+    update: dict     # the snippet parsed
+    config: dict     # config.yml with the snippet merged in
+
+
+def plan_runs(base, debug=False):
+    """Give every run in RUNS parsed, merged and checked, so a typo stops us before any training."""
+    import train
+
+    source = Path(__file__).read_text(encoding="utf-8")
+    runs = []
+    for i, raw in enumerate(RUNS, 1):
+        name = f"run{i:03d}"
+        start = source.find(raw)  # where the snippet sits in this file, for error line numbers
+        first_line = source.count("\n", 0, start) + 1 if start >= 0 else 1
+        where = f"{name} (exp.py)" if start >= 0 else f"{name} (its snippet)"
+        snippet = textwrap.dedent(raw).strip("\n")
+        update = util.parse_yaml(snippet, where, first_line=first_line if start >= 0 else 1)
+        config = util.merge_update(base, update, name)
+        if debug:
+            config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
+        train.check_config(config, name)
+        runs.append(Run(name, snippet, update, config))
+    return runs
+
+
+def select_runs(runs, spec):
+    """Give the runs named by --run: '2,3', 'run002', '1-3'; all runs when spec is None."""
+    if not spec:
+        return runs
+    by_number = {i: run for i, run in enumerate(runs, 1)}
+    chosen = []
+    for part in spec.split(","):
+        part = part.strip().lower().replace("run", "")
+        try:
+            low, _, high = part.partition("-")
+            numbers = range(int(low), int(high or low) + 1)
+        except ValueError:
+            raise ConfigError(f"--run {spec}: cannot read {part!r}. Write numbers like 2,3 or run002 or 1-3.") from None
+        for n in numbers:
+            if n not in by_number:
+                raise ConfigError(f"--run {spec}: there is no run{n:03d}; RUNS has run001 to run{len(runs):03d}.")
+            if by_number[n] not in chosen:
+                chosen.append(by_number[n])
+    return chosen
+
+
+def status_of(out_root, run):
+    """Give (status, detail) of a run's record: done, changed, failed, interrupted or not run."""
+    done = out_root / run.name
+    if (done / "status.json").is_file():
+        saved = util.parse_yaml((done / "config_update.yml").read_text(encoding="utf-8"), str(done))
+        if saved != run.update:
+            return "changed", util.read_json(done / "status.json")
+        return "done", util.read_json(done / "status.json")
+    failed = out_root / f"{run.name}.failed"
+    if (failed / "status.json").is_file():
+        return util.read_json(failed / "status.json")["status"], util.read_json(failed / "status.json")
+    return "not run", {}
+
+
+def check_unchanged(out_root, runs, force):
+    """Refuse to go on when a finished run's snippet was edited: its number would now lie."""
+    changed = [run for run in runs if status_of(out_root, run)[0] == "changed"]
+    if changed and not force:
+        names = ", ".join(run.name for run in changed)
+        raise ConfigError(
+            f"{names}: the snippet in RUNS differs from the one saved in {util.rel(out_root)}/<run>/config_update.yml "
+            "(the RUNS list was edited or reordered). Fix: restore the old snippet and append the new one at the end of RUNS, "
+            f"or redo it with --force --run {changed[0].name} (the old record is kept as {changed[0].name}.replaced-<time>)."
+        )
+
+
+def run_one(run, out_root, n_rows, argv):
+    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
+    import train
+
+    partial = out_root / f".{run.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)  # left by a run that was killed
+    partial.mkdir(parents=True)
+    (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
+    util.write_yaml(partial / "config.yml", run.config)
+    util.snapshot_sources(partial / "src")
+    handler = util.add_log_file(partial / "log.txt")
+    started, clock = util.now(), time.perf_counter()
+    status = {"exp": util.EXP_NAME, "run": run.name, "started": started}
+    try:
+        util.seed_everything(run.config["seed"])
+        tracker = util.start_tracking(run.config, run.name)
+        metrics = train.run(run.config, partial, n_rows)
+        util.finish_tracking(tracker, metrics, partial)
+        status.update(status="done", cv=metrics["cv"], metric=metrics["metric"])
+    except (ConfigError, DataError) as e:
+        log.error(f"{run.name} failed: {e}")
+        status.update(status="failed", error=str(e))
+    except KeyboardInterrupt:
+        log.error(f"{run.name} interrupted")
+        status.update(status="interrupted", error="KeyboardInterrupt")
+    except Exception as e:  # the user's training code: keep the whole traceback
+        log.error(f"{run.name} failed:\n{traceback.format_exc()}")
+        status.update(status="failed", error=f"{type(e).__name__}: {e}")
+    finally:
+        status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
+        util.write_provenance(partial, run.config, started, argv)
+        util.remove_log_file(handler)
+        util.write_json(partial / "status.json", status)  # last: its presence marks the record whole
+        publish(partial, out_root, run.name, status["status"])
+    if status["status"] == "interrupted":
+        raise KeyboardInterrupt
+    return status
+
+
+def publish(partial, out_root, name, status):
+    """Move a finished record into place, keeping any record it replaces."""
+    final = out_root / (name if status == "done" else f"{name}.failed")
+    if status == "done" and final.exists():  # only with --force: keep the old result, never lose it
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        final.rename(out_root / f"{name}.replaced-{stamp}")
+        log.info(f"previous {name} kept as {name}.replaced-{stamp}")
+    elif final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    if status == "done":
+        shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
+
+
+def describe_update(run):
+    """Give a run's changes on one line, e.g. model.params.num_leaves=4."""
+    return ", ".join(f"{k}={v}" for k, v in util.flatten(run.update).items()) or "(base config)"
+
+
+def show_list(runs, out_root):
+    for run in runs:
+        status, detail = status_of(out_root, run)
+        score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
+        print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
+
+
+def show_dry_run(runs, base):
+    flat_base = util.flatten(base)
+    for run in runs:
+        print(f"{run.name}:")
+        changes = util.flatten(run.update)
+        for key, value in changes.items():
+            print(f"  {key}: {flat_base.get(key, '(new)')} -> {value}")
+        if not changes:
+            print("  (the base config as it is)")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", help="runs to train: 2,3 or run002 or 1-3 (default: all)")
+    parser.add_argument("--force", action="store_true", help="redo runs that already have a record (the old one is kept)")
+    parser.add_argument("--list", action="store_true", help="show each run with its snippet and status, then stop")
+    parser.add_argument("--dry-run", action="store_true", help="show what each run changes, then stop; writes nothing")
+    parser.add_argument("--debug", action="store_true", help="quick smoke test on a sample, written under data/output/debug/")
+    parser.add_argument("--fail-fast", action="store_true", help="stop at the first failed run")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    util.setup_logging()
+    out_root = util.OUTPUT_DIR / ("debug" if args.debug else "exp") / util.EXP_NAME
+    try:
+        base = util.load_config(util.EXP_DIR / "config.yml")
+        runs = plan_runs(base, debug=args.debug)
+        selected = select_runs(runs, args.run)
+        if args.list:
+            return show_list(runs, out_root) or 0
+        if args.dry_run:
+            return show_dry_run(selected, base) or 0
+        if not args.debug:  # debug records are scratch: always redone
+            check_unchanged(out_root, selected, args.force)
+            skipped = [run for run in selected if status_of(out_root, run)[0] == "done" and not args.force]
+            selected = [run for run in selected if run not in skipped]
+            if skipped:
+                log.info(f"skipping {', '.join(r.name for r in skipped)}: already done (--force to redo)")
+        util.check_tracking(base)
+        import data  # read the data now, so a missing file or column is reported before any training
+        for run in selected:
+            data.load_data(run.config, run.config["debug"]["n_rows"] if args.debug else None)
+    except (ConfigError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    failures = []
+    clock = time.perf_counter()
+    for i, run in enumerate(selected, 1):
+        log.info(f"{util.EXP_NAME}/{run.name} ({i}/{len(selected)}): {describe_update(run)}")
+        status = run_one(run, out_root, run.config["debug"]["n_rows"] if args.debug else None, [__file__, *argv])
+        elapsed = time.perf_counter() - clock
+        left = elapsed / i * (len(selected) - i)
+        log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s -> {util.rel(out_root / run.name)} (elapsed {elapsed:.0f}s, ~{left:.0f}s left)")
+        if status["status"] != "done":
+            failures.append(run.name)
+            if args.fail_fast:
+                break
+    if failures:
+        log.error(f"failed: {', '.join(failures)}; see log.txt in {util.rel(out_root)}/<run>.failed/")
+        return 1
+    return 0
+
+
+# One snippet per run, merged over config.yml. Append; do not insert or reorder.
+RUNS = [
+    """
+    model:
+      params:
+        num_leaves: 4
+    """,
+    """
+    model:
+      params:
+        max_depth: 3
+    """,
+    """
+    model:
+      params:
+        learning_rate: 0.1
+        num_leaves: 7
+    """,
+]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""One run: load data, split into folds, train each fold, score, and save the record.
+
+The steps below read top to bottom; change the CV loop here, models in model.py.
+"""
+import time
+
+import numpy as np
+import pandas as pd
+
+import data as data_io
+import model as models
+from util import ConfigError, log, write_json
+
+TASKS = ("binary", "multiclass", "regression")
+CV_SCHEMES = ("kfold", "stratified", "group", "stratified_group")
+
+
+# ---------------------------------------------------------------- metrics
+
+def _rmse(y, p):
+    return float(np.sqrt(np.mean((y - p) ** 2)))
+
+
+def _rmsle(y, p):
+    return _rmse(np.log1p(y), np.log1p(np.clip(p, 0, None)))
+
+
+def _labels(p):
+    return p.argmax(axis=1) if p.ndim == 2 else (p >= 0.5).astype(int)
+
+
+def _sk(name, **kwargs):
+    def score(y, p):
+        from sklearn import metrics
+        return float(getattr(metrics, name)(y, p, **kwargs))
+    return score
+
+
+# name -> (tasks, higher is better, needs labels rather than probabilities, score(y, prediction))
+METRICS = {
+    "accuracy": ("binary multiclass", True, True, lambda y, p: float(np.mean(_labels(p) == y))),
+    "f1": ("binary multiclass", True, True, lambda y, p: _sk("f1_score", average="binary" if p.ndim == 1 else "macro")(y, _labels(p))),
+    "auc": ("binary multiclass", True, False, lambda y, p: _sk("roc_auc_score", **({"multi_class": "ovr"} if p.ndim == 2 else {}))(y, p)),
+    "logloss": ("binary multiclass", False, False, lambda y, p: _sk("log_loss", labels=list(range(max(2, p.shape[1] if p.ndim == 2 else 2))))(y, p)),
+    "rmse": ("regression", False, False, _rmse),
+    "mae": ("regression", False, False, lambda y, p: float(np.mean(np.abs(y - p)))),
+    "rmsle": ("regression", False, False, _rmsle),
+    "r2": ("regression", True, False, _sk("r2_score")),
+}
+
+
+def score(metric, y, pred):
+    return METRICS[metric][3](y, pred)
+
+
+def check_config(cfg, where):
+    """Raise ConfigError for values no run could train with; called before any run starts."""
+    def fail(key, value, allowed):
+        raise ConfigError(f"{where}: {key} is {value!r}; allowed: {', '.join(allowed)}. Fix it in config.yml or in the run's snippet.")
+
+    if cfg["task"] not in TASKS:
+        fail("task", cfg["task"], TASKS)
+    fitting = [m for m, spec in METRICS.items() if cfg["task"] in spec[0].split()]
+    if cfg["metric"] not in fitting:
+        fail("metric", cfg["metric"], fitting)
+    if cfg["cv"]["scheme"] not in CV_SCHEMES:
+        fail("cv.scheme", cfg["cv"]["scheme"], CV_SCHEMES)
+    if not isinstance(cfg["cv"]["n_splits"], int) or cfg["cv"]["n_splits"] < 2:
+        fail("cv.n_splits", cfg["cv"]["n_splits"], ["a whole number of at least 2"])
+    name = cfg["model"]["name"]
+    if name not in models.MODEL_NAMES:
+        fail("model.name", name, models.MODEL_NAMES)
+    if name != "lightgbm":
+        try:
+            models.sklearn_class(name, cfg["task"])
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e} (task is {cfg['task']}). Fix: choose another model.name.") from None
+
+
+# ---------------------------------------------------------------- one run
+
+def run(cfg, run_dir, n_rows=None):
+    """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
+    data = data_io.load_data(cfg, n_rows)
+    folds = data_io.make_folds(data, cfg["cv"], cfg["seed"])
+    result = cross_validate(cfg, data, folds, run_dir)
+    save_predictions(cfg, data, folds, result, run_dir)
+    return result["metrics"]
+
+
+def cross_validate(cfg, data, folds, run_dir):
+    """Give out-of-fold and fold-averaged test predictions, fold scores and importance."""
+    metric, task = cfg["metric"], cfg["task"]
+    n_splits = int(folds.max()) + 1
+    width = len(data.classes) if task == "multiclass" else 0
+    oof = np.zeros((len(data.y), width) if width else len(data.y))
+    test_pred = np.zeros((len(data.X_test), width) if width else len(data.X_test))
+    prepared = models.prepare(cfg, data)
+    (run_dir / "models").mkdir(exist_ok=True)
+    scores, iterations, seconds, importances = [], [], [], []
+    started = time.perf_counter()
+    for k in range(n_splits):
+        fold_start = time.perf_counter()
+        train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        fitted = models.fit(cfg, prepared, data.y, train_idx, valid_idx)
+        oof[valid_idx] = models.predict(fitted, models.rows(prepared["X"], valid_idx), task)
+        test_pred += models.predict(fitted, prepared["X_test"], task) / n_splits
+        models.save(fitted, run_dir / "models" / f"fold{k}")
+        scores.append(score(metric, data.y[valid_idx], oof[valid_idx]))
+        iterations.append(models.best_iteration(fitted))
+        importances.append(models.importance(fitted, list(data.X.columns)))
+        seconds.append(round(time.perf_counter() - fold_start, 3))
+        elapsed = time.perf_counter() - started
+        left = elapsed / (k + 1) * (n_splits - k - 1)
+        rounds = f" best_iter={iterations[-1]}" if iterations[-1] is not None else ""
+        log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f}{rounds} ({seconds[-1]:.1f}s; elapsed {elapsed:.1f}s, ~{left:.0f}s left)")
+
+    higher = METRICS[metric][1]
+    metrics = {
+        "metric": metric,
+        "higher_is_better": higher,
+        "direction": "maximize" if higher else "minimize",
+        "cv": float(np.mean(scores)),
+        "cv_std": float(np.std(scores)),
+        "oof": score(metric, data.y, oof),
+        "folds": scores,
+        "best_iterations": iterations,
+        "fit_seconds": seconds,
+        "total_seconds": round(time.perf_counter() - started, 3),
+        "model": cfg["model"]["name"],
+        "n_train": int(len(data.y)),
+        "n_features": int(data.X.shape[1]),
+    }
+    log.info(f"  CV {metric} = {metrics['cv']:.5f} ± {metrics['cv_std']:.5f} (all out-of-fold: {metrics['oof']:.5f})")
+    importance = pd.concat(importances, axis=1).mean(axis=1).sort_values(ascending=False)
+    return {"oof": oof, "test_pred": test_pred, "metrics": metrics, "importance": importance}
+
+
+def save_predictions(cfg, data, folds, result, run_dir):
+    """Write out-of-fold and test predictions, the checked submission, importance and metrics."""
+    spec = cfg["data"]
+    oof = data_io.prediction_frame(data.ids, result["oof"], data.classes, spec["id"])
+    target = np.asarray(data.classes, dtype=object)[data.y] if data.classes else data.y
+    oof.insert(1, "fold", folds)
+    oof.insert(2, spec["target"], target)
+    oof.to_csv(run_dir / "oof.csv", index=False)
+    data_io.prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"]).to_csv(run_dir / "test_pred.csv", index=False)
+
+    submission = data_io.make_submission(data, result["test_pred"], cfg, label_metric=METRICS[cfg["metric"]][2])
+    data_io.check_submission(submission, data.sample, spec["id"])
+    submission.to_csv(run_dir / "submission.csv", index=False)
+
+    result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
+    plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
+    write_json(run_dir / "metrics.json", result["metrics"])
+
+
+def plot_importance(importance, path, title):
+    """Draw the top 30 features as a horizontal bar chart."""
+    import matplotlib
+    matplotlib.use("Agg")  # no screen needed
+    import matplotlib.pyplot as plt
+
+    top = importance.head(30)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 1.2))
+    ax.barh([str(i) for i in top.index], top.to_numpy())
+    ax.set_title(f"feature importance ({title}, mean over folds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

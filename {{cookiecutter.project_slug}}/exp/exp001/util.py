@@ -1,0 +1,330 @@
+"""Config, paths, logging, seeds and provenance for this experiment.
+
+Nothing here knows about models or data; exp.py and train.py call into it.
+"""
+import copy
+import difflib
+import functools
+import json
+import logging
+import os
+import platform
+import random
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+EXP_DIR = Path(__file__).resolve().parent
+EXP_NAME = EXP_DIR.name
+# exp/expNNN/util.py -> the project root, whatever the current directory is.
+ROOT = EXP_DIR.parents[1]
+OUTPUT_DIR = ROOT / "data" / "output"
+
+log = logging.getLogger("exp")
+
+
+class ConfigError(Exception):
+    """A mistake in config.yml or in a RUNS snippet: shown as a message, not a traceback."""
+
+
+class DataError(Exception):
+    """A missing file or column in the input data: shown as a message, not a traceback."""
+
+
+# ---------------------------------------------------------------- config
+
+def parse_yaml(text, where, first_line=1):
+    """Give the mapping in `text`; `where` names the file or run, `first_line` is where `text` starts in it."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f", line {mark.line + first_line}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(
+            f"{where}{line}: this is not valid YAML ({problem}). "
+            "Fix: check the indentation (spaces only) and the 'key: value' form around that line."
+        ) from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected keys like 'model:' at the top, got a {describe(value)}.")
+    return value
+
+
+def load_config(path):
+    """Give config.yml as a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Every experiment folder needs a config.yml.")
+    return parse_yaml(path.read_text(encoding="utf-8"), rel(path))
+
+
+def describe(value):
+    """Give the kind of a YAML value in words a user knows."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "section"
+    return type(value).__name__
+
+
+def flatten(tree, prefix=""):
+    """Give {'model.params.max_depth': 5, ...} for a nested dict; lists stay whole."""
+    flat = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{str(key).lstrip('+')}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def merge_update(base, update, where, prefix="", root=None):
+    """Give a copy of `base` with `update` merged in, refusing unknown keys and type changes.
+
+    Sections merge key by key; lists and single values are replaced whole; null sets null.
+    A key written as +key is added on purpose even though `base` lacks it.
+    `root` is the whole config, searched when a key seems to sit at the wrong level.
+    """
+    root = base if root is None else root
+    merged = copy.deepcopy(base)
+    for raw_key, value in update.items():
+        key = str(raw_key)
+        adding = key.startswith("+")
+        name = key[1:] if adding else key
+        dotted = prefix + name
+        if name not in merged:
+            if not adding:
+                raise ConfigError(unknown_key_message(base, name, prefix, where, root))
+            merged[name] = copy.deepcopy(value)
+            continue
+        if adding:
+            raise ConfigError(f"{where}: +{dotted} adds a key that config.yml already has. Fix: write {name} without the +.")
+        old = merged[name]
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[name] = merge_update(old, value, where, dotted + ".", root)
+        else:
+            check_same_kind(old, value, dotted, where)
+            merged[name] = copy.deepcopy(value)
+    return merged
+
+
+def check_same_kind(old, new, dotted, where):
+    """Raise ConfigError when `new` would change the kind of value at `dotted`."""
+    if old is None or new is None:
+        return
+    old_kind, new_kind = describe(old), describe(new)
+    if old_kind == new_kind:  # int and float are both "number", so 3 -> 0.5 is fine
+        return
+    raise ConfigError(
+        f"{where}: {dotted} is a {old_kind} in config.yml ({short(old)}) but this run sets a {new_kind} ({short(new)}). "
+        f"Fix: give a {old_kind}, or change the value in config.yml if the kind really changes."
+    )
+
+
+def short(value, width=60):
+    text = json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def unknown_key_message(base, name, prefix, where, root):
+    """Give the error for an unknown key: closest match, the keys at that level, how to add it."""
+    siblings = [str(k) for k in base]
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=0.6)
+    if close:
+        hint = f" (did you mean {prefix}{close[0]}?)"
+    else:  # maybe the right key at the wrong level, e.g. max_depth directly under model
+        elsewhere = [d for d in flatten(root) if d.split(".")[-1] == name]
+        hint = f" (did you mean {elsewhere[0]}?)" if elsewhere else ""
+    level = prefix.rstrip(".") or "the top level"
+    return (
+        f"{where}: unknown key {prefix}{name}{hint}. Keys at {level}: {', '.join(siblings) or '(none)'}. "
+        f"To add a new key on purpose, write +{name}."
+    )
+
+
+def merge_run(base, snippet_text, where):
+    """Give (update, merged config) for one RUNS snippet, all checks done."""
+    update = parse_yaml(snippet_text, where)
+    return update, merge_update(base, update, where)
+
+
+# ---------------------------------------------------------------- paths, files
+
+def rel(path):
+    """Give `path` relative to the project root when it is inside it, for short messages."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def write_yaml(path, value):
+    Path(path).write_text(yaml.safe_dump(value, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def write_json(path, value):
+    Path(path).write_text(json.dumps(value, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def now():
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    try:
+        import numpy as np
+        np.random.seed(seed)
+    except ImportError:
+        pass
+
+
+# ---------------------------------------------------------------- logging
+
+def setup_logging():
+    """Send the experiment's messages to the console; each run adds its own log file."""
+    if log.handlers:
+        return
+    log.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log.addHandler(console)
+    log.propagate = False
+
+
+def add_log_file(path):
+    """Start copying every console message into `path`; give the handler to remove later."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    return handler
+
+
+def remove_log_file(handler):
+    log.removeHandler(handler)
+    handler.close()
+
+
+# ---------------------------------------------------------------- provenance
+
+@functools.lru_cache(maxsize=None)
+def git_state():
+    """Give the commit, dirty flag and uncommitted diff of the project, once per process."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
+
+    try:
+        head = git("rev-parse", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None, "diff": "", "note": "git is not installed"}
+    if head.returncode != 0:
+        return {"commit": None, "dirty": None, "diff": "", "note": "not a git repository, or no commit yet"}
+    status = git("status", "--porcelain", "--untracked-files=no").stdout
+    diff = git("diff", "HEAD").stdout if status.strip() else ""
+    return {"commit": head.stdout.strip(), "dirty": bool(status.strip()), "diff": diff}
+
+
+@functools.lru_cache(maxsize=None)
+def environment():
+    """Give the Python and package versions, once per process."""
+    packages = {}
+    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "PyYAML", "pyarrow", "matplotlib", "wandb"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
+
+
+def snapshot_sources(dest):
+    """Copy this experiment's code and config as they are now into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in EXP_DIR.iterdir():
+        if path.is_file() and path.suffix in (".py", ".yml", ".yaml", ".md"):
+            (dest / path.name).write_bytes(path.read_bytes())
+
+
+def write_provenance(run_dir, cfg, started, argv):
+    """Record what made this run: code, commit, versions, command line, seed, times."""
+    git = git_state()
+    write_json(run_dir / "provenance.json", {
+        "exp": EXP_NAME,
+        "run": run_dir.name.strip(".").split(".")[0],
+        "command": [sys.executable, *argv],
+        "seed": cfg.get("seed"),
+        "started": started,
+        "finished": now(),
+        "git": {k: git[k] for k in ("commit", "dirty")} | ({"note": git["note"]} if "note" in git else {}),
+        **environment(),
+    })
+    if git["diff"]:
+        (run_dir / "git.diff").write_text(git["diff"], encoding="utf-8")
+
+
+# ---------------------------------------------------------------- tracking (optional)
+
+def check_tracking(cfg):
+    """Raise ConfigError before any run when W&B is on and required but not installed."""
+    settings = cfg.get("wandb") or {}
+    if not settings.get("enabled"):
+        return
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        if settings.get("required", True):
+            raise ConfigError(
+                "config.yml: wandb.enabled is true but wandb is not installed. "
+                "Fix: pip install wandb, or set wandb.enabled: false, or wandb.required: false to run untracked."
+            ) from None
+        log.warning("wandb is not installed: running untracked (wandb.required is false)")
+
+
+def start_tracking(cfg, run_name):
+    """Give a W&B run for this run when wandb.enabled is true and wandb is installed, else None."""
+    settings = cfg.get("wandb") or {}
+    if not settings.get("enabled"):
+        return None
+    try:
+        import wandb
+    except ImportError:
+        return None
+    folder = OUTPUT_DIR / "wandb"  # never inside exp/, so new_exp.py copies no tracker files
+    folder.mkdir(parents=True, exist_ok=True)
+    return wandb.init(
+        project=settings.get("project") or ROOT.name, entity=settings.get("entity"), mode=settings.get("mode", "offline"),
+        group=EXP_NAME, name=f"{EXP_NAME}/{run_name}", config=cfg, dir=str(folder),
+    )
+
+
+def finish_tracking(tracker, metrics, run_dir):
+    """Send fold scores, CV and the importance chart to W&B, and close the W&B run."""
+    if tracker is None:
+        return
+    import wandb
+
+    for k, value in enumerate(metrics["folds"]):
+        tracker.log({f"fold/{metrics['metric']}": value, "fold": k})
+    tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"], "cv/oof": metrics["oof"]})
+    if (run_dir / "importance.png").is_file():
+        tracker.log({"importance": wandb.Image(str(run_dir / "importance.png"))})
+    tracker.finish()
