@@ -1,0 +1,304 @@
+"""Runs you can trust: strict config updates, a safe run lifecycle, a full record of every run."""
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from conftest import TEMPLATE, run_exp
+
+EXP = "data/output/exp/exp001"
+
+
+def set_runs(project, *snippets):
+    """Replace RUNS in exp001/exp.py with these snippets."""
+    path = project / "exp/exp001/exp.py"
+    body = "".join(f'    """\n{textwrap.indent(textwrap.dedent(s).strip(), "    ")}\n    """,\n' for s in snippets)
+    text = re.sub(r"RUNS = \[\n.*?\n\]\n", lambda _: f"RUNS = [\n{body}]\n", path.read_text(), flags=re.S)
+    path.write_text(text)
+
+
+def set_config(project, **changes):
+    """Set dotted keys in exp001/config.yml, e.g. model__num_boost_round=5."""
+    path = project / "exp/exp001/config.yml"
+    config = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        section = config
+        for key in parents:
+            section = section[key]
+        section[leaf] = value
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def break_training(project, when):
+    """Make the CV loop raise `when` is a Python condition on cfg that is true."""
+    path = project / "exp/exp001/train.py"
+    text = path.read_text()
+    anchor = "    data = data_io.load_data(cfg, n_rows)\n"
+    assert anchor in text
+    path.write_text(text.replace(anchor, anchor + f"    if {when}:\n        raise RuntimeError('boom in user code')\n"))
+
+
+def load_util():
+    """Import the generated util.py in this process (it needs only PyYAML)."""
+    spec = importlib.util.spec_from_file_location("generated_util", TEMPLATE / "{{cookiecutter.project_slug}}/exp/exp001/util.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def util():
+    return load_util()
+
+
+@pytest.fixture
+def fast(project):
+    """A project copy whose runs train in a fraction of a second."""
+    set_config(project, model__num_boost_round=20)
+    return project
+
+
+# ---------------------------------------------------------------- config updates
+
+def test_typo_in_run_is_reported_before_training(fast):
+    set_runs(fast, "model:\n  params:\n    num_leaves: 7", "model:\n  params:\n    max_dpeth: 3")
+    result = run_exp(fast)
+    assert result.returncode == 2
+    assert ("run002: unknown key model.params.max_dpeth (did you mean model.params.max_depth?). "
+            "Keys at model.params: learning_rate, num_leaves, max_depth, min_child_samples, verbosity. "
+            "To add a new key on purpose, write +max_dpeth.") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (fast / EXP).exists(), "no run may start when any snippet is wrong"
+
+
+def test_key_at_the_wrong_level_suggests_where_it_lives(util):
+    base = {"model": {"name": "lightgbm", "params": {"max_depth": 5}}}
+    with pytest.raises(util.ConfigError, match=r"run001: unknown key model.max_depth \(did you mean model.params.max_depth\?\)"):
+        util.merge_update(base, {"model": {"max_depth": 3}}, "run001")
+
+
+def test_plus_prefix_adds_a_key_on_purpose(fast):
+    set_runs(fast, "model:\n  params:\n    +lambda_l2: 0.5")
+    result = run_exp(fast)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = yaml.safe_load((fast / EXP / "run001/config.yml").read_text())
+    assert merged["model"]["params"]["lambda_l2"] == 0.5
+    assert "+lambda_l2" in (fast / EXP / "run001/config_update.yml").read_text()
+
+
+def test_merge_rules_sections_merge_lists_replace_null_sets(util):
+    base = {"data": {"drop": ["a", "b"], "features": None}, "model": {"params": {"lr": 0.1, "depth": 3}}, "seed": 1}
+    update = {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"depth": None}}, "seed": 2.5}
+    merged = util.merge_update(base, update, "run001")
+    assert merged == {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"lr": 0.1, "depth": None}}, "seed": 2.5}
+    assert base["data"]["drop"] == ["a", "b"], "the base config must not change"
+    assert util.merge_update(base, {}, "run001") == base
+    assert util.parse_yaml("", "run001") == {}
+
+
+@pytest.mark.parametrize("update, message", [
+    ({"model": {"params": {"max_depth": "deep"}}}, "model.params.max_depth is a number in config.yml (5) but this run sets a text"),
+    ({"model": {"params": 3}}, "model.params is a section in config.yml"),
+    ({"model": {"name": {"kind": "rf"}}}, "model.name is a text in config.yml (\"lightgbm\") but this run sets a section"),
+    ({"data": {"drop": "col"}}, "data.drop is a list in config.yml"),
+    ({"model": {"params": {"+max_depth": 3}}}, "+model.params.max_depth adds a key that config.yml already has"),
+])
+def test_changing_the_kind_of_a_value_is_refused(util, update, message):
+    base = {"model": {"name": "lightgbm", "params": {"max_depth": 5}}, "data": {"drop": []}}
+    with pytest.raises(util.ConfigError) as error:
+        util.merge_update(base, update, "run003")
+    assert str(error.value).startswith("run003: ")
+    assert message in str(error.value)
+
+
+def test_whole_number_into_decimal_is_fine(util):
+    merged = util.merge_update({"lr": 0.1, "depth": 3}, {"lr": 1, "depth": 2.5}, "run001")
+    assert merged == {"lr": 1, "depth": 2.5}
+
+
+def test_malformed_config_names_the_file_and_line(fast):
+    path = fast / "exp/exp001/config.yml"
+    lines = path.read_text().splitlines()
+    lines[5] = "  train: [train.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = run_exp(fast, "--list")
+    assert result.returncode == 2
+    assert re.search(r"error: exp/exp001/config.yml, line \d+: this is not valid YAML", result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_snippet_names_the_run_and_its_line_in_exp_py(fast):
+    set_runs(fast, "model:\n  params:\n    num_leaves: 7", "model:\n  params:\n  max_depth: [3")
+    result = run_exp(fast, "--dry-run")
+    assert result.returncode == 2
+    match = re.search(r"run002 \(exp.py\), line (\d+): this is not valid YAML", result.stderr)
+    assert match, result.stderr
+    exp_lines = (fast / "exp/exp001/exp.py").read_text().splitlines()
+    assert "max_depth: [3" in "\n".join(exp_lines[int(match.group(1)) - 3: int(match.group(1)) + 1])
+
+
+# ---------------------------------------------------------------- lifecycle
+
+def test_finished_runs_are_skipped_and_force_keeps_the_old_record(fast):
+    assert run_exp(fast, "--run", "1").returncode == 0
+    first = (fast / EXP / "run001/status.json").read_text()
+    again = run_exp(fast, "--run", "1")
+    assert again.returncode == 0
+    assert "skipping run001: already done" in again.stdout
+    assert (fast / EXP / "run001/status.json").read_text() == first
+    forced = run_exp(fast, "--run", "run001", "--force")
+    assert forced.returncode == 0, forced.stderr
+    replaced = list((fast / EXP).glob("run001.replaced-*"))
+    assert len(replaced) == 1 and (replaced[0] / "status.json").read_text() == first
+    assert json.loads((fast / EXP / "run001/status.json").read_text())["status"] == "done"
+
+
+def test_edited_snippet_of_a_finished_run_is_an_error(fast):
+    assert run_exp(fast, "--run", "1").returncode == 0
+    set_runs(fast, "model:\n  params:\n    num_leaves: 31", "model:\n  params:\n    max_depth: 3")
+    result = run_exp(fast)
+    assert result.returncode == 2
+    assert "run001: the snippet in RUNS differs from the one saved" in result.stderr
+    assert "append the new one at the end of RUNS" in result.stderr
+    assert not (fast / EXP / "run002").exists()
+    assert "changed" in run_exp(fast, "--list").stdout
+    assert run_exp(fast, "--force", "--run", "1").returncode == 0
+
+
+def test_crash_in_a_run_leaves_no_complete_looking_folder_and_the_rest_still_run(fast):
+    break_training(fast, 'cfg["model"]["params"]["max_depth"] == 3')  # run002 of the example
+    result = run_exp(fast)
+    assert result.returncode == 1
+    out = fast / EXP
+    assert sorted(p.name for p in out.iterdir()) == ["run001", "run002.failed", "run003"]
+    status = json.loads((out / "run002.failed/status.json").read_text())
+    assert status["status"] == "failed" and "boom in user code" in status["error"]
+    log = (out / "run002.failed/log.txt").read_text()
+    assert "Traceback" in log and "RuntimeError: boom in user code" in log, "user code errors keep their traceback"
+    assert not (out / "run002.failed/submission.csv").exists()
+    listing = run_exp(fast, "--list").stdout
+    assert re.search(r"run002\s+failed", listing) and re.search(r"run003\s+done", listing)
+
+
+def test_fail_fast_stops_at_the_first_failure(fast):
+    break_training(fast, "True")
+    result = run_exp(fast, "--fail-fast")
+    assert result.returncode == 1
+    assert sorted(p.name for p in (fast / EXP).iterdir()) == ["run001.failed"]
+
+
+def test_interrupted_run_is_marked_and_stops_the_experiment(fast):
+    path = fast / "exp/exp001/train.py"
+    anchor = "    data = data_io.load_data(cfg, n_rows)\n"
+    path.write_text(path.read_text().replace(anchor, anchor + "    raise KeyboardInterrupt\n"))
+    result = run_exp(fast)
+    assert result.returncode != 0
+    out = fast / EXP
+    assert sorted(p.name for p in out.iterdir()) == ["run001.failed"]
+    assert json.loads((out / "run001.failed/status.json").read_text())["status"] == "interrupted"
+
+
+def test_leftover_of_a_killed_run_is_not_done_and_is_replaced(fast):
+    leftover = fast / EXP / ".run001.partial"
+    leftover.mkdir(parents=True)
+    (leftover / "metrics.json").write_text("{}")
+    assert re.search(r"run001\s+not run", run_exp(fast, "--list").stdout)
+    assert run_exp(fast, "--run", "1").returncode == 0
+    assert not leftover.exists() and (fast / EXP / "run001/status.json").is_file()
+
+
+def test_list_shows_each_run_with_its_snippet_and_status(fast):
+    assert run_exp(fast, "--run", "2").returncode == 0
+    lines = run_exp(fast, "--list").stdout.splitlines()
+    assert re.fullmatch(r"run001\s+not run\s+model\.params\.num_leaves=4", lines[0])
+    assert re.fullmatch(r"run002\s+done\s+accuracy=0\.\d+\s+model\.params\.max_depth=3", lines[1])
+    assert len(lines) == 3
+
+
+def test_dry_run_shows_changes_and_writes_nothing(fast):
+    result = run_exp(fast, "--dry-run")
+    assert result.returncode == 0
+    assert "run002:\n  model.params.max_depth: -1 -> 3" in result.stdout
+    assert not (fast / "data/output/exp").exists() and not (fast / "data/output/folds").exists()
+
+
+def test_debug_runs_are_written_apart_from_real_runs(fast):
+    result = run_exp(fast, "--debug", "--run", "1")
+    assert result.returncode == 0, result.stderr
+    assert (fast / "data/output/debug/exp001/run001/status.json").is_file()
+    assert not (fast / EXP).exists()
+    assert yaml.safe_load((fast / "data/output/debug/exp001/run001/config.yml").read_text())["model"]["num_boost_round"] == 10
+
+
+def test_unknown_run_number_is_a_clear_error(fast):
+    result = run_exp(fast, "--run", "7")
+    assert result.returncode == 2
+    assert "there is no run007; RUNS has run001 to run003" in result.stderr
+
+
+# ---------------------------------------------------------------- the record
+
+def test_record_holds_provenance_with_git_commit_and_uncommitted_diff(fast):
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q"], cwd=fast, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=fast, check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], cwd=fast, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=fast, capture_output=True, text=True).stdout.strip()
+    with open(fast / "exp/exp001/model.py", "a") as f:
+        f.write("\n# an uncommitted idea\n")
+    assert run_exp(fast, "--run", "1").returncode == 0
+    run = fast / EXP / "run001"
+    provenance = json.loads((run / "provenance.json").read_text())
+    assert provenance["git"] == {"commit": commit, "dirty": True}
+    assert "an uncommitted idea" in (run / "git.diff").read_text()
+    assert "an uncommitted idea" in (run / "src/model.py").read_text()
+    assert provenance["seed"] == 42 and provenance["packages"]["lightgbm"]
+    assert provenance["command"][1].endswith("exp.py") and provenance["command"][2:] == ["--run", "1"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["direction"] == "maximize" and len(metrics["folds"]) == 5 and len(metrics["best_iterations"]) == 5
+    log = (run / "log.txt").read_text()
+    assert "fold 5/5" in log and "CV accuracy" in log
+
+
+def test_every_run_shares_one_fold_assignment(fast):
+    assert run_exp(fast, "--run", "1-2").returncode == 0
+    folds = [p.name for p in (fast / "data/output/folds").iterdir()]
+    assert len(folds) == 1
+    first = (fast / EXP / "run001/oof.csv").read_text().splitlines()
+    second = (fast / EXP / "run002/oof.csv").read_text().splitlines()
+    assert [row.split(",")[:3] for row in first] == [row.split(",")[:3] for row in second]
+
+
+def test_submission_with_wrong_ids_is_refused(fast):
+    sample = fast / "data/input/sample_submission.csv"
+    sample.write_text(sample.read_text().replace("id,species", "row_id,species"))
+    result = run_exp(fast, "--run", "1")
+    assert result.returncode == 2
+    assert "sample_submission.csv: no column 'id'. Columns are: row_id, species" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_submission_check_refuses_ids_out_of_order(fast):
+    code = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, "exp/exp001")
+        import pandas as pd, data, util
+        sample = pd.DataFrame({"id": [1, 2, 3], "y": ["a", "b", "a"]})
+        data.check_submission(sample.copy(), sample, "id")
+        for bad in (sample.iloc[::-1], sample.rename(columns={"id": "ID"}), sample.assign(y=[None, "b", "a"])):
+            try:
+                data.check_submission(bad.reset_index(drop=True), sample, "id")
+            except util.DataError as e:
+                print("refused:", e)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=fast, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    refusals = result.stdout.splitlines()
+    assert len(refusals) == 3
+    assert "ids differ" in refusals[0] and "columns" in refusals[1] and "missing values in y" in refusals[2]

@@ -1,0 +1,167 @@
+"""The template as users meet it: baked with every option, and through the real cookiecutter CLI."""
+import json
+import os
+import py_compile
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TEMPLATE, run_exp
+
+EXPECTED_FILES = {
+    ".gitattributes",
+    ".gitignore",
+    "README.md",
+    "project.yml",
+    "requirements.txt",
+    "data/input/.gitkeep",
+    "data/input/sample_submission.csv",
+    "data/input/test.csv",
+    "data/input/train.csv",
+    "data/output/.gitkeep",
+    "exp/exp001/config.yml",
+    "exp/exp001/data.py",
+    "exp/exp001/exp.py",
+    "exp/exp001/model.py",
+    "exp/exp001/train.py",
+    "exp/exp001/util.py",
+    "scripts/kaggle_cli.py",
+    "scripts/leaderboard.py",
+    "scripts/new_exp.py",
+}
+JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")
+
+
+def files_of(project):
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("verify", ["yes", "no"])
+def test_each_option_bakes_exactly_the_documented_files(cookies, verify):
+    result = cookies.bake(extra_context={"verify_example": verify})
+    assert result.exit_code == 0, result.exception
+    project = Path(result.project_path)
+    files = files_of(project)
+    if verify == "yes":  # the check leaves its log, and nothing else, behind
+        assert "data/output/example_check.log" in files
+        assert (project / "data/output/example_check.log").read_text().startswith("status: verified")
+        files.discard("data/output/example_check.log")
+    assert files == EXPECTED_FILES
+    assert not (project / "data/output/exp").exists(), "the check must not leave runs in the user's project"
+
+
+def test_baked_project_has_no_template_syntax_left(baked_project):
+    for path in baked_project.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".yml", ".md", ".txt", ".csv", ""):
+            text = path.read_text(encoding="utf-8")
+            assert not JINJA_LEFTOVER.search(text), f"template syntax left in {path.relative_to(baked_project)}"
+
+
+def test_every_yaml_parses_and_every_python_file_compiles(baked_project, tmp_path):
+    for path in baked_project.rglob("*.yml"):
+        assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict), path
+    for path in baked_project.rglob("*.py"):
+        py_compile.compile(str(path), cfile=str(tmp_path / "x.pyc"), doraise=True)
+
+
+def test_prompt_values_with_quotes_reach_files_intact(cookies):
+    name = 'Tom\'s "Big" Comp'
+    result = cookies.bake(extra_context={"project_name": name, "author": 'O\'Neil "Al"', "verify_example": "no"})
+    assert result.exit_code == 0, result.exception
+    assert Path(result.project_path).name == "toms-big-comp"
+    settings = yaml.safe_load((Path(result.project_path) / "project.yml").read_text())
+    assert settings["project_name"] == name
+    assert settings["author"] == 'O\'Neil "Al"'
+
+
+@pytest.mark.parametrize("context, message", [
+    ({"project_slug": "My Project"}, "project_slug 'My Project' is not a valid folder name"),
+    ({"project_slug": "../escape"}, "is not a valid folder name"),
+    ({"competition": "Titanic Survival"}, "competition 'Titanic Survival' is not a Kaggle competition slug"),
+])
+def test_invalid_names_are_rejected_before_anything_is_written(cookies, capfd, tmp_path, context, message):
+    result = cookies.bake(extra_context={**context, "verify_example": "no"})
+    assert result.exit_code != 0
+    assert message in capfd.readouterr().err
+    output_dir = tmp_path / "cookies" / "bake00"  # where pytest-cookies asked cookiecutter to write
+    assert output_dir.is_dir() and not any(output_dir.iterdir())
+
+
+def test_example_runs_the_same_from_the_root_and_from_its_folder(project, tmp_path):
+    from_root = run_exp(project, cwd=project)
+    assert from_root.returncode == 0, from_root.stdout + from_root.stderr
+    out = project / "data/output/exp/exp001"
+    first = {run: (out / run / "metrics.json").read_text() for run in ("run001", "run002", "run003")}
+    for run in ("run001", "run002", "run003"):
+        for name in ("config_update.yml", "config.yml", "metrics.json", "oof.csv", "test_pred.csv",
+                     "submission.csv", "log.txt", "status.json", "provenance.json", "importance.csv",
+                     "importance.png", "models/fold0.txt", "src/exp.py"):
+            assert (out / run / name).is_file(), f"{run}/{name} missing"
+    submission = (out / "run001/submission.csv").read_text().splitlines()
+    sample = (project / "data/input/sample_submission.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in submission] == [row.split(",")[0] for row in sample]
+    assert {row.split(",")[1] for row in submission[1:]} <= {"setosa", "versicolor", "virginica"}
+    assert json.loads(first["run001"])["cv"] > 0.85
+
+    shutil.rmtree(project / "data/output")
+    from_inside = run_exp(project, cwd=project / "exp/exp001")
+    assert from_inside.returncode == 0, from_inside.stderr
+    for run, text in first.items():
+        again = json.loads((out / run / "metrics.json").read_text())
+        before = json.loads(text)
+        assert again["folds"] == before["folds"] and again["best_iterations"] == before["best_iterations"]
+    assert not (project / "exp/exp001/data").exists()
+
+
+def git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+
+
+@pytest.fixture(scope="session")
+def committed_template(tmp_path_factory):
+    """Give a git clone holding only the template's committed files, as gh: users get them."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    clone = tmp_path_factory.mktemp("clone") / "cookiecutter-kaggle-exp"
+    work = tmp_path_factory.mktemp("work") / "template"
+    # Commit the working tree as it is now (tracked and new files, minus ignored ones) into a scratch repo.
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=TEMPLATE,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (TEMPLATE / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE / name, work / name)
+    tracked_ignored = subprocess.run(["git", "ls-files", "-ci", "--exclude-standard", "-z"], cwd=TEMPLATE,
+                                     capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, tracked_ignored):  # e.g. the example CSVs, force-added
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / name, work / name)
+    git("init", "-q", cwd=work)
+    git("add", "-A", cwd=work)
+    git("add", "-f", ".", cwd=work)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "template", cwd=work)
+    git("clone", "-q", work.as_uri(), str(clone), cwd=work.parent)
+    return clone
+
+
+def test_cookiecutter_cli_from_git_url_generates_layout_and_verifies_example(committed_template, tmp_path):
+    out = tmp_path / "out"
+    env = dict(os.environ, HOME=str(tmp_path))  # no user config or replay from the developer's home
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), f"git+{committed_template.as_uri()}",
+         "project_name=Playground S5E1", "competition=playground-series-s5e1"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Iris example verified" in result.stdout
+    project = out / "playground-s5e1"
+    files = files_of(project)
+    files.discard("data/output/example_check.log")
+    assert files == EXPECTED_FILES
+    assert (project / "data/output/example_check.log").read_text().startswith("status: verified")
+    assert yaml.safe_load((project / "project.yml").read_text())["competition"] == "playground-series-s5e1"
