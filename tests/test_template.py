@@ -73,7 +73,7 @@ def test_prompt_values_with_quotes_reach_files_intact(cookies):
     name = 'Tom\'s "Big" Comp'
     result = cookies.bake(extra_context={"project_name": name, "author": 'O\'Neil "Al"', "verify_example": "no"})
     assert result.exit_code == 0, result.exception
-    assert Path(result.project_path).name == "toms-big-comp"
+    assert Path(result.project_path).name == "tom-s-big-comp"
     settings = yaml.safe_load((Path(result.project_path) / "project.yml").read_text())
     assert settings["project_name"] == name
     assert settings["author"] == 'O\'Neil "Al"'
@@ -165,3 +165,49 @@ def test_cookiecutter_cli_from_git_url_generates_layout_and_verifies_example(com
     assert files == EXPECTED_FILES
     assert (project / "data/output/example_check.log").read_text().startswith("status: verified")
     assert yaml.safe_load((project / "project.yml").read_text())["competition"] == "playground-series-s5e1"
+
+
+def template_copy(tmp_path):
+    copy = tmp_path / "template"
+    shutil.copytree(TEMPLATE, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", "work"))
+    return copy
+
+
+def test_failing_example_is_reported_loudly_and_the_project_is_kept(cookies, capfd, tmp_path):
+    template = template_copy(tmp_path)
+    train = template / "{{cookiecutter.project_slug}}/exp/exp001/train.py"
+    train.write_text(train.read_text().replace('    """Train and evaluate one run', '    raise RuntimeError("broken on purpose")\n    """'))
+    result = cookies.bake(template=str(template))
+    assert result.exit_code == 0, "a failed check must not make cookiecutter delete the project"
+    err = capfd.readouterr().err
+    assert "THE IRIS EXAMPLE FAILED" in err and "data/output/example_check.log" in err
+    log = (Path(result.project_path) / "data/output/example_check.log").read_text()
+    assert log.startswith("status: failed") and "broken on purpose" in log
+    assert (Path(result.project_path) / "exp/exp001/exp.py").is_file()
+
+
+def test_strict_check_fails_the_bake_when_the_example_fails(cookies, tmp_path, monkeypatch):
+    template = template_copy(tmp_path)
+    train = template / "{{cookiecutter.project_slug}}/exp/exp001/train.py"
+    train.write_text(train.read_text().replace('    """Train and evaluate one run', '    raise RuntimeError("broken on purpose")\n    """'))
+    monkeypatch.setenv("KAGGLE_EXP_STRICT_CHECK", "1")
+    assert cookies.bake(template=str(template)).exit_code != 0
+
+
+def test_without_a_python_that_has_the_packages_the_hook_explains_and_keeps_the_project(baked_project, tmp_path):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    bin_dir = bare / ("Scripts" if os.name == "nt" else "bin")
+    project = tmp_path / baked_project.name
+    shutil.copytree(baked_project, project)
+    hook = (TEMPLATE / "hooks/post_gen_project.py").read_text()
+    hook = hook.replace("{{ cookiecutter.verify_example | tojson }}", '"yes"')
+    hook = hook.replace("{{ cookiecutter.project_slug | tojson }}", json.dumps(baked_project.name))
+    (tmp_path / "hook.py").write_text(hook)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    result = subprocess.run([str(bin_dir / "python"), str(tmp_path / "hook.py")], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "The iris example was not run: no Python here has the packages it needs" in result.stdout
+    assert "python3 -m pip install -r requirements.txt" in result.stdout
+    assert (project / "data/output/example_check.log").read_text().startswith("status: not run")
