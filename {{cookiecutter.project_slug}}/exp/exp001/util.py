@@ -327,4 +327,7 @@ def finish_tracking(tracker, metrics, run_dir):
     tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"], "cv/oof": metrics["oof"]})
     if (run_dir / "importance.png").is_file():
         tracker.log({"importance": wandb.Image(str(run_dir / "importance.png"))})
+    # Tie the record to its W&B run, so either can be found from the other.
+    write_json(run_dir / "wandb.json", {"id": tracker.id, "project": tracker.project, "group": tracker.group,
+                                        "name": tracker.name, "dir": rel(tracker.dir), "offline": tracker.offline})
     tracker.finish()
