@@ -301,4 +301,4 @@ def test_submission_check_refuses_ids_out_of_order(fast):
     assert result.returncode == 0, result.stderr
     refusals = result.stdout.splitlines()
     assert len(refusals) == 3
-    assert "ids differ" in refusals[0] and "columns" in refusals[1] and "missing values in y" in refusals[2]
+    assert "ids" in refusals[0] and "differ from sample_submission" in refusals[0] and "columns" in refusals[1] and "missing values in y" in refusals[2]

@@ -100,7 +100,7 @@ def check_unchanged(out_root, runs, force):
         )
 
 
-def run_one(run, out_root, n_rows, argv):
+def run_one(run, position, out_root, n_rows, argv):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
     import train
 
@@ -111,13 +111,14 @@ def run_one(run, out_root, n_rows, argv):
     util.write_yaml(partial / "config.yml", run.config)
     util.snapshot_sources(partial / "src")
     handler = util.add_log_file(partial / "log.txt")
+    log.info(f"{util.EXP_NAME}/{run.name} ({position}): {describe_update(run)}")
     started, clock = util.now(), time.perf_counter()
     status = {"exp": util.EXP_NAME, "run": run.name, "started": started}
+    tracker = metrics = None
     try:
         util.seed_everything(run.config["seed"])
         tracker = util.start_tracking(run.config, run.name)
         metrics = train.run(run.config, partial, n_rows)
-        util.finish_tracking(tracker, metrics, partial)
         status.update(status="done", cv=metrics["cv"], metric=metrics["metric"])
     except (ConfigError, DataError) as e:
         log.error(f"{run.name} failed: {e}")
@@ -129,8 +130,10 @@ def run_one(run, out_root, n_rows, argv):
         log.error(f"{run.name} failed:\n{traceback.format_exc()}")
         status.update(status="failed", error=f"{type(e).__name__}: {e}")
     finally:
+        util.finish_tracking(tracker, metrics, partial)
         status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
         util.write_provenance(partial, run.config, started, argv)
+        log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
         util.remove_log_file(handler)
         util.write_json(partial / "status.json", status)  # last: its presence marks the record whole
         publish(partial, out_root, run.name, status["status"])
@@ -214,22 +217,41 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    failures = []
+    failures, finished = [], []
     clock = time.perf_counter()
     for i, run in enumerate(selected, 1):
-        log.info(f"{util.EXP_NAME}/{run.name} ({i}/{len(selected)}): {describe_update(run)}")
-        status = run_one(run, out_root, run.config["debug"]["n_rows"] if args.debug else None, [__file__, *argv])
-        elapsed = time.perf_counter() - clock
-        left = elapsed / i * (len(selected) - i)
-        log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s -> {util.rel(out_root / run.name)} (elapsed {elapsed:.0f}s, ~{left:.0f}s left)")
+        status = run_one(run, f"{i}/{len(selected)}", out_root, run.config["debug"]["n_rows"] if args.debug else None, [__file__, *argv])
+        finished.append(status)
+        left = (time.perf_counter() - clock) / i * (len(selected) - i)
+        if left >= 1:
+            log.info(f"~{left:.0f}s left for {len(selected) - i} more run(s)")
         if status["status"] != "done":
             failures.append(run.name)
             if args.fail_fast:
                 break
+    show_summary(finished, out_root)
     if failures:
         log.error(f"failed: {', '.join(failures)}; see log.txt in {util.rel(out_root)}/<run>.failed/")
         return 1
     return 0
+
+
+def show_summary(statuses, out_root):
+    """Log one line per run of this call, best score marked, so the end of the console says it all."""
+    done = [s for s in statuses if s["status"] == "done"]
+    if not statuses:
+        log.info("nothing to run: every run is done (append a snippet to RUNS, or use --force)")
+        return
+    best = max(done, key=lambda s: s["cv"] * (1 if higher_is_better(s["metric"]) else -1), default=None)
+    log.info(f"summary ({util.rel(out_root)}):")
+    for s in statuses:
+        score = f"{s['metric']}={s['cv']:.5f}" if s["status"] == "done" else s["status"]
+        log.info(f"  {s['run']}  {score}{'  <- best' if s is best and len(done) > 1 else ''}")
+
+
+def higher_is_better(metric):
+    import train
+    return train.METRICS[metric][1]
 
 
 # One snippet per run, merged over config.yml. Append; do not insert or reorder.

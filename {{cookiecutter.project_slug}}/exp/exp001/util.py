@@ -317,11 +317,14 @@ def start_tracking(cfg, run_name):
 
 
 def finish_tracking(tracker, metrics, run_dir):
-    """Send fold scores, CV and the importance chart to W&B, and close the W&B run."""
+    """Send fold scores, CV and the importance chart to W&B (none when the run failed), and close the W&B run."""
     if tracker is None:
         return
     import wandb
 
+    if metrics is None:
+        tracker.finish(exit_code=1)
+        return
     for k, value in enumerate(metrics["folds"]):
         tracker.log({f"fold/{metrics['metric']}": value, "fold": k})
     tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"], "cv/oof": metrics["oof"]})
