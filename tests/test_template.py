@@ -28,6 +28,7 @@ EXPECTED_FILES = {
     "exp/exp001/data.py",
     "exp/exp001/exp.py",
     "exp/exp001/model.py",
+    "exp/exp001/record.py",
     "exp/exp001/train.py",
     "exp/exp001/util.py",
     "scripts/kaggle_cli.py",

@@ -12,7 +12,6 @@ Append new runs at the end: a run that has results keeps its number and its snip
     python exp/exp001/exp.py --force      redo runs that have results (the old record is kept)
 """
 import argparse
-import shutil
 import sys
 import textwrap
 import time
@@ -20,6 +19,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import record
 import util
 from util import ConfigError, DataError, log
 
@@ -74,23 +74,9 @@ def select_runs(runs, spec):
     return chosen
 
 
-def status_of(out_root, run):
-    """Give (status, detail) of a run's record: done, changed, failed, interrupted or not run."""
-    done = out_root / run.name
-    if (done / "status.json").is_file():
-        saved = util.parse_yaml((done / "config_update.yml").read_text(encoding="utf-8"), str(done))
-        if saved != run.update:
-            return "changed", util.read_json(done / "status.json")
-        return "done", util.read_json(done / "status.json")
-    failed = out_root / f"{run.name}.failed"
-    if (failed / "status.json").is_file():
-        return util.read_json(failed / "status.json")["status"], util.read_json(failed / "status.json")
-    return "not run", {}
-
-
 def check_unchanged(out_root, runs, force):
     """Refuse to go on when a finished run's snippet was edited: its number would now lie."""
-    changed = [run for run in runs if status_of(out_root, run)[0] == "changed"]
+    changed = [run for run in runs if record.status_of(out_root, run.name, run.update)[0] == "changed"]
     if changed and not force:
         names = ", ".join(run.name for run in changed)
         raise ConfigError(
@@ -104,12 +90,10 @@ def run_one(run, position, out_root, n_rows, argv):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
     import train
 
-    partial = out_root / f".{run.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)  # left by a run that was killed
-    partial.mkdir(parents=True)
+    partial = record.start(out_root, run.name)
     (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
     util.write_yaml(partial / "config.yml", run.config)
-    util.snapshot_sources(partial / "src")
+    record.snapshot_sources(partial / "src")
     handler = util.add_log_file(partial / "log.txt")
     log.info(f"{util.EXP_NAME}/{run.name} ({position}): {describe_update(run)}")
     started, clock = util.now(), time.perf_counter()
@@ -117,7 +101,7 @@ def run_one(run, position, out_root, n_rows, argv):
     tracker = metrics = None
     try:
         util.seed_everything(run.config["seed"])
-        tracker = util.start_tracking(run.config, run.name)
+        tracker = record.start_tracking(run.config, run.name)
         metrics = train.run(run.config, partial, n_rows)
         status.update(status="done", cv=metrics["cv"], metric=metrics["metric"])
     except (ConfigError, DataError) as e:
@@ -130,30 +114,16 @@ def run_one(run, position, out_root, n_rows, argv):
         log.error(f"{run.name} failed:\n{traceback.format_exc()}")
         status.update(status="failed", error=f"{type(e).__name__}: {e}")
     finally:
-        util.finish_tracking(tracker, metrics, partial)
+        record.finish_tracking(tracker, metrics, partial)
         status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
-        util.write_provenance(partial, run.config, started, argv)
+        record.write_provenance(partial, run.config, started, argv)
         log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
         util.remove_log_file(handler)
         util.write_json(partial / "status.json", status)  # last: its presence marks the record whole
-        publish(partial, out_root, run.name, status["status"])
+        record.publish(partial, out_root, run.name, status["status"])
     if status["status"] == "interrupted":
         raise KeyboardInterrupt
     return status
-
-
-def publish(partial, out_root, name, status):
-    """Move a finished record into place, keeping any record it replaces."""
-    final = out_root / (name if status == "done" else f"{name}.failed")
-    if status == "done" and final.exists():  # only with --force: keep the old result, never lose it
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        final.rename(out_root / f"{name}.replaced-{stamp}")
-        log.info(f"previous {name} kept as {name}.replaced-{stamp}")
-    elif final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
-    if status == "done":
-        shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
 
 
 def describe_update(run):
@@ -163,7 +133,7 @@ def describe_update(run):
 
 def show_list(runs, out_root):
     for run in runs:
-        status, detail = status_of(out_root, run)
+        status, detail = record.status_of(out_root, run.name, run.update)
         score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
         print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
 
@@ -205,11 +175,11 @@ def main(argv=None):
             return show_dry_run(selected, base) or 0
         if not args.debug:  # debug records are scratch: always redone
             check_unchanged(out_root, selected, args.force)
-            skipped = [run for run in selected if status_of(out_root, run)[0] == "done" and not args.force]
+            skipped = [run for run in selected if record.status_of(out_root, run.name, run.update)[0] == "done" and not args.force]
             selected = [run for run in selected if run not in skipped]
             if skipped:
                 log.info(f"skipping {', '.join(r.name for r in skipped)}: already done (--force to redo)")
-        util.check_tracking(base)
+        record.check_tracking(base)
         import data  # read the data now, so a missing file or column is reported before any training
         for run in selected:
             data.load_data(run.config, run.config["debug"]["n_rows"] if args.debug else None)

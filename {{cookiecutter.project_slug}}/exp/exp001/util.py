@@ -4,16 +4,12 @@ Nothing here knows about models or data; exp.py and train.py call into it.
 """
 import copy
 import difflib
-import functools
 import json
 import logging
 import os
-import platform
 import random
-import subprocess
 import sys
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import yaml
@@ -223,114 +219,3 @@ def add_log_file(path):
 def remove_log_file(handler):
     log.removeHandler(handler)
     handler.close()
-
-
-# ---------------------------------------------------------------- provenance
-
-@functools.lru_cache(maxsize=None)
-def git_state():
-    """Give the commit, dirty flag and uncommitted diff of the project, once per process."""
-    def git(*args):
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
-
-    try:
-        head = git("rev-parse", "HEAD")
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None, "diff": "", "note": "git is not installed"}
-    if head.returncode != 0:
-        return {"commit": None, "dirty": None, "diff": "", "note": "not a git repository, or no commit yet"}
-    status = git("status", "--porcelain", "--untracked-files=no").stdout
-    diff = git("diff", "HEAD").stdout if status.strip() else ""
-    return {"commit": head.stdout.strip(), "dirty": bool(status.strip()), "diff": diff}
-
-
-@functools.lru_cache(maxsize=None)
-def environment():
-    """Give the Python and package versions, once per process."""
-    packages = {}
-    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "PyYAML", "pyarrow", "matplotlib", "wandb"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
-
-
-def snapshot_sources(dest):
-    """Copy this experiment's code and config as they are now into `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for path in EXP_DIR.iterdir():
-        if path.is_file() and path.suffix in (".py", ".yml", ".yaml", ".md"):
-            (dest / path.name).write_bytes(path.read_bytes())
-
-
-def write_provenance(run_dir, cfg, started, argv):
-    """Record what made this run: code, commit, versions, command line, seed, times."""
-    git = git_state()
-    write_json(run_dir / "provenance.json", {
-        "exp": EXP_NAME,
-        "run": run_dir.name.strip(".").split(".")[0],
-        "command": [sys.executable, *argv],
-        "seed": cfg.get("seed"),
-        "started": started,
-        "finished": now(),
-        "git": {k: git[k] for k in ("commit", "dirty")} | ({"note": git["note"]} if "note" in git else {}),
-        **environment(),
-    })
-    if git["diff"]:
-        (run_dir / "git.diff").write_text(git["diff"], encoding="utf-8")
-
-
-# ---------------------------------------------------------------- tracking (optional)
-
-def check_tracking(cfg):
-    """Raise ConfigError before any run when W&B is on and required but not installed."""
-    settings = cfg.get("wandb") or {}
-    if not settings.get("enabled"):
-        return
-    try:
-        import wandb  # noqa: F401
-    except ImportError:
-        if settings.get("required", True):
-            raise ConfigError(
-                "config.yml: wandb.enabled is true but wandb is not installed. "
-                "Fix: pip install wandb, or set wandb.enabled: false, or wandb.required: false to run untracked."
-            ) from None
-        log.warning("wandb is not installed: running untracked (wandb.required is false)")
-
-
-def start_tracking(cfg, run_name):
-    """Give a W&B run for this run when wandb.enabled is true and wandb is installed, else None."""
-    settings = cfg.get("wandb") or {}
-    if not settings.get("enabled"):
-        return None
-    try:
-        import wandb
-    except ImportError:
-        return None
-    folder = OUTPUT_DIR / "wandb"  # never inside exp/, so new_exp.py copies no tracker files
-    folder.mkdir(parents=True, exist_ok=True)
-    return wandb.init(
-        project=settings.get("project") or ROOT.name, entity=settings.get("entity"), mode=settings.get("mode", "offline"),
-        group=EXP_NAME, name=f"{EXP_NAME}/{run_name}", config=cfg, dir=str(folder),
-    )
-
-
-def finish_tracking(tracker, metrics, run_dir):
-    """Send fold scores, CV and the importance chart to W&B (none when the run failed), and close the W&B run."""
-    if tracker is None:
-        return
-    import wandb
-
-    if metrics is None:
-        tracker.finish(exit_code=1)
-        return
-    for k, value in enumerate(metrics["folds"]):
-        tracker.log({f"fold/{metrics['metric']}": value, "fold": k})
-    tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"], "cv/oof": metrics["oof"]})
-    if (run_dir / "importance.png").is_file():
-        tracker.log({"importance": wandb.Image(str(run_dir / "importance.png"))})
-    # Tie the record to its W&B run, so either can be found from the other.
-    write_json(run_dir / "wandb.json", {"id": tracker.id, "project": tracker.project, "group": tracker.group,
-                                        "name": tracker.name, "dir": rel(tracker.dir), "offline": tracker.offline})
-    tracker.finish()

@@ -1,0 +1,163 @@
+"""A run's record: its folder's life (partial, done, failed), provenance, and optional W&B tracking.
+
+A record folder runNNN/ appears only once the run is complete: the run writes into a hidden
+.runNNN.partial/ and is renamed at the end, to runNNN.failed/ if it did not finish.
+
+Provenance answers "which code made this result?" months later: the git commit (and the
+uncommitted diff), the experiment's sources as they were, versions, command line and seed.
+"""
+import functools
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from importlib import metadata
+
+from util import EXP_DIR, EXP_NAME, OUTPUT_DIR, ROOT, ConfigError, log, now, parse_yaml, read_json, rel, write_json
+
+
+def start(out_root, name):
+    """Give an empty hidden folder for a run to write into."""
+    partial = out_root / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)  # left by a run that was killed
+    partial.mkdir(parents=True)
+    return partial
+
+
+def publish(partial, out_root, name, status):
+    """Move a finished record into place, keeping any record it replaces."""
+    final = out_root / (name if status == "done" else f"{name}.failed")
+    if status == "done" and final.exists():  # only with --force: keep the old result, never lose it
+        kept = out_root / f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+        while kept.exists():
+            kept = kept.with_name(kept.name + "x")
+        final.rename(kept)
+        log.info(f"previous {name} kept as {kept.name}")
+    elif final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    if status == "done":
+        shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
+
+
+def status_of(out_root, name, update):
+    """Give (status, status.json) of a run's record: done, changed, failed, interrupted or not run."""
+    done = out_root / name
+    if (done / "status.json").is_file():
+        saved = parse_yaml((done / "config_update.yml").read_text(encoding="utf-8"), str(done))
+        return ("done" if saved == update else "changed"), read_json(done / "status.json")
+    failed = out_root / f"{name}.failed"
+    if (failed / "status.json").is_file():
+        status = read_json(failed / "status.json")
+        return status["status"], status
+    return "not run", {}
+
+
+@functools.lru_cache(maxsize=None)
+def git_state():
+    """Give the commit, dirty flag and uncommitted diff of the project, once per process."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
+
+    try:
+        head = git("rev-parse", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None, "diff": "", "note": "git is not installed"}
+    if head.returncode != 0:
+        return {"commit": None, "dirty": None, "diff": "", "note": "not a git repository, or no commit yet"}
+    status = git("status", "--porcelain", "--untracked-files=no").stdout
+    diff = git("diff", "HEAD").stdout if status.strip() else ""
+    return {"commit": head.stdout.strip(), "dirty": bool(status.strip()), "diff": diff}
+
+
+@functools.lru_cache(maxsize=None)
+def environment():
+    """Give the Python and package versions, once per process."""
+    packages = {}
+    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "PyYAML", "pyarrow", "matplotlib", "wandb"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
+
+
+def snapshot_sources(dest):
+    """Copy this experiment's code and config as they are now into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in EXP_DIR.iterdir():
+        if path.is_file() and path.suffix in (".py", ".yml", ".yaml", ".md"):
+            (dest / path.name).write_bytes(path.read_bytes())
+
+
+def write_provenance(run_dir, cfg, started, argv):
+    """Record what made this run: code, commit, versions, command line, seed, times."""
+    git = git_state()
+    write_json(run_dir / "provenance.json", {
+        "exp": EXP_NAME,
+        "run": run_dir.name.strip(".").split(".")[0],
+        "command": [sys.executable, *argv],
+        "seed": cfg.get("seed"),
+        "started": started,
+        "finished": now(),
+        "git": {k: git[k] for k in ("commit", "dirty")} | ({"note": git["note"]} if "note" in git else {}),
+        **environment(),
+    })
+    if git["diff"]:
+        (run_dir / "git.diff").write_text(git["diff"], encoding="utf-8")
+
+
+# ---------------------------------------------------------------- W&B tracking (optional)
+
+def check_tracking(cfg):
+    """Raise ConfigError before any run when W&B is on and required but not installed."""
+    settings = cfg.get("wandb") or {}
+    if not settings.get("enabled"):
+        return
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        if settings.get("required", True):
+            raise ConfigError(
+                "config.yml: wandb.enabled is true but wandb is not installed. "
+                "Fix: pip install wandb, or set wandb.enabled: false, or wandb.required: false to run untracked."
+            ) from None
+        log.warning("wandb is not installed: running untracked (wandb.required is false)")
+
+
+def start_tracking(cfg, run_name):
+    """Give a W&B run for this run when wandb.enabled is true and wandb is installed, else None."""
+    settings = cfg.get("wandb") or {}
+    if not settings.get("enabled"):
+        return None
+    try:
+        import wandb
+    except ImportError:
+        return None
+    folder = OUTPUT_DIR / "wandb"  # never inside exp/, so new_exp.py copies no tracker files
+    folder.mkdir(parents=True, exist_ok=True)
+    return wandb.init(
+        project=settings.get("project") or ROOT.name, entity=settings.get("entity"), mode=settings.get("mode", "offline"),
+        group=EXP_NAME, name=f"{EXP_NAME}/{run_name}", config=cfg, dir=str(folder),
+    )
+
+
+def finish_tracking(tracker, metrics, run_dir):
+    """Send fold scores, CV and the importance chart to W&B (none when the run failed), and close the W&B run."""
+    if tracker is None:
+        return
+    import wandb
+
+    if metrics is None:
+        tracker.finish(exit_code=1)
+        return
+    for k, value in enumerate(metrics["folds"]):
+        tracker.log({f"fold/{metrics['metric']}": value, "fold": k})
+    tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"], "cv/oof": metrics["oof"]})
+    if (run_dir / "importance.png").is_file():
+        tracker.log({"importance": wandb.Image(str(run_dir / "importance.png"))})
+    # Tie the record to its W&B run, so either can be found from the other.
+    write_json(run_dir / "wandb.json", {"id": tracker.id, "project": tracker.project, "group": tracker.group,
+                                        "name": tracker.name, "dir": rel(tracker.dir), "offline": tracker.offline})
+    tracker.finish()
