@@ -1,0 +1,538 @@
+"""The scripts a Kaggler runs between experiments: new_exp.py, leaderboard.py and kaggle_cli.py.
+
+Most tests write small run records by hand (fast); the few that need real ones share a
+single training of exp001. The kaggle command is replaced by a fake that records its argv.
+"""
+import csv
+import filecmp
+import json
+import os
+import re
+import shutil
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import run_exp, run_python
+
+CACHES = ["__pycache__", ".ipynb_checkpoints", "wandb"]
+
+
+# ---------------------------------------------------------------- fixtures and helpers
+
+@pytest.fixture(scope="module")
+def trained_once(baked_project, tmp_path_factory):
+    """Give a project whose exp001 has been trained once (its three runs); read-only by convention."""
+    copy = tmp_path_factory.mktemp("trained") / baked_project.name
+    shutil.copytree(baked_project, copy)
+    result = run_exp(copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return copy
+
+
+@pytest.fixture
+def trained(trained_once, tmp_path):
+    """Give a fresh copy of the trained project that a test may change freely."""
+    copy = tmp_path / "trained" / trained_once.name
+    shutil.copytree(trained_once, copy)
+    return copy
+
+
+@pytest.fixture(autouse=True)
+def no_real_kaggle_account(tmp_path, monkeypatch):
+    """Hide the developer's own Kaggle credentials, so no test can use them or depend on them."""
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR",
+                 "KAGGLE_KERNEL_RUN_TYPE", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+
+
+FAKE_KAGGLE = '''#!{python}
+"""A stand-in for the kaggle command: records its argv, and acts out download and submissions."""
+import json, os, sys, zipfile
+args = sys.argv[1:]
+with open(os.environ["FAKE_KAGGLE_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if args[:2] == ["competitions", "download"]:
+    folder = args[args.index("-p") + 1]
+    with zipfile.ZipFile(os.path.join(folder, args[2] + ".zip"), "w") as z:
+        z.writestr("train.csv", "id,x,y\\n1,0.5,1\\n")
+        z.writestr("extra/notes.txt", "hello\\n")
+elif args[:2] == ["competitions", "submissions"]:
+    if "--page-size" in args and os.environ.get("FAKE_KAGGLE_OLD"):  # kaggle before 1.8
+        sys.exit("kaggle: error: unrecognized arguments: --page-size 200")
+    print("Warning: Looks like you're using an outdated API Version")
+    print("fileName,date,description,status,publicScore,privateScore")
+    print("submission.csv,2025-01-02 10:00:00,exp001/run002 cv=0.95833 more leaves,SubmissionStatus.COMPLETE,0.91000,")
+    print("submission.csv,2025-01-01 10:00:00,exp001/run002 cv=0.95833,SubmissionStatus.COMPLETE,0.88000,")
+    print("submission.csv,2025-01-03 10:00:00,exp001/run001 cv=0.95833,SubmissionStatus.PENDING,,")
+else:
+    print("fake kaggle ok")
+'''
+
+
+@pytest.fixture
+def fake_kaggle(tmp_path):
+    """Give (env, calls): env puts a fake kaggle first on PATH with credentials; calls() gives each argv it got."""
+    bin_dir = tmp_path / "fake_bin"
+    bin_dir.mkdir()
+    script = bin_dir / "kaggle"
+    script.write_text(FAKE_KAGGLE.format(python=sys.executable))
+    script.chmod(0o755)
+    log = tmp_path / "kaggle_calls.jsonl"
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_KAGGLE_LOG": str(log),
+           "KAGGLE_USERNAME": "alice", "KAGGLE_KEY": "not-a-real-key"}
+
+    def calls():
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    return env, calls
+
+
+def no_kaggle_env(tmp_path):
+    """Give an env whose PATH has no kaggle command (the scripts run with an absolute python path)."""
+    empty = tmp_path / "empty_bin"
+    empty.mkdir(exist_ok=True)
+    return {"PATH": str(empty)}
+
+
+def write_record(project, exp, run, cv=None, metric="rmse", snippet="model:\n  params:\n    max_depth: 5\n",
+                 status="done", finished="2025-01-01T10:00:00+00:00", commit="0123456789abcdef", model="lightgbm"):
+    """Write a small run record as exp.py leaves it (only the files the leaderboard reads)."""
+    higher = metric in ("accuracy", "auc", "f1", "r2")
+    folder = project / "data" / "output" / "exp" / exp / (run if status == "done" else f"{run}.failed")
+    folder.mkdir(parents=True)
+    (folder / "config_update.yml").write_text(snippet)
+    (folder / "config.yml").write_text(f"metric: {metric}\ntask: regression\nmodel:\n  name: {model}\n")
+    state = {"exp": exp, "run": run, "started": finished, "finished": finished, "seconds": 1.5, "status": status}
+    if status == "done":
+        state.update(cv=cv, metric=metric)
+        (folder / "metrics.json").write_text(json.dumps({
+            "metric": metric, "higher_is_better": higher, "direction": "maximize" if higher else "minimize",
+            "cv": cv, "cv_std": 0.01, "oof": cv, "folds": [cv] * 5, "best_iterations": [10] * 5,
+            "fit_seconds": [0.2] * 5, "total_seconds": 1.0, "model": model, "n_train": 100, "n_features": 4}))
+    else:
+        state["error"] = "ValueError: the model blew up"
+    (folder / "status.json").write_text(json.dumps(state))
+    (folder / "provenance.json").write_text(json.dumps({"git": {"commit": commit, "dirty": False}}))
+    return folder
+
+
+def read_board(project):
+    with open(project / "data" / "output" / "leaderboard.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def files_under(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+# ---------------------------------------------------------------- new_exp.py
+
+def test_new_experiment_is_a_byte_identical_copy_without_caches(project, tmp_path):
+    source = project / "exp" / "exp001"
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "util.cpython-311.pyc").write_bytes(b"\0cache")
+    (source / ".ipynb_checkpoints").mkdir()
+    (source / ".ipynb_checkpoints" / "eda-checkpoint.ipynb").write_text("{}")
+    (source / "wandb" / "run-1").mkdir(parents=True)
+    (source / "stray.pyc").write_bytes(b"\0")
+    (source / "NOTES.md").write_text("# exp001\nthe parent's own notes\n")
+
+    first = run_python(project, "scripts/new_exp.py", cwd=tmp_path)  # any current directory will do
+    second = run_python(project, "scripts/new_exp.py", cwd=tmp_path)
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "diff -ru exp/exp001 exp/exp002" in first.stdout
+    assert "diff -ru exp/exp002 exp/exp003" in second.stdout
+    for new in ("exp002", "exp003"):
+        copy = project / "exp" / new
+        expected = [f for f in files_under(source) if not any(c in f for c in CACHES)
+                    and not f.endswith(".pyc") and f != "NOTES.md"]
+        assert [f for f in files_under(copy) if f != "NOTES.md"] == expected
+        for name in expected:
+            assert filecmp.cmp(source / name, copy / name, shallow=False), f"{new}/{name} differs"
+        assert not any(p.is_symlink() for p in copy.rglob("*"))  # an independent copy, not links to the source
+        assert "the parent's own notes" not in (copy / "NOTES.md").read_text()
+
+
+def test_new_experiment_tells_the_next_steps_and_that_runs_are_inherited(project):
+    result = run_python(project, "scripts/new_exp.py")
+    assert result.returncode == 0, result.stderr
+    assert "RUNS" in result.stdout and "exp/exp002/exp.py" in result.stdout
+    assert "python exp/exp002/exp.py" in result.stdout
+    assert "exp001's 3 runs" in result.stdout
+
+
+def test_new_experiment_notes_say_where_it_came_from(project):
+    result = run_python(project, "scripts/new_exp.py", "--idea", "target encoding of the cat columns")
+    assert result.returncode == 0, result.stderr
+    notes = (project / "exp" / "exp002" / "NOTES.md").read_text()
+    assert "from exp001" in notes
+    assert "- idea: target encoding of the cat columns" in notes
+    assert re.search(r"^- result: ", notes, re.M)
+
+
+def test_new_experiment_can_start_from_an_older_one(project):
+    assert run_python(project, "scripts/new_exp.py").returncode == 0
+    (project / "exp" / "exp002" / "config.yml").write_text("# changed in exp002\n")
+
+    result = run_python(project, "scripts/new_exp.py", "--from", "exp001")
+
+    assert result.returncode == 0, result.stderr
+    assert filecmp.cmp(project / "exp" / "exp001" / "config.yml", project / "exp" / "exp003" / "config.yml", shallow=False)
+    assert "from exp001" in (project / "exp" / "exp003" / "NOTES.md").read_text()
+    assert "diff -ru exp/exp001 exp/exp003" in result.stdout
+
+
+def test_new_experiment_never_overwrites_an_existing_folder(project):
+    before = (project / "exp" / "exp001" / "exp.py").read_bytes()
+    result = run_python(project, "scripts/new_exp.py", "--to", "exp001")
+    assert result.returncode == 2
+    assert "exp/exp001 already exists" in result.stderr and "Traceback" not in result.stderr
+    assert (project / "exp" / "exp001" / "exp.py").read_bytes() == before
+    assert not (project / "exp" / "exp001" / "NOTES.md").exists()
+
+
+def test_new_experiment_refuses_an_unknown_source(project):
+    result = run_python(project, "scripts/new_exp.py", "--from", "exp042")
+    assert result.returncode == 2
+    assert "no exp/exp042" in result.stderr and "exp001" in result.stderr
+
+
+def test_new_experiment_numbers_go_past_999(project):
+    shutil.copytree(project / "exp" / "exp001", project / "exp" / "exp999")
+
+    result = run_python(project, "scripts/new_exp.py")
+
+    assert result.returncode == 0, result.stderr
+    assert "created exp/exp1000 from exp/exp999" in result.stdout
+    again = run_python(project, "scripts/new_exp.py")  # exp1000 is now the highest, not exp999
+    assert "created exp/exp1001 from exp/exp1000" in again.stdout
+
+
+def test_new_experiment_skips_a_number_that_still_has_run_records(project):
+    (project / "data" / "output" / "exp" / "exp002" / "run001").mkdir(parents=True)
+    result = run_python(project, "scripts/new_exp.py")
+    assert result.returncode == 0, result.stderr
+    assert (project / "exp" / "exp003").is_dir() and not (project / "exp" / "exp002").exists()
+
+
+def test_new_experiment_starts_with_no_runs_done(trained):
+    assert run_python(trained, "scripts/new_exp.py").returncode == 0
+    listing = run_exp(trained, "--list", exp="exp002")
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.count("not run") == 3, listing.stdout
+
+
+# ---------------------------------------------------------------- leaderboard.py
+
+def test_leaderboard_puts_highest_accuracy_and_lowest_rmse_first(project):
+    for run, cv in (("run001", 0.90), ("run002", 0.95), ("run003", 0.80)):
+        write_record(project, "exp001", run, cv, metric="accuracy")
+    for run, cv in (("run001", 3.0), ("run002", 1.0), ("run003", 2.0)):
+        write_record(project, "exp002", run, cv, metric="rmse")
+
+    result = run_python(project, "scripts/leaderboard.py", "--no-plot")
+
+    assert result.returncode == 0, result.stderr
+    board = read_board(project)
+    assert [(r["metric"], r["exp"], r["run"], r["rank"]) for r in board] == [
+        ("accuracy", "exp001", "run002", "1"), ("accuracy", "exp001", "run001", "2"), ("accuracy", "exp001", "run003", "3"),
+        ("rmse", "exp002", "run002", "1"), ("rmse", "exp002", "run003", "2"), ("rmse", "exp002", "run001", "3"),
+    ]
+    assert "accuracy (higher is better)" in result.stdout and "rmse (lower is better)" in result.stdout
+
+
+def test_leaderboard_shows_what_each_run_changed_and_marks_each_experiments_best(project):
+    write_record(project, "exp001", "run001", 2.0, snippet="model:\n  params:\n    max_depth: 5\n")
+    write_record(project, "exp001", "run002", 1.5, snippet="model:\n  params:\n    num_leaves: 7\n    learning_rate: 0.1\n")
+    write_record(project, "exp002", "run001", 1.8, snippet="")
+
+    result = run_python(project, "scripts/leaderboard.py", "--no-plot")
+
+    assert result.returncode == 0, result.stderr
+    board = {(r["exp"], r["run"]): r for r in read_board(project)}
+    assert board["exp001", "run001"]["changes"] == "model.params.max_depth=5"
+    assert board["exp001", "run002"]["changes"] == "model.params.num_leaves=7, model.params.learning_rate=0.1"
+    assert board["exp002", "run001"]["changes"] == "(base config)"
+    assert [key for key, r in board.items() if r["best"] == "*"] == [("exp001", "run002"), ("exp002", "run001")]
+    assert board["exp001", "run002"]["commit"] == "0123456"
+    line = next(line for line in result.stdout.splitlines() if "run002" in line)
+    assert "*" in line and "1.50000 ± 0.01000" in line and "model.params.num_leaves=7" in line and "lightgbm" in line
+
+
+def test_leaderboard_writes_csv_markdown_and_a_chart(project):
+    for i, cv in enumerate((0.7, 0.9, 0.8), 1):
+        write_record(project, "exp001", f"run{i:03d}", cv, metric="auc", finished=f"2025-01-0{i}T10:00:00+00:00")
+
+    result = run_python(project, "scripts/leaderboard.py")
+
+    assert result.returncode == 0, result.stderr
+    out = project / "data" / "output"
+    assert len(read_board(project)) == 3
+    markdown = (out / "leaderboard.md").read_text()
+    assert "| 1 | * | exp001 | run002 | done | 0.90000 ± 0.01000 |" in markdown
+    assert (out / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    (out / "leaderboard.png").unlink()
+    assert run_python(project, "scripts/leaderboard.py", "--no-plot").returncode == 0
+    assert not (out / "leaderboard.png").exists()
+
+
+def test_leaderboard_lists_failed_runs_last_and_skips_unfinished_records(project):
+    write_record(project, "exp001", "run001", 1.0)
+    write_record(project, "exp001", "run002", status="failed")
+    write_record(project, "exp001", "run003", status="interrupted")
+    records = project / "data" / "output" / "exp" / "exp001"
+    (records / ".run004.partial").mkdir()  # still training
+    shutil.copytree(records / "run001", records / "run001.replaced-20250101-100000")  # kept after --force
+    (project / "data" / "output" / "debug" / "exp001" / "run001").mkdir(parents=True)  # debug records are scratch
+
+    result = run_python(project, "scripts/leaderboard.py", "--no-plot")
+
+    assert result.returncode == 0, result.stderr
+    board = read_board(project)
+    assert [(r["run"], r["status"], r["rank"]) for r in board] == [
+        ("run001", "done", "1"), ("run002", "failed", ""), ("run003", "interrupted", "")]
+    assert board[1]["error"] == "ValueError: the model blew up"
+    assert "failed: ValueError: the model blew up" in result.stdout
+
+
+def test_leaderboard_filters_by_experiment_metric_and_top(project):
+    for i in range(1, 6):
+        write_record(project, "exp001", f"run{i:03d}", float(i))
+    write_record(project, "exp002", "run001", 0.5)
+    write_record(project, "exp003", "run001", 0.9, metric="auc")
+
+    by_exp = run_python(project, "scripts/leaderboard.py", "--no-plot", "--exp", "exp002")
+    top = run_python(project, "scripts/leaderboard.py", "--no-plot", "--top", "2", "--metric", "rmse")
+
+    assert "exp002" in by_exp.stdout and "exp001  run" not in by_exp.stdout and "auc" not in by_exp.stdout
+    runs = re.findall(r"(exp\d+)\s+(run\d+)", top.stdout)
+    assert runs == [("exp002", "run001"), ("exp001", "run001")]
+    assert len(read_board(project)) == 7  # the files always hold the whole board
+
+
+def test_leaderboard_joins_public_lb_scores_from_saved_submissions(project):
+    write_record(project, "exp001", "run001", 1.0)
+    write_record(project, "exp001", "run002", 2.0)
+    (project / "data" / "output" / "submissions.csv").write_text(textwrap.dedent("""\
+        fileName,date,description,status,publicScore,privateScore
+        submission.csv,2025-01-02 10:00:00,exp001/run001 cv=1.00000 newer,SubmissionStatus.COMPLETE,1.234,1.3
+        submission.csv,2025-01-01 10:00:00,exp001/run001 cv=1.00000,SubmissionStatus.COMPLETE,1.5,
+        submission.csv,2025-01-03 10:00:00,exp001/run002 cv=2.00000,SubmissionStatus.PENDING,,
+        blend.csv,2025-01-04 10:00:00,a blend made by hand,SubmissionStatus.COMPLETE,0.9,
+    """))
+
+    result = run_python(project, "scripts/leaderboard.py", "--no-plot")
+
+    assert result.returncode == 0, result.stderr
+    board = {r["run"]: r for r in read_board(project)}
+    assert (board["run001"]["public_lb"], board["run001"]["private_lb"]) == ("1.234", "1.3")
+    assert board["run002"]["public_lb"] == ""
+    assert "public LB" in result.stdout and "1.23400" in result.stdout
+
+
+def test_leaderboard_reads_real_run_records(trained):
+    result = run_python(trained, "scripts/leaderboard.py", "--no-plot")
+    assert result.returncode == 0, result.stderr
+    board = read_board(trained)
+    assert [r["run"] for r in board if r["status"] == "done"] != [] and len(board) == 3
+    assert {r["metric"] for r in board} == {"accuracy"}
+    assert {r["model"] for r in board} == {"lightgbm"}
+    assert any(r["changes"] == "model.params.max_depth=3" for r in board)
+
+
+def test_leaderboard_on_a_new_project_says_how_to_start(project):
+    result = run_python(project, "scripts/leaderboard.py")
+    assert result.returncode == 0, result.stderr
+    assert "python exp/exp001/exp.py" in result.stdout
+
+
+# ---------------------------------------------------------------- kaggle_cli.py submit
+
+def test_submit_refuses_a_run_that_did_not_finish(project, fake_kaggle):
+    env, calls = fake_kaggle
+    write_record(project, "exp001", "run002", status="failed")
+
+    failed = run_python(project, "scripts/kaggle_cli.py", "submit", "exp001/run002", env=env)
+    missing = run_python(project, "scripts/kaggle_cli.py", "submit", "exp001/run007", env=env)
+
+    assert failed.returncode == 2 and "exp001/run002 did not finish (failed)" in failed.stderr
+    assert "run002.failed/log.txt" in failed.stderr
+    assert missing.returncode == 2 and "exp001/run007 has no complete record" in missing.stderr
+    assert calls() == []
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda rows: rows[:-1], "rows instead of"),
+    (lambda rows: [rows[0], rows[2], rows[1], *rows[3:]], "another order"),
+    (lambda rows: [rows[0], [rows[1][0], ""], *rows[2:]], "missing values in species"),
+    (lambda rows: [["id", "label"], *rows[1:]], "columns"),
+])
+def test_submit_refuses_a_submission_that_does_not_match_the_sample(trained, fake_kaggle, damage, problem):
+    env, calls = fake_kaggle
+    path = trained / "data" / "output" / "exp" / "exp001" / "run002" / "submission.csv"
+    rows = list(csv.reader(path.open()))
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(damage(rows))
+
+    result = run_python(trained, "scripts/kaggle_cli.py", "submit", "exp001/run002", env=env)
+
+    assert result.returncode == 2, result.stdout
+    assert "does not match data/input/sample_submission.csv" in result.stderr and problem in result.stderr
+    assert calls() == []
+
+
+def test_submit_dry_run_prints_the_exact_command_without_the_kaggle_cli(trained, tmp_path):
+    result = run_python(trained, "scripts/kaggle_cli.py", "submit", "exp001/run002", "-m", "depth 3", "--dry-run",
+                        env=no_kaggle_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    cv = json.loads((trained / "data/output/exp/exp001/run002/status.json").read_text())["cv"]
+    assert (f"kaggle competitions submit playground-series-s5e1 -f data/output/exp/exp001/run002/submission.csv "
+            f"-m 'exp001/run002 cv={cv:.5f} depth 3'") in result.stdout
+
+
+def test_submit_sends_the_run_with_its_name_and_cv_as_message(trained, fake_kaggle):
+    env, calls = fake_kaggle
+    result = run_python(trained, "scripts/kaggle_cli.py", "submit", "exp1/run2", "-m", "depth 3",
+                        "--competition", "titanic", env=env)
+    assert result.returncode == 0, result.stderr
+    cv = json.loads((trained / "data/output/exp/exp001/run002/status.json").read_text())["cv"]
+    assert calls() == [["competitions", "submit", "titanic", "-f", "data/output/exp/exp001/run002/submission.csv",
+                        "-m", f"exp001/run002 cv={cv:.5f} depth 3"]]
+
+
+# ---------------------------------------------------------------- kaggle_cli.py submissions, download
+
+def test_submissions_are_saved_and_show_up_on_the_leaderboard(trained, fake_kaggle):
+    env, calls = fake_kaggle
+    result = run_python(trained, "scripts/kaggle_cli.py", "submissions", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert calls() == [["competitions", "submissions", "playground-series-s5e1", "-v", "--page-size", "200"]]
+    saved = (trained / "data" / "output" / "submissions.csv").read_text().splitlines()
+    assert saved[0] == "fileName,date,description,status,publicScore,privateScore"  # the notice above it is dropped
+    assert len(saved) == 4
+    run_python(trained, "scripts/leaderboard.py", "--no-plot")
+    board = {r["run"]: r for r in read_board(trained)}
+    assert board["run002"]["public_lb"] == "0.91"  # the newest of its two submissions
+    assert board["run001"]["public_lb"] == ""      # still pending
+
+
+def test_submissions_keep_older_ones_kaggle_no_longer_lists(project, fake_kaggle):
+    env, calls = fake_kaggle
+    saved = project / "data" / "output" / "submissions.csv"
+    saved.write_text("fileName,date,description,status,publicScore,privateScore\n"
+                     "old.csv,2024-06-01 10:00:00,exp000/run001 cv=0.5,SubmissionStatus.COMPLETE,0.5,\n"
+                     "submission.csv,2025-01-03 10:00:00,exp001/run001 cv=0.95833,SubmissionStatus.PENDING,,\n")
+
+    result = run_python(project, "scripts/kaggle_cli.py", "submissions", env=dict(env, FAKE_KAGGLE_OLD="1"))
+
+    assert result.returncode == 0, result.stderr
+    assert [c[-1] for c in calls()] == ["200", "-v"]  # an older kaggle without --page-size: asked again without it
+    rows = list(csv.DictReader(saved.open()))
+    assert [r["date"][:10] for r in rows] == ["2025-01-03", "2025-01-02", "2025-01-01", "2024-06-01"]
+    assert rows[0]["status"] == "SubmissionStatus.PENDING"
+
+
+def test_download_unzips_competition_files_into_data_input(project, fake_kaggle, tmp_path):
+    env, calls = fake_kaggle
+    result = run_python(project, "scripts/kaggle_cli.py", "download", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert calls() == [["competitions", "download", "playground-series-s5e1", "-p", "data/input"]]
+    data_input = project / "data" / "input"
+    assert (data_input / "train.csv").read_text() == "id,x,y\n1,0.5,1\n"
+    assert (data_input / "extra" / "notes.txt").is_file()
+    assert not (data_input / "playground-series-s5e1.zip").exists()
+
+
+def test_download_takes_the_competition_from_the_command_line(project, fake_kaggle):
+    env, calls = fake_kaggle
+    result = run_python(project, "scripts/kaggle_cli.py", "download", "--competition", "titanic", "--keep-zip", env=env)
+    assert result.returncode == 0, result.stderr
+    assert calls()[0][:3] == ["competitions", "download", "titanic"]
+    assert zipfile.is_zipfile(project / "data" / "input" / "titanic.zip")
+
+
+# ---------------------------------------------------------------- kaggle_cli.py package
+
+def test_package_builds_a_kaggle_dataset_with_code_models_and_metadata(trained, tmp_path):
+    result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "alice",
+                        env=no_kaggle_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    folder = trained / "data" / "output" / "kaggle_datasets" / "playground-series-s5e1-exp001"
+    metadata = json.loads((folder / "dataset-metadata.json").read_text())
+    assert metadata["id"] == "alice/playground-series-s5e1-exp001"
+    assert 6 <= len(metadata["title"]) <= 50
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]{4,48}[a-z0-9]", metadata["id"].split("/")[1])
+    assert metadata["licenses"] == [{"name": "CC0-1.0"}]
+    assert sorted(p.name for p in (folder / "run002" / "models").iterdir()) == [f"fold{k}.txt" for k in range(5)]
+    assert (folder / "run002" / "config.yml").is_file() and not (folder / "run001").exists()
+    assert (folder / "code" / "exp.py").read_bytes() == (trained / "exp" / "exp001" / "exp.py").read_bytes()
+    assert f"kaggle datasets create -p {folder.relative_to(trained)} --dir-mode zip" in result.stdout
+
+
+def test_package_of_an_experiment_takes_every_run_and_can_upload_a_version(trained, fake_kaggle):
+    env, calls = fake_kaggle  # KAGGLE_USERNAME=alice
+    result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001", "--slug", "iris-lgbm-models",
+                        "--version", "-m", "all runs", "--upload", env=env)
+
+    assert result.returncode == 0, result.stderr
+    folder = trained / "data" / "output" / "kaggle_datasets" / "iris-lgbm-models"
+    assert sorted(p.name for p in folder.iterdir()) == ["code", "dataset-metadata.json", "run001", "run002", "run003"]
+    assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == "alice/iris-lgbm-models"
+    assert calls() == [["datasets", "version", "-p", "data/output/kaggle_datasets/iris-lgbm-models",
+                        "-m", "all runs", "--dir-mode", "zip"]]
+
+
+def test_package_finds_the_user_name_in_kaggle_json(trained, tmp_path):
+    (Path(os.environ["HOME"]) / ".kaggle").mkdir()
+    (Path(os.environ["HOME"]) / ".kaggle" / "kaggle.json").write_text('{"username": "bob", "key": "x"}')
+    result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001/run001", env=no_kaggle_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "id bob/playground-series-s5e1-exp001" in result.stdout
+
+
+def test_package_without_a_user_name_says_how_to_give_one(trained, tmp_path):
+    result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001/run001", env=no_kaggle_env(tmp_path))
+    assert result.returncode == 2
+    assert "--user" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_package_refuses_a_slug_kaggle_would_reject(trained, tmp_path):
+    result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001", "--user", "alice", "--slug", "My_Models",
+                        env=no_kaggle_env(tmp_path))
+    assert result.returncode == 2
+    assert "lowercase letters, digits and '-'" in result.stderr
+
+
+# ---------------------------------------------------------------- kaggle_cli.py setup messages
+
+def test_missing_kaggle_command_prints_how_to_set_it_up(project, tmp_path):
+    result = run_python(project, "scripts/kaggle_cli.py", "submissions", env=no_kaggle_env(tmp_path))
+    assert result.returncode == 2
+    assert "kaggle command is not installed" in result.stderr
+    assert "pip install kaggle" in result.stderr and "kaggle.com/settings" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_credentials_print_how_to_set_them_up(project, fake_kaggle):
+    env, calls = fake_kaggle
+    env = {k: v for k, v in env.items() if k not in ("KAGGLE_USERNAME", "KAGGLE_KEY")}
+    result = run_python(project, "scripts/kaggle_cli.py", "download", env=env)
+    assert result.returncode == 2
+    assert "no Kaggle credentials found" in result.stderr and "~/.kaggle/access_token" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert calls() == []
+
+    token = dict(env, KAGGLE_API_TOKEN="a-token")  # the token the current kaggle command accepts
+    assert run_python(project, "scripts/kaggle_cli.py", "download", env=token).returncode == 0

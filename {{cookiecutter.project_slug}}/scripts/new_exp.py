@@ -1,0 +1,183 @@
+"""Start a new experiment as a copy of an old one: exp/expNNN -> exp/expNNN+1.
+
+    python scripts/new_exp.py                      copy the highest-numbered experiment
+    python scripts/new_exp.py --from exp003        copy exp003 instead
+    python scripts/new_exp.py --idea "target encoding of cat columns"
+    python scripts/new_exp.py --to exp010          pick the new number yourself
+
+The copy holds the same files byte for byte (config.yml, exp.py with its RUNS, model.py, ...),
+so `diff -ru exp/expOLD exp/expNEW` shows exactly what you change. Caches, tracker folders
+and outputs stay behind, and a fresh NOTES.md records where the experiment came from.
+An existing folder is never overwritten.
+"""
+import argparse
+import ast
+import re
+import shutil
+import sys
+from pathlib import Path
+
+# scripts/new_exp.py -> the project root, whatever the current directory is.
+ROOT = Path(__file__).resolve().parents[1]
+EXP_ROOT = ROOT / "exp"
+RECORDS_ROOT = ROOT / "data" / "output" / "exp"
+EXP_NAME = re.compile(r"exp(\d{3,})")
+
+# Left behind: caches, notebooks' autosaves, trackers' and runs' outputs, and the parent's notes
+# (the new experiment gets its own NOTES.md).
+IGNORED = ["__pycache__", ".ipynb_checkpoints", "*.pyc", "*.pyo", ".DS_Store",
+           "wandb", "data", "output", "outputs", "NOTES.md"]
+
+
+class UserError(Exception):
+    """A problem the user can fix: printed as a message, not a traceback."""
+
+
+def exp_name(number):
+    """Give the folder name of experiment `number`: exp004, exp1000."""
+    return f"exp{number:03d}"
+
+
+def exp_number(name):
+    """Give the number in an experiment name, or None when it is not one (exp003 -> 3)."""
+    match = EXP_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def list_experiments():
+    """Give {number: folder} of every exp/expNNN folder, in number order (exp1000 after exp999)."""
+    found = {}
+    if EXP_ROOT.is_dir():
+        for path in EXP_ROOT.iterdir():
+            number = exp_number(path.name)
+            if number is not None and path.is_dir():
+                found[number] = path
+    return dict(sorted(found.items()))
+
+
+def used_numbers():
+    """Give every experiment number in use, counting run records whose experiment folder was deleted."""
+    numbers = set(list_experiments())
+    if RECORDS_ROOT.is_dir():
+        # A reused number would mix the old run records with the new experiment's runs.
+        numbers |= {n for n in map(exp_number, (p.name for p in RECORDS_ROOT.iterdir())) if n is not None}
+    return numbers
+
+
+def parse_exp(text, option):
+    """Give the number in 'exp003', 'exp3' or '3'; `option` names the flag for the error message."""
+    match = re.fullmatch(r"(?:exp/)?(?:exp)?(\d+)/?", text.strip())
+    if not match:
+        raise UserError(f"{option} {text}: not an experiment name. Write it like exp003.")
+    return int(match.group(1))
+
+
+def choose_source(experiments, wanted):
+    """Give the folder to copy: the one named by --from, else the highest-numbered."""
+    if not experiments:
+        raise UserError(f"no experiment to copy: {rel(EXP_ROOT)} has no expNNN folder.")
+    if wanted is None:
+        return experiments[max(experiments)]
+    number = parse_exp(wanted, "--from")
+    if number not in experiments:
+        names = ", ".join(p.name for p in experiments.values())
+        raise UserError(f"--from {wanted}: there is no {rel(EXP_ROOT / exp_name(number))}. Experiments: {names}.")
+    return experiments[number]
+
+
+def choose_target(wanted):
+    """Give the new folder: the one named by --to, else the next free number."""
+    if wanted is None:
+        return EXP_ROOT / exp_name(max(used_numbers(), default=0) + 1)
+    target = EXP_ROOT / exp_name(parse_exp(wanted, "--to"))
+    if target.exists():
+        raise UserError(f"{rel(target)} already exists; it is never overwritten. "
+                        "Fix: leave out --to to take the next free number, or pick another one.")
+    records = RECORDS_ROOT / target.name
+    if records.exists():
+        raise UserError(f"{rel(records)} already holds run records of an earlier {target.name}; "
+                        "a new experiment with that number would be mixed up with them. "
+                        "Fix: leave out --to to take the next free number, or move those records away.")
+    return target
+
+
+def copy_experiment(source, target):
+    """Copy the experiment's files (not its caches) to a new folder; refuse an existing one."""
+    try:
+        # copytree copies real files for symlinks (symlinks=False), so the copy is independent.
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(*IGNORED))
+    except FileExistsError:
+        raise UserError(f"{rel(target)} already exists; it is never overwritten. "
+                        "Fix: run the command again to take the next free number.") from None
+
+
+def write_notes(source, target, idea):
+    """Write the new experiment's NOTES.md: where it came from, and lines for the idea and the result."""
+    parent_notes = " (its notes: " + rel(source / "NOTES.md") + ")" if (source / "NOTES.md").is_file() else ""
+    text = (
+        f"# {target.name}\n\n"
+        f"from {source.name}{parent_notes}\n"
+        f"see the changes: diff -ru exp/{source.name} exp/{target.name}\n\n"
+        f"- idea: {idea or '<what this experiment changes and why>'}\n"
+        "- result: <best run, CV, public LB; keep it or not, and why>\n"
+    )
+    (target / "NOTES.md").write_text(text, encoding="utf-8")
+
+
+def count_runs(exp_py):
+    """Give how many snippets the RUNS list in exp.py holds, or None when it cannot tell."""
+    try:
+        tree = ast.parse(exp_py.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return None
+    for node in tree.body:  # read, not run: importing exp.py would import the experiment's code
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "RUNS" for t in node.targets):
+            return len(node.value.elts) if isinstance(node.value, (ast.List, ast.Tuple)) else None
+    return None
+
+
+def print_next_steps(source, target):
+    runs = count_runs(target / "exp.py")
+    inherited = "the runs" if runs is None else f"{runs} run" + ("" if runs == 1 else "s")
+    print(f"created exp/{target.name} from exp/{source.name}\n")
+    print("next:")
+    print(f"  1. write the idea in exp/{target.name}/NOTES.md")
+    print(f"  2. change the code or config.yml in exp/{target.name}/; see what changed with:")
+    print(f"       diff -ru exp/{source.name} exp/{target.name}")
+    print(f"  3. edit RUNS at the bottom of exp/{target.name}/exp.py: it still lists {source.name}'s {inherited},")
+    print(f"     which would all be trained again as {target.name}/run001, ... (keep the ones worth comparing)")
+    print(f"  4. python exp/{target.name}/exp.py")
+
+
+def rel(path):
+    """Give `path` relative to the project root, for short messages."""
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source", metavar="EXP", help="experiment to copy, e.g. exp003 (default: the highest-numbered)")
+    parser.add_argument("--to", dest="target", metavar="EXP", help="name of the new experiment (default: the next free number)")
+    parser.add_argument("--idea", help="one line for NOTES.md: what this experiment tries")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        source = choose_source(list_experiments(), args.source)
+        target = choose_target(args.target)
+        copy_experiment(source, target)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    write_notes(source, target, args.idea)
+    print_next_steps(source, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
