@@ -172,7 +172,7 @@ def test_edited_snippet_of_a_finished_run_is_an_error(fast):
 
 
 def test_crash_in_a_run_leaves_no_complete_looking_folder_and_the_rest_still_run(fast):
-    break_training(fast, 'cfg["model"]["params"]["max_depth"] == 3')  # run002 of the example
+    break_training(fast, 'cfg["model"]["params"]["min_child_samples"] == 30')  # run002 of the example
     result = run_exp(fast)
     assert result.returncode == 1
     out = fast / EXP
@@ -217,14 +217,14 @@ def test_list_shows_each_run_with_its_snippet_and_status(fast):
     assert run_exp(fast, "--run", "2").returncode == 0
     lines = run_exp(fast, "--list").stdout.splitlines()
     assert re.fullmatch(r"run001\s+not run\s+model\.params\.num_leaves=4", lines[0])
-    assert re.fullmatch(r"run002\s+done\s+accuracy=0\.\d+\s+model\.params\.max_depth=3", lines[1])
+    assert re.fullmatch(r"run002\s+done\s+accuracy=0\.\d+\s+model\.params\.min_child_samples=30", lines[1])
     assert len(lines) == 3
 
 
 def test_dry_run_shows_changes_and_writes_nothing(fast):
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 0
-    assert "run002:\n  model.params.max_depth: -1 -> 3" in result.stdout
+    assert "run002:\n  model.params.min_child_samples: 5 -> 30\nrun003:\n  model.params.lambda_l1: (new) -> 5" in result.stdout
     assert not (fast / "data/output/exp").exists() and not (fast / "data/output/folds").exists()
 
 

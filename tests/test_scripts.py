@@ -346,7 +346,8 @@ def test_leaderboard_reads_real_run_records(trained):
     assert [r["run"] for r in board if r["status"] == "done"] != [] and len(board) == 3
     assert {r["metric"] for r in board} == {"accuracy"}
     assert {r["model"] for r in board} == {"lightgbm"}
-    assert any(r["changes"] == "model.params.max_depth=3" for r in board)
+    assert any(r["changes"] == "model.params.min_child_samples=30" for r in board)
+    assert any(r["changes"] == "model.params.lambda_l1=5" for r in board)
 
 
 def test_leaderboard_on_a_new_project_says_how_to_start(project):

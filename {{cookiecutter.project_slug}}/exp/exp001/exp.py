@@ -1,15 +1,15 @@
-"""exp001: LightGBM baseline.
+"""LightGBM baseline: describe here what this experiment tries.
 
-Each snippet in RUNS (at the bottom) is one run: run001, run002, ... in order. A run is
-config.yml with its snippet merged in, and writes its record to data/output/exp/exp001/runNNN/.
+Each snippet in RUNS (just below the imports) is one run: run001, run002, ... in order. A run is
+config.yml with its snippet merged in, and writes its record to data/output/exp/<this exp>/runNNN/.
 Append new runs at the end: a run that has results keeps its number and its snippet.
 
-    python exp/exp001/exp.py              train every run that has no result yet
-    python exp/exp001/exp.py --run 2,3    only these runs (also --run run002, --run 1-3)
-    python exp/exp001/exp.py --list       each run with its snippet and status
-    python exp/exp001/exp.py --dry-run    what each run changes; writes nothing
-    python exp/exp001/exp.py --debug      quick smoke test on a sample, under data/output/debug/
-    python exp/exp001/exp.py --force      redo runs that have results (the old record is kept)
+    python exp/expNNN/exp.py              train every run that has no result yet
+    python exp/expNNN/exp.py --run 2,3    only these runs (also --run run002, --run 1-3)
+    python exp/expNNN/exp.py --list       each run with its snippet and status
+    python exp/expNNN/exp.py --dry-run    what each run changes; writes nothing
+    python exp/expNNN/exp.py --debug      quick smoke test on a sample, under data/output/debug/
+    python exp/expNNN/exp.py --force      redo runs that have results (the old record is kept)
 """
 import argparse
 import sys
@@ -19,9 +19,31 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import data
 import record
+import train
 import util
 from util import ConfigError, DataError, log
+
+# What this experiment tries: one YAML snippet per run (run001, run002, ...), merged over config.yml.
+# Append new runs at the end; never insert, reorder or edit one that has results.
+RUNS = [
+    """
+    model:
+      params:
+        num_leaves: 4
+    """,
+    """
+    model:
+      params:
+        min_child_samples: 30
+    """,
+    """
+    model:
+      params:
+        +lambda_l1: 5  # '+' adds a key that config.yml does not have
+    """,
+]
 
 
 @dataclass
@@ -30,12 +52,11 @@ class Run:
     snippet: str     # the YAML text from RUNS, dedented
     update: dict     # the snippet parsed
     config: dict     # config.yml with the snippet merged in
+    n_rows: int = None  # --debug: train on a sample of this many rows
 
 
 def plan_runs(base, debug=False):
     """Give every run in RUNS parsed, merged and checked, so a typo stops us before any training."""
-    import train
-
     source = Path(__file__).read_text(encoding="utf-8")
     runs = []
     for i, raw in enumerate(RUNS, 1):
@@ -49,7 +70,7 @@ def plan_runs(base, debug=False):
         if debug:
             config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
         train.check_config(config, name)
-        runs.append(Run(name, snippet, update, config))
+        runs.append(Run(name, snippet, update, config, config["debug"]["n_rows"] if debug else None))
     return runs
 
 
@@ -86,10 +107,8 @@ def check_unchanged(out_root, runs, force):
         )
 
 
-def run_one(run, position, out_root, n_rows, argv):
+def run_one(run, position, out_root, argv):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
-    import train
-
     partial = record.start(out_root, run.name)
     (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
     util.write_yaml(partial / "config.yml", run.config)
@@ -97,13 +116,13 @@ def run_one(run, position, out_root, n_rows, argv):
     handler = util.add_log_file(partial / "log.txt")
     log.info(f"{util.EXP_NAME}/{run.name} ({position}): {describe_update(run)}")
     started, clock = util.now(), time.perf_counter()
-    status = {"exp": util.EXP_NAME, "run": run.name, "started": started}
+    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config["metric"], "started": started}
     tracker = metrics = None
     try:
         util.seed_everything(run.config["seed"])
         tracker = record.start_tracking(run.config, run.name)
-        metrics = train.run(run.config, partial, n_rows)
-        status.update(status="done", cv=metrics["cv"], metric=metrics["metric"])
+        metrics = train.run(run.config, partial, run.n_rows)
+        status.update(status="done", cv=metrics["cv"])
     except (ConfigError, DataError) as e:
         log.error(f"{run.name} failed: {e}")
         status.update(status="failed", error=str(e))
@@ -150,7 +169,8 @@ def show_dry_run(runs, base):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=f"python exp/{util.EXP_NAME}/exp.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="runs to train: 2,3 or run002 or 1-3 (default: all)")
     parser.add_argument("--force", action="store_true", help="redo runs that already have a record (the old one is kept)")
     parser.add_argument("--list", action="store_true", help="show each run with its snippet and status, then stop")
@@ -180,9 +200,8 @@ def main(argv=None):
             if skipped:
                 log.info(f"skipping {', '.join(r.name for r in skipped)}: already done (--force to redo)")
         record.check_tracking(base)
-        import data  # read the data now, so a missing file or column is reported before any training
-        for run in selected:
-            data.load_data(run.config, run.config["debug"]["n_rows"] if args.debug else None)
+        for run in selected:  # read the data now, so a missing file or column is reported before any training
+            data.load_data(run.config, run.n_rows)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -190,7 +209,7 @@ def main(argv=None):
     failures, finished = [], []
     clock = time.perf_counter()
     for i, run in enumerate(selected, 1):
-        status = run_one(run, f"{i}/{len(selected)}", out_root, run.config["debug"]["n_rows"] if args.debug else None, [__file__, *argv])
+        status = run_one(run, f"{i}/{len(selected)}", out_root, [__file__, *argv])
         finished.append(status)
         left = (time.perf_counter() - clock) / i * (len(selected) - i)
         if left >= 1:
@@ -212,37 +231,12 @@ def show_summary(statuses, out_root):
     if not statuses:
         log.info("nothing to run: every run is done (append a snippet to RUNS, or use --force)")
         return
-    best = max(done, key=lambda s: s["cv"] * (1 if higher_is_better(s["metric"]) else -1), default=None)
+    best = max(done, key=lambda s: s["cv"] * (1 if train.METRICS[s["metric"]][1] else -1), default=None)
     log.info(f"summary ({util.rel(out_root)}):")
     for s in statuses:
         score = f"{s['metric']}={s['cv']:.5f}" if s["status"] == "done" else s["status"]
         log.info(f"  {s['run']}  {score}{'  <- best' if s is best and len(done) > 1 else ''}")
 
-
-def higher_is_better(metric):
-    import train
-    return train.METRICS[metric][1]
-
-
-# One snippet per run, merged over config.yml. Append; do not insert or reorder.
-RUNS = [
-    """
-    model:
-      params:
-        num_leaves: 4
-    """,
-    """
-    model:
-      params:
-        max_depth: 3
-    """,
-    """
-    model:
-      params:
-        learning_rate: 0.1
-        num_leaves: 7
-    """,
-]
 
 if __name__ == "__main__":
     sys.exit(main())
