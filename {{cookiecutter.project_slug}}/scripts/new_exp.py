@@ -144,7 +144,7 @@ def print_next_steps(source, target):
     print(f"  1. write the idea in exp/{target.name}/NOTES.md")
     print(f"  2. change the code or config.yml in exp/{target.name}/; see what changed with:")
     print(f"       diff -ru exp/{source.name} exp/{target.name}")
-    print(f"  3. edit RUNS at the bottom of exp/{target.name}/exp.py: it still lists {source.name}'s {inherited},")
+    print(f"  3. edit RUNS at the top of exp/{target.name}/exp.py: it still lists {source.name}'s {inherited},")
     print(f"     which would all be trained again as {target.name}/run001, ... (keep the ones worth comparing)")
     print(f"  4. python exp/{target.name}/exp.py")
 
