@@ -12,56 +12,59 @@ import pandas as pd
 
 from util import OUTPUT_DIR, ROOT, DataError, log, rel
 
+GROUP_SCHEMES = ("group", "stratified_group")
+
 
 @dataclass
 class Dataset:
-    X: pd.DataFrame          # train features
+    X: pd.DataFrame          # train features: categoricals share their categories with X_test
     y: np.ndarray            # encoded target: class codes, or floats for regression
     X_test: pd.DataFrame
     ids: pd.Series           # train ids
     test_ids: pd.Series
-    sample: pd.DataFrame     # sample_submission.csv as read
+    sample: pd.DataFrame     # the sample submission as read
     classes: list            # original labels by code; [] for regression
-    categorical: list
-    extra: pd.DataFrame      # train columns that are not features (id, target, dropped), for cv.group
+    categorical: list        # names of the categorical features
+    extra: pd.DataFrame      # the train columns that are not features (id, target, data.drop), for cv.group
 
 
 _CACHE = {}
 
 
 def load_data(cfg, n_rows=None):
-    """Give the Dataset for cfg['data'] (a sample of n_rows train rows in debug mode)."""
+    """Give the Dataset for cfg (a sample of n_rows train rows in debug mode), read once per process."""
     key = json.dumps([cfg["data"], cfg["task"], n_rows], sort_keys=True, default=str)
     if key not in _CACHE:
-        _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows, cfg.get("seed", 0))
+        _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows)
+    if cfg["cv"]["scheme"] in GROUP_SCHEMES:
+        group_values(_CACHE[key], cfg["cv"]["group"])  # a missing column is reported before any training
     return _CACHE[key]
 
 
-def read_dataset(spec, task, n_rows, seed):
-    folder = ROOT / spec["dir"]
-    train = read_table(folder / spec["train"])
-    test = read_table(folder / spec["test"])
-    sample = read_table(folder / spec["sample_submission"])
-    require_columns(train, [spec["id"], spec["target"]], spec["train"])
-    require_columns(test, [spec["id"]], spec["test"])
-    require_columns(sample, [spec["id"]], spec["sample_submission"])
-    if n_rows and len(train) > n_rows:
-        train = train.sample(n=n_rows, random_state=seed).reset_index(drop=True)
+def read_dataset(spec, task, n_rows):
+    """Give the Dataset: read the files, check the columns, choose and encode features and target."""
+    paths = {name: ROOT / spec["dir"] / spec[name] for name in ("train", "test", "sample_submission")}
+    train, test, sample = (read_table(paths[name], spec["id"]) for name in paths)
+    require_columns(train, [spec["id"], spec["target"]], paths["train"], "set data.id and data.target to columns of this file")
+    require_columns(test, [spec["id"]], paths["test"], "set data.id to the id column of the test file")
+    require_columns(sample, [spec["id"]], paths["sample_submission"], "set data.id to the sample submission's id column")
+    if n_rows and len(train) > n_rows:  # the same sample for every run, so debug runs share one read
+        train = train.sample(n=n_rows, random_state=0).reset_index(drop=True)
 
-    features = choose_features(train, test, spec)
-    categorical = [c for c in features if c in spec["categorical"] or not is_numeric(train[c])]
-    auto = sorted(set(categorical) - set(spec["categorical"]))
+    features = choose_features(train, test, spec, paths["test"])
+    # A column that is not a number in train or test cannot be cast to float: treat it as categories.
+    categorical = [c for c in features if c in spec["categorical"] or not (is_numeric(train[c]) and is_numeric(test[c]))]
+    auto = [c for c in categorical if c not in spec["categorical"]]
     if auto:
-        log.info(f"text columns used as categorical features: {', '.join(auto)} (list them in data.categorical to silence this)")
+        log.info(f"non-numeric columns used as categorical features: {', '.join(map(str, auto))} "
+                 "(list them in data.categorical to silence this)")
     X, X_test = prepare_features(train[features], test[features], categorical)
-    y, classes = encode_target(train[spec["target"]], task, spec["target"])
-    log.info(f"data: train {X.shape[0]:,} rows x {X.shape[1]} features, test {X_test.shape[0]:,} rows"
-             + (f", {len(classes)} classes" if classes else ""))
-    extra = train.drop(columns=features)
-    return Dataset(X, y, X_test, train[spec["id"]], test[spec["id"]], sample, classes, categorical, extra)
+    y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
+    extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
+    return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra)
 
 
-def read_table(path):
+def read_table(path, id_name):
     """Give the CSV or Parquet file at `path` as a DataFrame."""
     if not path.is_file():
         folder = path.parent
@@ -69,34 +72,41 @@ def read_table(path):
         raise DataError(
             f"data file not found: {rel(path)}. "
             + (f"Files in {rel(folder)}: {', '.join(found)}. " if found else f"{rel(folder)} is empty or missing. ")
-            + "Fix: put the competition files there (scripts/kaggle_cli.py download) or edit data.dir / data.train / data.test in config.yml."
+            + "Fix: put the competition files there (scripts/kaggle_cli.py download) or edit data.dir / data.train / "
+              "data.test / data.sample_submission in config.yml."
         )
-    if path.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    parquet = path.suffix in (".parquet", ".pq")
+    try:
+        # CSV ids are read as text, so ids like 0001 reach the submission unchanged.
+        return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={id_name: str})
+    except (ValueError, OSError) as e:
+        raise DataError(f"{rel(path)}: cannot read it as {'Parquet' if parquet else 'CSV'} ({e}). "
+                        "Fix: check the file (unzip it if it came zipped), or name it .csv or .parquet.") from None
 
 
-def require_columns(frame, columns, name):
+def require_columns(frame, columns, path, fix):
+    """Raise DataError naming the file, the missing columns and the columns it has."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(
-            f"{name}: no column {', '.join(map(repr, missing))}. Columns are: {', '.join(map(str, frame.columns))}. "
-            "Fix: set data.id / data.target in config.yml to one of these."
-        )
+        raise DataError(f"{rel(path)}: no column {', '.join(map(repr, missing))}. "
+                        f"Columns are: {', '.join(map(str, frame.columns))}. Fix: in config.yml, {fix}.")
 
 
-def choose_features(train, test, spec):
-    """Give the feature columns: data.features, or all columns but id, target and drop."""
+def choose_features(train, test, spec, test_path):
+    """Give the feature columns: data.features, or all columns but id, target and data.drop."""
     if spec["features"]:
         features = list(spec["features"])
-        require_columns(train, features, f"{spec['train']} (data.features)")
+        require_columns(train, features, ROOT / spec["dir"] / spec["train"], "list only these in data.features")
     else:
         unwanted = {spec["id"], spec["target"], *spec["drop"]}
         features = [c for c in train.columns if c not in unwanted]
-    require_columns(test, features, spec["test"])
-    for c in spec["categorical"]:
-        if c not in features:
-            raise DataError(f"data.categorical names {c!r}, which is not a feature. Features are: {', '.join(features)}.")
+    require_columns(test, features, test_path,
+                    "add the columns only train has to data.drop (or list the features in data.features)")
+    unknown = [c for c in spec["categorical"] if c not in features]
+    if unknown:
+        raise DataError(f"config.yml: data.categorical names {', '.join(map(repr, unknown))}, which are not features. "
+                        f"Features are: {', '.join(map(str, features))}. "
+                        "Fix: remove them from data.categorical or from data.drop.")
     return features
 
 
@@ -105,37 +115,57 @@ def is_numeric(column):
 
 
 def prepare_features(X, X_test, categorical):
-    """Give train and test features with shared category codes and float32 numbers."""
+    """Give train and test features with shared category codes, and numbers as float32 where that is safe."""
     # Shallow copies: converted columns are replaced, the rest are shared, not duplicated.
     X, X_test = X.copy(deep=False), X_test.copy(deep=False)
     for c in X.columns:
         if c in categorical:
             # One category list for train and test, so a code means the same value in both;
-            # a value seen only in test simply has no rows in train.
+            # a value seen only in test simply has no rows in train. Missing values stay missing.
             values = pd.concat([X[c], X_test[c]], ignore_index=True).dropna().unique()
             dtype = pd.CategoricalDtype(sorted(values, key=str))
             X[c], X_test[c] = X[c].astype(dtype), X_test[c].astype(dtype)
-        elif X[c].dtype == np.float64:
-            # Trees bin features anyway; float32 halves memory without changing splits in practice.
-            X[c], X_test[c] = X[c].astype(np.float32), X_test[c].astype(np.float32)
+        elif fits_float32(X[c]) and fits_float32(X_test[c]):
+            X[c], X_test[c] = X[c].to_numpy(np.float32, na_value=np.nan), X_test[c].to_numpy(np.float32, na_value=np.nan)
     return X, X_test
 
 
-def encode_target(target, task, name):
+def fits_float32(column):
+    """True for floats (trees split between binned values, so float32 loses nothing they use) and integers below 2**24."""
+    return pd.api.types.is_float_dtype(column) or not (column.abs() >= 2**24).any()
+
+
+def encode_target(target, task, name, path):
     """Give (codes or floats, classes) for the target column."""
+    where = f"{rel(path)}: target {name!r}"
     if target.isna().any():
-        raise DataError(f"target column {name!r} has {int(target.isna().sum())} missing values. Fix: drop those rows first.")
+        raise DataError(f"{where} has {int(target.isna().sum())} missing values. Fix: drop those rows from the train file.")
     if task == "regression":
         if not is_numeric(target):
-            raise DataError(f"task is regression but target {name!r} is not numeric (e.g. {target.iloc[0]!r}). Fix: set task to binary or multiclass.")
+            raise DataError(f"{where} is not numeric (e.g. {str(target.iloc[0])!r}) but task is regression. "
+                            "Fix: set task to binary or multiclass.")
         return target.to_numpy(dtype=np.float64), []
+    if pd.api.types.is_float_dtype(target) and (target % 1 != 0).any():
+        raise DataError(f"{where} has fractional values (e.g. {target[target % 1 != 0].iloc[0]}) but task is {task}. "
+                        "Fix: set task to regression.")
     classes, codes = np.unique(target.to_numpy(), return_inverse=True)
     if task == "binary" and len(classes) != 2:
-        raise DataError(f"task is binary but target {name!r} has {len(classes)} values: {list(classes)[:10]}. Fix: set task to multiclass or regression.")
+        raise DataError(f"{where} has {len(classes)} values ({', '.join(map(str, classes[:10]))}) but task is binary. "
+                        "Fix: set task to multiclass or regression.")
     return codes.astype(np.int32), classes.tolist()
 
 
 # ---------------------------------------------------------------- folds
+
+def group_values(data, group):
+    """Give the cv.group column of train, whether it is a feature or not."""
+    for frame in (data.extra, data.X):
+        if group in frame.columns:
+            return frame[group].to_numpy()
+    columns = [*data.extra.columns, *data.X.columns]
+    raise DataError(f"cv.group is {group!r}, which is not a column of the train file. Columns are: "
+                    f"{', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
+
 
 _FOLDS = {}
 
@@ -149,15 +179,13 @@ def make_folds(data, cv, seed_default):
     from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
     scheme, n_splits, seed = cv["scheme"], cv["n_splits"], cv.get("seed", seed_default)
-    groups = None
-    if scheme in ("group", "stratified_group"):
-        columns = [*data.extra.columns, *data.X.columns]
-        if cv.get("group") not in columns:
-            raise DataError(f"cv.scheme {scheme} needs cv.group, a column of train. Columns are: {', '.join(map(str, columns))}.")
-        source = data.extra if cv["group"] in data.extra.columns else data.X
-        groups = source[cv["group"]].to_numpy()
-    digest = hashlib.sha1(pd.util.hash_pandas_object(data.ids, index=False).to_numpy().tobytes()
-                          + data.y.tobytes() + (pd.util.hash_array(groups).tobytes() if groups is not None else b"")).hexdigest()[:10]
+    groups = group_values(data, cv["group"]) if scheme in GROUP_SCHEMES else None
+    strata = data.y
+    if not data.classes and scheme in ("stratified", "stratified_group"):
+        # Regression: stratify on ten quantile bins, so every fold sees the whole range of the target.
+        strata = pd.qcut(data.y, 10, labels=False, duplicates="drop")
+    digest = hashlib.sha1(pd.util.hash_pandas_object(data.ids, index=False).to_numpy().tobytes() + data.y.tobytes()
+                          + (pd.util.hash_array(groups).tobytes() if groups is not None else b"")).hexdigest()[:10]
     name = f"{scheme}_k{n_splits}_seed{seed}" + (f"_{cv['group']}" if groups is not None else "") + f"_{digest}.csv"
     path = OUTPUT_DIR / "folds" / name
     if path in _FOLDS:
@@ -171,12 +199,16 @@ def make_folds(data, cv, seed_default):
             "group": lambda: GroupKFold(n_splits),
             "stratified_group": lambda: StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed),
         }[scheme]()
-        folds = np.full(len(data.y), -1, dtype=np.int8)
-        for k, (_, valid_idx) in enumerate(splitter.split(np.zeros(len(data.y)), data.y, groups)):
-            folds[valid_idx] = k
+        folds = np.full(len(data.y), -1, dtype=np.int16)
+        try:
+            for k, (_, valid_idx) in enumerate(splitter.split(np.zeros(len(data.y)), strata, groups)):
+                folds[valid_idx] = k
+        except ValueError as e:
+            raise DataError(f"cv: cannot split {len(data.y)} train rows into {n_splits} {scheme} folds ({e}). "
+                            "Fix: lower cv.n_splits or choose another cv.scheme in config.yml.") from None
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        pd.DataFrame({"id": data.ids, "fold": folds}).to_csv(tmp, index=False)
+        pd.DataFrame({data.ids.name: data.ids, "fold": folds}).to_csv(tmp, index=False)
         tmp.replace(path)
         log.info(f"folds saved to {rel(path)}")
     _FOLDS[path] = folds
@@ -184,6 +216,11 @@ def make_folds(data, cv, seed_default):
 
 
 # ---------------------------------------------------------------- predictions and submission
+
+def predicted_codes(pred):
+    """Give the class code each prediction picks: the likeliest class, or P(positive) >= 0.5."""
+    return pred.argmax(axis=1) if pred.ndim == 2 else (pred >= 0.5).astype(int)
+
 
 def prediction_frame(ids, pred, classes, id_name):
     """Give a frame of id and prediction columns: pred, or pred_<class> per class."""
@@ -197,42 +234,55 @@ def prediction_frame(ids, pred, classes, id_name):
 
 
 def make_submission(data, test_pred, cfg, label_metric):
-    """Give the submission: the sample submission with its prediction columns filled in."""
-    spec, task = cfg["data"], cfg["task"]
-    sample = data.sample
-    columns = [c for c in sample.columns if c != spec["id"]]
-    order = pd.Index(data.test_ids).get_indexer(sample[spec["id"]])
+    """Give the submission: the sample submission with its prediction columns filled in.
+
+    One column per class (named like the class, or <target>_<class>) gets probabilities in the
+    sample's column order; a single column gets labels for label metrics, else probabilities or values.
+    """
+    spec, task, classes = cfg["data"], cfg["task"], data.classes
+    sample, id_name, target = data.sample, spec["id"], spec["target"]
+    columns = [c for c in sample.columns if c != id_name]
+    # Ids compare as text, so a CSV sample matches a Parquet test file.
+    order = pd.Index(data.test_ids.astype(str)).get_indexer(sample[id_name].astype(str))
     if (order < 0).any():
-        raise DataError(f"{spec['sample_submission']}: {int((order < 0).sum())} ids are not in {spec['test']}. Fix: use the competition's own files.")
+        raise DataError(f"{spec['sample_submission']}: {int((order < 0).sum())} ids are not in {spec['test']}. "
+                        "Fix: use the competition's own files, and check data.id.")
     pred = test_pred[order]
     sub = sample.copy()
-    class_names = [str(c) for c in data.classes]
-    if task != "regression" and sorted(map(str, columns)) == sorted(class_names) and len(columns) > 1:
+    class_of = {str(c): k for k, c in enumerate(classes)} | {f"{target}_{c}": k for k, c in enumerate(classes)}
+    if classes and len(columns) > 1 and all(str(c) in class_of for c in columns):
         probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
-        for k, label in enumerate(class_names):
-            sub[columns[[str(c) for c in columns].index(label)]] = probs[:, k]
-    elif len(columns) == 1:
-        if task == "regression":
-            sub[columns[0]] = pred
-        elif label_metric:
-            codes = pred.argmax(axis=1) if pred.ndim == 2 else (pred >= 0.5).astype(int)
-            sub[columns[0]] = np.asarray(data.classes, dtype=object)[codes]
-        elif pred.ndim == 1:
-            sub[columns[0]] = pred
-        else:
-            raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
-                            f"needs one probability column per class ({', '.join(class_names)}). Fix: choose a label metric such as accuracy or f1.")
+        for c in columns:
+            sub[c] = probs[:, class_of[str(c)]]
+        log.info(f"submission: the probability of each class in {', '.join(map(str, columns))}")
+    elif len(columns) != 1:
+        raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. "
+                        "Fix: give a sample submission with one prediction column, "
+                        f"or one column per class ({', '.join(map(str, classes))}).")
+    elif task == "regression":
+        # rmsle cannot take values below -1, and CV scored them clipped at 0.
+        sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
+    elif label_metric:
+        sub[columns[0]] = np.asarray(classes, dtype=object)[predicted_codes(pred)]
+        log.info(f"submission: predicted labels of {target} in {columns[0]}")
+    elif pred.ndim == 1:
+        sub[columns[0]] = pred
+        log.info(f"submission: the probability that {target} is {classes[1]!r} in {columns[0]}")
     else:
-        raise DataError(f"{spec['sample_submission']}: cannot fill columns {columns}. Expected one column, or one column per class ({', '.join(class_names)}).")
+        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
+                        f"needs one probability column per class ({', '.join(map(str, classes))}). "
+                        "Fix: choose a label metric such as accuracy or f1.")
     return sub
 
 
 def check_submission(sub, sample, id_name):
     """Raise DataError unless `sub` has the sample's ids in order, its columns, and no missing values."""
     if list(sub.columns) != list(sample.columns):
-        raise DataError(f"submission columns {list(sub.columns)} differ from sample_submission's {list(sample.columns)}.")
+        raise DataError(f"submission columns {list(sub.columns)} differ from sample_submission's {list(sample.columns)}. "
+                        "Fix: make_submission in data.py must keep the sample's columns.")
     if id_name not in sub.columns or not sub[id_name].reset_index(drop=True).equals(sample[id_name].reset_index(drop=True)):
-        raise DataError(f"submission ids differ from sample_submission's (same ids, same order expected) in column {id_name!r}.")
-    if sub.isna().any().any():
-        bad = [c for c in sub.columns if sub[c].isna().any()]
-        raise DataError(f"submission has missing values in {', '.join(bad)}.")
+        raise DataError(f"submission ids in column {id_name!r} differ from sample_submission's. "
+                        "Fix: make_submission in data.py must keep the sample's ids in their order.")
+    bad = [str(c) for c in sub.columns if sub[c].isna().any()]
+    if bad:
+        raise DataError(f"submission has missing values in {', '.join(bad)}. Fix: check the predictions in test_pred.csv.")

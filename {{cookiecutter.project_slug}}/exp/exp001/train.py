@@ -3,78 +3,113 @@
 The steps below read top to bottom; change the CV loop here, models in model.py.
 """
 import time
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 import data as data_io
 import model as models
-from util import ConfigError, log, write_json
+from util import ConfigError, DataError, log, write_json
 
 TASKS = ("binary", "multiclass", "regression")
 CV_SCHEMES = ("kfold", "stratified", "group", "stratified_group")
 
 
 # ---------------------------------------------------------------- metrics
+# A prediction is P(positive) for binary, one column per class for multiclass, values for regression.
+# scikit-learn is imported inside, so `exp.py --list` stays quick.
+
+def _accuracy(y, p):
+    return float(np.mean(data_io.predicted_codes(p) == y))
+
+
+def _f1(y, p):
+    from sklearn.metrics import f1_score
+    return float(f1_score(y, data_io.predicted_codes(p), average="binary" if p.ndim == 1 else "macro"))
+
+
+def _auc(y, p):
+    from sklearn.metrics import roc_auc_score
+    return float(roc_auc_score(y, p) if p.ndim == 1 else roc_auc_score(y, p, multi_class="ovr", labels=range(p.shape[1])))
+
+
+def _logloss(y, p):
+    from sklearn.metrics import log_loss
+    return float(log_loss(y, p, labels=range(p.shape[1]) if p.ndim == 2 else [0, 1]))
+
 
 def _rmse(y, p):
     return float(np.sqrt(np.mean((y - p) ** 2)))
 
 
-def _rmsle(y, p):
-    return _rmse(np.log1p(y), np.log1p(np.clip(p, 0, None)))
+def _r2(y, p):
+    from sklearn.metrics import r2_score
+    return float(r2_score(y, p))
 
 
-def _labels(p):
-    return p.argmax(axis=1) if p.ndim == 2 else (p >= 0.5).astype(int)
+class Metric(NamedTuple):
+    tasks: tuple
+    higher_is_better: bool
+    needs_labels: bool    # scored on predicted labels, so the submission holds labels, not probabilities
+    score: Callable       # score(y, prediction)
 
 
-def _sk(name, **kwargs):
-    def score(y, p):
-        from sklearn import metrics
-        return float(getattr(metrics, name)(y, p, **kwargs))
-    return score
-
-
-# name -> (tasks, higher is better, needs labels rather than probabilities, score(y, prediction))
+CLASSIFICATION, REGRESSION = ("binary", "multiclass"), ("regression",)
 METRICS = {
-    "accuracy": ("binary multiclass", True, True, lambda y, p: float(np.mean(_labels(p) == y))),
-    "f1": ("binary multiclass", True, True, lambda y, p: _sk("f1_score", average="binary" if p.ndim == 1 else "macro")(y, _labels(p))),
-    "auc": ("binary multiclass", True, False, lambda y, p: _sk("roc_auc_score", **({"multi_class": "ovr"} if p.ndim == 2 else {}))(y, p)),
-    "logloss": ("binary multiclass", False, False, lambda y, p: _sk("log_loss", labels=list(range(max(2, p.shape[1] if p.ndim == 2 else 2))))(y, p)),
-    "rmse": ("regression", False, False, _rmse),
-    "mae": ("regression", False, False, lambda y, p: float(np.mean(np.abs(y - p)))),
-    "rmsle": ("regression", False, False, _rmsle),
-    "r2": ("regression", True, False, _sk("r2_score")),
+    "accuracy": Metric(CLASSIFICATION, True, True, _accuracy),
+    "f1": Metric(CLASSIFICATION, True, True, _f1),
+    "auc": Metric(CLASSIFICATION, True, False, _auc),
+    "logloss": Metric(CLASSIFICATION, False, False, _logloss),
+    "rmse": Metric(REGRESSION, False, False, _rmse),
+    "mae": Metric(REGRESSION, False, False, lambda y, p: float(np.mean(np.abs(y - p)))),
+    "rmsle": Metric(REGRESSION, False, False, lambda y, p: _rmse(np.log1p(y), np.log1p(np.clip(p, 0, None)))),
+    "r2": Metric(REGRESSION, True, False, _r2),
 }
 
 
 def score(metric, y, pred):
-    return METRICS[metric][3](y, pred)
+    return METRICS[metric].score(y, pred)
 
 
 def check_config(cfg, where):
     """Raise ConfigError for values no run could train with; called before any run starts."""
     def fail(key, value, allowed):
-        raise ConfigError(f"{where}: {key} is {value!r}; allowed: {', '.join(allowed)}. Fix it in config.yml or in the run's snippet.")
+        shown = "null" if value is None else repr(value)
+        raise ConfigError(f"{where}: {key} is {shown}; allowed: {', '.join(map(str, allowed))}. "
+                          "Fix it in config.yml or in the run's snippet.")
 
     if cfg["task"] not in TASKS:
         fail("task", cfg["task"], TASKS)
-    fitting = [m for m, spec in METRICS.items() if cfg["task"] in spec[0].split()]
+    fitting = [name for name, metric in METRICS.items() if cfg["task"] in metric.tasks]
     if cfg["metric"] not in fitting:
         fail("metric", cfg["metric"], fitting)
-    if cfg["cv"]["scheme"] not in CV_SCHEMES:
-        fail("cv.scheme", cfg["cv"]["scheme"], CV_SCHEMES)
-    if not isinstance(cfg["cv"]["n_splits"], int) or cfg["cv"]["n_splits"] < 2:
-        fail("cv.n_splits", cfg["cv"]["n_splits"], ["a whole number of at least 2"])
+    for key in ("drop", "categorical"):
+        if not isinstance(cfg["data"][key], list):
+            fail(f"data.{key}", cfg["data"][key], ["a list of column names, like [a, b] or []"])
+    if cfg["data"]["features"] is not None and not isinstance(cfg["data"]["features"], list):
+        fail("data.features", cfg["data"]["features"], ["null (all columns)", "a list of column names"])
+    cv = cfg["cv"]
+    if cv["scheme"] not in CV_SCHEMES:
+        fail("cv.scheme", cv["scheme"], CV_SCHEMES)
+    if cv["scheme"] in data_io.GROUP_SCHEMES and not cv["group"]:
+        fail("cv.group", cv["group"], [f"the name of the train column whose rows must share a fold (cv.scheme is {cv['scheme']})"])
+    if not isinstance(cv["n_splits"], int) or cv["n_splits"] < 2:
+        fail("cv.n_splits", cv["n_splits"], ["a whole number of at least 2"])
     name = cfg["model"]["name"]
     if name not in models.MODEL_NAMES:
         fail("model.name", name, models.MODEL_NAMES)
     if name != "lightgbm":
         try:
-            models.sklearn_class(name, cfg["task"])
+            unknown, accepted = models.unknown_params(cfg)
         except ValueError as e:
             raise ConfigError(f"{where}: {e} (task is {cfg['task']}). Fix: choose another model.name.") from None
+        if unknown:
+            raise ConfigError(
+                f"{where}: model.params {', '.join(unknown)} are not parameters of {name} (model.name). "
+                f"It takes: {', '.join(accepted)}. Fix: give model.params for {name} in config.yml, and drop "
+                "the LightGBM ones from the snippets in RUNS (or start a new experiment for this model)."
+            )
 
 
 # ---------------------------------------------------------------- one run
@@ -82,6 +117,12 @@ def check_config(cfg, where):
 def run(cfg, run_dir, n_rows=None):
     """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
     data = data_io.load_data(cfg, n_rows)
+    if cfg["metric"] == "rmsle" and (data.y < 0).any():
+        raise DataError(f"target {cfg['data']['target']!r} has negative values, which metric rmsle cannot score. "
+                        "Fix: set metric to rmse or mae in config.yml.")
+    log.info(f"  data: train {len(data.y):,} rows x {data.X.shape[1]} features, test {len(data.X_test):,} rows"
+             + (f", {len(data.classes)} classes" if data.classes else "")
+             + (f"; categorical: {', '.join(map(str, data.categorical))}" if data.categorical else ""))
     folds = data_io.make_folds(data, cfg["cv"], cfg["seed"])
     result = cross_validate(cfg, data, folds, run_dir)
     save_predictions(cfg, data, folds, result, run_dir)
@@ -103,7 +144,7 @@ def cross_validate(cfg, data, folds, run_dir):
         fold_start = time.perf_counter()
         train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         fitted = models.fit(cfg, prepared, data.y, train_idx, valid_idx)
-        oof[valid_idx] = models.predict(fitted, models.rows(prepared["X"], valid_idx), task)
+        oof[valid_idx] = models.predict(fitted, prepared["X"][valid_idx], task)
         test_pred += models.predict(fitted, prepared["X_test"], task) / n_splits
         models.save(fitted, run_dir / "models" / f"fold{k}")
         scores.append(score(metric, data.y[valid_idx], oof[valid_idx]))
@@ -115,7 +156,7 @@ def cross_validate(cfg, data, folds, run_dir):
         rounds = f" best_iter={iterations[-1]}" if iterations[-1] is not None else ""
         log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f}{rounds} ({seconds[-1]:.1f}s; elapsed {elapsed:.1f}s, ~{left:.0f}s left)")
 
-    higher = METRICS[metric][1]
+    higher = METRICS[metric].higher_is_better
     metrics = {
         "metric": metric,
         "higher_is_better": higher,
@@ -144,9 +185,10 @@ def save_predictions(cfg, data, folds, result, run_dir):
     oof.insert(1, "fold", folds)
     oof.insert(2, spec["target"], target)
     oof.to_csv(run_dir / "oof.csv", index=False)
-    data_io.prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"]).to_csv(run_dir / "test_pred.csv", index=False)
+    test_pred = data_io.prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
+    test_pred.to_csv(run_dir / "test_pred.csv", index=False)
 
-    submission = data_io.make_submission(data, result["test_pred"], cfg, label_metric=METRICS[cfg["metric"]][2])
+    submission = data_io.make_submission(data, result["test_pred"], cfg, METRICS[cfg["metric"]].needs_labels)
     data_io.check_submission(submission, data.sample, spec["id"])
     submission.to_csv(run_dir / "submission.csv", index=False)
 
