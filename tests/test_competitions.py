@@ -12,14 +12,9 @@ import pytest
 import yaml
 from sklearn import datasets
 
-from conftest import run_exp as run_exp_threaded
+from conftest import run_exp
 
 RUN_DIR = "data/output/exp/exp001/run001"
-
-
-def run_exp(project, *args):
-    # One thread: on data this small LightGBM is faster alone, and stays fast when other jobs share the cores.
-    return run_exp_threaded(project, *args, env={"OMP_NUM_THREADS": "1"})
 
 
 # ---------------------------------------------------------------- helpers

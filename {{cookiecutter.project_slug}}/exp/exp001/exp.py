@@ -231,7 +231,7 @@ def show_summary(statuses, out_root):
     if not statuses:
         log.info("nothing to run: every run is done (append a snippet to RUNS, or use --force)")
         return
-    best = max(done, key=lambda s: s["cv"] * (1 if train.METRICS[s["metric"]][1] else -1), default=None)
+    best = max(done, key=lambda s: s["cv"] * (1 if train.METRICS[s["metric"]].higher_is_better else -1), default=None)
     log.info(f"summary ({util.rel(out_root)}):")
     for s in statuses:
         score = f"{s['metric']}={s['cv']:.5f}" if s["status"] == "done" else s["status"]
