@@ -302,3 +302,12 @@ def test_submission_check_refuses_ids_out_of_order(fast):
     refusals = result.stdout.splitlines()
     assert len(refusals) == 3
     assert "ids" in refusals[0] and "differ from sample_submission" in refusals[0] and "columns" in refusals[1] and "missing values in y" in refusals[2]
+
+
+def test_deleted_config_key_is_a_message_not_a_traceback(fast):
+    path = fast / "exp/exp001/config.yml"
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("  scheme:")) + "\n")
+    result = run_exp(fast, "--dry-run")
+    assert result.returncode == 2
+    assert "run001: config.yml has no key 'scheme', which the code reads. Fix: add it back" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -69,7 +69,11 @@ def plan_runs(base, debug=False):
         config = util.merge_update(base, update, name)
         if debug:
             config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
-        train.check_config(config, name)
+        try:
+            train.check_config(config, name)
+        except KeyError as e:  # a key the code reads was deleted from config.yml
+            raise ConfigError(f"{name}: config.yml has no key {e.args[0]!r}, which the code reads. "
+                              "Fix: add it back to config.yml (see the config.yml of an earlier experiment).") from None
         runs.append(Run(name, snippet, update, config, config["debug"]["n_rows"] if debug else None))
     return runs
 
