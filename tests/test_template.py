@@ -31,6 +31,7 @@ EXPECTED_FILES = {
     "exp/exp001/record.py",
     "exp/exp001/train.py",
     "exp/exp001/util.py",
+    "scripts/blend.py",
     "scripts/kaggle_cli.py",
     "scripts/leaderboard.py",
     "scripts/new_exp.py",
