@@ -410,6 +410,19 @@ def test_submit_sends_the_run_with_its_name_and_cv_as_message(trained, fake_kagg
                         "-m", f"exp001/run002 cv={cv:.5f} depth 3"]]
 
 
+
+def test_submit_sends_a_blend_with_its_runs_and_oof_score_as_message(trained, fake_kaggle):
+    env, calls = fake_kaggle
+    blended = run_python(trained, "scripts/blend.py", "exp001/run001", "exp001/run003")
+    assert blended.returncode == 0, blended.stderr
+    oof = json.loads((trained / "data/output/blend/blend001/blend.json").read_text())["oof"]
+    result = run_python(trained, "scripts/kaggle_cli.py", "submit", "blend001", env=env)
+    assert result.returncode == 0, result.stderr
+    assert calls() == [["competitions", "submit", "playground-series-s5e1", "-f", "data/output/blend/blend001/submission.csv",
+                        "-m", f"blend/blend001 oof={oof:.5f} (exp001/run001+exp001/run003)"]]
+    missing = run_python(trained, "scripts/kaggle_cli.py", "submit", "blend/blend009", env=env)
+    assert missing.returncode == 2 and "no finished blend there. Blends: blend001" in missing.stderr
+
 # ---------------------------------------------------------------- kaggle_cli.py submissions, download
 
 def test_submissions_are_saved_and_show_up_on_the_leaderboard(trained, fake_kaggle):

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 INPUT_DIR = ROOT / "data" / "input"
 OUTPUT_DIR = ROOT / "data" / "output"
 RECORDS_ROOT = OUTPUT_DIR / "exp"
+BLEND_ROOT = OUTPUT_DIR / "blend"
 SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
 DATASETS_DIR = OUTPUT_DIR / "kaggle_datasets"
 # The columns of `kaggle competitions submissions -v` (kaggle's submission_fields).
@@ -150,11 +151,24 @@ def complete_run(exp, run):
                     f"python exp/{exp}/exp.py --run {run} (list the runs with --list).")
 
 
-def check_submission(run_dir):
-    """Raise UserError unless submission.csv matches the sample submission named in the run's config."""
+def complete_blend(name):
+    """Give the folder, summary and run folder of a blend written by scripts/blend.py; raise UserError if there is none."""
+    folder = BLEND_ROOT / name
+    if not (folder / "blend.json").is_file():
+        made = sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file()) if BLEND_ROOT.is_dir() else []
+        raise UserError(f"{rel(folder)}: no finished blend there. Blends: {', '.join(made) or 'none yet'}. "
+                        "Make one with: python scripts/blend.py exp001/run002 exp002/run001")
+    summary = json.loads((folder / "blend.json").read_text(encoding="utf-8"))
+    exp, run = parse_run(summary["runs"][0])
+    return folder, summary, RECORDS_ROOT / exp / run
+
+
+def check_submission(run_dir, config_dir=None):
+    """Raise UserError unless run_dir/submission.csv matches the sample submission named in config_dir/config.yml."""
     import pandas as pd
 
-    data = (yaml.safe_load((run_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
+    config = (config_dir or run_dir) / "config.yml"
+    data = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("data") or {}
     sample_path = ROOT / data.get("dir", "data/input") / data.get("sample_submission", "sample_submission.csv")
     sub_path = run_dir / "submission.csv"
     if not sub_path.is_file():
@@ -202,12 +216,20 @@ def download(args):
 
 
 def submit(args):
-    exp, run = parse_run(args.run)
-    run_dir, status = complete_run(exp, run)
-    check_submission(run_dir)
-    message = f"{exp}/{run} cv={status['cv']:.5f}" + (f" {args.message}" if args.message else "")
+    blend = re.fullmatch(r"blend/([^/]+)/?|(blend\d+)", args.run.strip())
+    if blend:  # a blend of runs: its message names the blend and the runs it mixes
+        name = blend.group(1) or blend.group(2)
+        folder, summary, first_run = complete_blend(name)
+        check_submission(folder, config_dir=first_run)
+        message = f"blend/{name} oof={summary['oof']:.5f} ({'+'.join(summary['runs'])})"
+    else:
+        exp, run = parse_run(args.run)
+        folder, status = complete_run(exp, run)
+        check_submission(folder)
+        message = f"{exp}/{run} cv={status['cv']:.5f}"
+    message += f" {args.message}" if args.message else ""
     slug = competition_slug(args)
-    command = ["kaggle", "competitions", "submit", slug, "-f", rel(run_dir / "submission.csv"), "-m", message]
+    command = ["kaggle", "competitions", "submit", slug, "-f", rel(folder / "submission.csv"), "-m", message]
     if args.dry_run:
         print("dry run, nothing sent. From the project root this would run:")
         print(shlex.join(command))
@@ -351,7 +373,7 @@ def parse_args(argv):
     sub.add_argument("--keep-zip", action="store_true", help="keep the downloaded archive after unzipping it")
 
     sub = add("submit", submit, "check a run's submission.csv and submit it, with 'expNNN/runNNN cv=...' as its message")
-    sub.add_argument("run", help="the run to submit, e.g. exp001/run002")
+    sub.add_argument("run", help="the run to submit, e.g. exp001/run002, or a blend, e.g. blend001 (scripts/blend.py)")
     sub.add_argument("-m", "--message", help="text added after 'expNNN/runNNN cv=...'")
     sub.add_argument("--dry-run", action="store_true", help="check and print the kaggle command, send nothing")
 
