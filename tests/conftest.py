@@ -31,6 +31,24 @@ def project(baked_project, tmp_path):
     return copy
 
 
+@pytest.fixture(scope="session")
+def trained_project(baked_project, tmp_path_factory):
+    """Give a project whose exp001 has been trained once (the example's three runs); read-only by convention."""
+    copy = tmp_path_factory.mktemp("trained") / baked_project.name
+    shutil.copytree(baked_project, copy)
+    result = run_exp(copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return copy
+
+
+@pytest.fixture
+def trained(trained_project, tmp_path):
+    """Give a fresh copy of the trained project that a test may change freely."""
+    copy = tmp_path / "trained" / trained_project.name
+    shutil.copytree(trained_project, copy)
+    return copy
+
+
 def run_python(project, script, *args, cwd=None, env=None, timeout=300):
     """Run a script of the project with this Python; give the CompletedProcess (text output)."""
     # One thread: on data this small LightGBM is faster alone, and stays fast when other jobs share the cores.

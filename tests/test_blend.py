@@ -11,30 +11,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import run_exp, run_python
+from conftest import run_python
 
 PRED_COLUMNS = ["pred_setosa", "pred_versicolor", "pred_virginica"]
 
 
 # ---------------------------------------------------------------- fixtures and helpers
-
-@pytest.fixture(scope="module")
-def trained_once(baked_project, tmp_path_factory):
-    """Give a project whose exp001 has been trained once (run001-run003); read-only by convention."""
-    copy = tmp_path_factory.mktemp("trained") / baked_project.name
-    shutil.copytree(baked_project, copy)
-    result = run_exp(copy)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return copy
-
-
-@pytest.fixture
-def trained(trained_once, tmp_path):
-    """Give a fresh copy of the trained project that a test may change freely."""
-    copy = tmp_path / trained_once.name
-    shutil.copytree(trained_once, copy)
-    return copy
-
 
 def blend(project, *args):
     return run_python(project, "scripts/blend.py", *args)

@@ -23,24 +23,6 @@ CACHES = ["__pycache__", ".ipynb_checkpoints", "wandb"]
 
 # ---------------------------------------------------------------- fixtures and helpers
 
-@pytest.fixture(scope="module")
-def trained_once(baked_project, tmp_path_factory):
-    """Give a project whose exp001 has been trained once (its three runs); read-only by convention."""
-    copy = tmp_path_factory.mktemp("trained") / baked_project.name
-    shutil.copytree(baked_project, copy)
-    result = run_exp(copy)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return copy
-
-
-@pytest.fixture
-def trained(trained_once, tmp_path):
-    """Give a fresh copy of the trained project that a test may change freely."""
-    copy = tmp_path / "trained" / trained_once.name
-    shutil.copytree(trained_once, copy)
-    return copy
-
-
 @pytest.fixture(autouse=True)
 def no_real_kaggle_account(tmp_path, monkeypatch):
     """Hide the developer's own Kaggle credentials, so no test can use them or depend on them."""
