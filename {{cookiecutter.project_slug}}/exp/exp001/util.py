@@ -14,6 +14,10 @@ from pathlib import Path
 
 import yaml
 
+# PyYAML's C parser and emitter, when it was built with them, are many times faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 EXP_DIR = Path(__file__).resolve().parent
 EXP_NAME = EXP_DIR.name
 # exp/expNNN/util.py -> the project root, whatever the current directory is.
@@ -36,7 +40,7 @@ class DataError(Exception):
 def parse_yaml(text, where, first_line=1):
     """Give the mapping in `text`; `where` names the file or run, `first_line` is where `text` starts in it."""
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f", line {mark.line + first_line}" if mark else ""
@@ -170,7 +174,7 @@ def rel(path):
 
 
 def write_yaml(path, value):
-    Path(path).write_text(yaml.safe_dump(value, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    Path(path).write_text(yaml.dump(value, Dumper=YAML_DUMPER, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def write_json(path, value):
