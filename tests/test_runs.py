@@ -171,6 +171,21 @@ def test_edited_snippet_of_a_finished_run_is_an_error(fast):
     assert run_exp(fast, "--force", "--run", "1").returncode == 0
 
 
+def test_changed_config_makes_finished_runs_stale_until_forced(fast):
+    assert run_exp(fast, "--run", "1").returncode == 0
+    set_config(fast, cv__n_splits=4)
+    result = run_exp(fast)
+    assert result.returncode == 2
+    assert "run001: config.yml has changed since these runs were made" in result.stderr
+    assert "python scripts/new_exp.py" in result.stderr
+    assert re.search(r"run001\s+stale", run_exp(fast, "--list").stdout)
+    set_config(fast, debug__num_boost_round=3, cv__n_splits=5)  # back, plus a change that does not touch results
+    assert re.search(r"run001\s+done", run_exp(fast, "--list").stdout)
+    set_config(fast, cv__n_splits=4)
+    assert run_exp(fast, "--force").returncode == 0
+    assert len(json.loads((fast / EXP / "run001/metrics.json").read_text())["folds"]) == 4
+
+
 def test_crash_in_a_run_leaves_no_complete_looking_folder_and_the_rest_still_run(fast):
     break_training(fast, 'cfg["model"]["params"]["min_child_samples"] == 30')  # run002 of the example
     result = run_exp(fast)
@@ -198,7 +213,9 @@ def test_interrupted_run_is_marked_and_stops_the_experiment(fast):
     anchor = "    data = data_io.load_data(cfg, n_rows)\n"
     path.write_text(path.read_text().replace(anchor, anchor + "    raise KeyboardInterrupt\n"))
     result = run_exp(fast)
-    assert result.returncode != 0
+    assert result.returncode == 130
+    assert "interrupted: run the same command again" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
     out = fast / EXP
     assert sorted(p.name for p in out.iterdir()) == ["run001.failed"]
     assert json.loads((out / "run001.failed/status.json").read_text())["status"] == "interrupted"
@@ -231,6 +248,8 @@ def test_dry_run_shows_changes_and_writes_nothing(fast):
 def test_debug_runs_are_written_apart_from_real_runs(fast):
     result = run_exp(fast, "--debug", "--run", "1")
     assert result.returncode == 0, result.stderr
+    assert run_exp(fast, "--debug", "--run", "1").returncode == 0
+    assert [p.name for p in (fast / "data/output/debug/exp001").iterdir()] == ["run001"], "debug records are scratch"
     assert (fast / "data/output/debug/exp001/run001/status.json").is_file()
     assert not (fast / EXP).exists()
     assert yaml.safe_load((fast / "data/output/debug/exp001/run001/config.yml").read_text())["model"]["num_boost_round"] == 10

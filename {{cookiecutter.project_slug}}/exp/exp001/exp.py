@@ -52,7 +52,8 @@ class Run:
     snippet: str     # the YAML text from RUNS, dedented
     update: dict     # the snippet parsed
     config: dict     # config.yml with the snippet merged in
-    n_rows: int = None  # --debug: train on a sample of this many rows
+    debug: bool = False  # --debug: a scratch record, on a sample of rows
+    n_rows: int = None   # --debug: train on a sample of this many rows
 
 
 def plan_runs(base, debug=False):
@@ -67,14 +68,15 @@ def plan_runs(base, debug=False):
         snippet = textwrap.dedent(raw).strip("\n")
         update = util.parse_yaml(snippet, where, first_line=first_line if start >= 0 else 1)
         config = util.merge_update(base, update, name)
-        if debug:
+        if debug:  # quick and untracked
             config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
+            config["wandb"]["enabled"] = False
         try:
             train.check_config(config, name)
         except KeyError as e:  # a key the code reads was deleted from config.yml
             raise ConfigError(f"{name}: config.yml has no key {e.args[0]!r}, which the code reads. "
                               "Fix: add it back to config.yml (see the config.yml of an earlier experiment).") from None
-        runs.append(Run(name, snippet, update, config, config["debug"]["n_rows"] if debug else None))
+        runs.append(Run(name, snippet, update, config, debug, config["debug"]["n_rows"] if debug else None))
     return runs
 
 
@@ -100,15 +102,24 @@ def select_runs(runs, spec):
 
 
 def check_unchanged(out_root, runs, force):
-    """Refuse to go on when a finished run's snippet was edited: its number would now lie."""
-    changed = [run for run in runs if record.status_of(out_root, run.name, run.update)[0] == "changed"]
-    if changed and not force:
-        names = ", ".join(run.name for run in changed)
+    """Refuse to go on when a finished run no longer matches its snippet or config.yml: its record would lie."""
+    states = {run.name: record.status_of(out_root, run.name, run.update, run.config)[0] for run in runs}
+    changed = [name for name, state in states.items() if state == "changed"]
+    stale = [name for name, state in states.items() if state == "stale"]
+    if force or not (changed or stale):
+        return
+    if changed:
         raise ConfigError(
-            f"{names}: the snippet in RUNS differs from the one saved in {util.rel(out_root)}/<run>/config_update.yml "
+            f"{', '.join(changed)}: the snippet in RUNS differs from the one saved in {util.rel(out_root)}/<run>/config_update.yml "
             "(the RUNS list was edited or reordered). Fix: restore the old snippet and append the new one at the end of RUNS, "
-            f"or redo it with --force --run {changed[0].name} (the old record is kept as {changed[0].name}.replaced-<time>)."
+            f"or redo it with --force --run {changed[0]} (the old record is kept as {changed[0]}.replaced-<time>)."
         )
+    raise ConfigError(
+        f"{', '.join(stale)}: config.yml has changed since these runs were made (compare it with "
+        f"{util.rel(out_root)}/{stale[0]}/config.yml), so their records no longer match. Fix: start a new experiment for the "
+        f"change (python scripts/new_exp.py), or redo them with --force (old records are kept as <run>.replaced-<time>), "
+        f"or move {util.rel(out_root)}/ away if those results are not worth keeping."
+    )
 
 
 def run_one(run, position, out_root, argv):
@@ -143,9 +154,7 @@ def run_one(run, position, out_root, argv):
         log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
         util.remove_log_file(handler)
         util.write_json(partial / "status.json", status)  # last: its presence marks the record whole
-        record.publish(partial, out_root, run.name, status["status"])
-    if status["status"] == "interrupted":
-        raise KeyboardInterrupt
+        record.publish(partial, out_root, run.name, status["status"], keep_old=not run.debug)
     return status
 
 
@@ -156,7 +165,7 @@ def describe_update(run):
 
 def show_list(runs, out_root):
     for run in runs:
-        status, detail = record.status_of(out_root, run.name, run.update)
+        status, detail = record.status_of(out_root, run.name, run.update, run.config)
         score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
         print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
 
@@ -199,7 +208,7 @@ def main(argv=None):
             return show_dry_run(selected, base) or 0
         if not args.debug:  # debug records are scratch: always redone
             check_unchanged(out_root, selected, args.force)
-            skipped = [run for run in selected if record.status_of(out_root, run.name, run.update)[0] == "done" and not args.force]
+            skipped = [run for run in selected if record.status_of(out_root, run.name, run.update, run.config)[0] == "done" and not args.force]
             selected = [run for run in selected if run not in skipped]
             if skipped:
                 log.info(f"skipping {', '.join(r.name for r in skipped)}: already done (--force to redo)")
@@ -212,16 +221,23 @@ def main(argv=None):
 
     failures, finished = [], []
     clock = time.perf_counter()
-    for i, run in enumerate(selected, 1):
-        status = run_one(run, f"{i}/{len(selected)}", out_root, [__file__, *argv])
-        finished.append(status)
-        left = (time.perf_counter() - clock) / i * (len(selected) - i)
-        if left >= 1:
-            log.info(f"~{left:.0f}s left for {len(selected) - i} more run(s)")
-        if status["status"] != "done":
-            failures.append(run.name)
-            if args.fail_fast:
-                break
+    try:
+        for i, run in enumerate(selected, 1):
+            status = run_one(run, f"{i}/{len(selected)}", out_root, [__file__, *argv])
+            finished.append(status)
+            if status["status"] == "interrupted":
+                raise KeyboardInterrupt
+            left = (time.perf_counter() - clock) / i * (len(selected) - i)
+            if left >= 1:
+                log.info(f"~{left:.0f}s left for {len(selected) - i} more run(s)")
+            if status["status"] != "done":
+                failures.append(run.name)
+                if args.fail_fast:
+                    break
+    except KeyboardInterrupt:  # Ctrl-C: no traceback, finished runs stay finished
+        show_summary(finished, out_root)
+        log.error("interrupted: run the same command again to go on from where it stopped")
+        return 130
     show_summary(finished, out_root)
     if failures:
         log.error(f"failed: {', '.join(failures)}; see log.txt in {util.rel(out_root)}/<run>.failed/")

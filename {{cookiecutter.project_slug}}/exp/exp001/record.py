@@ -25,10 +25,10 @@ def start(out_root, name):
     return partial
 
 
-def publish(partial, out_root, name, status):
-    """Move a finished record into place, keeping any record it replaces."""
+def publish(partial, out_root, name, status, keep_old=True):
+    """Move a finished record into place, keeping any record it replaces unless keep_old is False (debug)."""
     final = out_root / (name if status == "done" else f"{name}.failed")
-    if status == "done" and final.exists():  # only with --force: keep the old result, never lose it
+    if status == "done" and final.exists() and keep_old:  # only with --force: keep the old result, never lose it
         kept = out_root / f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
         while kept.exists():
             kept = kept.with_name(kept.name + "x")
@@ -41,17 +41,34 @@ def publish(partial, out_root, name, status):
         shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
 
 
-def status_of(out_root, name, update):
-    """Give (status, status.json) of a run's record: done, changed, failed, interrupted or not run."""
+# Sections that do not change a run's result: editing them leaves finished runs valid.
+NOT_RESULT_KEYS = ("debug", "wandb")
+
+
+def status_of(out_root, name, update, config):
+    """Give (status, status.json) of a run's record: done, changed, stale, failed, interrupted or not run.
+
+    changed: the run's snippet in RUNS differs from the one it ran with;
+    stale: config.yml changed since, so the record no longer matches what the run would train.
+    """
     done = out_root / name
     if (done / "status.json").is_file():
-        saved = parse_yaml((done / "config_update.yml").read_text(encoding="utf-8"), str(done))
-        return ("done" if saved == update else "changed"), read_json(done / "status.json")
+        status = read_json(done / "status.json")
+        if parse_yaml((done / "config_update.yml").read_text(encoding="utf-8"), str(done)) != update:
+            return "changed", status
+        ran_with = parse_yaml((done / "config.yml").read_text(encoding="utf-8"), str(done))
+        if without(ran_with, NOT_RESULT_KEYS) != without(config, NOT_RESULT_KEYS):
+            return "stale", status
+        return "done", status
     failed = out_root / f"{name}.failed"
     if (failed / "status.json").is_file():
         status = read_json(failed / "status.json")
         return status["status"], status
     return "not run", {}
+
+
+def without(config, keys):
+    return {k: v for k, v in config.items() if k not in keys}
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,4 +1,4 @@
-"""Config, paths, logging, seeds and provenance for this experiment.
+"""Config, paths, logging and seeds for this experiment.
 
 Nothing here knows about models or data; exp.py and train.py call into it.
 """
@@ -6,7 +6,6 @@ import copy
 import difflib
 import json
 import logging
-import os
 import random
 import sys
 from datetime import datetime, timezone
@@ -157,12 +156,6 @@ def unknown_key_message(base, name, prefix, where, root):
     )
 
 
-def merge_run(base, snippet_text, where):
-    """Give (update, merged config) for one RUNS snippet, all checks done."""
-    update = parse_yaml(snippet_text, where)
-    return update, merge_update(base, update, where)
-
-
 # ---------------------------------------------------------------- paths, files
 
 def rel(path):
@@ -191,7 +184,6 @@ def now():
 
 def seed_everything(seed):
     random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     try:
         import numpy as np
         np.random.seed(seed)
