@@ -277,3 +277,46 @@ def test_missing_target_column_lists_the_columns(project):
     assert "no column 'Survived'" in result.stderr
     assert "sepal_length" in result.stderr and "species" in result.stderr and "data.target" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_target_name_in_the_wrong_case_gets_the_right_name_suggested(project):
+    edit_config(project, data__target="Species")
+    result = run_exp(project, "--dry-run")
+    assert result.returncode == 0  # a dry run reads no data
+    result = run_exp(project, "--run", "1")
+    assert result.returncode == 2
+    assert "no column 'Species' (did you mean 'species'?)" in result.stderr
+
+
+def test_regression_target_left_as_multiclass_is_caught_before_training(project):
+    train, test, _ = sklearn_competition(datasets.load_diabetes, "progression")
+    write_competition(project, train, test, pd.DataFrame({"id": test["id"], "progression": 0.0}))
+    edit_config(project, data__target="progression")  # task stays multiclass, as in the iris example
+
+    result = run_exp(project)
+
+    assert result.returncode == 2
+    assert "it looks like a regression target. Fix: set task: regression" in result.stderr
+    assert not (project / "data/output/exp").exists()
+
+
+def test_features_added_in_add_features_are_used(project):
+    path = project / "exp/exp001/data.py"
+    source = path.read_text(encoding="utf-8")
+    stub = '''    return train, test
+
+
+def read_table('''
+    assert stub in source
+    path.write_text(source.replace(stub, '''    for frame in (train, test):
+        frame["petal_area"] = frame["petal_length"] * frame["petal_width"]
+    return train, test
+
+
+def read_table('''), encoding="utf-8")
+
+    metrics, _ = train_first_run(project)
+
+    importance = pd.read_csv(project / RUN_DIR / "importance.csv")
+    assert "petal_area" in importance["feature"].tolist()
+    assert metrics["n_features"] == 5

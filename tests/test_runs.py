@@ -328,5 +328,12 @@ def test_deleted_config_key_is_a_message_not_a_traceback(fast):
     path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("  scheme:")) + "\n")
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 2
-    assert "run001: config.yml has no key 'scheme', which the code reads. Fix: add it back" in result.stderr
+    assert "config.yml: no key 'scheme', which the code reads. Fix: add it back" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mistake_in_config_yml_is_blamed_on_it_with_the_closest_value(fast):
+    set_config(fast, metric="AUC")
+    result = run_exp(fast, "--dry-run")
+    assert result.returncode == 2
+    assert "error: config.yml: metric is 'AUC' (did you mean auc?); allowed: accuracy, f1, auc, logloss" in result.stderr

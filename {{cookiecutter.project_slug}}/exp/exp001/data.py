@@ -3,6 +3,7 @@
 Everything read here is kept for the whole process, so the runs of one experiment
 that share a `data` section parse the files once.
 """
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ def read_dataset(spec, task, n_rows):
     if n_rows and len(train) > n_rows:  # the same sample for every run, so debug runs share one read
         train = train.sample(n=n_rows, random_state=0).reset_index(drop=True)
 
+    train, test = add_features(train, test)
     features = choose_features(train, test, spec, paths["test"])
     # A column that is not a number in train or test cannot be cast to float: treat it as categories.
     categorical = [c for c in features if c in spec["categorical"] or not (is_numeric(train[c]) and is_numeric(test[c]))]
@@ -64,11 +66,20 @@ def read_dataset(spec, task, n_rows):
     return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra)
 
 
+def add_features(train, test):
+    """Give train and test with your own feature columns added; the place for feature engineering.
+
+    New columns become features by themselves (unless listed in data.drop). Runs that share a
+    `data` section share what this returns, so put any switch it reads under data: (+data.my_option).
+    """
+    return train, test
+
+
 def read_table(path, id_name):
     """Give the CSV or Parquet file at `path` as a DataFrame."""
     if not path.is_file():
         folder = path.parent
-        found = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        found = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
         raise DataError(
             f"data file not found: {rel(path)}. "
             + (f"Files in {rel(folder)}: {', '.join(found)}. " if found else f"{rel(folder)} is empty or missing. ")
@@ -85,10 +96,13 @@ def read_table(path, id_name):
 
 
 def require_columns(frame, columns, path, fix):
-    """Raise DataError naming the file, the missing columns and the columns it has."""
+    """Raise DataError naming the file, the missing columns (with the closest match) and the columns it has."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(f"{rel(path)}: no column {', '.join(map(repr, missing))}. "
+        by_lower = {str(c).lower(): str(c) for c in frame.columns}
+        close = difflib.get_close_matches(str(missing[0]).lower(), list(by_lower), n=1, cutoff=0.7)
+        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+        raise DataError(f"{rel(path)}: no column {', '.join(map(repr, missing))}{hint}. "
                         f"Columns are: {', '.join(map(str, frame.columns))}. Fix: in config.yml, {fix}.")
 
 
@@ -149,6 +163,9 @@ def encode_target(target, task, name, path):
         raise DataError(f"{where} has fractional values (e.g. {target[target % 1 != 0].iloc[0]}) but task is {task}. "
                         "Fix: set task to regression.")
     classes, codes = np.unique(target.to_numpy(), return_inverse=True)
+    if task == "multiclass" and is_numeric(target) and len(classes) > max(50, len(target) // 20):
+        raise DataError(f"{where} has {len(classes)} different numbers but task is multiclass: it looks like a regression "
+                        "target. Fix: set task: regression (and a metric such as rmse) in config.yml.")
     if task == "binary" and len(classes) != 2:
         raise DataError(f"{where} has {len(classes)} values ({', '.join(map(str, classes[:10]))}) but task is binary. "
                         "Fix: set task to multiclass or regression.")

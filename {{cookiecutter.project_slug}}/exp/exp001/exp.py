@@ -59,6 +59,11 @@ class Run:
 def plan_runs(base, debug=False):
     """Give every run in RUNS parsed, merged and checked, so a typo stops us before any training."""
     source = Path(__file__).read_text(encoding="utf-8")
+    try:  # a mistake in config.yml itself is blamed on config.yml, not on run001
+        check_config(base, "config.yml")
+        base_problem = None
+    except ConfigError as e:
+        base_problem = e
     runs = []
     for i, raw in enumerate(RUNS, 1):
         name = f"run{i:03d}"
@@ -72,12 +77,19 @@ def plan_runs(base, debug=False):
             config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
             config["wandb"]["enabled"] = False
         try:
-            train.check_config(config, name)
-        except KeyError as e:  # a key the code reads was deleted from config.yml
-            raise ConfigError(f"{name}: config.yml has no key {e.args[0]!r}, which the code reads. "
-                              "Fix: add it back to config.yml (see the config.yml of an earlier experiment).") from None
+            check_config(config, name)
+        except ConfigError as problem:
+            raise (base_problem or problem) from None
         runs.append(Run(name, snippet, update, config, debug, config["debug"]["n_rows"] if debug else None))
     return runs
+
+
+def check_config(config, where):
+    try:
+        train.check_config(config, where)
+    except KeyError as e:  # a key the code reads was deleted from config.yml
+        raise ConfigError(f"{where}: no key {e.args[0]!r}, which the code reads. "
+                          "Fix: add it back to config.yml (see the config.yml of an earlier experiment).") from None
 
 
 def select_runs(runs, spec):

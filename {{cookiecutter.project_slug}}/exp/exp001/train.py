@@ -2,6 +2,7 @@
 
 The steps below read top to bottom; change the CV loop here, models in model.py.
 """
+import difflib
 import time
 from typing import Callable, NamedTuple
 
@@ -76,7 +77,9 @@ def check_config(cfg, where):
     """Raise ConfigError for values no run could train with; called before any run starts."""
     def fail(key, value, allowed):
         shown = "null" if value is None else repr(value)
-        raise ConfigError(f"{where}: {key} is {shown}; allowed: {', '.join(map(str, allowed))}. "
+        close = difflib.get_close_matches(str(value).lower(), [str(a) for a in allowed], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{where}: {key} is {shown}{hint}; allowed: {', '.join(map(str, allowed))}. "
                           "Fix it in config.yml or in the run's snippet.")
 
     if cfg["task"] not in TASKS:
