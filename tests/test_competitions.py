@@ -320,3 +320,17 @@ def read_table('''), encoding="utf-8")
     importance = pd.read_csv(project / RUN_DIR / "importance.csv")
     assert "petal_area" in importance["feature"].tolist()
     assert metrics["n_features"] == 5
+
+
+def test_text_column_unique_on_every_row_is_flagged_as_an_id(project):
+    for name in ("train", "test"):
+        path = project / f"data/input/{name}.csv"
+        frame = pd.read_csv(path)
+        frame["passenger_name"] = [f"name {i}" for i in frame["id"]]
+        frame.to_csv(path, index=False)
+    edit_config(project)
+
+    result = run_exp(project, "--run", "1")
+
+    assert result.returncode == 0, result.stderr
+    assert "passenger_name: a different value on nearly every row, like an id or free text. Add it to data.drop" in result.stdout

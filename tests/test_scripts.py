@@ -474,6 +474,8 @@ def test_package_builds_a_kaggle_dataset_with_code_models_and_metadata(trained, 
     assert sorted(p.name for p in (folder / "run002" / "models").iterdir()) == [f"fold{k}.txt" for k in range(5)]
     assert (folder / "run002" / "config.yml").is_file() and not (folder / "run001").exists()
     assert (folder / "code" / "exp.py").read_bytes() == (trained / "exp" / "exp001" / "exp.py").read_bytes()
+    run_src = trained / "data/output/exp/exp001/run002/src"
+    assert (folder / "run002" / "src" / "train.py").read_bytes() == (run_src / "train.py").read_bytes()
     assert f"kaggle datasets create -p {folder.relative_to(trained)} --dir-mode zip" in result.stdout
 
 

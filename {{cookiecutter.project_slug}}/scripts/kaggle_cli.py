@@ -328,6 +328,8 @@ def package(args):
         run_dir, _ = complete_run(exp, name)
         warn_if_code_changed(run_dir, code_dir, f"{exp}/{name}")
         shutil.copytree(run_dir / "models", folder / name / "models")
+        if (run_dir / "src").is_dir():  # the exact code that trained these models, whatever code/ has become since
+            shutil.copytree(run_dir / "src", folder / name / "src")
         for kept in ("config.yml", "config_update.yml", "metrics.json"):  # what inference needs to rebuild features
             shutil.copy2(run_dir / kept, folder / name / kept)
     metadata = {"title": title, "id": f"{user}/{slug}", "licenses": [{"name": "CC0-1.0"}]}
@@ -352,8 +354,8 @@ def warn_if_code_changed(run_dir, code_dir, name):
     changed = [p.name for p in sorted((run_dir / "src").glob("*.py"))
                if not (code_dir / p.name).is_file() or (code_dir / p.name).read_bytes() != p.read_bytes()]
     if changed:
-        print(f"warning: {', '.join(changed)} changed since {name} was trained; the dataset gets today's code "
-              f"(the run's own code is in {rel(run_dir / 'src')}/).")
+        print(f"warning: {', '.join(changed)} changed since {name} was trained: code/ holds today's code, "
+              f"{name.split('/')[-1]}/src/ the code that trained its models.")
 
 
 # ---------------------------------------------------------------- main

@@ -60,6 +60,11 @@ def read_dataset(spec, task, n_rows):
     if auto:
         log.info(f"non-numeric columns used as categorical features: {', '.join(map(str, auto))} "
                  "(list them in data.categorical to silence this)")
+    # A text column with a different value on (nearly) every row is a name or an id: as categories it only overfits.
+    unique = [c for c in auto if train[c].nunique() > 0.9 * len(train)]
+    if unique:
+        log.warning(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
+                    "Add it to data.drop in config.yml, or make features from it in add_features.")
     X, X_test = prepare_features(train[features], test[features], categorical)
     y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
     extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
