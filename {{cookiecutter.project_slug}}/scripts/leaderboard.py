@@ -388,7 +388,7 @@ def main(argv=None):
 
     shown = filter_rows(groups, args.exp, args.metric, args.top)
     print(render_text(shown) if shown else "no run matches --exp / --metric.")
-    print(f"\n{len(rows)} runs; written: " + ", ".join(f"data/output/{name}" for name in written))
+    print(f"\n* best run of its experiment. {len(rows)} runs; written: " + ", ".join(f"data/output/{name}" for name in written))
     return 0
 
 
