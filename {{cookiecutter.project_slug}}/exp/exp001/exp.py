@@ -113,9 +113,8 @@ def select_runs(runs, spec):
     return chosen
 
 
-def check_unchanged(out_root, runs, force):
+def check_unchanged(out_root, states, force):
     """Refuse to go on when a finished run no longer matches its snippet or config.yml: its record would lie."""
-    states = {run.name: record.status_of(out_root, run.name, run.update, run.config)[0] for run in runs}
     changed = [name for name, state in states.items() if state == "changed"]
     stale = [name for name, state in states.items() if state == "stale"]
     if force or not (changed or stale):
@@ -219,8 +218,9 @@ def main(argv=None):
         if args.dry_run:
             return show_dry_run(selected, base) or 0
         if not args.debug:  # debug records are scratch: always redone
-            check_unchanged(out_root, selected, args.force)
-            skipped = [run for run in selected if record.status_of(out_root, run.name, run.update, run.config)[0] == "done" and not args.force]
+            states = {run.name: record.status_of(out_root, run.name, run.update, run.config)[0] for run in selected}
+            check_unchanged(out_root, states, args.force)
+            skipped = [run for run in selected if states[run.name] == "done" and not args.force]
             selected = [run for run in selected if run not in skipped]
             if skipped:
                 log.info(f"skipping {', '.join(r.name for r in skipped)}: already done (--force to redo)")
