@@ -4,14 +4,18 @@
     python scripts/kaggle_cli.py submit exp001/run002 -m "more leaves" [--dry-run]
     python scripts/kaggle_cli.py submissions                   save your submissions and their LB scores
                                                                to data/output/submissions.csv (leaderboard.py reads it)
-    python scripts/kaggle_cli.py package exp001/run002         a Kaggle dataset folder with the code and models
-    python scripts/kaggle_cli.py package exp001 --upload       ... with every run's models, and upload it
+    python scripts/kaggle_cli.py package exp001/run002         a Kaggle dataset folder with the code, models and
+                                                               run record (--upload to upload it)
+    python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
+    python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
-pip install kaggle, then create an API token at https://www.kaggle.com/settings.
+pip install kaggle, then `kaggle auth login` (or an API token from https://www.kaggle.com/settings).
+Only the `kaggle` command is used (through subprocess; written for kaggle 2.2.x).
 """
 import argparse
 import csv
+import fnmatch
 import json
 import os
 import re
@@ -25,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from kaggle_notebook import build_notebook
+
 # scripts/kaggle_cli.py -> the project root, whatever the current directory is.
 ROOT = Path(__file__).resolve().parents[1]
 INPUT_DIR = ROOT / "data" / "input"
@@ -33,18 +39,27 @@ RECORDS_ROOT = OUTPUT_DIR / "exp"
 BLEND_ROOT = OUTPUT_DIR / "blend"
 SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
 DATASETS_DIR = OUTPUT_DIR / "kaggle_datasets"
-# The columns of `kaggle competitions submissions -v` (kaggle's submission_fields).
-SUBMISSION_FIELDS = ["fileName", "date", "description", "status", "publicScore", "privateScore"]
+NOTEBOOKS_DIR = OUTPUT_DIR / "kaggle_notebooks"
+# The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
+SUBMISSION_FIELDS = ["ref", "fileName", "date", "description", "status", "publicScore", "privateScore"]
 # Experiment files that are not code: left out of a dataset, as new_exp.py leaves them out of a copy.
 NOT_CODE = ["__pycache__", ".ipynb_checkpoints", "*.pyc", "*.pyo", ".DS_Store", "wandb", "data", "output", "outputs"]
+# Files of a run record that prediction never reads: left out of a dataset to keep it small.
+NOT_NEEDED_TO_PREDICT = ["oof.csv", "test_pred.csv", "submission.csv", "log.txt", "git.diff", "*.png", "wandb"]
+# Names that look like secrets: never copied into a dataset (matched case-insensitively, files and folders).
+SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*credentials*", "*token*"]
+# Experiment code reads its data from here when it is set (the Kaggle notebook sets it to the competition's input).
+DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"
+# Written by `package` at the top of a dataset folder: what it holds (the notebook finds the dataset by it).
+PACKAGE_FILE = "kaggle_package.json"
 
 SETUP_HELP = """To use Kaggle from here, once:
   1. pip install kaggle
-  2. create an API token at https://www.kaggle.com/settings (section API)
-  3. give it to the kaggle command in one of these ways:
-       export KAGGLE_API_TOKEN=<the token>          or save the token in ~/.kaggle/access_token
-       save the kaggle.json of "Create Legacy API Key" as ~/.kaggle/kaggle.json (chmod 600 it)
-       export KAGGLE_USERNAME=<your name> KAGGLE_KEY=<the key of kaggle.json>
+  2. sign in, in one of these ways:
+       kaggle auth login                            (recommended: signs in through the browser)
+       export KAGGLE_API_TOKEN=<token>              or save the token in ~/.kaggle/access_token
+                                                    (token from https://www.kaggle.com/settings, section API)
+       a legacy kaggle.json in ~/.kaggle/ (chmod 600 it), or KAGGLE_USERNAME=<name> KAGGLE_KEY=<key>
 Then run this command again."""
 
 
@@ -71,32 +86,114 @@ def competition_slug(args):
     return str(slug)
 
 
-def kaggle_config_dirs():
-    """Give the folders where the kaggle command looks for kaggle.json, in its own order."""
-    home = Path.home()
-    dirs = [Path(os.environ["KAGGLE_CONFIG_DIR"])] if os.environ.get("KAGGLE_CONFIG_DIR") else []
-    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-    return dirs + [home / ".kaggle", xdg / "kaggle"]
+def kaggle_config_dir():
+    """Give the one folder where the kaggle command (2.x) reads kaggle.json, chosen as it chooses it."""
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        return Path(os.environ["KAGGLE_CONFIG_DIR"])
+    dot_kaggle = Path.home() / ".kaggle"
+    if sys.platform.startswith("linux") and not dot_kaggle.exists():  # kaggle then follows XDG
+        return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle"
+    return dot_kaggle
 
 
-def has_credentials():
-    """Tell whether any form of Kaggle credentials is set up (the kaggle command checks them for real)."""
+def read_json_file(path):
+    """Give the JSON object in path, or {} when it is missing or unreadable (as the kaggle command treats it)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def non_empty_file(path):
+    return bool(path) and Path(path).is_file() and bool(Path(path).read_text(encoding="utf-8", errors="replace").strip())
+
+
+def access_token_source():
+    """Give where the kaggle command would find an access token (its first choice), or None."""
     env = os.environ
-    if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
-        return True
-    if env.get("KAGGLE_KERNEL_RUN_TYPE"):  # inside a Kaggle notebook, which is signed in already
-        return True
-    names = ("kaggle.json", "access_token", "access_token.txt", "credentials.json")
-    return any((folder / name).is_file() for folder in kaggle_config_dirs() for name in names)
+    in_notebook = env.get("KAGGLE_KERNEL_RUN_TYPE") is not None and env.get("KAGGLE_DATA_PROXY_URL") is not None
+    if in_notebook and non_empty_file(env.get("KAGGLE_API_V1_TOKEN")):
+        return "the Kaggle notebook's token"
+    if env.get("KAGGLE_API_TOKEN"):
+        token = env["KAGGLE_API_TOKEN"]
+        return "KAGGLE_API_TOKEN" if not Path(token).exists() or non_empty_file(token) else None
+    for name in ("access_token", "access_token.txt"):  # always ~/.kaggle, whatever KAGGLE_CONFIG_DIR says
+        if non_empty_file(Path.home() / ".kaggle" / name):
+            return f"~/.kaggle/{name}"
+    return None
+
+
+def legacy_config():
+    """Give kaggle.json of the kaggle command's config folder with KAGGLE_* variables over it, as the CLI reads them."""
+    config = read_json_file(kaggle_config_dir() / "kaggle.json")
+    config.update((k[len("KAGGLE_"):].lower(), v) for k, v in os.environ.items() if k.startswith("KAGGLE_"))
+    return config
+
+
+def oauth_credentials():
+    """Give what `kaggle auth login` saved (~/.kaggle/credentials.json), or {} when it has not been run."""
+    saved = read_json_file(Path.home() / ".kaggle" / "credentials.json")
+    return saved if saved.get("refresh_token") else {}
+
+
+def credential_source():
+    """Give the form of Kaggle credentials the kaggle command will use, in its own order, or None."""
+    config, token = legacy_config(), access_token_source()
+    if token:
+        return f"access token ({token})"
+    if config.get("username") and config.get("key"):
+        return "legacy API key"
+    if oauth_credentials():
+        return "kaggle auth login"
+    return None
+
+
+def misplaced_kaggle_json():
+    """Give a hint when a kaggle.json sits in a folder the kaggle command does not read, else ''."""
+    used = kaggle_config_dir()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle"
+    for folder in (Path.home() / ".kaggle", xdg):
+        if folder != used and (folder / "kaggle.json").is_file():
+            return (f" A kaggle.json is in {folder}, but the kaggle command reads only {used}/ "
+                    f"(KAGGLE_CONFIG_DIR, else ~/.kaggle when it exists, else $XDG_CONFIG_HOME/kaggle): move it there.")
+    return ""
+
+
+_kaggle_started = False
+
+
+def check_kaggle_starts():
+    """Raise UserError in one line when the kaggle command crashes before doing anything (e.g. a missing module)."""
+    global _kaggle_started
+    if _kaggle_started:
+        return
+    try:
+        result = subprocess.run(["kaggle", "--version"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UserError(f"the kaggle command does not start ({e}). Fix: pip install --force-reinstall kaggle")
+    said = result.stdout + result.stderr
+    if result.returncode != 0:
+        missing = re.search(r"ModuleNotFoundError: No module named '([\w]+)", said)
+        if missing:  # kaggle 2.2.5 imports six without requiring it
+            module = missing.group(1)
+            raise UserError(f"the kaggle command crashes at start: the Python module '{module}' it imports is not "
+                            f"installed. Fix: pip install {module} (in the Python environment of the kaggle command)")
+        last = [line for line in said.splitlines() if line.strip()][-1:] or [f"exit code {result.returncode}"]
+        raise UserError(f"the kaggle command crashes at start: {last[0].strip()}. See the whole error with "
+                        "`kaggle --version`; pip install --upgrade kaggle may fix it.")
+    _kaggle_started = True
 
 
 def check_kaggle_ready():
-    """Raise UserError with the setup steps when the kaggle command or the credentials are missing."""
+    """Raise UserError with the setup steps when the kaggle command is missing, crashes or has no credentials."""
     if shutil.which("kaggle") is None:
         raise UserError(f"the kaggle command is not installed (not found on PATH).\n{SETUP_HELP}")
-    if not has_credentials():
-        raise UserError(f"no Kaggle credentials found (no KAGGLE_API_TOKEN, KAGGLE_USERNAME/KAGGLE_KEY, "
-                        f"~/.kaggle/access_token or kaggle.json).\n{SETUP_HELP}")
+    check_kaggle_starts()
+    if credential_source() is None:
+        raise UserError("no Kaggle credentials found (no `kaggle auth login`, no KAGGLE_API_TOKEN or "
+                        f"~/.kaggle/access_token, no kaggle.json in {kaggle_config_dir()}/, no KAGGLE_USERNAME/"
+                        f"KAGGLE_KEY).{misplaced_kaggle_json()}\n{SETUP_HELP}")
 
 
 def run_kaggle(command, capture=False, check=True):
@@ -163,13 +260,20 @@ def complete_blend(name):
     return folder, summary, RECORDS_ROOT / exp / run
 
 
+def input_dir(data):
+    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR when set, else data.dir of config.yml."""
+    if os.environ.get(DATA_DIR_VARIABLE):
+        return Path(os.environ[DATA_DIR_VARIABLE]).resolve()
+    return ROOT / data.get("dir", "data/input")
+
+
 def check_submission(run_dir, config_dir=None):
     """Raise UserError unless run_dir/submission.csv matches the sample submission named in config_dir/config.yml."""
     import pandas as pd
 
     config = (config_dir or run_dir) / "config.yml"
     data = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("data") or {}
-    sample_path = ROOT / data.get("dir", "data/input") / data.get("sample_submission", "sample_submission.csv")
+    sample_path = input_dir(data) / data.get("sample_submission", "sample_submission.csv")
     sub_path = run_dir / "submission.csv"
     if not sub_path.is_file():
         raise UserError(f"{rel(sub_path)}: not found; the run record is incomplete.")
@@ -216,6 +320,11 @@ def download(args):
 
 
 def submit(args):
+    if args.kernel or args.version:
+        return submit_kernel(args)
+    if not args.run:
+        raise UserError("submit what? Give a run (submit exp001/run002), a blend (submit blend001), "
+                        "or a code-competition notebook (submit --kernel OWNER/SLUG --version N).")
     blend = re.fullmatch(r"blend/([^/]+)/?|(blend\d+)", args.run.strip())
     if blend:  # a blend of runs: its message names the blend and the runs it mixes
         name = blend.group(1) or blend.group(2)
@@ -235,19 +344,61 @@ def submit(args):
         print(shlex.join(command))
         return 0
     run_kaggle(command)
-    print("submitted. Fetch the public score later: python scripts/kaggle_cli.py submissions && python scripts/leaderboard.py")
+    print("\nsubmitted. Fetch the public score later: python scripts/kaggle_cli.py submissions && python scripts/leaderboard.py")
     return 0
+
+
+def submit_kernel(args):
+    """Submit a code competition: the submission.csv that version N of a Kaggle notebook wrote."""
+    if not (args.kernel and args.version):
+        raise UserError("a code-competition submit needs both --kernel OWNER/SLUG and --version N "
+                        "(the version number `notebook --push` printed).")
+    if args.run:
+        raise UserError(f"give either a run ({args.run}) or --kernel, not both: a code competition scores the "
+                        "notebook's own output.")
+    kernel = args.kernel.strip().strip("/")
+    if "/" not in kernel:
+        kernel = f"{kaggle_username(args)}/{kernel}"
+    if not re.fullmatch(r"[^/\s]+/[a-z0-9][a-z0-9-]*", kernel):
+        raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. alice/my-notebook.")
+    if not re.fullmatch(r"[1-9]\d*", str(args.version)):
+        raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
+    run = notebook_run(kernel)
+    message = f"{run} (notebook {kernel} v{args.version})" if run else f"notebook {kernel} v{args.version}"
+    message += f" {args.message}" if args.message else ""
+    command = ["kaggle", "competitions", "submit", competition_slug(args), "-k", kernel, "-v", str(args.version),
+               "-f", "submission.csv", "-m", message]
+    if args.dry_run:
+        print("dry run, nothing sent. From the project root this would run:")
+        print(shlex.join(command))
+        return 0
+    run_kaggle(command)
+    print("\nsubmitted. Kaggle runs the notebook on the hidden test set; fetch the score later: "
+          "python scripts/kaggle_cli.py submissions")
+    return 0
+
+
+def notebook_run(kernel):
+    """Give 'expNNN/runNNN cv=...' for a notebook built here by `notebook`, so the leaderboard can join its score."""
+    for path in sorted(NOTEBOOKS_DIR.glob("*/kernel-metadata.json")):
+        if read_json_file(path).get("id") == kernel:
+            built = read_json_file(path.parent / "built_from.json")
+            if built.get("run"):
+                return f"{built['run']} cv={built['cv']:.5f}" if isinstance(built.get("cv"), (int, float)) else built["run"]
+    return None
 
 
 def submissions(args):
     slug = competition_slug(args)
-    command = ["kaggle", "competitions", "submissions", slug, "-v", "--page-size", "200"]  # 200: the most it allows
+    # JSON, read by field name: the CSV and table layouts have changed between kaggle versions.
+    command = ["kaggle", "competitions", "submissions", slug, "--format", "json", "--page-size", "200"]
     result = run_kaggle(command, capture=True, check=False)
-    if result.returncode != 0 and "--page-size" in result.stderr:  # kaggle before 1.8 has no paging
-        result = run_kaggle(command[:-2], capture=True)
-    elif result.returncode != 0:
+    if result.returncode != 0 and "unrecognized arguments" in result.stderr:
+        raise UserError(f"this kaggle command is too old for `{shlex.join(command)}` ({result.stderr.strip()}). "
+                        "Fix: pip install --upgrade kaggle")
+    if result.returncode != 0:
         raise kaggle_failed(result)
-    fresh = read_submissions_csv(result.stdout)
+    fresh = read_submissions_json(result.stdout, command)
     saved = read_submissions_csv(SUBMISSIONS_CSV.read_text(encoding="utf-8")) if SUBMISSIONS_CSV.is_file() else []
     merged = merge_submissions(saved, fresh)
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -260,11 +411,30 @@ def submissions(args):
     return 0
 
 
-def read_submissions_csv(text):
-    """Give the rows of a submissions CSV; lines before its header (notices such as 'a newer version exists') are skipped."""
+def read_submissions_json(text, command):
+    """Give the submissions `kaggle competitions submissions --format json` printed; raise UserError if unreadable."""
+    if text.strip() == "No submissions found":
+        return []
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("fileName,")), None)
-    return list(csv.DictReader(lines[start:])) if start is not None else []
+    start = next((i for i, line in enumerate(lines) if line.startswith("[")), None)  # after notices, if any
+    try:
+        rows = json.loads("\n".join(lines[start:])) if start is not None else None
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "description" in r and "date" in r for r in rows):
+        said = "\n".join(lines[:5]) or "(nothing)"
+        raise UserError(f"cannot read what `{shlex.join(command)}` printed: expected a JSON list of submissions with "
+                        f"date and description, got:\n{said}\nNothing was saved. Fix: pip install --upgrade kaggle "
+                        "(this script is written for kaggle 2.2.x), or report the output above.")
+    for row in rows:  # the same date format as the CSV that older versions saved, so rows merge
+        row["date"] = str(row.get("date") or "").replace("T", " ")
+        row.update((k, "" if row.get(k) is None else row.get(k)) for k in SUBMISSION_FIELDS)
+    return rows
+
+
+def read_submissions_csv(text):
+    """Give the rows of the saved submissions CSV."""
+    return list(csv.DictReader(text.splitlines()))
 
 
 def merge_submissions(saved, fresh):
@@ -281,19 +451,23 @@ def merge_submissions(saved, fresh):
 
 
 def kaggle_username(args):
-    """Give the Kaggle user name: --user, else KAGGLE_USERNAME, else kaggle.json's username."""
-    if args.user:
+    """Give the Kaggle user name: --user, else what the kaggle command signs in as (asking it for a token)."""
+    if getattr(args, "user", None):
         return args.user
-    if os.environ.get("KAGGLE_USERNAME"):
-        return os.environ["KAGGLE_USERNAME"]
-    for folder in kaggle_config_dirs():
-        path = folder / "kaggle.json"
-        if path.is_file():
-            name = json.loads(path.read_text(encoding="utf-8")).get("username")
-            if name:
-                return name
-    raise UserError("the dataset id needs your Kaggle user name, and none was found "
-                    "(no --user, no KAGGLE_USERNAME, no username in ~/.kaggle/kaggle.json). Fix: pass --user <your name>.")
+    if not access_token_source():  # a token names its user only when the CLI asks Kaggle
+        name = legacy_config().get("username") or oauth_credentials().get("username")
+        if name:
+            return str(name)
+    if shutil.which("kaggle") and credential_source():
+        check_kaggle_starts()
+        print("$ kaggle config view   (to learn your user name; --user NAME skips this)", flush=True)
+        result = subprocess.run(["kaggle", "config", "view"], capture_output=True, text=True, timeout=120)
+        name = re.search(r"^- username: (\S+)\s*$", result.stdout, re.M)
+        if result.returncode == 0 and name and name.group(1) != "None":
+            return name.group(1)
+    raise UserError("the dataset and notebook ids need your Kaggle user name, and none was found (no --user, no "
+                    f"KAGGLE_USERNAME, no username in {kaggle_config_dir()}/kaggle.json or from `kaggle auth login`, "
+                    "and `kaggle config view` named none). Fix: pass --user <your name>.")
 
 
 def dataset_names(args, exp, run):
@@ -301,7 +475,7 @@ def dataset_names(args, exp, run):
     competition = str(args.competition or read_project().get("competition") or ROOT.name)
     base = re.sub(r"[^a-z0-9]+", "-", competition.lower()).strip("-")
     slug = args.slug or f"{base[: 50 - len(exp) - 1].rstrip('-')}-{exp}".lstrip("-")
-    title = args.title or f"{exp} models - {competition}"[:50].rstrip()
+    title = getattr(args, "title", None) or f"{exp} models - {competition}"[:50].rstrip()
     # Kaggle refuses slugs or titles outside 6-50 characters (kaggle-api: dataset_create_new).
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{4,48}[a-z0-9]", slug):
         raise UserError(f"dataset slug {slug!r}: use 6-50 lowercase letters, digits and '-', no '-' at either end. Fix: pass --slug.")
@@ -318,23 +492,25 @@ def package(args):
     runs = [run] if run else sorted(p.name for p in (RECORDS_ROOT / exp).glob("run*") if re.fullmatch(r"run\d{3,}", p.name))
     if not runs:
         raise UserError(f"{exp} has no complete runs in {rel(RECORDS_ROOT / exp)}/. Train it first: python exp/{exp}/exp.py")
-    user = kaggle_username(args)
+    records = {name: complete_run(exp, name)[0] for name in runs}
     slug, title = dataset_names(args, exp, run)
+    user = kaggle_username(args)
 
     folder = DATASETS_DIR / slug
     shutil.rmtree(folder, ignore_errors=True)  # rebuilt from the records every time
-    shutil.copytree(code_dir, folder / "code", ignore=shutil.ignore_patterns(*NOT_CODE))
-    for name in runs:
-        run_dir, _ = complete_run(exp, name)
+    secrets = []
+    # code/<exp>/ so that the experiment's own root (two folders up) is the dataset's folder, as in the project.
+    copy_without_secrets(code_dir, folder / "code" / exp, NOT_CODE, secrets)
+    for name, run_dir in records.items():
         warn_if_code_changed(run_dir, code_dir, f"{exp}/{name}")
-        shutil.copytree(run_dir / "models", folder / name / "models")
-        if (run_dir / "src").is_dir():  # the exact code that trained these models, whatever code/ has become since
-            shutil.copytree(run_dir / "src", folder / name / "src")
-        for kept in ("config.yml", "config_update.yml", "metrics.json"):  # what inference needs to rebuild features
-            shutil.copy2(run_dir / kept, folder / name / kept)
+        copy_without_secrets(run_dir, folder / name, NOT_NEEDED_TO_PREDICT, secrets)
+    write_json(folder / PACKAGE_FILE, {"exp": exp, "runs": runs, "competition": read_project().get("competition")})
     metadata = {"title": title, "id": f"{user}/{slug}", "licenses": [{"name": "CC0-1.0"}]}
-    (folder / "dataset-metadata.json").write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    write_json(folder / "dataset-metadata.json", metadata)
     print(f"dataset folder: {rel(folder)}/ ({', '.join(runs)}; id {metadata['id']})")
+    if secrets:
+        print(f"left out {len(secrets)} secret-looking file(s), never to be uploaded: "
+              f"{', '.join(rel(p) for p in secrets)}. Keep secrets outside exp/ and the run records.")
 
     if args.version:
         notes = args.message or f"{exp} {' '.join(runs)}"
@@ -346,6 +522,68 @@ def package(args):
         print(f"upload it as {what} from the project root with:\n{shlex.join(command)}\n(or add --upload)")
         return 0
     run_kaggle(command)
+    return 0
+
+
+def is_secret(name):
+    """Tell whether a file or folder name looks like it holds a secret (an API key, a token, a private key)."""
+    return any(fnmatch.fnmatch(name.lower(), pattern) for pattern in SECRET_NAMES)
+
+
+def copy_without_secrets(source, dest, not_needed, secrets):
+    """Copy the folder source to dest, leaving out not_needed names and secret-looking ones (added to secrets)."""
+    def ignore(folder, names):
+        skipped = set(shutil.ignore_patterns(*not_needed)(folder, names))
+        for name in names:
+            if name not in skipped and is_secret(name):
+                secrets.append(Path(folder) / name)
+                skipped.add(name)
+        return skipped
+
+    shutil.copytree(source, dest, ignore=ignore)
+
+
+def write_json(path, data):
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def notebook(args):
+    exp, run = parse_run(args.target)
+    run_dir, status = complete_run(exp, run)
+    slug, _ = dataset_names(args, exp, run)
+    dataset = DATASETS_DIR / slug
+    packaged = read_json_file(dataset / PACKAGE_FILE)
+    if run not in packaged.get("runs", []):
+        raise UserError(f"{rel(dataset)}/ does not hold {exp}/{run}: the notebook predicts from that dataset. "
+                        f"Fix: python scripts/kaggle_cli.py package {exp}/{run} --upload"
+                        + (f" --slug {slug}" if args.slug else "") + ", then run this again.")
+    dataset_id = read_json_file(dataset / "dataset-metadata.json")["id"]
+    user = args.user or dataset_id.split("/")[0]
+    competition = competition_slug(args)
+    kernel_slug = args.kernel_slug or f"{slug[: 50 - len(run) - 1].rstrip('-')}-{run}"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{3,48}[a-z0-9]", kernel_slug):
+        raise UserError(f"notebook slug {kernel_slug!r}: use 5-50 lowercase letters, digits and '-', no '-' at "
+                        "either end. Fix: pass --kernel-slug.")
+    data = (yaml.safe_load((run_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
+    folder = build_notebook(
+        NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,  # a title that slugifies to the id
+        competition=competition, dataset_id=dataset_id, exp=exp, run=run, gpu=args.gpu, package_file=PACKAGE_FILE,
+        test_file=data.get("test", "test.csv"), sample_file=data.get("sample_submission", "sample_submission.csv"),
+        built_from={"cv": status.get("cv"), "dataset": dataset_id})
+    print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
+          f"internet off; {'GPU' if args.gpu else 'CPU'})")
+    command = ["kaggle", "kernels", "push", "-p", rel(folder)]
+    if not args.push:
+        print(f"push it (after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
+        return 0
+    result = run_kaggle(command, capture=True)
+    print(result.stdout, end="")
+    if "Kernel push error" in result.stdout or "not valid" in result.stdout:
+        raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
+                        f"python scripts/kaggle_cli.py package {exp}/{run} --upload")
+    version = re.search(r"Kernel version (\d+) successfully", result.stdout)
+    print(f"when this version has run on Kaggle, submit it with:\npython scripts/kaggle_cli.py submit "
+          f"--kernel {user}/{kernel_slug} --version {version.group(1) if version else 'N'}")
     return 0
 
 
@@ -362,7 +600,8 @@ def warn_if_code_changed(run_dir, code_dir, name):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{download,submit,submissions,package}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{download,submit,submissions,package,notebook}")
 
     def add(name, func, help_text):
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -375,20 +614,30 @@ def parse_args(argv):
     sub.add_argument("--keep-zip", action="store_true", help="keep the downloaded archive after unzipping it")
 
     sub = add("submit", submit, "check a run's submission.csv and submit it, with 'expNNN/runNNN cv=...' as its message")
-    sub.add_argument("run", help="the run to submit, e.g. exp001/run002, or a blend, e.g. blend001 (scripts/blend.py)")
+    sub.add_argument("run", nargs="?", help="the run to submit, e.g. exp001/run002, or a blend, e.g. blend001 (scripts/blend.py)")
     sub.add_argument("-m", "--message", help="text added after 'expNNN/runNNN cv=...'")
     sub.add_argument("--dry-run", action="store_true", help="check and print the kaggle command, send nothing")
+    sub.add_argument("--kernel", metavar="OWNER/SLUG", help="code competition: submit what this notebook writes")
+    sub.add_argument("--version", metavar="N", help="code competition: the notebook version (printed by notebook --push)")
 
     add("submissions", submissions, "save your submissions with their scores to data/output/submissions.csv")
 
     sub = add("package", package, "build a Kaggle dataset folder with an experiment's code and its runs' models")
     sub.add_argument("target", help="expNNN (every complete run) or expNNN/runNNN (one run)")
-    sub.add_argument("--user", help="your Kaggle user name (default: KAGGLE_USERNAME or ~/.kaggle/kaggle.json)")
+    sub.add_argument("--user", help="your Kaggle user name (default: the one the kaggle command signs in as)")
     sub.add_argument("--slug", help="dataset slug, 6-50 of a-z 0-9 - (default: <competition>-<exp>)")
     sub.add_argument("--title", help="dataset title, 6-50 characters")
     sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
+
+    sub = add("notebook", notebook, "build a code-competition notebook that predicts a packaged run offline on Kaggle")
+    sub.add_argument("target", help="expNNN/runNNN, packaged first with: package expNNN/runNNN")
+    sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
+    sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>)")
+    sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
+    sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
+    sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
     return parser.parse_args(argv)
 
 

@@ -1,0 +1,124 @@
+"""Build the folder of a code-competition notebook: kernel-metadata.json and an inference script.
+
+`python scripts/kaggle_cli.py notebook exp001/run002 [--push]` calls build_notebook(); this file only writes
+files. The notebook runs offline on Kaggle: it reads the competition's files and the dataset that
+`kaggle_cli.py package` built, runs the experiment's predict.py on the run record, and writes
+/kaggle/working/submission.csv. It needs no network and installs nothing.
+"""
+import json
+from pathlib import Path
+
+SCRIPT_NAME = "inference.py"
+
+# The script Kaggle runs. Standard library only: the experiment's own code does the predicting.
+INFERENCE_SCRIPT = '''"""Predict {exp}/{run} for the code competition {competition}, offline (built by scripts/kaggle_notebook.py).
+
+Reads /kaggle/input/<competition>/ and /kaggle/input/<dataset>/ (found by their contents when Kaggle mounts
+them elsewhere), writes /kaggle/working/submission.csv. Rebuild it with:
+    python scripts/kaggle_cli.py notebook {exp}/{run}
+"""
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+COMPETITION = {competition_json}
+DATASET = {dataset_json}            # the slug of the dataset made by `kaggle_cli.py package`
+EXP = {exp_json}
+RUN = {run_json}
+TEST_FILE = {test_json}
+SAMPLE_FILE = {sample_json}
+PACKAGE_FILE = {package_file_json}  # at the top of the dataset
+
+
+def predict_command(dataset_dir, data_dir, out):
+    """Give the one command that predicts: the experiment's predict.py on the packaged run record."""
+    return [sys.executable, str(dataset_dir / "code" / EXP / "predict.py"),
+            "--run-dir", str(dataset_dir / RUN),
+            "--test", str(data_dir / TEST_FILE),
+            "--sample", str(data_dir / SAMPLE_FILE),
+            "--out", str(out)]
+
+
+def find_input(input_dir, name, holding):
+    """Give the folder of input_dir named name that holds `holding`, else the only folder that holds it."""
+    if (input_dir / name / holding).is_file():
+        return input_dir / name
+    found = [path.parent for depth in range(1, 5) for path in sorted(input_dir.glob("*/" * depth + holding))]
+    named = [folder for folder in found if folder.name == name]
+    if named or len(found) == 1:
+        return (named or found)[0]
+    where = ", ".join(str(f) for f in found) or "nowhere"
+    sys.exit(f"error: cannot find {{name}} in {{input_dir}} (a folder holding {{holding}}; found: {{where}}). "
+             f"Fix: add it as an input of this notebook (Add Input), or rebuild the notebook.")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", type=Path, default=Path("/kaggle/input"), help="where Kaggle mounts the inputs")
+    parser.add_argument("--working", type=Path, default=Path("/kaggle/working"), help="where the submission goes")
+    args, _ = parser.parse_known_args()  # a notebook kernel may add arguments of its own
+    data_dir = find_input(args.input, COMPETITION, SAMPLE_FILE)
+    dataset_dir = find_input(args.input, DATASET, PACKAGE_FILE)
+    out = args.working / "submission.csv"
+    command = predict_command(dataset_dir, data_dir, out)
+    # The inputs are read-only: no .pyc beside the code; the experiment reads its data from KAGGLE_EXP_DATA_DIR.
+    env = dict(os.environ, KAGGLE_EXP_DATA_DIR=str(data_dir), PYTHONDONTWRITEBYTECODE="1")
+    print("$ " + " ".join(command), flush=True)
+    code = subprocess.run(command, env=env, cwd=args.working).returncode
+    if code != 0:
+        sys.exit(f"error: predicting failed (exit code {{code}}); its message is above.")
+    if not out.is_file():
+        sys.exit(f"error: predicting wrote no {{out}}.")
+    print(f"wrote {{out}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def kernel_metadata(kernel_id, title, competition, dataset_id, gpu):
+    """Give kernel-metadata.json for `kaggle kernels push`: a private script, internet off, optional GPU."""
+    return {
+        "id": kernel_id,
+        "title": title,
+        "code_file": SCRIPT_NAME,
+        "language": "python",
+        "kernel_type": "script",
+        "is_private": True,
+        "enable_gpu": bool(gpu),
+        "enable_tpu": False,
+        "enable_internet": False,  # code competitions refuse notebooks with internet on
+        "dataset_sources": [dataset_id],
+        "competition_sources": [competition],
+        "kernel_sources": [],
+        "model_sources": [],
+    }
+
+
+def inference_script(competition, dataset_slug, exp, run, test_file, sample_file, package_file):
+    """Give the text of the inference script for one run."""
+    values = {"competition": competition, "dataset": dataset_slug, "exp": exp, "run": run, "test": test_file,
+              "sample": sample_file, "package_file": package_file}
+    return INFERENCE_SCRIPT.format(competition=competition, exp=exp, run=run,
+                                   **{f"{k}_json": json.dumps(v) for k, v in values.items()})
+
+
+def build_notebook(folder, *, kernel_id, title, competition, dataset_id, exp, run, test_file, sample_file,
+                   package_file, gpu=False, built_from=None):
+    """Write the notebook folder (kernel-metadata.json, the inference script, built_from.json); give its path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset_slug = dataset_id.split("/", 1)[1]
+    files = {
+        "kernel-metadata.json": kernel_metadata(kernel_id, title, competition, dataset_id, gpu),
+        SCRIPT_NAME: inference_script(competition, dataset_slug, exp, run, test_file, sample_file, package_file),
+        # Not uploaded (push sends only code_file): lets `submit --kernel` name the run in its message.
+        "built_from.json": dict(built_from or {}, exp=exp, run=f"{exp}/{run}"),
+    }
+    for name, content in files.items():
+        text = content if isinstance(content, str) else json.dumps(content, indent=2) + "\n"
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
