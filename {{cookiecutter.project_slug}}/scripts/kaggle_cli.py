@@ -206,6 +206,25 @@ def run_kaggle(command, capture=False, check=True):
     return result
 
 
+def run_kaggle_echoed(command):
+    """Run the kaggle command, showing its output as it comes; give what it printed on stdout.
+
+    Some kaggle commands report a refusal on stdout and still exit 0 ("Dataset creation error: ..."),
+    so the caller reads the text. Progress bars (stderr) stay live.
+    """
+    check_kaggle_ready()
+    print(f"$ {shlex.join(command)}", flush=True)
+    with subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE) as process:
+        lines = []
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    printed = "".join(lines)
+    if process.returncode != 0:
+        raise UserError(f"the kaggle command failed (exit code {process.returncode}). See its message above.")
+    return printed
+
+
 def kaggle_failed(result):
     """Give the UserError for a failed kaggle command, with what it said when that was captured."""
     said = f" It said:\n{result.stdout}{result.stderr}".rstrip() if result.stdout is not None else " See its message above."
@@ -521,7 +540,11 @@ def package(args):
         what = "a new version" if args.version else "a new private dataset (the first time; later add --version)"
         print(f"upload it as {what} from the project root with:\n{shlex.join(command)}\n(or add --upload)")
         return 0
-    run_kaggle(command)
+    printed = run_kaggle_echoed(command)
+    if "creation error" in printed:
+        retry = ("upload a new version instead: add --version" if "already in use" in printed and not args.version
+                 else "check the message above")
+        raise UserError(f"Kaggle refused the dataset ({printed.strip().splitlines()[-1]}). Fix: {retry}.")
     return 0
 
 
@@ -576,12 +599,11 @@ def notebook(args):
     if not args.push:
         print(f"push it (after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
         return 0
-    result = run_kaggle(command, capture=True)
-    print(result.stdout, end="")
-    if "Kernel push error" in result.stdout or "not valid" in result.stdout:
+    printed = run_kaggle_echoed(command)
+    if "Kernel push error" in printed or "not valid" in printed:
         raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
                         f"python scripts/kaggle_cli.py package {exp}/{run} --upload")
-    version = re.search(r"Kernel version (\d+) successfully", result.stdout)
+    version = re.search(r"Kernel version (\d+) successfully", printed)
     print(f"when this version has run on Kaggle, submit it with:\npython scripts/kaggle_cli.py submit "
           f"--kernel {user}/{kernel_slug} --version {version.group(1) if version else 'N'}")
     return 0
