@@ -33,6 +33,7 @@ EXPECTED_FILES = {
     "exp/exp001/util.py",
     "scripts/blend.py",
     "scripts/kaggle_cli.py",
+    "scripts/kaggle_notebook.py",
     "scripts/leaderboard.py",
     "scripts/new_exp.py",
 }
