@@ -10,12 +10,13 @@ from pathlib import Path
 
 SCRIPT_NAME = "inference.py"
 
-# The script Kaggle runs. Standard library only: the experiment's own code does the predicting.
-INFERENCE_SCRIPT = '''"""Predict {exp}/{run} for the code competition {competition}, offline (built by scripts/kaggle_notebook.py).
+# The script Kaggle runs: standard library only (the experiment's own code predicts). inference_script() fills
+# in the __NAME__ markers.
+INFERENCE_SCRIPT = '''"""Predict __RUN_NAME__ for the code competition __COMPETITION_NAME__, offline (built by scripts/kaggle_notebook.py).
 
 Reads /kaggle/input/<competition>/ and /kaggle/input/<dataset>/ (found by their contents when Kaggle mounts
 them elsewhere), writes /kaggle/working/submission.csv. Rebuild it with:
-    python scripts/kaggle_cli.py notebook {exp}/{run}
+    python scripts/kaggle_cli.py notebook __RUN_NAME__
 """
 import argparse
 import os
@@ -23,13 +24,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-COMPETITION = {competition_json}
-DATASET = {dataset_json}            # the slug of the dataset made by `kaggle_cli.py package`
-EXP = {exp_json}
-RUN = {run_json}
-TEST_FILE = {test_json}
-SAMPLE_FILE = {sample_json}
-PACKAGE_FILE = {package_file_json}  # at the top of the dataset
+COMPETITION = __COMPETITION__
+DATASET = __DATASET__            # the slug of the dataset made by `kaggle_cli.py package`
+EXP = __EXP__
+RUN = __RUN__
+TEST_FILE = __TEST_FILE__
+SAMPLE_FILE = __SAMPLE_FILE__
+PACKAGE_FILE = __PACKAGE_FILE__  # at the top of the dataset
 
 
 def predict_command(dataset_dir, data_dir, out):
@@ -50,7 +51,7 @@ def find_input(input_dir, name, holding):
     if named or len(found) == 1:
         return (named or found)[0]
     where = ", ".join(str(f) for f in found) or "nowhere"
-    sys.exit(f"error: cannot find {{name}} in {{input_dir}} (a folder holding {{holding}}; found: {{where}}). "
+    sys.exit(f"error: cannot find {name} in {input_dir} (a folder holding {holding}; found: {where}). "
              f"Fix: add it as an input of this notebook (Add Input), or rebuild the notebook.")
 
 
@@ -68,10 +69,10 @@ def main():
     print("$ " + " ".join(command), flush=True)
     code = subprocess.run(command, env=env, cwd=args.working).returncode
     if code != 0:
-        sys.exit(f"error: predicting failed (exit code {{code}}); its message is above.")
+        sys.exit(f"error: predicting failed (exit code {code}); its message is above.")
     if not out.is_file():
-        sys.exit(f"error: predicting wrote no {{out}}.")
-    print(f"wrote {{out}}")
+        sys.exit(f"error: predicting wrote no {out}.")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
@@ -99,11 +100,13 @@ def kernel_metadata(kernel_id, title, competition, dataset_id, gpu):
 
 
 def inference_script(competition, dataset_slug, exp, run, test_file, sample_file, package_file):
-    """Give the text of the inference script for one run."""
-    values = {"competition": competition, "dataset": dataset_slug, "exp": exp, "run": run, "test": test_file,
-              "sample": sample_file, "package_file": package_file}
-    return INFERENCE_SCRIPT.format(competition=competition, exp=exp, run=run,
-                                   **{f"{k}_json": json.dumps(v) for k, v in values.items()})
+    """Give the text of the inference script for one run (values written as Python literals, through JSON)."""
+    values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__EXP__": exp, "__RUN__": run,
+              "__TEST_FILE__": test_file, "__SAMPLE_FILE__": sample_file, "__PACKAGE_FILE__": package_file}
+    text = INFERENCE_SCRIPT.replace("__RUN_NAME__", f"{exp}/{run}").replace("__COMPETITION_NAME__", competition)
+    for marker, value in values.items():
+        text = text.replace(marker, json.dumps(value))
+    return text
 
 
 def build_notebook(folder, *, kernel_id, title, competition, dataset_id, exp, run, test_file, sample_file,
