@@ -169,6 +169,18 @@ def test_submit_dry_run_prints_the_exact_command_without_the_kaggle_cli(trained,
             f"-m 'exp001/run002 cv={cv:.5f} depth 3'") in result.stdout
 
 
+def test_submit_checks_against_the_sample_in_kaggle_exp_data_dir_when_it_is_set(trained, tmp_path):
+    elsewhere = tmp_path / "competition_files"
+    shutil.move(trained / "data" / "input", elsewhere)
+    env = no_kaggle_env(tmp_path)
+
+    moved = kaggle_cli(trained, "submit", "exp001/run002", "--dry-run", env=env)
+    found = kaggle_cli(trained, "submit", "exp001/run002", "--dry-run", env=dict(env, KAGGLE_EXP_DATA_DIR=str(elsewhere)))
+
+    assert moved.returncode == 2 and "data/input/sample_submission.csv: not found" in moved.stderr
+    assert found.returncode == 0, found.stderr
+
+
 def test_submit_uploads_the_runs_file_with_its_name_and_cv_as_message(trained, fake_kaggle):
     result = kaggle_cli(trained, "submit", "exp1/run2", "-m", "depth 3", "--competition", "titanic", env=fake_kaggle.env)
 

@@ -10,7 +10,7 @@
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
-pip install kaggle, then `kaggle auth login` (or an API token from https://www.kaggle.com/settings).
+pip install kaggle six, then `kaggle auth login` (or an API token from https://www.kaggle.com/settings).
 Only the `kaggle` command is used (through subprocess; written for kaggle 2.2.x).
 """
 import argparse
@@ -54,7 +54,7 @@ DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"
 PACKAGE_FILE = "kaggle_package.json"
 
 SETUP_HELP = """To use Kaggle from here, once:
-  1. pip install kaggle
+  1. pip install kaggle six                         (kaggle 2.2.5 imports six but does not install it)
   2. sign in, in one of these ways:
        kaggle auth login                            (recommended: signs in through the browser)
        export KAGGLE_API_TOKEN=<token>              or save the token in ~/.kaggle/access_token
