@@ -553,12 +553,24 @@ def kaggle_layout(project, tmp_path, dataset_slug):
     return input_dir, working
 
 
+NO_NETWORK = """import socket
+
+
+def no_network(*args, **kwargs):
+    raise OSError("no network: a code-competition notebook runs with internet off")
+
+
+socket.socket.connect = socket.socket.connect_ex = socket.create_connection = no_network
+"""
+
+
 def offline_env(tmp_path):
-    """Give the env of a Kaggle notebook as far as the script can tell: HOME empty, no kaggle, wandb or requests."""
+    """Give the env of a Kaggle notebook as far as the script can tell: HOME empty, no network, no kaggle or wandb."""
     empty_home = tmp_path / "empty_home"
     empty_home.mkdir(exist_ok=True)
-    return {**no_kaggle_env(tmp_path), "HOME": str(empty_home),
-            "PYTHONPATH": blocked_imports(tmp_path / "offline", "kaggle", "wandb", "requests")}
+    stubs = blocked_imports(tmp_path / "offline", "kaggle", "wandb", "requests")
+    (tmp_path / "offline" / "sitecustomize.py").write_text(NO_NETWORK)  # Python imports it at every start
+    return {**no_kaggle_env(tmp_path), "HOME": str(empty_home), "PYTHONPATH": stubs}
 
 
 def test_inference_script_runs_offline_on_kaggles_paths_and_writes_the_submission(trained, tmp_path):
