@@ -22,6 +22,9 @@ from pathlib import Path
 # Prompt values arrive as JSON literals, so no quote in them can break this file.
 VERIFY = {{ cookiecutter.verify_example | tojson }} == "yes"
 GIT_INIT = {{ cookiecutter.git_init | tojson }} == "yes"
+# cruft adds the template's commit to the context. It renders twice more into scratch folders on every
+# `cruft update` and diffs them; a .git made there would land in that diff and fail the update.
+UNDER_CRUFT = {{ cookiecutter._commit | default("") | tojson }} != ""
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 
 PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
@@ -67,6 +70,8 @@ def make_git_repository():
     by_hand = (f"cd {shown(PROJECT)} && git init && git add . && git commit -m {shlex.quote(FIRST_COMMIT_MESSAGE)}")
     if shutil.which("git") is None:
         return f"git not found: install it, then run: {by_hand}   (runs record their git commit)"
+    if UNDER_CRUFT:
+        return (f"git: run it once cruft has written .cruft.json (cruft update needs that file committed): {by_hand}")
     inside = git("rev-parse", "--show-toplevel")
     if inside.returncode == 0:  # e.g. generated inside a monorepo: its repository already tracks us
         return f"git: the project is inside the repository {shown(inside.stdout.strip())}; no new repository made."
@@ -168,7 +173,7 @@ def main():
         write_check_log("not run", text)
         print(f"\n{text}\n")
         return 0
-    print(f"Checking the iris example: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually 10 to 30 s "
+    print(f"Checking the iris example: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually 5 to 30 s "
           "(skip it next time with verify_example=no)...", flush=True)
     problems, output, seconds = run_example(python)
     if problems:
