@@ -35,6 +35,7 @@ EXPECTED_FILES = {
     "scripts/kaggle_cli.py",
     "scripts/leaderboard.py",
     "scripts/new_exp.py",
+    "scripts/switch_competition.py",
 }
 JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")
 
