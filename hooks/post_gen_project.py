@@ -5,9 +5,9 @@ so the example runs in a subprocess with a Python that has the project's package
 
 A failing example never costs the user the project: cookiecutter deletes the project
 when this hook exits non-zero, so we report the failure loudly, write it to
-data/output/example_check.log, and exit 0. A verified check writes no log: the project is
-then byte-for-byte what the template renders, so `cruft update` finds nothing of ours to merge. Set KAGGLE_EXP_STRICT_CHECK=1 to exit 1
-instead (for CI that must fail on a broken example).
+data/output/example_check.log, and exit 0. Set KAGGLE_EXP_STRICT_CHECK=1 to exit 1 instead
+(for CI that must fail on a broken example). A verified check writes no log: the project is then
+exactly what the template renders, so `cruft update` finds nothing of ours to merge.
 """
 import csv
 import os
