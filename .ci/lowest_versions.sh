@@ -22,4 +22,5 @@ project="$work/gen/my-kaggle-competition"
 export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
 "$python" "$project/exp/exp001/exp.py"
 "$python" "$project/scripts/leaderboard.py" > /dev/null
+# (the inference test at these versions goes here)
 echo "lowest versions: the example and the leaderboard ran in $((SECONDS - started)) s"

@@ -50,11 +50,9 @@ def find_file(role, given):
         if not path.is_file():
             raise SwitchError(f"--{role} {given}: no such file in data/input/. Files there: {listing()}")
         return path
-    word = {"train": "train", "test": "test", "sample": "sample"}[role]
+    word = role  # the file's name says train, test or sample
     found = [p for p in sorted(INPUT_DIR.iterdir()) if p.suffix in DATA_SUFFIXES and word in p.stem.lower()]
-    if role == "train":  # e.g. not 'test_train_split.csv' style names that also say test
-        found = [p for p in found if "test" not in p.stem.lower()] or found
-    if role == "test":
+    if role == "test":  # sample_submission_test.csv and the like are samples, not the test set
         found = [p for p in found if "sample" not in p.stem.lower()] or found
     if len(found) != 1:
         what = "no file" if not found else f"{len(found)} files ({', '.join(p.name for p in found)})"
