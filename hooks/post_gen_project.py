@@ -28,6 +28,10 @@ UNDER_CRUFT = {{ cookiecutter._commit | default("") | tojson }} != ""
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 
 PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
+# `cruft update` renders the old and the new template into fresh tempfile folders (tmpXXXXXXXX) only to diff
+# them: there, running the example twice would only cost time (82 s), and hints would name folders about to vanish.
+CRUFT_SCRATCH_RENDER = (UNDER_CRUFT and PROJECT.parent.name.startswith("tmp")
+                        and PROJECT.parent.parent == Path(tempfile.gettempdir()).resolve())
 FOLDERS = ["data/input", "data/output", "exp", "scripts"]
 MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"]
 EXPECTED_RUNS = ["run001", "run002", "run003"]
@@ -159,6 +163,8 @@ def write_check_log(status, text):
 
 def main():
     ensure_folders()
+    if CRUFT_SCRATCH_RENDER:
+        return 0
     if GIT_INIT:
         print(make_git_repository())
     run_it = f"cd {shown(PROJECT)} && python exp/exp001/exp.py"

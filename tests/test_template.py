@@ -227,7 +227,8 @@ def test_cruft_update_applies_a_template_change_without_rejects(committed_templa
         return result
 
     # With the example check on: it renders and runs the example for the old and the new template.
-    cruft("create", "--no-input", str(template), cwd=tmp_path)
+    created = cruft("create", "--no-input", str(template), cwd=tmp_path)
+    assert "Iris example verified" in created.stdout
     project = tmp_path / "my-kaggle-competition"
     assert not (project / ".git").exists(), "under cruft, git is left for after .cruft.json exists"
     git("init", "-q", cwd=project, env=env)
@@ -237,7 +238,8 @@ def test_cruft_update_applies_a_template_change_without_rejects(committed_templa
     readme = template / "{{cookiecutter.project_slug}}/README.md"
     readme.write_text(readme.read_text() + "\nA line the template added later.\n")
     git("commit", "-qam", "template: a new README line", cwd=template, env=env)
-    cruft("update", "-y", cwd=project)
+    update = cruft("update", "-y", cwd=project)
+    assert "Checking the iris example" not in update.stdout, "cruft's scratch renders need no example check"
 
     assert "A line the template added later." in (project / "README.md").read_text()
     assert sorted(p.name for p in project.rglob("*.rej")) == []
