@@ -20,7 +20,9 @@ python3 -m uv pip freeze --python "$python" | sed 's/^/    /'
 python3 -m cookiecutter --no-input --output-dir "$work/gen" . verify_example=no git_init=no > /dev/null
 project="$work/gen/my-kaggle-competition"
 export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
-"$python" "$project/exp/exp001/exp.py"
-"$python" "$project/scripts/leaderboard.py" > /dev/null
+"$python" "$project/exp/exp001/exp.py" \
+    || { echo "lowest versions: FAILED: exp001 does not run at the versions above (output above)" >&2; exit 1; }
+"$python" "$project/scripts/leaderboard.py" > /dev/null \
+    || { echo "lowest versions: FAILED: scripts/leaderboard.py at the versions above" >&2; exit 1; }
 # (the inference test at these versions goes here)
 echo "lowest versions: the example and the leaderboard ran in $((SECONDS - started)) s"
