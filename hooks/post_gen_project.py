@@ -1,15 +1,17 @@
-"""Finish the new project: make sure its folders exist, then prove the iris example runs.
+"""Finish the new project: make sure its folders exist, make it a git repository, then prove the iris example runs.
 
 Standard library only: cookiecutter often runs from a pipx/uvx environment without numpy,
 so the example runs in a subprocess with a Python that has the project's packages.
 
 A failing example never costs the user the project: cookiecutter deletes the project
 when this hook exits non-zero, so we report the failure loudly, write it to
-data/output/example_check.log, and exit 0. Set KAGGLE_EXP_STRICT_CHECK=1 to exit 1
-instead (for CI that must fail on a broken example).
+data/output/example_check.log, and exit 0. Set KAGGLE_EXP_STRICT_CHECK=1 to exit 1 instead
+(for CI that must fail on a broken example). A verified check writes no log: the project is then
+exactly what the template renders, so `cruft update` finds nothing of ours to merge.
 """
 import csv
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,9 +21,17 @@ from pathlib import Path
 
 # Prompt values arrive as JSON literals, so no quote in them can break this file.
 VERIFY = {{ cookiecutter.verify_example | tojson }} == "yes"
+GIT_INIT = {{ cookiecutter.git_init | tojson }} == "yes"
+# cruft adds the template's commit to the context. It renders twice more into scratch folders on every
+# `cruft update` and diffs them; a .git made there would land in that diff and fail the update.
+UNDER_CRUFT = {{ cookiecutter._commit | default("") | tojson }} != ""
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 
 PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
+# `cruft update` renders the old and the new template into fresh tempfile folders (tmpXXXXXXXX) only to diff
+# them: there, running the example twice would only cost time (82 s), and hints would name folders about to vanish.
+CRUFT_SCRATCH_RENDER = (UNDER_CRUFT and PROJECT.parent.name.startswith("tmp")
+                        and PROJECT.parent.parent == Path(tempfile.gettempdir()).resolve())
 FOLDERS = ["data/input", "data/output", "exp", "scripts"]
 MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"]
 EXPECTED_RUNS = ["run001", "run002", "run003"]
@@ -29,6 +39,7 @@ RUN_FILES = ["status.json", "config_update.yml", "config.yml", "metrics.json", "
              "test_pred.csv", "submission.csv", "log.txt", "provenance.json"]
 CHECK_LOG = PROJECT / "data" / "output" / "example_check.log"
 TIMEOUT_SECONDS = 900
+FIRST_COMMIT_MESSAGE = "New project from cookiecutter-kaggle-exp"
 
 
 def ensure_folders():
@@ -38,6 +49,50 @@ def ensure_folders():
     keep = PROJECT / "data" / "output" / ".gitkeep"
     if not keep.exists():
         keep.touch()
+
+
+def shown(path):
+    """Give a path the user can paste into a shell wherever they are: absolute, quoted if needed.
+
+    cookiecutter runs this hook inside the new project, so a relative path would be relative to
+    the output folder, not to where the user typed the command.
+    """
+    return shlex.quote(str(path))
+
+
+def git(*args):
+    return subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True, timeout=60)
+
+
+def make_git_repository():
+    """Give one line saying what became of git: a repository with a first commit, or what to run.
+
+    The first commit holds the code and settings. The .gitignore keeps data/input/* out of git, and
+    that includes the iris CSVs: competition files are downloaded over them under the same names, and
+    a tracked train.csv would put the competition's data into the next `git commit -a`.
+    """
+    by_hand = (f"cd {shown(PROJECT)} && git init && git add . && git commit -m {shlex.quote(FIRST_COMMIT_MESSAGE)}")
+    if shutil.which("git") is None:
+        return f"git not found: install it, then run: {by_hand}   (runs record their git commit)"
+    if UNDER_CRUFT:
+        return (f"git: run it once cruft has written .cruft.json (cruft update needs that file committed): {by_hand}")
+    inside = git("rev-parse", "--show-toplevel")
+    if inside.returncode == 0:  # e.g. generated inside a monorepo: its repository already tracks us
+        return f"git: the project is inside the repository {shown(inside.stdout.strip())}; no new repository made."
+    if not git("config", "user.name").stdout.strip() or not git("config", "user.email").stdout.strip():
+        return ("git has no identity yet, so no repository was made. Run: git config --global user.name \"Your Name\" "
+                f"&& git config --global user.email you@example.com && {by_hand}")
+    for step in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", FIRST_COMMIT_MESSAGE]):
+        result = git(*step)
+        if result.returncode != 0:
+            reason = last_line(result.stderr or result.stdout)
+            return f"git {step[0]} failed ({reason}); no first commit was made. Run: {by_hand}"
+    return f"git: made a repository with a first commit ({FIRST_COMMIT_MESSAGE!r}); the data files stay out of git."
+
+
+def last_line(text):
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "no message"
 
 
 def find_python():
@@ -108,17 +163,24 @@ def write_check_log(status, text):
 
 def main():
     ensure_folders()
+    if CRUFT_SCRATCH_RENDER:
+        return 0
+    if GIT_INIT:
+        print(make_git_repository())
+    run_it = f"cd {shown(PROJECT)} && python exp/exp001/exp.py"
     if not VERIFY:
-        print(f"Project {PROJECT_SLUG} created (example check skipped). Try it: cd {PROJECT_SLUG} && python exp/exp001/exp.py")
+        print(f"Project {PROJECT_SLUG} created (example check skipped). Try it: {run_it}")
         return 0
     python = find_python()
     if python is None:
-        how = (f"    cd {PROJECT_SLUG}\n    python3 -m pip install -r requirements.txt\n    python3 exp/exp001/exp.py")
+        how = (f"    cd {shown(PROJECT)}\n    python3 -m pip install -r requirements.txt\n    python3 exp/exp001/exp.py")
         text = ("The iris example was not run: no Python here has the packages it needs "
                 f"({', '.join(MODULES)}). Install them and run it yourself:\n{how}")
         write_check_log("not run", text)
         print(f"\n{text}\n")
         return 0
+    print(f"Checking the iris example: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually 5 to 30 s "
+          "(skip it next time with verify_example=no)...", flush=True)
     problems, output, seconds = run_example(python)
     if problems:
         write_check_log("failed", f"python: {python}\nproblems:\n  " + "\n  ".join(problems) + f"\n\noutput of exp.py:\n{output}")
@@ -126,13 +188,14 @@ def main():
         print(f"\n{bar}\nTHE IRIS EXAMPLE FAILED in the new project {PROJECT_SLUG} (python: {python}).\n"
               + "\n".join(f"  - {p}" for p in problems)
               + f"\nLast lines of its output:\n{chr(10).join(output.splitlines()[-15:])}\n"
-              + f"Full log: {PROJECT_SLUG}/data/output/example_check.log\n"
-              + f"The project was kept. Re-run it with: cd {PROJECT_SLUG} && python exp/exp001/exp.py\n{bar}\n",
+              + f"Full log: {shown(CHECK_LOG)}\n"
+              + f"The project was kept. Re-run it with: {run_it}\n{bar}\n",
               file=sys.stderr)
         return 1 if os.environ.get("KAGGLE_EXP_STRICT_CHECK") == "1" else 0
-    write_check_log("verified", f"python: {python}\n{len(EXPECTED_RUNS)} runs in {seconds:.1f} s\n\noutput of exp.py:\n{output}")
+    # No log on success: it would hold timings, which differ on every render and which `cruft update` would
+    # then try to merge into the user's project.
     print(f"Iris example verified: exp001 ran {len(EXPECTED_RUNS)} runs in {seconds:.1f} s with {python}.\n"
-          f"Next: cd {PROJECT_SLUG} && python exp/exp001/exp.py   (see README.md to switch to your competition's data)")
+          f"Next: {run_it}   (README.md, 'Switch to your competition', for your competition's data)")
     return 0
 
 

@@ -6,16 +6,26 @@ import re
 import sys
 
 # Values arrive as JSON literals, so a quote or backslash in a name cannot break this file.
+PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 COMPETITION = {{ cookiecutter.competition | tojson }}
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 COMPETITION_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+# cookiecutter.json falls back to this folder name when project_name slugifies to nothing ('!!!'):
+# an empty name would make cookiecutter write into the output folder itself.
+NO_SLUG = "-"
 
 
 def main():
     problems = []
-    if not SLUG.fullmatch(PROJECT_SLUG):
+    if PROJECT_SLUG == NO_SLUG and not any(c.isalnum() for c in PROJECT_NAME):
+        problems.append(
+            f"project_name {PROJECT_NAME!r} has no letter or digit to make a folder name from: use a name with "
+            "letters or digits (for example project_name=\"Titanic\"), or give the folder name itself "
+            "(project_slug=titanic)."
+        )
+    elif not SLUG.fullmatch(PROJECT_SLUG):
         problems.append(
             f"project_slug {PROJECT_SLUG!r} is not a valid folder name: use lowercase letters, digits, '-' and '_', "
             "starting with a letter or digit (for example my-competition)."

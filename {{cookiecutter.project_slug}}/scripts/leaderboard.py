@@ -13,13 +13,20 @@ experiments scored with different metrics are listed in separate groups. `*` mar
 run of each experiment.
 
 The filters only change what is printed: data/output/leaderboard.csv, leaderboard.md and
-leaderboard.png always hold every run.
+leaderboard.png always hold every run. The chart shows each metric's CV for every run in the
+order the runs finished, coloured by experiment and labelled with the run number, with the
+best-so-far line.
+
+Each file is written under a unique temporary name and renamed into place, so a leaderboard
+rebuilt while other processes train or rebuild it too is always whole.
 """
 import argparse
 import csv
 import json
+import os
 import re
 import sys
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -295,6 +302,20 @@ def render_markdown(groups):
     return "\n".join(parts)
 
 
+def write_atomically(path, write):
+    """Write a file through a unique temporary name, then rename it into place: readers see all or nothing.
+
+    Many processes can share one project (several exp.py, a leaderboard in each); the name is
+    unique per call, so two writers never write into the same temporary file.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_csv(path, groups):
     """Write every row with raw numbers (no rounding), for pandas or a spreadsheet."""
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -312,8 +333,17 @@ def finish_time(row):
         return 0.0
 
 
-def plot_history(path, groups):
-    """Draw each metric's CV in the order runs finished, with the best-so-far line."""
+X_AXIS = "runs in the order they finished"
+# Beyond this many points per chart, only each experiment's best run is labelled: the rest would overlap.
+LABEL_EVERY_RUN_UP_TO = 60
+
+
+def draw_history(groups):
+    """Give a figure with one chart per metric: CV of every run in the order runs finished, by experiment.
+
+    Each dot is coloured by its experiment (see the legend) and labelled with its run number;
+    the dashed grey step is the best score so far.
+    """
     import matplotlib
     matplotlib.use("Agg")  # no screen needed
     import matplotlib.pyplot as plt
@@ -322,28 +352,51 @@ def plot_history(path, groups):
     plotted = {m: sorted((r for r in rows if r["rank"] != ""), key=finish_time) for m, rows in groups.items()}
     plotted = {m: rows for m, rows in plotted.items() if rows}
     if not plotted:
-        return False
-    fig, axes = plt.subplots(len(plotted), 1, figsize=(9, 3.6 * len(plotted)), squeeze=False)
+        return None
+    fig, axes = plt.subplots(len(plotted), 1, figsize=(10, 4.2 * len(plotted)), squeeze=False)
     for ax, (metric, rows) in zip(axes[:, 0], plotted.items()):
-        higher = rows[0]["direction"] != "minimize"
-        scores = [r["cv"] for r in rows]
-        best, running = [], None
-        for s in scores:
-            running = s if running is None else (max if higher else min)(running, s)
-            best.append(running)
-        x = range(1, len(scores) + 1)
-        ax.plot(x, scores, "o", markersize=3, alpha=0.6, label="run")
-        ax.step(x, best, where="post", color="tab:red", label="best so far")
-        top = rows[scores.index(best[-1])]
-        ax.annotate(f"{top['exp']}/{top['run']} {best[-1]:.5f}", (scores.index(best[-1]) + 1, best[-1]),
-                    textcoords="offset points", xytext=(4, 6), fontsize=8)
-        ax.set_title(group_title(metric, rows))
+        draw_metric(ax, metric, rows)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("runs in the order they finished")
-        ax.set_ylabel(f"CV {metric}")
-        ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    return fig
+
+
+def draw_metric(ax, metric, rows):
+    higher = rows[0]["direction"] != "minimize"
+    x = list(range(1, len(rows) + 1))
+    scores = [r["cv"] for r in rows]
+    experiments = list(dict.fromkeys(r["exp"] for r in rows))
+    colours = {exp: f"C{i % 10}" for i, exp in enumerate(experiments)}
+    for exp in experiments:
+        points = [(i, r["cv"]) for i, r in zip(x, rows) if r["exp"] == exp]
+        ax.plot(*zip(*points), "o", markersize=5, color=colours[exp], label=exp)
+    label_all = len(rows) <= LABEL_EVERY_RUN_UP_TO
+    for i, row in zip(x, rows):
+        if label_all or row["best"] == "*":
+            text = row["run"][3:].lstrip("0") if label_all else f"{row['exp']}/{row['run']}"
+            ax.annotate(text, (i, row["cv"]), textcoords="offset points", xytext=(0, 6), ha="center",
+                        fontsize=7, color=colours[row["exp"]])
+    best, running = [], None
+    for s in scores:
+        running = s if running is None else (max if higher else min)(running, s)
+        best.append(running)
+    ax.step(x, best, where="post", color="0.35", linestyle="--", linewidth=1, label="best so far")
+    top = rows[scores.index(best[-1])]
+    ax.set_title(f"{group_title(metric, rows)}; best {top['exp']}/{top['run']} = {best[-1]:.5f}")
+    ax.set_xlabel(X_AXIS + (" (numbers: run of the experiment)" if label_all else ""))
+    ax.set_ylabel(f"CV {metric}")
+    ax.margins(y=0.15)
+    many = len(experiments) > 12
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, ncol=2 if many else 1, borderaxespad=0)
+
+
+def plot_history(path, groups):
+    """Write the chart of draw_history to path; give False when no run has a score yet."""
+    fig = draw_history(groups)
+    if fig is None:
+        return False
+    import matplotlib.pyplot as plt
+    write_atomically(path, lambda temporary: fig.savefig(temporary, dpi=100, format="png", bbox_inches="tight"))
     plt.close(fig)
     return True
 
@@ -380,8 +433,9 @@ def main(argv=None):
     groups = group_by_metric(rows)
 
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    write_csv(OUTPUT_DIR / "leaderboard.csv", groups)
-    (OUTPUT_DIR / "leaderboard.md").write_text(render_markdown(groups), encoding="utf-8")
+    write_atomically(OUTPUT_DIR / "leaderboard.csv", lambda temporary: write_csv(temporary, groups))
+    markdown = render_markdown(groups)
+    write_atomically(OUTPUT_DIR / "leaderboard.md", lambda temporary: temporary.write_text(markdown, encoding="utf-8"))
     written = ["leaderboard.csv", "leaderboard.md"]
     if not args.no_plot and plot_history(OUTPUT_DIR / "leaderboard.png", groups):
         written.append("leaderboard.png")

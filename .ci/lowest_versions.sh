@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The generated project at the LOWEST versions its requirements.txt allows: Kaggle's images lag behind
+# PyPI, and pip keeps an installed package that already satisfies the floor. Installs them into a
+# scratch environment (uv, --resolution lowest-direct), generates a project and runs its example there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python3 -m pip install --quiet --disable-pip-version-check uv
+python3 -m uv venv --quiet --python "$(python3 -c 'import sys; print(sys.executable)')" "$work/venv"
+python="$work/venv/bin/python"
+python3 -m uv pip install --quiet --python "$python" --resolution lowest-direct \
+    -r "{{cookiecutter.project_slug}}/requirements.txt"
+echo "lowest allowed versions:"
+python3 -m uv pip freeze --python "$python" | sed 's/^/    /'
+
+# The example check would use this script's Python (the newest versions): skip it, run exp001 ourselves.
+python3 -m cookiecutter --no-input --output-dir "$work/gen" . verify_example=no git_init=no > /dev/null
+project="$work/gen/my-kaggle-competition"
+export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+"$python" "$project/exp/exp001/exp.py" \
+    || { echo "lowest versions: FAILED: exp001 does not run at the versions above (output above)" >&2; exit 1; }
+"$python" "$project/scripts/leaderboard.py" > /dev/null \
+    || { echo "lowest versions: FAILED: scripts/leaderboard.py at the versions above" >&2; exit 1; }
+# (the inference test at these versions goes here)
+echo "lowest versions: the example and the leaderboard ran in $((SECONDS - started)) s"

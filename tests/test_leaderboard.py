@@ -1,0 +1,68 @@
+"""The leaderboard as a Kaggler reads it: whole files while other processes work, and a chart that tells runs apart."""
+import csv
+import importlib.util
+import json
+
+import pytest
+
+
+def add_run(project, exp, run, cv, finished, metric="auc"):
+    """Write the files of a finished run record that the leaderboard reads."""
+    folder = project / "data/output/exp" / exp / run
+    folder.mkdir(parents=True)
+    (folder / "config_update.yml").write_text("model:\n  params:\n    num_leaves: 8\n")
+    (folder / "metrics.json").write_text(json.dumps({"metric": metric, "direction": "maximize", "cv": cv,
+                                                      "cv_std": 0.01, "model": "lightgbm", "total_seconds": 1.0}))
+    (folder / "status.json").write_text(json.dumps({"status": "done", "started": finished, "finished": finished}))
+
+
+def load_leaderboard(project):
+    """Give the project's scripts/leaderboard.py as a module (its paths resolve from that project)."""
+    spec = importlib.util.spec_from_file_location("leaderboard_under_test", project / "scripts/leaderboard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def board_project(project):
+    for i, (exp, run, cv) in enumerate([("exp001", "run001", 0.80), ("exp001", "run002", 0.84),
+                                        ("exp002", "run001", 0.83), ("exp002", "run002", 0.86)], 1):
+        add_run(project, exp, run, cv, f"2025-01-0{i}T10:00:00+00:00")
+    return project
+
+
+def test_an_interrupted_leaderboard_leaves_the_previous_files_whole(board_project, monkeypatch):
+    leaderboard = load_leaderboard(board_project)
+    assert leaderboard.main(["--no-plot"]) == 0
+    out = board_project / "data/output"
+    before = {name: (out / name).read_bytes() for name in ("leaderboard.csv", "leaderboard.md")}
+
+    add_run(board_project, "exp003", "run001", 0.9, "2025-01-09T10:00:00+00:00")
+
+    def crash(self, rows):
+        raise KeyboardInterrupt  # e.g. Ctrl-C, or the machine going down, halfway through the CSV
+    monkeypatch.setattr(csv.DictWriter, "writerows", crash)
+    with pytest.raises(KeyboardInterrupt):
+        leaderboard.main(["--no-plot"])
+
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [".gitkeep", "leaderboard.csv", "leaderboard.md"]
+
+
+def test_leaderboard_chart_tells_runs_apart_and_its_axis_says_what_it_is(board_project):
+    leaderboard = load_leaderboard(board_project)
+    groups = leaderboard.group_by_metric(leaderboard.read_runs())
+    figure = leaderboard.draw_history(groups)
+    (ax,) = figure.axes
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert {"exp001", "exp002"} <= set(legend), "one colour per experiment, named in the legend"
+    colours = {line.get_label(): line.get_color() for line in ax.get_lines()}
+    assert colours["exp001"] != colours["exp002"]
+    assert sorted(a.get_text() for a in ax.texts) == ["1", "1", "2", "2"], "each dot carries its run number"
+    assert "exp002/run002" in ax.get_title(), "the best run is named"
+
+    axis = ax.get_xlabel()
+    assert axis.startswith("runs in the order they finished")
+    readme = (board_project / "README.md").read_text()
+    assert "in the order they finished" in readme, "the README describes the chart's axis as the chart does"
