@@ -81,6 +81,7 @@ def check_shape(text, where, first_line=1):
     open_nodes = []   # per open section or list: [is_section, {key: line}, next node is a key, anchor, size before]
     anchor_sizes = {}
     size = 0          # values the document expands to, aliases counted as what they stand for
+    duplicate = None  # reported after the whole text parsed: a syntax error further on explains it better
     for event in yaml.parse(text, Loader=YAML_LOADER):
         line = event.start_mark.line + first_line
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -93,11 +94,10 @@ def check_shape(text, where, first_line=1):
         if open_nodes and open_nodes[-1][0]:  # inside a section: keys and values alternate
             section = open_nodes[-1]
             if section[2] and isinstance(event, yaml.ScalarEvent):
-                if event.value in section[1]:
-                    raise ConfigError(
-                        f"{where}, line {line}: key {event.value!r} is given twice in the same section "
-                        f"(first on line {section[1][event.value]}); YAML would silently keep only the last one. "
-                        "Fix: delete one of the two.")
+                if event.value in section[1] and not duplicate:
+                    duplicate = (f"{where}, line {line}: key {event.value!r} is given twice in the same section "
+                                 f"(first on line {section[1][event.value]}); YAML would silently keep only the last "
+                                 "one. Fix: delete one of the two.")
                 section[1][event.value] = line
             section[2] = not section[2]
         size += anchor_sizes.get(event.anchor, 1) if isinstance(event, yaml.AliasEvent) else 1
@@ -113,6 +113,8 @@ def check_shape(text, where, first_line=1):
                 raise ConfigError(
                     f"{where}, line {line}: sections and lists are nested more than {MAX_DEPTH} levels deep. "
                     "Fix: check the indentation around that line; a config needs only a few levels.")
+    if duplicate:
+        raise ConfigError(duplicate)
 
 
 def load_config(path):
