@@ -87,7 +87,7 @@ def test_key_given_twice_in_a_snippet_is_reported_with_its_line_in_exp_py(projec
 @pytest.mark.parametrize("snippet, where, fix", [
     ("+num_leaves: 4", "+num_leaves adds a key at the top level", "Fix: set model.params.num_leaves instead"),
     ("model:\n  +num_leaves: 4", "+model.num_leaves adds a key at model", "Fix: set model.params.num_leaves instead"),
-    ("data:\n  +my_switch: 1", "+data.my_switch adds a key at data", "write features: {+my_switch: ...}"),
+    ("data:\n  +my_switch: 1", "+data.my_switch adds a key at data", "put +my_switch under features: and read it in add_features"),
 ])
 @pytest.mark.parametrize("option", ["--list", "--dry-run"])
 def test_plus_key_where_no_code_reads_it_is_refused_even_in_list_and_dry_run(project, snippet, where, fix, option):

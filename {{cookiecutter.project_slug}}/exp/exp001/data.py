@@ -361,10 +361,15 @@ def prediction_frame(ids, pred, classes, id_name):
 
 def check_sample(sample, test_ids, classes, id_name, target, sample_path, test_path):
     """Raise DataError unless every sample id is in the test file and the sample's columns can be filled."""
-    found = sample[id_name].astype(str).isin(set(test_ids.astype(str)))  # as text, so CSV and Parquet ids match
+    sample_ids, test_ids = sample[id_name].astype(str), test_ids.astype(str)  # as text, so CSV and Parquet ids match
+    found = sample_ids.isin(set(test_ids))
     if not found.all():
         raise DataError(f"{rel(sample_path)}: {int((~found).sum()):,} of its {len(sample):,} ids are not in {rel(test_path)} "
                         f"(e.g. {sample[id_name][~found].iloc[0]!r}). Fix: use the competition's own files, and check data.id.")
+    left_out = int((~test_ids.isin(set(sample_ids))).sum())
+    if left_out:
+        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; they are predicted but not submitted.",
+               logging.WARNING)
     columns = [c for c in sample.columns if c != id_name]
     if len(columns) != 1 and not one_column_per_class(columns, classes, target):
         raise DataError(f"{rel(sample_path)}: cannot fill columns {', '.join(map(str, columns))}. "

@@ -206,8 +206,8 @@ def closed_section_message(name, prefix, where, root):
     if elsewhere:
         fix = f"Fix: set {elsewhere[0]} instead (without +: config.yml has it)."
     else:
-        fix = (f"Fix: for a model parameter write model: {{params: {{+{name}: ...}}}}; for a switch of your own write "
-               f"features: {{+{name}: ...}} and read it in add_features (data.py).")
+        fix = (f"Fix: for a model parameter, put +{name} under model: params:; for a switch of your own, put "
+               f"+{name} under features: and read it in add_features (data.py).")
     return (
         f"{where}: +{prefix}{name} adds a key at {level}, where no code reads new keys, so the run would train "
         f"without it. Keys can be added only in {' and '.join(OPEN_SECTIONS)}. {fix}"
