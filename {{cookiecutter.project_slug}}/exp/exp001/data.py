@@ -57,9 +57,9 @@ def read_dataset(spec, task, n_rows, options):
     require_columns(test, [spec["id"]], paths["test"], "in config.yml, set data.id to the id column of the test file")
     require_columns(sample, [spec["id"]], paths["sample_submission"],
                     "in config.yml, set data.id to the sample submission's id column")
-    for name in paths:
-        check_rows({"train": train, "test": test, "sample_submission": sample}[name], spec["id"], paths[name],
-                   unique_ids=name != "sample_submission")
+    check_rows(train, spec["id"], paths["train"])
+    check_rows(test, spec["id"], paths["test"])
+    check_rows(sample, spec["id"], paths["sample_submission"], unique_ids=False)
     if n_rows and len(train) > n_rows:  # the same sample for every run, so debug runs share one read
         train = train.sample(n=n_rows, random_state=0).reset_index(drop=True)
 
