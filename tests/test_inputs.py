@@ -99,6 +99,16 @@ def test_plus_key_where_no_code_reads_it_is_refused_even_in_list_and_dry_run(pro
                    "Keys can be added only in model.params and features", fix)
 
 
+def test_unknown_key_where_plus_is_refused_says_where_new_keys_can_go(project):
+    set_runs(project, "model:\n  objective: huber")
+
+    result = run_exp(project, "--dry-run")
+
+    assert_refused(result, project, "run001: unknown key model.objective. Keys at model: name, params",
+                   "New keys can be added (as +objective) only in model.params and features.")
+    assert "write +objective" not in result.stderr
+
+
 def test_plus_key_in_features_reaches_add_features(project):
     path = project / EXP_DIR / "data.py"
     source = path.read_text()

@@ -246,9 +246,12 @@ def unknown_key_message(base, name, prefix, where, root):
         elsewhere = [d for d in flatten(root) if d.split(".")[-1] == name]
         hint = f" (did you mean {elsewhere[0]}?)" if elsewhere else ""
     level = prefix.rstrip(".") or "the top level"
+    if is_open(prefix):
+        adding = f"To add a new key on purpose, write +{name}."
+    else:  # +name would be refused here: say where it can go
+        adding = f"New keys can be added (as +{name}) only in {' and '.join(OPEN_SECTIONS)}."
     return (
-        f"{where}: unknown key {prefix}{name}{hint}. Keys at {level}: {', '.join(siblings) or '(none)'}. "
-        f"To add a new key on purpose, write +{name}."
+        f"{where}: unknown key {prefix}{name}{hint}. Keys at {level}: {', '.join(siblings) or '(none)'}. {adding}"
     )
 
 
