@@ -314,3 +314,35 @@ def test_a_hidden_test_file_gets_the_same_features_as_the_full_test_file(project
     rest = part.drop(index=unseen)
     pd.testing.assert_frame_equal(rest, full.loc[rest.index])
     assert full.loc[test["id"][0], "city"] == -1
+
+
+REFUSE_SCRIPT = '''
+import json, sys
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent / "exp/exp001"))
+import data, util
+
+cfg = util.load_config(util.EXP_DIR / "config.yml")
+spec = json.loads(json.dumps(data.feature_spec(data.load_data(cfg))))
+for name in sys.argv[1:]:
+    try:
+        data.load_test_for_prediction(cfg, spec, name)
+    except util.DataError as e:
+        print("refused:", e)
+'''
+
+
+def test_a_hidden_test_file_unlike_the_train_file_is_refused_with_a_message(project):
+    test = pd.read_csv(project / "data/input/test.csv")
+    test.drop(columns="petal_width").to_csv(project / "no_petal_width.csv", index=False)
+    test.astype({"sepal_length": str}).assign(sepal_length=lambda f: f["sepal_length"].where(f.index != 3, "unknown")).to_csv(
+        project / "text_in_numbers.csv", index=False)
+    (project / "refuse_check.py").write_text(REFUSE_SCRIPT)
+
+    result = run_python(project, "refuse_check.py", "no_petal_width.csv", "text_in_numbers.csv")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    refusals = result.stdout.splitlines()
+    assert len(refusals) == 2, result.stdout
+    assert "no_petal_width.csv: no column 'petal_width'" in refusals[0] and "Fix: give a test file with the columns" in refusals[0]
+    assert "text_in_numbers.csv: column 'sepal_length' holds 'unknown', but it was a number in train" in refusals[1]

@@ -226,10 +226,11 @@ def encode_features(X, fspec, path):
                          f"{', ...' if unseen.nunique() > 3 else ''}); they count as missing")
             X[c] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(levels))
         else:
-            if not is_numeric(column):
+            if not is_numeric(column) and column.notna().any():  # an empty column may come as text: it is just missing
                 bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
-                raise DataError(f"{rel(path)}: column {c!r} holds text (e.g. {str(bad.iloc[0]) if len(bad) else '?'!r}), "
-                                "but it was a number in train. Fix: give a file whose columns hold what train's hold.")
+                example = str(bad.iloc[0]) if len(bad) else str(column.dropna().iloc[0])
+                raise DataError(f"{rel(path)}: column {c!r} holds {example!r}, but it was a number in train. "
+                                "Fix: give a file whose columns hold what train's hold.")
             X[c] = column.to_numpy(np.dtype(kind), na_value=np.nan)
     return X
 
