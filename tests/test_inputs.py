@@ -147,6 +147,15 @@ def test_section_set_to_null_in_config_yml_is_refused(project):
     assert_refused(result, project, "config.yml: cv is null, but it must be a section", "Fix: restore the section")
 
 
+def test_empty_config_yml_is_blamed_on_config_yml_not_on_a_run(project):
+    (project / EXP_DIR / "config.yml").write_text("# nothing here yet\n")
+
+    result = run_exp(project, "--list")
+
+    assert_refused(result, project, "error: exp/exp001/config.yml is empty (or holds only comments). Fix: restore it")
+    assert "run001" not in result.stderr
+
+
 def test_config_nested_hundreds_of_levels_deep_is_a_message_not_a_recursion_error(project):
     path = project / EXP_DIR / "config.yml"
     deep = "".join("  " * i + f"level{i}:\n" for i in range(400)) + "  " * 400 + "x: 1\n"

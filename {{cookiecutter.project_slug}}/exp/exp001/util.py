@@ -123,6 +123,9 @@ def load_config(path):
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found. Every experiment folder needs a config.yml.")
     config = parse_yaml(path.read_text(encoding="utf-8"), rel(path))
+    if not config:  # else every run would be blamed for the keys it lacks
+        raise ConfigError(f"{rel(path)} is empty (or holds only comments). "
+                          "Fix: restore it, e.g. from git or from the config.yml of an earlier experiment.")
     for name in SECTIONS:
         if name in config and not isinstance(config[name], dict):
             raise ConfigError(
