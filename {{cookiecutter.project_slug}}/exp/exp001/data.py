@@ -6,6 +6,7 @@ that share a `data` section parse the files once.
 import difflib
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,57 +28,83 @@ class Dataset:
     classes: list            # original labels by code; [] for regression
     categorical: list        # names of the categorical features
     extra: pd.DataFrame      # the train columns that are not features (id, target, data.drop), for cv.group
+    spec: dict = None        # feature_spec: what encoding another test file the same way needs
 
 
 _CACHE = {}
 
 
 def load_data(cfg, n_rows=None):
-    """Give the Dataset for cfg (a sample of n_rows train rows in debug mode), read once per process."""
-    key = json.dumps([cfg["data"], cfg["task"], n_rows], sort_keys=True, default=str)
+    """Give the Dataset for cfg (a sample of n_rows train rows in debug mode), read once per process.
+
+    Every check of the files runs here, so the runner's read before training reports them all.
+    """
+    options = cfg.get("features") or {}
+    key = json.dumps([cfg["data"], cfg["task"], options, n_rows], sort_keys=True, default=str)
     if key not in _CACHE:
-        _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows)
+        _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows, options)
     if cfg["cv"]["scheme"] in GROUP_SCHEMES:
         group_values(_CACHE[key], cfg["cv"]["group"])  # a missing column is reported before any training
     return _CACHE[key]
 
 
-def read_dataset(spec, task, n_rows):
+def read_dataset(spec, task, n_rows, options):
     """Give the Dataset: read the files, check the columns, choose and encode features and target."""
     paths = {name: ROOT / spec["dir"] / spec[name] for name in ("train", "test", "sample_submission")}
     train, test, sample = (read_table(paths[name], spec["id"]) for name in paths)
-    require_columns(train, [spec["id"], spec["target"]], paths["train"], "set data.id and data.target to columns of this file")
-    require_columns(test, [spec["id"]], paths["test"], "set data.id to the id column of the test file")
-    require_columns(sample, [spec["id"]], paths["sample_submission"], "set data.id to the sample submission's id column")
+    require_columns(train, [spec["id"], spec["target"]], paths["train"],
+                    "in config.yml, set data.id and data.target to columns of this file")
+    require_columns(test, [spec["id"]], paths["test"], "in config.yml, set data.id to the id column of the test file")
+    require_columns(sample, [spec["id"]], paths["sample_submission"],
+                    "in config.yml, set data.id to the sample submission's id column")
+    check_rows(train, spec["id"], paths["train"])
+    check_rows(test, spec["id"], paths["test"])
+    check_rows(sample, spec["id"], paths["sample_submission"], unique_ids=False)
     if n_rows and len(train) > n_rows:  # the same sample for every run, so debug runs share one read
         train = train.sample(n=n_rows, random_state=0).reset_index(drop=True)
 
-    train, test = add_features(train, test)
-    features = choose_features(train, test, spec, paths["test"])
+    train, test = add_features(train, options), add_features(test, options)
+    features = choose_features(train, test, spec, paths)
     # A column that is not a number in train or test cannot be cast to float: treat it as categories.
     categorical = [c for c in features if c in spec["categorical"] or not (is_numeric(train[c]) and is_numeric(test[c]))]
     auto = [c for c in categorical if c not in spec["categorical"]]
     if auto:
-        log.info(f"non-numeric columns used as categorical features: {', '.join(map(str, auto))} "
-                 "(list them in data.categorical to silence this)")
+        notice(f"non-numeric columns used as categorical features: {', '.join(map(str, auto))} "
+               "(list them in data.categorical to silence this)")
     # A text column with a different value on (nearly) every row is a name or an id: as categories it only overfits.
     unique = [c for c in auto if train[c].nunique() > 0.9 * len(train)]
     if unique:
-        log.warning(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
-                    "Add it to data.drop in config.yml, or make features from it in add_features.")
-    X, X_test = prepare_features(train[features], test[features], categorical)
+        notice(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
+               "Add it to data.drop in config.yml, or make features from it in add_features.", logging.WARNING)
     y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
+    fspec = learn_feature_spec(train[features], categorical, spec, task, classes)
+    X = encode_features(train[features], fspec, paths["train"])
+    X_test = encode_features(test[features], fspec, paths["test"])
+    check_sample(sample, test[spec["id"]], classes, spec["id"], spec["target"], paths["sample_submission"], paths["test"])
     extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
-    return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra)
+    return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra, fspec)
 
 
-def add_features(train, test):
-    """Give train and test with your own feature columns added; the place for feature engineering.
+def add_features(frame, options):
+    """Give `frame` with your own feature columns added; the place for feature engineering.
 
-    New columns become features by themselves (unless listed in data.drop). Runs that share a
-    `data` section share what this returns, so put any switch it reads under data: (+data.my_option).
+    It is called on each file alone: train, test, and, when a finished run predicts a new (hidden)
+    test file, that file. So build a row's features from that row (and constants) only, never from
+    other rows or from the train file: then a row gets the same features whichever file it comes in.
+    New columns become features by themselves (unless listed in data.drop). `options` is the
+    config's `features:` section: put your switches there (a run adds one with +name) and read them here.
     """
-    return train, test
+    return frame
+
+
+_SAID = set()
+
+
+def notice(message, level=logging.INFO):
+    """Log `message` once per process: runs sharing data need not repeat it."""
+    if message not in _SAID:
+        _SAID.add(message)
+        log.log(level, message)
 
 
 def read_table(path, id_name):
@@ -100,32 +127,59 @@ def read_table(path, id_name):
                         "Fix: check the file (unzip it if it came zipped), or name it .csv or .parquet.") from None
 
 
+def closest(name, names):
+    """Give ' (did you mean X?)' for the name in `names` closest to `name`, ignoring case; '' when none is close."""
+    by_lower = {str(c).lower(): str(c) for c in names}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.7)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+
+
 def require_columns(frame, columns, path, fix):
     """Raise DataError naming the file, the missing columns (with the closest match) and the columns it has."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        by_lower = {str(c).lower(): str(c) for c in frame.columns}
-        close = difflib.get_close_matches(str(missing[0]).lower(), list(by_lower), n=1, cutoff=0.7)
-        hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
-        raise DataError(f"{rel(path)}: no column {', '.join(map(repr, missing))}{hint}. "
-                        f"Columns are: {', '.join(map(str, frame.columns))}. Fix: in config.yml, {fix}.")
+        raise DataError(f"{rel(path)}: no column {', '.join(map(repr, missing))}{closest(missing[0], frame.columns)}. "
+                        f"Columns are: {', '.join(map(str, frame.columns))}. Fix: {fix}.")
 
 
-def choose_features(train, test, spec, test_path):
+def check_rows(frame, id_name, path, unique_ids=True):
+    """Raise DataError for a file without rows, or (unique_ids) with an id on more than one row."""
+    if len(frame) == 0:
+        raise DataError(f"{rel(path)} has no rows, only the header. "
+                        "Fix: download the competition files again (scripts/kaggle_cli.py download).")
+    repeated = frame[id_name][frame[id_name].duplicated()]
+    if unique_ids and len(repeated):
+        first = repeated.iloc[0]
+        raise DataError(
+            f"{rel(path)}: {repeated.nunique()} ids in column {id_name!r} are on more than one row (e.g. {first!r}, "
+            f"{int((frame[id_name] == first).sum())} times), so predictions cannot be told apart by id. "
+            "Fix: set data.id in config.yml to a column unique on every row, or remove the repeated rows.")
+
+
+def check_names(key, names, columns, what, fix):
+    """Raise DataError when the config list `key` names something not in `columns` (a typo would be ignored)."""
+    missing = [c for c in names if c not in columns]
+    if missing:
+        raise DataError(f"{key} names {', '.join(map(repr, missing))}, which {'is' if len(missing) == 1 else 'are'} "
+                        f"not {what}{closest(missing[0], columns)}. Columns are: {', '.join(map(str, columns))}. "
+                        f"Fix: {fix}.")
+
+
+def choose_features(train, test, spec, paths):
     """Give the feature columns: data.features, or all columns but id, target and data.drop."""
+    train_name = rel(paths["train"])
+    check_names("data.drop", spec["drop"], list(train.columns), f"a column of {train_name}",
+                "correct the name in data.drop (config.yml or the run's snippet), or remove it")
     if spec["features"]:
         features = list(spec["features"])
-        require_columns(train, features, ROOT / spec["dir"] / spec["train"], "list only these in data.features")
+        require_columns(train, features, paths["train"], "in config.yml, list only these in data.features")
     else:
         unwanted = {spec["id"], spec["target"], *spec["drop"]}
         features = [c for c in train.columns if c not in unwanted]
-    require_columns(test, features, test_path,
-                    "add the columns only train has to data.drop (or list the features in data.features)")
-    unknown = [c for c in spec["categorical"] if c not in features]
-    if unknown:
-        raise DataError(f"config.yml: data.categorical names {', '.join(map(repr, unknown))}, which are not features. "
-                        f"Features are: {', '.join(map(str, features))}. "
-                        "Fix: remove them from data.categorical or from data.drop.")
+    require_columns(test, features, paths["test"],
+                    "in config.yml, add the columns only train has to data.drop (or list the features in data.features)")
+    check_names("data.categorical", spec["categorical"], features, "a feature",
+                "correct the name, or remove it from data.categorical (or from data.drop)")
     return features
 
 
@@ -133,20 +187,52 @@ def is_numeric(column):
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def prepare_features(X, X_test, categorical):
-    """Give train and test features with shared category codes, and numbers as float32 where that is safe."""
-    # Shallow copies: converted columns are replaced, the rest are shared, not duplicated.
-    X, X_test = X.copy(deep=False), X_test.copy(deep=False)
+def learn_feature_spec(X, categorical, spec, task, classes):
+    """Give the feature spec, learned from the train features alone so another test file is encoded the same way."""
+    kinds, levels = {}, {}
     for c in X.columns:
         if c in categorical:
-            # One category list for train and test, so a code means the same value in both;
-            # a value seen only in test simply has no rows in train. Missing values stay missing.
-            values = pd.concat([X[c], X_test[c]], ignore_index=True).dropna().unique()
-            dtype = pd.CategoricalDtype(sorted(values, key=str))
-            X[c], X_test[c] = X[c].astype(dtype), X_test[c].astype(dtype)
-        elif fits_float32(X[c]) and fits_float32(X_test[c]):
-            X[c], X_test[c] = X[c].to_numpy(np.float32, na_value=np.nan), X_test[c].to_numpy(np.float32, na_value=np.nan)
-    return X, X_test
+            # Levels from train only: a code then means the same value for any test file. Native
+            # Python values (tolist), so the spec survives a trip through JSON unchanged.
+            kinds[c] = "category"
+            levels[c] = sorted(X[c].dropna().unique().tolist(), key=str)
+        else:
+            kinds[c] = "float32" if fits_float32(X[c]) else "float64"
+    return {"id": spec["id"], "target": spec["target"], "task": task, "classes": list(classes),
+            "features": kinds, "levels": levels}
+
+
+def feature_spec(dataset):
+    """Give what predicting another test file needs (JSON-able): id and target, features and their kinds,
+    category levels in code order, class order and task; saved as features.json in each run."""
+    return dataset.spec
+
+
+def encode_features(X, fspec, path):
+    """Give the features of one file encoded by the spec: categories as their train levels, numbers as floats.
+
+    A level train never had becomes missing, counted in one log line per column.
+    """
+    X = X.copy(deep=False)  # converted columns are replaced, the rest are shared, not duplicated
+    for c, kind in fspec["features"].items():
+        column = X[c]
+        if kind == "category":
+            levels = fspec["levels"][c]
+            codes = pd.Index(levels).get_indexer(column) if levels else np.full(len(column), -1)
+            unseen = column[(codes < 0) & column.notna().to_numpy()]
+            if len(unseen):
+                examples = ", ".join(map(str, unseen.drop_duplicates().head(3)))
+                log.info(f"{rel(path)}: {len(unseen):,} rows of {c} have values train does not have ({examples}"
+                         f"{', ...' if unseen.nunique() > 3 else ''}); they count as missing")
+            X[c] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(levels))
+        else:
+            if not is_numeric(column) and column.notna().any():  # an empty column may come as text: it is just missing
+                bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
+                example = str(bad.iloc[0]) if len(bad) else str(column.dropna().iloc[0])
+                raise DataError(f"{rel(path)}: column {c!r} holds {example!r}, but it was a number in train. "
+                                "Fix: give a file whose columns hold what train's hold.")
+            X[c] = column.to_numpy(np.dtype(kind), na_value=np.nan)
+    return X
 
 
 def fits_float32(column):
@@ -168,6 +254,9 @@ def encode_target(target, task, name, path):
         raise DataError(f"{where} has fractional values (e.g. {target[target % 1 != 0].iloc[0]}) but task is {task}. "
                         "Fix: set task to regression.")
     classes, codes = np.unique(target.to_numpy(), return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(f"{where} has one value only ({classes[0]!r} on all {len(target):,} rows): there is nothing to "
+                        "learn. Fix: check that data.target names the target and data.train the whole train file.")
     if task == "multiclass" and is_numeric(target) and len(classes) > max(50, len(target) // 20):
         raise DataError(f"{where} has {len(classes)} different numbers but task is multiclass: it looks like a regression "
                         "target. Fix: set task: regression (and a metric such as rmse) in config.yml.")
@@ -175,6 +264,22 @@ def encode_target(target, task, name, path):
         raise DataError(f"{where} has {len(classes)} values ({', '.join(map(str, classes[:10]))}) but task is binary. "
                         "Fix: set task to multiclass or regression.")
     return codes.astype(np.int32), classes.tolist()
+
+
+def load_test_for_prediction(cfg, spec, test_path):
+    """Give (X_test, test ids) for any test file (CSV or Parquet), encoded exactly like the run's training.
+
+    `spec` is the run's feature_spec (its features.json); a relative `test_path` is read from the project root.
+    add_features runs on the file alone, as it did on the train and test files.
+    """
+    path = ROOT / test_path
+    frame = read_table(path, spec["id"])
+    require_columns(frame, [spec["id"]], path, f"give a test file with the id column {spec['id']!r}")
+    check_rows(frame, spec["id"], path)
+    frame = add_features(frame, cfg.get("features") or {})
+    features = list(spec["features"])
+    require_columns(frame, features, path, "give a test file with the columns of the competition's test file")
+    return encode_features(frame[features], spec, path), frame[spec["id"]].copy()
 
 
 # ---------------------------------------------------------------- folds
@@ -185,7 +290,7 @@ def group_values(data, group):
         if group in frame.columns:
             return frame[group].to_numpy()
     columns = [*data.extra.columns, *data.X.columns]
-    raise DataError(f"cv.group is {group!r}, which is not a column of the train file. Columns are: "
+    raise DataError(f"cv.group is {group!r}, which is not a column of the train file{closest(group, columns)}. Columns are: "
                     f"{', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
 
 
@@ -255,24 +360,51 @@ def prediction_frame(ids, pred, classes, id_name):
     return frame
 
 
-def make_submission(data, test_pred, cfg, label_metric):
+def check_sample(sample, test_ids, classes, id_name, target, sample_path, test_path):
+    """Raise DataError unless every sample id is in the test file and the sample's columns can be filled."""
+    sample_ids, test_ids = sample[id_name].astype(str), test_ids.astype(str)  # as text, so CSV and Parquet ids match
+    found = sample_ids.isin(set(test_ids))
+    if not found.all():
+        raise DataError(f"{rel(sample_path)}: {int((~found).sum()):,} of its {len(sample):,} ids are not in {rel(test_path)} "
+                        f"(e.g. {sample[id_name][~found].iloc[0]!r}). Fix: use the competition's own files, and check data.id.")
+    left_out = int((~test_ids.isin(set(sample_ids))).sum())
+    if left_out:
+        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; they are predicted but not submitted.",
+               logging.WARNING)
+    columns = [c for c in sample.columns if c != id_name]
+    if len(columns) != 1 and not one_column_per_class(columns, classes, target):
+        raise DataError(f"{rel(sample_path)}: cannot fill columns {', '.join(map(str, columns))}. "
+                        "Fix: give a sample submission with the id and one prediction column, "
+                        f"or the id and one column per class ({', '.join(map(str, classes)) or 'no classes: task is regression'}).")
+
+
+def one_column_per_class(columns, classes, target):
+    """True when the sample's prediction columns are classes (named like the class, or <target>_<class>)."""
+    names = {str(c) for c in classes} | {f"{target}_{c}" for c in classes}
+    return bool(classes) and len(columns) > 1 and all(str(c) in names for c in columns)
+
+
+def make_submission(data, test_pred, cfg, label_metric, sample=None, test_ids=None):
     """Give the submission: the sample submission with its prediction columns filled in.
 
     One column per class (named like the class, or <target>_<class>) gets probabilities in the
     sample's column order; a single column gets labels for label metrics, else probabilities or values.
+    `sample` and `test_ids` default to the run's own; give others to fill any sample file.
     """
     spec, task, classes = cfg["data"], cfg["task"], data.classes
-    sample, id_name, target = data.sample, spec["id"], spec["target"]
+    sample = data.sample if sample is None else sample
+    test_ids = data.test_ids if test_ids is None else test_ids
+    id_name, target = spec["id"], spec["target"]
     columns = [c for c in sample.columns if c != id_name]
     # Ids compare as text, so a CSV sample matches a Parquet test file.
-    order = pd.Index(data.test_ids.astype(str)).get_indexer(sample[id_name].astype(str))
+    order = pd.Index(test_ids.astype(str)).get_indexer(sample[id_name].astype(str))
     if (order < 0).any():
         raise DataError(f"{spec['sample_submission']}: {int((order < 0).sum())} ids are not in {spec['test']}. "
                         "Fix: use the competition's own files, and check data.id.")
     pred = test_pred[order]
     sub = sample.copy()
     class_of = {str(c): k for k, c in enumerate(classes)} | {f"{target}_{c}": k for k, c in enumerate(classes)}
-    if classes and len(columns) > 1 and all(str(c) in class_of for c in columns):
+    if one_column_per_class(columns, classes, target):
         probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
         for c in columns:
             sub[c] = probs[:, class_of[str(c)]]

@@ -120,6 +120,7 @@ def check_config(cfg, where):
 def run(cfg, run_dir, n_rows=None):
     """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
     data = data_io.load_data(cfg, n_rows)
+    write_json(run_dir / "features.json", data_io.feature_spec(data))  # what predicting another test file needs
     if cfg["metric"] == "rmsle" and (data.y < 0).any():
         raise DataError(f"target {cfg['data']['target']!r} has negative values, which metric rmsle cannot score. "
                         "Fix: set metric to rmse or mae in config.yml.")
