@@ -403,7 +403,7 @@ def show_summary(statuses, states, out_root):
     log.info(f"summary ({util.rel(out_root)}):")
     for s in statuses:
         score = f"{s['metric']}={s['cv']:.5f}" if s["status"] == "done" else s["status"]
-        mark = "  <- best" if best and s["run"] == best["run"] and len(done) > 1 else ""
+        mark = "  <- best" if best and s["status"] == "done" and s["run"] == best["run"] and len(done) > 1 else ""
         log.info(f"  {s['run']}  {score}{mark}")
     if best and len(done) > 1 and best["run"] not in {s["run"] for s in statuses}:
         log.info(f"  (best so far: {best['run']} {best['metric']}={best['cv']:.5f})")
@@ -504,7 +504,7 @@ def run_command(runs_list, exp_py, doc, argv):
         log.info(f"nothing left for this process: {', '.join(elsewhere)} running in other processes")
     failed = [s for s in finished if s["status"] != "done"]
     if failed:
-        causes = "; ".join(f"{s['run']}: {s.get('error', s['status']).splitlines()[-1]}" for s in failed)
+        causes = "; ".join(f"{s['run']}: {s.get('error', s['status']).splitlines()[-1].rstrip('.')}" for s in failed)
         folders = ", ".join(f"{util.rel(out_root)}/{s['run']}.failed/" for s in failed)
         log.error(f"failed: {causes}. See log.txt in {folders}")
         return 1
