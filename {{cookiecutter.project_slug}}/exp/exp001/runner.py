@@ -43,7 +43,6 @@ import textwrap  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import util  # noqa: E402
@@ -293,19 +292,14 @@ def read_states(runs, out_root):
     return {run.name: record.status_of(out_root, run.name, run.update, run.config) for run in runs}
 
 
-def finished_since(detail, since):
-    """Tell whether a record was finished after `since` (a time.time()), i.e. by a process running beside this one."""
-    try:
-        return datetime.fromisoformat(detail["finished"]).timestamp() >= since - 1  # saved to the second
-    except (KeyError, TypeError, ValueError):
-        return False
+def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
+    """Claim and train each run in `todo` that no other process holds; add their statuses to `finished`.
 
-
-def train_runs(todo, all_runs, out_root, args, argv, started):
-    """Claim and train each run in `todo` that no other process holds; give (statuses, runs left to others)."""
+    `elsewhere` gets the runs other processes hold. Both lists are filled as we go, so an interrupt
+    leaves in them what was done until then.
+    """
     import record
 
-    finished, elsewhere = [], []
     for i, run in enumerate(todo, 1):
         stop_if_signalled()
         with shielded():  # a claim is made whole or not at all
@@ -318,8 +312,8 @@ def train_runs(todo, all_runs, out_root, args, argv, started):
             if note:
                 log.info(note)
             state, detail = record.status_of(out_root, run.name, run.update, run.config)
-            if finished_since(detail, started) or (state == "done" and not args.force):
-                continue  # another process finished it between our first look and our claim
+            if detail != states[run.name][1] or (state == "done" and not args.force):
+                continue  # another process recorded it between our first look and our claim
             status = run_one(run, f"{i}/{len(todo)}", out_root, argv)
             finished.append(status)
         finally:
@@ -327,7 +321,6 @@ def train_runs(todo, all_runs, out_root, args, argv, started):
                 held.release()
         if args.fail_fast and status["status"] != "done":
             break
-    return finished, elsewhere
 
 
 def run_workers(n, argv, exp_py):
@@ -444,7 +437,6 @@ def run_command(runs_list, exp_py, doc, argv):
     util.setup_logging()
     import logging
     logging.raiseExceptions = False  # a full disk must not print a logging traceback for every line
-    started = time.time()
     out_root = util.OUTPUT_DIR / ("debug" if args.debug else "exp") / util.EXP_NAME
     worker = os.environ.get("KAGGLE_EXP_WORKER") == "1"
     try:
@@ -460,7 +452,7 @@ def run_command(runs_list, exp_py, doc, argv):
             return show_list(runs, states, out_root) or 0
         todo = selected
         if not args.debug:  # debug records are scratch: always redone
-            check_unchanged(out_root, states, args.force)  # every run of RUNS, not only the selected ones
+            check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force)  # all of RUNS
             skipped = [run for run in selected if states[run.name][0] == "done" and not args.force]
             todo = [run for run in selected if run not in skipped]
             if skipped and not worker:
@@ -482,15 +474,15 @@ def run_command(runs_list, exp_py, doc, argv):
 
     if args.jobs > 1:
         codes = run_workers(min(args.jobs, len(todo)), argv, exp_py)
-        states = read_states(runs, out_root)
-        finished = [states[r.name][1] for r in todo if finished_since(states[r.name][1], started)]
-        show_summary(finished, states, out_root)
+        after = read_states(runs, out_root)
+        finished = [after[r.name][1] for r in todo if after[r.name][1] and after[r.name][1] != states[r.name][1]]
+        show_summary(finished, after, out_root)
         signalled = [c for c in codes if c in (130, 143)] or ([128 + Signals.received] if Signals.received else [])
         return signalled[0] if signalled else max(codes)
 
     finished, elsewhere = [], []
     try:
-        finished, elsewhere = train_runs(todo, runs, out_root, args, [str(exp_py), *argv], started)
+        train_runs(todo, states, out_root, args, [str(exp_py), *argv], finished, elsewhere)
         stop_if_signalled()
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: no traceback, finished runs stay finished
         Signals.shielded = True
