@@ -213,11 +213,26 @@ def test_eight_new_experiments_at_once_are_each_complete_or_refused(project):
         assert (project / "exp" / name / "exp.py").read_bytes() == (project / "exp/exp001/exp.py").read_bytes()
 
 
-def test_two_experiments_sharing_folds_started_together_both_succeed(fast):
+def test_two_experiments_sharing_folds_started_together_both_succeed(fast, tmp_path):
     assert run_python(fast, "scripts/new_exp.py").returncode == 0
-    processes = [start_exp(fast), subprocess.Popen(
+    # A slow disk: renaming a file into data/output/folds/ takes a second, so both experiments write it at once.
+    slow = tmp_path / "slowfs"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text(textwrap.dedent("""
+        import os, time
+        _replace = os.replace
+
+        def slow_replace(src, dst, *args, **kwargs):
+            if "folds" in os.fspath(dst):
+                time.sleep(1)
+            return _replace(src, dst, *args, **kwargs)
+
+        os.replace = slow_replace
+    """))
+    env = {"PYTHONPATH": str(slow)}
+    processes = [start_exp(fast, env=env), subprocess.Popen(
         [sys.executable, str(fast / "exp/exp002/exp.py")], cwd=fast, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg"))]
+        text=True, env=dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg", **env))]
     outputs = [p.communicate(timeout=180) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     folds = list((fast / "data/output/folds").iterdir())

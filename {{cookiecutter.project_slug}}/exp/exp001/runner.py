@@ -92,8 +92,7 @@ def check_runs_list(runs):
                           f"an empty snippet (\"\"\"\"\"\") trains config.yml as it is:\n{RUNS_EXAMPLE}")
     for i, raw in enumerate(runs, 1):
         if not isinstance(raw, str):
-            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is a {util.describe(raw)} ({util.short(raw)}), not a "
-                              f"YAML snippet. {how}")
+            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is {util.short(raw)}, not a YAML snippet in quotes. {how}")
 
 
 def plan_runs(runs_list, source, base, debug=False):
