@@ -311,7 +311,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
             if note:
                 log.info(note)
             state, detail = record.status_of(out_root, run.name, run.update, run.config)
-            if detail != states[run.name][1] or (state == "done" and not args.force):
+            if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
                 continue  # another process recorded it between our first look and our claim
             status = run_one(run, f"{i}/{len(todo)}", out_root, argv)
             finished.append(status)
