@@ -401,6 +401,22 @@ def show_summary(statuses, states, out_root):
         log.info(f"  (best so far: {best['run']} {best['metric']}={best['cv']:.5f})")
 
 
+@contextlib.contextmanager
+def console_muted():
+    """Keep notices (INFO) off the console for a while; warnings and errors still show."""
+    import logging
+
+    consoles = [h for h in log.handlers if type(h) is logging.StreamHandler]
+    levels = [h.level for h in consoles]
+    for handler in consoles:
+        handler.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for handler, level in zip(consoles, levels):
+            handler.setLevel(level)
+
+
 def parse_args(argv, doc):
     parser = argparse.ArgumentParser(prog=f"python exp/{util.EXP_NAME}/exp.py", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -461,7 +477,7 @@ def run_command(runs_list, exp_py, doc, argv):
                      "(append a snippet to RUNS, or use --force)")
             return 0
         check_writable(out_root)
-        if not worker:
+        with console_muted() if worker else contextlib.nullcontext():  # --jobs: the parent has said it all once
             import data
             import record
             record.check_tracking(base)
