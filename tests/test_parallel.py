@@ -296,3 +296,18 @@ def test_read_only_output_folder_is_reported_once_before_training(fast, tmp_path
     message = "cannot write to data/output/exp/exp001/ (Read-only file system). No run was started."
     assert (result.stdout + result.stderr).count(message) == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr and "fold 1/5" not in result.stdout
+
+
+def test_blends_made_at_once_each_get_their_own_number(trained):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
+    processes = [subprocess.Popen([sys.executable, str(trained / "scripts/blend.py"), "exp001/run001", "exp001/run002"],
+                                  cwd=trained, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, outputs
+    written = sorted(re.search(r"written: data/output/blend/(blend\d+)/", out).group(1) for out, _ in outputs)
+    assert written == ["blend001", "blend002", "blend003", "blend004"]
+    blends = sorted(p.name for p in (trained / "data/output/blend").iterdir())
+    assert blends == written, "no hidden partial folder is left"
+    for name in written:
+        assert (trained / "data/output/blend" / name / "blend.json").is_file()
