@@ -186,18 +186,16 @@ def check_unchanged(out_root, states, force):
 
 def check_writable(out_root):
     """Raise ConfigError, once and before any training, when the output folder cannot be written."""
-    probe = None
+    folder = out_root
+    while not folder.exists() and folder != folder.parent:  # nothing is created here: a later error leaves no trace
+        folder = folder.parent
+    probe = util.temporary_name(folder / "write-test")
     try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        probe = util.temporary_name(out_root / "write-test")
         probe.open("x").close()
+        probe.unlink()
     except OSError as e:
         raise ConfigError(f"cannot write to {util.rel(out_root)}/ ({e.strerror or e}). No run was started. "
                           "Fix: make data/output/ writable (or free some space), then run the same command again.") from None
-    finally:
-        if probe is not None:
-            with contextlib.suppress(OSError):
-                probe.unlink()
 
 
 # ---------------------------------------------------------------- one run
@@ -476,13 +474,13 @@ def run_command(runs_list, exp_py, doc, argv):
             log.info(f"nothing to run: {'every selected run is' if args.run else 'every run in RUNS is'} done "
                      "(append a snippet to RUNS, or use --force)")
             return 0
-        check_writable(out_root)
         with console_muted() if worker else contextlib.nullcontext():  # --jobs: the parent has said it all once
             import data
             import record
             record.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
                 data.load_data(run.config, run.n_rows)
+        check_writable(out_root)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
