@@ -132,12 +132,16 @@ def claim(out_root, name):
         try:  # only one process may take an abandoned claim over: the one that creates takeover/
             (folder / "takeover").mkdir()
         except FileExistsError:
-            if time.time() - claim_age(folder / "takeover", default=0) < CLAIM_TIMEOUT:
+            if claim_age(folder / "takeover") < CLAIM_TIMEOUT:
                 return None, f"{name}: being taken over by another process"
             shutil.rmtree(folder / "takeover", ignore_errors=True)  # left by a process killed while taking over
             return claim(out_root, name)
         except FileNotFoundError:  # released just now
             return claim(out_root, name)
+        now_owner = read_owner(folder)
+        if now_owner != owner and not is_abandoned(now_owner, claim_age(folder)):  # another process took it over first
+            shutil.rmtree(folder / "takeover", ignore_errors=True)
+            return None, f"{name}: {describe_owner(now_owner)}"
         write_owner(folder, token)
         shutil.rmtree(folder / "takeover", ignore_errors=True)
         return Claim(folder, token), f"{name}: taking over the claim of {describe_owner(owner, live=False)}"
@@ -167,14 +171,14 @@ def read_owner(folder):
         return None
 
 
-def claim_age(folder, default=None):
-    """Give the seconds since the claim was last refreshed (its owner.json, else the folder itself)."""
+def claim_age(folder):
+    """Give the seconds since the claim was last refreshed (its owner.json, else the folder itself); 0 when gone."""
     for path in (folder / "owner.json", folder):
         try:
             return time.time() - path.stat().st_mtime
         except OSError:
             continue
-    return default if default is not None else 0.0
+    return 0.0
 
 
 def is_abandoned(owner, age):
