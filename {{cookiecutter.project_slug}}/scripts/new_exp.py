@@ -99,7 +99,8 @@ def choose_target(wanted):
     the complete copy replaces it.
     """
     for _ in range(1000):
-        target = EXP_ROOT / exp_name(max(used_numbers(), default=0) + 1) if wanted is None else EXP_ROOT / exp_name(parse_exp(wanted, "--to"))
+        number = max(used_numbers(), default=0) + 1 if wanted is None else parse_exp(wanted, "--to")
+        target = EXP_ROOT / exp_name(number)
         records = RECORDS_ROOT / target.name
         if wanted is not None and records.exists():
             raise UserError(f"{rel(records)} already holds run records of an earlier {target.name}; "
