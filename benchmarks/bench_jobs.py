@@ -1,6 +1,6 @@
 """`exp.py --jobs 2` beside a sequential `exp.py`: 8 LightGBM runs on small data, wall time as a ratio.
 
-    python benchmarks/bench_jobs.py [--rows 20000] [--rounds 200] [--repeat 2]
+    python benchmarks/bench_jobs.py [--rows 10000] [--rounds 100] [--repeat 2] [--threads N]
 
 The data is a small synthetic binary competition (benchmarks/work/synthetic_small/, written once).
 Both sides train the same 8 runs (num_leaves 8 to 64) from an empty output folder, 5-fold, a fixed
@@ -36,12 +36,12 @@ def prepare_project(rows, rounds):
     return project
 
 
-def run_side(project, args, label):
+def run_side(project, args, label, env=None):
     """Give the Measurement of `exp.py` with these arguments, after checking every run finished."""
     common.clear_outputs(project)
     log_path = common.WORK / "jobs" / f"{label}.log"
     result = common.measure([sys.executable, "exp/exp001/exp.py", *args], cwd=project, log_path=log_path,
-                            quiet_limit=QUIET_LIMIT)
+                            quiet_limit=QUIET_LIMIT, env=env)
     records = project / "data" / "output" / "exp" / "exp001"
     done = [p for p in records.iterdir() if (p / "status.json").is_file() and not p.name.endswith(".failed")]
     if len(done) != N_RUNS:
@@ -51,9 +51,11 @@ def run_side(project, args, label):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=20000, help="train rows of the synthetic data")
-    parser.add_argument("--rounds", type=int, default=200, help="boosting rounds per fold")
+    parser.add_argument("--rows", type=int, default=10000, help="train rows of the synthetic data")
+    parser.add_argument("--rounds", type=int, default=100, help="boosting rounds per fold")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the sequential side (default: every core); "
+                        "1 avoids OpenMP's slowdown on a machine other processes keep busy")
     args = parser.parse_args()
 
     print(common.machine_report())
@@ -62,14 +64,17 @@ def main():
     disturbed = 0
     for rep in range(args.repeat):
         for side in sides:
-            m = run_side(project, [] if side == "sequential" else ["--jobs", "2"], f"{side.strip('-').replace(' ', '')}_{rep}")
+            sequential = side == "sequential"
+            env = {"OMP_NUM_THREADS": str(args.threads)} if sequential and args.threads else None
+            m = run_side(project, [] if sequential else ["--jobs", "2"], f"{side.strip('-').replace(' ', '')}_{rep}", env)
             sides[side].append(m.seconds)
             disturbed += m.disturbed()
             print(f"repetition {rep + 1}/{args.repeat}: {side} {m.seconds:.1f}s (cpu {m.cpu:.1f}s)"
                   + (" disturbed" if m.disturbed() else ""), flush=True)
     medians = {side: common.median(times) for side, times in sides.items()}
     rows = [[side, f"{medians[side]:.1f}", " ".join(f"{t:.1f}" for t in times)] for side, times in sides.items()]
-    print(f"\n{N_RUNS} runs, {args.rows:,} train rows x 20 features, {args.rounds} rounds x 5 folds; wall time, seconds")
+    threads = f"sequential side OMP_NUM_THREADS={args.threads}" if args.threads else "sequential side on every core"
+    print(f"\n{N_RUNS} runs, {args.rows:,} train rows x 20 features, {args.rounds} rounds x 5 folds, {threads}; wall time, s")
     print(common.table(rows, ["", "median", "each"]))
     print(f"\nratio T(--jobs 2) / T(sequential) = {medians['--jobs 2'] / medians['sequential']:.3f}"
           + (f"  ({disturbed} measurement(s) disturbed by other processes)" if disturbed else ""))
