@@ -126,6 +126,24 @@ def test_run_of_a_killed_process_is_taken_over_by_the_next_start(fast):
     assert_clean_records(fast, ["run001"])
 
 
+def test_a_running_run_keeps_its_claim_fresh_and_is_skipped_by_another_start(fast):
+    slow_training(fast)
+    env = {"KAGGLE_EXP_CLAIM_TIMEOUT": "1"}
+    holder = start_exp(fast, "--run", "1", env={**env, "TEST_SLEEP": "6"})
+    wait_for(fast / EXP / ".run001.partial/log.txt")
+    time.sleep(1.5)
+    owner = fast / EXP / ".run001.claim/owner.json"
+    assert json.loads(owner.read_text())["pid"] == holder.pid
+    assert time.time() - owner.stat().st_mtime < 1, "refreshed every quarter of the timeout while the run trains"
+    other = run_exp(fast, "--run", "1", env=env)
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert re.search(rf"run001: running in pid {holder.pid} on \S+ since \d\d:\d\d", other.stdout), other.stdout
+    out, err = holder.communicate(timeout=120)
+    assert holder.returncode == 0, out + err
+    assert trained_count([out, other.stdout], "run001") == 1
+    assert_clean_records(fast, ["run001"])
+
+
 def write_claim(project, run, host, pid, age):
     folder = project / EXP / f".{run}.claim"
     folder.mkdir(parents=True)
