@@ -4,12 +4,26 @@ exp.py says what the experiment tries (its docstring and RUNS); this file trains
 processes may run the same experiment at once (shells, GPUs, a Slurm array over a shared folder):
 each claims the next run that is neither done nor running, so every run is trained once.
 """
+import argparse
+import contextlib
+import errno
+import os
 import signal
+import subprocess
 import sys
+import textwrap
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import util
+from util import ConfigError, DataError, log
 
 
-# Signals first, before the slow imports: Ctrl-C (SIGINT) and SIGTERM (Slurm, timeout, docker stop)
-# both end the current run as "interrupted", release its claim and print the summary; no traceback.
+# Ctrl-C (SIGINT) and SIGTERM (Slurm, timeout, docker stop) both end the current run as "interrupted",
+# release its claim and print the summary; no traceback. main() catches them before any slow import
+# (pandas, LightGBM and the experiment's own modules are imported inside it).
 class Stop(KeyboardInterrupt):
     """Raised in the main thread by Ctrl-C or SIGTERM; the exit code is 128 + the signal number."""
 
@@ -30,23 +44,6 @@ def on_signal(signum, frame):
     if first and not Signals.shielded:  # a second Ctrl-C never breaks the cleanup the first one started
         raise Stop(signum)
 
-
-signal.signal(signal.SIGINT, on_signal)
-signal.signal(signal.SIGTERM, on_signal)
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import errno  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import textwrap  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import util  # noqa: E402
-from util import ConfigError, DataError, log  # noqa: E402
 
 # Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
@@ -433,6 +430,8 @@ def parse_args(argv, doc):
 
 def main(runs_list):
     """Run exp.py's command line over RUNS and exit; called as the last line of exp.py."""
+    signal.signal(signal.SIGINT, on_signal)  # here, not at import: importing exp.py (a notebook) changes nothing
+    signal.signal(signal.SIGTERM, on_signal)
     caller = sys._getframe(1).f_globals
     exp_py = Path(caller.get("__file__") or util.EXP_DIR / "exp.py")
     argv = sys.argv[1:]
