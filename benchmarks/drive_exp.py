@@ -67,7 +67,7 @@ def main():
     sys.argv = [str(exp_py), *args.exp_args]
     start = time.perf_counter()
     try:
-        runpy.run_path(str(exp_py), run_name="__main__")  # exp.py ends with sys.exit(main())
+        runpy.run_path(str(exp_py), run_name="__main__")  # exp.py ends with runner.main(RUNS), which exits
     finally:
         if args.time_json:
             args.time_json.write_text(json.dumps({"seconds": time.perf_counter() - start}), encoding="utf-8")

@@ -199,6 +199,7 @@ def test_crash_in_a_run_leaves_no_complete_looking_folder_and_the_rest_still_run
     assert not (out / "run002.failed/submission.csv").exists()
     listing = run_exp(fast, "--list").stdout
     assert re.search(r"run002\s+failed", listing) and re.search(r"run003\s+done", listing)
+    assert "See log.txt in data/output/exp/exp001/run002.failed/" in result.stdout and "<run>" not in result.stdout
 
 
 def test_fail_fast_stops_at_the_first_failure(fast):
@@ -337,3 +338,70 @@ def test_mistake_in_config_yml_is_blamed_on_it_with_the_closest_value(fast):
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 2
     assert "error: config.yml: metric is 'AUC' (did you mean auc?); allowed: accuracy, f1, auc, logloss" in result.stderr
+
+
+# ---------------------------------------------------------------- RUNS itself, and what the end of a call says
+
+def set_runs_source(project, source):
+    """Replace the whole RUNS assignment in exp001/exp.py by `source`."""
+    path = project / "exp/exp001/exp.py"
+    path.write_text(re.sub(r"RUNS = \[\n.*?\n\]\n", lambda _: source + "\n", path.read_text(), flags=re.S))
+
+
+@pytest.mark.parametrize("source, problem", [
+    ('RUNS = [{"model": {"params": {"num_leaves": 4}}}]', 'RUNS item 1 (run001) is {"model": {"params": {"num_leaves": 4}}}'),
+    ("RUNS = [None]", "RUNS item 1 (run001) is null"),
+    ('RUNS = ["model:\\n  params:\\n    num_leaves: 4", 4]', "RUNS item 2 (run002) is 4"),
+    ('RUNS = """\nmodel:\n  params:\n    num_leaves: 4\n"""', "RUNS is one text, not a list of snippets"),
+])
+def test_malformed_runs_list_is_one_message_saying_how_to_write_it(fast, source, problem):
+    set_runs_source(fast, source)
+    result = run_exp(fast, "--list")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"error: exp.py: {problem}" in result.stderr
+    assert "Write it as a list of YAML snippets in triple quotes, one per run" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_runs_and_a_backwards_range_say_what_is_wrong(fast):
+    backwards = run_exp(fast, "--run", "3-1")
+    assert backwards.returncode == 2
+    assert "--run 3-1: the range 3-1 runs backwards, so it names no run. Fix: write the smaller number first, --run 1-3" \
+        in backwards.stderr
+    set_runs_source(fast, "RUNS = []")
+    empty = run_exp(fast)
+    assert empty.returncode == 2
+    assert "exp.py: RUNS is empty, so there is nothing to run" in empty.stderr
+    assert "every run is done" not in empty.stdout + empty.stderr
+
+
+def test_snippet_inserted_at_the_top_is_refused_even_when_only_a_new_run_is_asked_for(fast):
+    set_runs(fast, "model:\n  params:\n    num_leaves: 4", "model:\n  params:\n    num_leaves: 5")
+    assert run_exp(fast, "--run", "1").returncode == 0
+    set_runs(fast, "model:\n  params:\n    num_leaves: 9", "model:\n  params:\n    num_leaves: 4",
+             "model:\n  params:\n    num_leaves: 5")
+    result = run_exp(fast, "--run", "3")
+    assert result.returncode == 2
+    assert ("run001: the snippet in RUNS differs from the one saved in data/output/exp/exp001/run001/config_update.yml"
+            in result.stderr)
+    assert "<run>" not in result.stderr
+    assert not (fast / EXP / "run003").exists()
+
+
+def test_summary_marks_the_best_run_of_the_whole_experiment(fast):
+    set_runs(fast, "model:\n  params:\n    num_leaves: 4", "model:\n  params:\n    min_child_samples: 30")
+    assert run_exp(fast, "--run", "1").returncode == 0
+    result = run_exp(fast, "--run", "2")
+    assert result.returncode == 0
+    scores = {run: json.loads((fast / EXP / run / "metrics.json").read_text())["cv"] for run in ("run001", "run002")}
+    assert scores["run001"] > scores["run002"], "the test needs run001 to score better"
+    assert re.search(r"run002  accuracy=0\.\d+\n", result.stdout), "run002 is not marked best"
+    assert f"(best so far: run001 accuracy={scores['run001']:.5f})" in result.stdout
+
+
+def test_empty_config_yml_is_blamed_on_config_yml(fast):
+    (fast / "exp/exp001/config.yml").write_text("# nothing here yet\n")
+    result = run_exp(fast, "--dry-run")
+    assert result.returncode == 2
+    assert "error: exp/exp001/config.yml is empty. Fix: restore it" in result.stderr
+    assert "run001" not in result.stderr

@@ -29,6 +29,7 @@ EXPECTED_FILES = {
     "exp/exp001/exp.py",
     "exp/exp001/model.py",
     "exp/exp001/record.py",
+    "exp/exp001/runner.py",
     "exp/exp001/train.py",
     "exp/exp001/util.py",
     "scripts/blend.py",

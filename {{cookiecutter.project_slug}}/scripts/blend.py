@@ -12,10 +12,14 @@ Written to data/output/blend/<name>/ (default blend001, blend002, ...; never ove
 oof.csv, test_pred.csv and submission.csv, checked against the sample submission.
 """
 import argparse
+import errno
 import itertools
 import json
+import os
 import re
+import shutil
 import sys
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -172,19 +176,36 @@ def check_submission(sub, order, sample_path, id_col, first_name):
                         f"Fix: train {first_name} again with the competition's files, or put them back.")
 
 
-def write_blend(folder, runs, oof_pred, test_pred, submission, summary):
-    """Write blend.json, oof.csv, test_pred.csv and submission.csv into `folder`, which appears only when whole."""
-    partial = folder.with_name(f".{folder.name}.partial")
-    partial.mkdir(parents=True, exist_ok=True)
-    columns = runs[0]["columns"]
-    for name, frame, pred in (("oof.csv", runs[0]["oof"], oof_pred), ("test_pred.csv", runs[0]["test"], test_pred)):
-        frame = frame.drop(columns=columns)  # keeps id (and fold and target) of the first run
-        frame[columns] = pred.reshape(len(frame), -1)
-        frame.to_csv(partial / name, index=False)
-    submission.to_csv(partial / "submission.csv", index=False)
-    summary["created"] = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
-    (partial / "blend.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    partial.rename(folder)
+def write_blend(folder, runs, oof_pred, test_pred, submission, summary, numbered):
+    """Write blend.json, oof.csv, test_pred.csv and submission.csv; give the folder, which appears only when whole.
+
+    The files go to a hidden folder of this process's own, renamed into place at the end. The rename
+    fails when the name is taken, so two blends at once never share a folder: a numbered blend then
+    takes the next number, a named one is an error.
+    """
+    BLEND_ROOT.mkdir(parents=True, exist_ok=True)
+    partial = BLEND_ROOT / f".{folder.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    partial.mkdir()
+    try:
+        columns = runs[0]["columns"]
+        for name, frame, pred in (("oof.csv", runs[0]["oof"], oof_pred), ("test_pred.csv", runs[0]["test"], test_pred)):
+            frame = frame.drop(columns=columns)  # keeps id (and fold and target) of the first run
+            frame[columns] = pred.reshape(len(frame), -1)
+            frame.to_csv(partial / name, index=False)
+        submission.to_csv(partial / "submission.csv", index=False)
+        summary["created"] = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+        (partial / "blend.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        while True:
+            try:
+                os.rename(partial, folder)  # refused when `folder` exists and holds files
+                return folder
+            except OSError as e:
+                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not numbered:
+                    raise UserError(f"{rel(folder)}/ already exists and is never overwritten. "
+                                    "Fix: pass another --name, or leave it out for the next free blendNNN.") from None
+                folder = choose_folder(None)  # another blend took this number a moment ago
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def choose_folder(name):
@@ -249,7 +270,7 @@ def run_blend(args):
     summary = {"runs": [r["name"] for r in runs], "weights": [round(float(w), 6) for w in weights],
                "optimized": args.optimize, "metric": cfg["metric"], "direction": "maximize" if higher else "minimize",
                "run_oof": {r["name"]: s for r, s in zip(runs, singles)}, "oof": blended, "beats_best_run": verdict == "beats"}
-    write_blend(folder, runs, blend(oofs, weights), test_pred, submission, summary)
+    folder = write_blend(folder, runs, blend(oofs, weights), test_pred, submission, summary, numbered=args.name is None)
     print(f"written: {rel(folder)}/ (blend.json, oof.csv, test_pred.csv, submission.csv)")
     return 0
 

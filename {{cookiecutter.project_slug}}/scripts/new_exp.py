@@ -8,13 +8,17 @@
 The copy holds the same files byte for byte (config.yml, exp.py with its RUNS, model.py, ...),
 so `diff -ru exp/expOLD exp/expNEW` shows exactly what you change. Caches, tracker folders
 and outputs stay behind, and a fresh NOTES.md records where the experiment came from.
-An existing folder is never overwritten.
+An existing folder is never overwritten. Several calls at once each get their own number: the
+number is claimed by creating its folder, the copy is made in a hidden folder beside it, and
+only the complete copy is renamed into place.
 """
 import argparse
 import ast
+import os
 import re
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 # scripts/new_exp.py -> the project root, whatever the current directory is.
@@ -44,20 +48,23 @@ def exp_number(name):
     return int(match.group(1)) if match else None
 
 
-def list_experiments():
-    """Give {number: folder} of every exp/expNNN folder, in number order (exp1000 after exp999)."""
+def list_experiments(complete=True):
+    """Give {number: folder} of every exp/expNNN folder, in number order (exp1000 after exp999).
+
+    complete=True leaves out a folder another new_exp.py has claimed but not filled yet (no exp.py).
+    """
     found = {}
     if EXP_ROOT.is_dir():
         for path in EXP_ROOT.iterdir():
             number = exp_number(path.name)
-            if number is not None and path.is_dir():
+            if number is not None and path.is_dir() and (not complete or (path / "exp.py").is_file()):
                 found[number] = path
     return dict(sorted(found.items()))
 
 
 def used_numbers():
     """Give every experiment number in use, counting run records whose experiment folder was deleted."""
-    numbers = set(list_experiments())
+    numbers = set(list_experiments(complete=False))
     if RECORDS_ROOT.is_dir():
         # A reused number would mix the old run records with the new experiment's runs.
         numbers |= {n for n in map(exp_number, (p.name for p in RECORDS_ROOT.iterdir())) if n is not None}
@@ -86,42 +93,60 @@ def choose_source(experiments, wanted):
 
 
 def choose_target(wanted):
-    """Give the new folder: the one named by --to, else the next free number."""
-    if wanted is None:
-        return EXP_ROOT / exp_name(max(used_numbers(), default=0) + 1)
-    target = EXP_ROOT / exp_name(parse_exp(wanted, "--to"))
-    if target.exists():
-        raise UserError(f"{rel(target)} already exists; it is never overwritten. "
-                        "Fix: leave out --to to take the next free number, or pick another one.")
-    records = RECORDS_ROOT / target.name
-    if records.exists():
-        raise UserError(f"{rel(records)} already holds run records of an earlier {target.name}; "
-                        "a new experiment with that number would be mixed up with them. "
-                        "Fix: leave out --to to take the next free number, or move those records away.")
-    return target
+    """Give the new folder, claimed for this process: the one named by --to, else the next free number.
+
+    The folder is claimed by creating it (atomic: of two calls at once, one gets it), empty until
+    the complete copy replaces it.
+    """
+    for _ in range(1000):
+        number = max(used_numbers(), default=0) + 1 if wanted is None else parse_exp(wanted, "--to")
+        target = EXP_ROOT / exp_name(number)
+        records = RECORDS_ROOT / target.name
+        if wanted is not None and records.exists():
+            raise UserError(f"{rel(records)} already holds run records of an earlier {target.name}; "
+                            "a new experiment with that number would be mixed up with them. "
+                            "Fix: leave out --to to take the next free number, or move those records away.")
+        try:
+            target.mkdir(parents=True)
+            return target
+        except FileExistsError:
+            if wanted is not None:
+                raise UserError(f"{rel(target)} already exists; it is never overwritten. "
+                                "Fix: leave out --to to take the next free number, or pick another one.") from None
+            # another new_exp.py took this number a moment ago: take the next one
+    raise UserError(f"could not claim a free experiment number in {rel(EXP_ROOT)}; run the command again.")
 
 
-def copy_experiment(source, target):
-    """Copy the experiment's files (not its caches) to a new folder; refuse an existing one."""
+def copy_experiment(source, target, idea):
+    """Copy the experiment's files (not its caches) into the claimed, empty `target`, whole or not at all."""
+    hidden = target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         # copytree copies real files for symlinks (symlinks=False), so the copy is independent.
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns(*IGNORED))
-    except FileExistsError:
-        raise UserError(f"{rel(target)} already exists; it is never overwritten. "
-                        "Fix: run the command again to take the next free number.") from None
+        shutil.copytree(source, hidden, ignore=shutil.ignore_patterns(*IGNORED))
+        write_notes(source, hidden, target.name, idea)
+        os.rename(hidden, target)  # replaces the empty claimed folder in one step
+    except OSError as e:
+        shutil.rmtree(hidden, ignore_errors=True)
+        with_reason = f" ({e.strerror})" if getattr(e, "strerror", None) else f" ({e})"
+        try:
+            target.rmdir()  # give the number back, unless something was put there meanwhile
+        except OSError:
+            pass
+        raise UserError(f"could not copy {rel(source)} to {rel(target)}{with_reason}; nothing was created. "
+                        "Fix: check the disk and the folder's permissions, then run the command again.") from None
 
 
-def write_notes(source, target, idea):
-    """Write the new experiment's NOTES.md: where it came from, and lines for the idea and the result."""
+def write_notes(source, folder, name, idea):
+    """Write NOTES.md into `folder` for experiment `name`: where it came from, and lines for the idea and the result."""
     parent_notes = " (its notes: " + rel(source / "NOTES.md") + ")" if (source / "NOTES.md").is_file() else ""
     text = (
-        f"# {target.name}\n\n"
+        f"# {name}\n\n"
         f"from {source.name}{parent_notes}\n"
-        f"see the changes: diff -ru exp/{source.name} exp/{target.name}\n\n"
+        f"see the changes: diff -ru exp/{source.name} exp/{name}\n\n"
         f"- idea: {idea or '<what this experiment changes and why>'}\n"
         "- result: <best run, CV, public LB; keep it or not, and why>\n"
     )
-    (target / "NOTES.md").write_text(text, encoding="utf-8")
+    (folder / "NOTES.md").write_text(text, encoding="utf-8")
 
 
 def count_runs(exp_py):
@@ -170,11 +195,10 @@ def main(argv=None):
     try:
         source = choose_source(list_experiments(), args.source)
         target = choose_target(args.target)
-        copy_experiment(source, target)
+        copy_experiment(source, target, args.idea)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    write_notes(source, target, args.idea)
     print_next_steps(source, target)
     return 0
 

@@ -318,7 +318,7 @@ def make_folds(data, cv, seed_default):
     if path in _FOLDS:
         return _FOLDS[path]
     if path.is_file():
-        folds = pd.read_csv(path)["fold"].to_numpy()
+        folds = read_folds(path, data, n_splits)
     else:
         splitter = {
             "kfold": lambda: KFold(n_splits, shuffle=True, random_state=seed),
@@ -334,12 +334,40 @@ def make_folds(data, cv, seed_default):
             raise DataError(f"cv: cannot split {len(data.y)} train rows into {n_splits} {scheme} folds ({e}). "
                             "Fix: lower cv.n_splits or choose another cv.scheme in config.yml.") from None
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        pd.DataFrame({data.ids.name: data.ids, "fold": folds}).to_csv(tmp, index=False)
-        tmp.replace(path)
+        # A name of our own, then a rename: processes that make the same folds at once each
+        # write their own file, and the file in place is always one whole, identical copy.
+        from util import temporary_name
+        tmp = temporary_name(path)
+        try:
+            pd.DataFrame({data.ids.name: data.ids, "fold": folds}).to_csv(tmp, index=False)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         log.info(f"folds saved to {rel(path)}")
     _FOLDS[path] = folds
     return folds
+
+
+def read_folds(path, data, n_splits):
+    """Give the fold numbers saved in `path`, or raise DataError when the file does not fit this train file."""
+    def refuse(problem):
+        raise DataError(f"{rel(path)}: {problem}, so it does not fit this train file and its cv settings. "
+                        f"Fix: delete {rel(path)}; the next run writes it again.")
+
+    try:
+        saved = pd.read_csv(path, dtype={data.ids.name: str})
+    except (ValueError, OSError) as e:  # empty or cut short
+        refuse(f"cannot be read ({e})")
+    if "fold" not in saved.columns or data.ids.name not in saved.columns:
+        refuse(f"has columns {', '.join(map(str, saved.columns))}, not {data.ids.name} and fold")
+    if len(saved) != len(data.ids):
+        refuse(f"has {len(saved)} rows but train has {len(data.ids)}")
+    if not saved[data.ids.name].astype(str).reset_index(drop=True).equals(data.ids.astype(str).reset_index(drop=True)):
+        refuse(f"lists other {data.ids.name} values, or in another order, than train")
+    folds = pd.to_numeric(saved["fold"], errors="coerce")
+    if folds.isna().any() or set(folds.astype(int)) != set(range(n_splits)):
+        refuse(f"holds fold numbers other than 0 to {n_splits - 1}")
+    return folds.to_numpy(dtype=np.int16)
 
 
 # ---------------------------------------------------------------- predictions and submission

@@ -317,3 +317,47 @@ def add_log_file(path):
 def remove_log_file(handler):
     log.removeHandler(handler)
     handler.close()
+
+
+# ---------------------------------------------------------------- files shared between processes
+
+def temporary_name(path):
+    """Give a hidden name beside `path`, unique to this process, to write into before renaming it into place.
+
+    A fixed name (path.tmp) would be written by two processes at once; the host and pid keep
+    processes on different machines that share the folder apart too.
+    """
+    import os
+    import socket
+    import uuid
+
+    path = Path(path)
+    return path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def write_atomic(path, content):
+    """Write text or bytes to `path` so that readers see the old file or the whole new one, never a part."""
+    import os
+
+    tmp = temporary_name(path)
+    try:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def threads_per_run():
+    """Give how many threads one run may use when `exp.py --jobs N` shares the cores, else None (the library default).
+
+    --jobs sets KAGGLE_EXP_THREADS (and OMP_NUM_THREADS, which LightGBM and scikit-learn's
+    OpenMP code follow) in its workers; model code passes it as num_threads / n_jobs unless
+    the config sets those itself.
+    """
+    import os
+
+    value = os.environ.get("KAGGLE_EXP_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
