@@ -81,7 +81,7 @@ def test_key_given_twice_in_a_snippet_is_reported_with_its_line_in_exp_py(projec
     match = re.search(r"run001 \(exp.py\), line (\d+): .* \(first on line (\d+)\)", result.stderr)
     assert match and int(match.group(1)) == int(match.group(2)) + 1, result.stderr
     exp_lines = (project / EXP_DIR / "exp.py").read_text().splitlines()
-    assert "num_leaves: 8" in "\n".join(exp_lines[int(match.group(1)) - 1: int(match.group(1)) + 1])
+    assert exp_lines[int(match.group(1)) - 1].strip() == "num_leaves: 8", result.stderr
 
 
 @pytest.mark.parametrize("snippet, where, fix", [

@@ -403,5 +403,5 @@ def test_empty_config_yml_is_blamed_on_config_yml(fast):
     (fast / "exp/exp001/config.yml").write_text("# nothing here yet\n")
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 2
-    assert "error: exp/exp001/config.yml is empty. Fix: restore it" in result.stderr
+    assert "error: exp/exp001/config.yml is empty (or holds only comments). Fix: restore it" in result.stderr
     assert "run001" not in result.stderr

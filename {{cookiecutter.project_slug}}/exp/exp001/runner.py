@@ -95,9 +95,6 @@ def check_runs_list(runs):
 def plan_runs(runs_list, source, base, debug=False):
     """Give every run in RUNS parsed, merged and checked, so a typo stops us before any training."""
     check_runs_list(runs_list)
-    if not base:
-        raise ConfigError(f"{util.rel(util.EXP_DIR / 'config.yml')} is empty. Fix: restore it (every run merges its "
-                          "snippet over it), e.g. from the config.yml of an earlier experiment.")
     try:  # a mistake in config.yml itself is blamed on config.yml, not on run001
         check_config(base, "config.yml")
         base_problem = None
@@ -107,7 +104,9 @@ def plan_runs(runs_list, source, base, debug=False):
     for i, raw in enumerate(runs_list, 1):
         name = f"run{i:03d}"
         start = source.find(raw)  # where the snippet sits in exp.py, for error line numbers
-        first_line = source.count("\n", 0, start) + 1 if start >= 0 else 1
+        # The snippet's first line is the one after the newlines that follow the opening quotes.
+        leading = len(raw) - len(raw.lstrip("\n"))
+        first_line = source.count("\n", 0, start) + 1 + leading if start >= 0 else 1
         where = f"{name} (exp.py)" if start >= 0 else f"{name} (its snippet)"
         snippet = textwrap.dedent(raw).strip("\n")
         update = util.parse_yaml(snippet, where, first_line=first_line)
