@@ -63,7 +63,7 @@ def prepare(cfg, X, X_test, y, data):
         _POOLS.clear()
         started = time.perf_counter()
         pool = catboost.Pool(to_frame(X, categorical), y, cat_features=categorical)
-        pool.quantize(**quantization, **models.threads({}, THREAD_PARAMS))
+        pool.quantize(**quantization)
         _POOLS[key] = (data, pool)  # `data` is kept so its id cannot be reused by other data
         built += 1
         log.info(f"  catboost: quantized {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")

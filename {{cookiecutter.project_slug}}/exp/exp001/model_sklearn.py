@@ -24,6 +24,7 @@ SKLEARN_MODELS = {
     "ridge": ("sklearn.linear_model", None, "Ridge"),
 }
 LINEAR_MODELS = ("logistic_regression", "ridge")
+PARALLEL_MODELS = ("random_forest", "extra_trees")  # the ones whose n_jobs sets their threads
 
 
 def estimator_class(name, task):
@@ -54,7 +55,7 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     params = dict(cfg["model"]["params"])
     if "random_state" in accepted:
         params["random_state"] = seed
-    if "n_jobs" in accepted:
+    if cfg["model"]["name"] in PARALLEL_MODELS:
         params = models.threads(params, ("n_jobs",))
     estimator = cls(**params)
     if cfg["model"]["name"] in LINEAR_MODELS:

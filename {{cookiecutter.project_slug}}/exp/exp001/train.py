@@ -216,10 +216,10 @@ def check_model_config(cfg, where, fail, whole):
 def run(cfg, run_dir, n_rows=None):
     """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
     data = data_io.load_data(cfg, n_rows)
-    check_target(cfg, data.y)
     log.info(f"  data: train {len(data.y):,} rows x {data.X.shape[1]} features, test {len(data.X_test):,} rows"
              + (f", {len(data.classes)} classes" if data.classes else "")
              + (f"; categorical: {', '.join(map(str, data.categorical))}" if data.categorical else ""))
+    check_target(cfg, data.y)
     folds = data_io.make_folds(data, cfg["cv"], cfg["seed"])
     result = cross_validate(cfg, data, folds, run_dir)
     save_predictions(cfg, data, folds, result, run_dir)
