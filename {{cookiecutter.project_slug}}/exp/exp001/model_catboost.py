@@ -28,7 +28,6 @@ QUANTIZATION_PARAMS = ("border_count", "max_bin", "feature_border_type", "nan_mo
 THREAD_PARAMS = ("thread_count",)
 
 _POOLS = {}  # (data, target, quantization params) of the last run -> its quantized Pool; one kept
-built = 0    # Pools quantized in this process
 
 
 def params_for(cfg, seed):
@@ -55,7 +54,6 @@ def to_frame(X, categorical):
 
 def prepare(cfg, X, X_test, y, data):
     """Give the quantized Pool of all train rows (reused from an earlier run when data, target and bins match)."""
-    global built
     categorical = models.categorical_columns(data)
     quantization = {key: cfg["model"]["params"][key] for key in QUANTIZATION_PARAMS if key in cfg["model"]["params"]}
     key = (id(data), cfg["task"], cfg["target_transform"], json.dumps([quantization, categorical], sort_keys=True, default=str))
@@ -65,7 +63,6 @@ def prepare(cfg, X, X_test, y, data):
         pool = catboost.Pool(to_frame(X, categorical), y, cat_features=categorical)
         pool.quantize(**quantization)
         _POOLS[key] = (data, pool)  # `data` is kept so its id cannot be reused by other data
-        built += 1
         log.info(f"  catboost: quantized {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
     return {"pool": _POOLS[key][1]}
 

@@ -40,7 +40,6 @@ PRE_FILTER_PARAMS = ("min_data_in_leaf", "min_data_per_leaf", "min_data", "min_c
 THREAD_PARAMS = ("num_threads", "num_thread", "nthread", "nthreads", "n_jobs")
 
 _BINNED = {}  # (data, binning params) of the last run -> its constructed Dataset; one kept, to bound memory
-built = 0     # Datasets constructed in this process (the tests count them)
 
 
 def params_for(cfg, n_classes, seed):
@@ -70,7 +69,6 @@ def binning_params(cfg):
 
 def prepare(cfg, X, X_test, y, data):
     """Give the binned Dataset of all train rows (reused from an earlier run when nothing binning-related changed)."""
-    global built
     params = binning_params(cfg)
     categorical = models.categorical_columns(data)
     key = (id(data), json.dumps([params, categorical], sort_keys=True, default=str))
@@ -82,7 +80,6 @@ def prepare(cfg, X, X_test, y, data):
         full = lgb.Dataset(X, label=np.zeros(len(X)), feature_name=names if len(set(names)) == len(names) else "auto",
                            categorical_feature=categorical, params=params, free_raw_data=True)
         _BINNED[key] = (data, full.construct())  # `data` is kept so its id cannot be reused by other data
-        built += 1
         log.info(f"  lightgbm: binned {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
     else:
         log.info("  lightgbm: reusing the binned features of an earlier run (same data and binning params)")
