@@ -51,7 +51,9 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     """Give a Booster fitted on train_idx, early-stopped on valid_idx."""
     model = cfg["model"]
     params = params_for(cfg, state["n_classes"], seed)
-    common = {"feature_types": state["kinds"], "feature_names": state["names"], "enable_categorical": True}
+    # The matrices get the model's threads too: by default they would take every core.
+    common = {"feature_types": state["kinds"], "feature_names": state["names"], "enable_categorical": True,
+              "nthread": params.get("nthread", params.get("n_jobs"))}
     max_bin = params.get("max_bin", 256)
     dtrain = xgb.QuantileDMatrix(state["X"][train_idx], y[train_idx], max_bin=max_bin, **common)
     dvalid = xgb.QuantileDMatrix(state["X"][valid_idx], y[valid_idx], ref=dtrain, max_bin=max_bin, **common)
@@ -61,10 +63,8 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
 
 def predict(booster, X, task):
     """Give P(positive), one column per class, or values, with the trees up to the best iteration."""
-    kinds = booster.feature_types
-    matrix = xgb.DMatrix(X, feature_types=kinds, feature_names=booster.feature_names, enable_categorical=True)
-    rounds = best_iteration(booster)
-    return booster.predict(matrix, iteration_range=(0, rounds))
+    # In place: no DMatrix copy; the Booster knows which features are categorical.
+    return booster.inplace_predict(X, iteration_range=(0, best_iteration(booster)))
 
 
 def best_iteration(booster):
