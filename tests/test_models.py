@@ -373,6 +373,7 @@ def test_a_metric_added_in_train_py_trains_scores_and_ranks_on_the_leaderboard(p
     ({"model__seeds": [0, "a"]}, "model.seeds is [0, 'a']"),
     ({"target_transform": "log"}, "target_transform is 'log' (did you mean log1p?)"),
     ({"model__device": "cuda"}, "model.device is 'cuda'"),
+    ({"model__params": {"num_leaves": 15, "min_child_samples": 5, "seed": 3}}, "model.params.seed would be replaced by the run's seed"),
 ])
 def test_bad_seed_transform_or_device_is_reported_before_training(project, change, message):
     edit_config(project, **change)

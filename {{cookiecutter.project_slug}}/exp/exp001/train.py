@@ -192,6 +192,10 @@ def check_model_config(cfg, where, fail, whole):
         fail("model.device", model["device"], models.DEVICES)
     if model["seeds"] is not None and not (isinstance(model["seeds"], list) and model["seeds"] and all(map(whole, model["seeds"]))):
         fail("model.seeds", model["seeds"], ["null (the run's seed)", "a list of whole numbers, like [0, 1, 2]"])
+    seed_keys = [key for key in model["params"] if key in ("seed", "random_seed", "random_state")]
+    if seed_keys:
+        raise ConfigError(f"{where}: model.params.{seed_keys[0]} would be replaced by the run's seed. "
+                          "Fix: set `seed:` for one seed, or model.seeds: [0, 1, 2] to average several, and drop it from model.params.")
     missing = models.missing_package(name)
     if missing:
         raise ConfigError(f"{where}: model.name is {name}, but the {missing[0]} package cannot be imported ({missing[1]}). "
