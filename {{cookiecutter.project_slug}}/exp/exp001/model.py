@@ -14,7 +14,9 @@ The calls below work without training, for predicting from a finished run's reco
 
     X = to_matrix(features)                       the feature matrix every family reads
     fold = load_fold(cfg, run_dir / "models", k)  the fold's model(s), one per seed
-    pred = predict_fold(cfg, fold, X)             model scale: train.to_original_scale(cfg, pred) undoes target_transform
+    pred = predict_fold(cfg, fold, X)             on the model's scale (mean over seeds)
+    train.to_original_scale(cfg, pred)            undoes target_transform; a run's test_pred.csv is the mean
+                                                  of this over its folds
 
 To add a family: write model_<name>.py with the operations above, and add one line to FAMILIES.
 """
@@ -25,14 +27,13 @@ import numpy as np
 import pandas as pd
 
 import model_sklearn
-from model_sklearn import SKLEARN_MODELS
 
 # model.name -> (module in this folder, pip package it needs or None when requirements.txt has it).
 FAMILIES = {
     "lightgbm": ("model_lightgbm", None),
     "xgboost": ("model_xgboost", "xgboost"),
     "catboost": ("model_catboost", "catboost"),
-    **{name: ("model_sklearn", None) for name in SKLEARN_MODELS},
+    **{name: ("model_sklearn", None) for name in model_sklearn.SKLEARN_MODELS},
 }
 MODEL_NAMES = list(FAMILIES)
 DEVICES = ("cpu", "gpu")
