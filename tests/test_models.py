@@ -73,9 +73,10 @@ PLAN = []
 for _task in COMPETITIONS:
     for _family in FAMILIES:
         PLAN.append((_task, _family, ""))
-    if _task == "binary":  # after the first lightgbm run: same bins, then other bins
+    if _task == "binary":  # after the first lightgbm run: same bins, then other bins; catboost likewise
         PLAN.insert(1, (_task, "lightgbm", "  +learning_rate: 0.2"))
         PLAN.insert(2, (_task, "lightgbm", "  +max_bin: 63"))
+        PLAN.insert(5, (_task, "catboost", "  +l2_leaf_reg: 5"))
 PLAN += [
     ("regression", "lightgbm", "target_transform: log1p"),
     ("regression", "xgboost", "target_transform: sqrt"),
@@ -198,6 +199,13 @@ def test_runs_with_the_same_binning_reuse_lightgbm_bins_and_a_new_max_bin_bins_a
     # binary twice (max_bin changed once), multiclass, regression; the log1p run reuses the regression
     # bins (only its target differs); the seeds run follows other data, so it bins again.
     assert built == 5
+
+
+def test_catboost_runs_on_the_same_data_share_one_quantized_pool(families):
+    (first, _), (second, _) = runs_of("binary", "catboost")
+    assert "catboost: quantized 427 rows x 31 features" in (families / RECORDS / first / "log.txt").read_text()
+    log = (families / RECORDS / second / "log.txt").read_text()
+    assert "catboost: reusing the quantized Pool" in log and "quantized 427" not in log
 
 
 # ---------------------------------------------------------------- target transforms

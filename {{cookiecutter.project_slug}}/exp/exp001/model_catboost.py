@@ -64,6 +64,8 @@ def prepare(cfg, X, X_test, y, data):
         pool.quantize(**quantization)
         _POOLS[key] = (data, pool)  # `data` is kept so its id cannot be reused by other data
         log.info(f"  catboost: quantized {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
+    else:
+        log.info("  catboost: reusing the quantized Pool of an earlier run (same data, target and quantization params)")
     return {"pool": _POOLS[key][1]}
 
 
