@@ -45,7 +45,10 @@ def params_for(cfg, seed):
 
 
 def to_frame(X, categorical):
-    """Give the matrix as a frame CatBoost reads: category codes as whole numbers (-1 for missing)."""
+    """Give the matrix as CatBoost reads it: as it is without categoricals, else a frame with category codes
+    as whole numbers (-1 for missing)."""
+    if not len(categorical):
+        return X  # no copy
     frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])], copy=False)
     for j in categorical:
         frame[f"f{j}"] = np.nan_to_num(X[:, j], nan=-1).astype(np.int64)
