@@ -57,14 +57,14 @@ def params_for(cfg, n_classes, seed):
 
 
 def binning_params(cfg):
-    """Give the params the Dataset is built with: the binning ones set in model.params, pre-filtering off."""
+    """Give the params that decide the bins: the binning ones set in model.params, pre-filtering off."""
     given = cfg["model"]["params"]
     chosen = {name: given[alias] for name, aliases in BINNING_PARAMS.items() for alias in aliases if alias in given}
     # Off, so that a run may change min_data_in_leaf on the same bins.
     chosen.setdefault("feature_pre_filter", False)
     if chosen["feature_pre_filter"]:
         chosen.update({alias: given[alias] for alias in PRE_FILTER_PARAMS if alias in given})
-    return {"verbosity": -1, **models.threads({}, THREAD_PARAMS), **chosen}
+    return chosen
 
 
 def prepare(cfg, X, X_test, y, data):
@@ -75,10 +75,12 @@ def prepare(cfg, X, X_test, y, data):
     if key not in _BINNED:
         _BINNED.clear()
         started = time.perf_counter()
+        # Binning uses the run's threads too (not part of the key: they do not change the bins).
+        threads = {k: v for k, v in params_for(cfg, len(data.classes), cfg["seed"]).items() if k in THREAD_PARAMS}
         # LightGBM refuses names with JSON characters such as [ ] : " , so those become _.
         names = [re.sub(r"[^\w.-]", "_", str(c)) for c in data.X.columns]
         full = lgb.Dataset(X, label=np.zeros(len(X)), feature_name=names if len(set(names)) == len(names) else "auto",
-                           categorical_feature=categorical, params=params, free_raw_data=True)
+                           categorical_feature=categorical, params={"verbosity": -1, **threads, **params}, free_raw_data=True)
         _BINNED[key] = (data, full.construct())  # `data` is kept so its id cannot be reused by other data
         log.info(f"  lightgbm: binned {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
     else:
