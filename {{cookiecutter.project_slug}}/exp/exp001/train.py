@@ -312,7 +312,7 @@ def save_predictions(cfg, data, folds, result, run_dir):
         submitted = np.clip(np.rint(submitted), data.y.min(), data.y.max())
     submission = data_io.make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
     data_io.check_submission(submission, data.sample, spec["id"])
-    submission.to_csv(run_dir / "submission.csv", index=False)
+    write_csv(submission, run_dir / "submission.csv")
 
     result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
     plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
@@ -326,17 +326,21 @@ def write_csv(frame, path):
     may be written 0.00001). Text that would need quotes (a comma, a quote, a line break) goes
     through pandas instead, so quoting is always pandas' own.
     """
-    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    needs_quotes = re.compile(r'[,"\r\n]')
-    special = any(needs_quotes.search(str(c)) for c in frame.columns) or any(
-        frame[c].astype(str).str.contains(needs_quotes.pattern, regex=True).any() for c in text)
-    if special or len(frame) < 10_000:  # small files: pandas is quick enough, and importing pyarrow is not free
+    if len(frame) < 10_000:  # small files: pandas is quick enough, and importing pyarrow is not free
         frame.to_csv(path, index=False)
         return
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv
 
+    special = r'[,"\r\n]'
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    needs_quotes = any(re.search(special, str(c)) for c in frame.columns) or any(
+        pc.any(pc.match_substring_regex(column.cast(pa.string()), special)).as_py()
+        for column in table.columns if pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
+    if needs_quotes:
+        frame.to_csv(path, index=False)
+        return
     with open(path, "wb") as f:
         f.write((",".join(map(str, frame.columns)) + "\n").encode())  # pyarrow would quote the header
         pa.csv.write_csv(table, f, pa.csv.WriteOptions(include_header=False, quoting_style="none"))
