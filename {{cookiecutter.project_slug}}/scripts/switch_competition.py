@@ -34,7 +34,8 @@ INPUT_DIR = ROOT / "data" / "input"
 OUTPUT_DIR = ROOT / "data" / "output"
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
-METRICS = ("accuracy", "f1", "auc", "logloss", "rmse", "mae", "rmsle", "r2")
+METRICS = ("accuracy", "f1", "auc", "gini", "logloss", "mcc", "balanced_accuracy", "qwk",
+           "rmse", "mae", "rmsle", "mape", "smape", "r2")  # the built-in ones of train.METRICS
 RUNS_BLOCK = re.compile(r"^RUNS = \[\n.*?^\]\n", re.DOTALL | re.MULTILINE)
 BASE_RUNS = 'RUNS = [\n    """\n    # run001: config.yml as it is. Append one snippet per idea below.\n    """,\n]\n'
 

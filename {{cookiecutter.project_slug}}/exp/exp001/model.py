@@ -1,84 +1,135 @@
-"""Models: build, fit and predict. LightGBM by default, scikit-learn models by name.
+"""Models: one small module per family, and the few calls train.py makes on any of them.
 
-To try another model, add it here; train.py only calls prepare, fit, predict,
-best_iteration, importance and save.
+Families (model.name): lightgbm (model_lightgbm.py), xgboost (model_xgboost.py), catboost
+(model_catboost.py), and scikit-learn models by name (model_sklearn.py). Each family module
+offers the same operations, so this file never asks which family it holds:
+
+    prepare(cfg, X, X_test, y, data) -> state    once per run, shared by all folds (e.g. binned data)
+    fit(cfg, state, y, train_idx, valid_idx, seed) -> model   one fold, early stopping where the library has it
+    predict(model, X, task) -> predictions    P(positive) | one column per class | values (model scale)
+    best_iteration(model), importance(model, features)
+    save(model, path_stem) -> path,  load(path) -> model
+
+The calls below work without training, for predicting from a finished run's record:
+
+    X = to_matrix(features)                       the feature matrix every family reads
+    fold = load_fold(cfg, run_dir / "models", k)  the fold's model(s), one per seed
+    pred = predict_fold(cfg, fold, X)             on the model's scale (mean over seeds)
+    train.to_original_scale(cfg, pred)            undoes target_transform; a run's test_pred.csv is the mean
+                                                  of this over its folds
+
+To add a family: write model_<name>.py with the operations above, and add one line to FAMILIES.
 """
 import importlib
-import inspect
-import pickle
-import re
+import os
 
 import numpy as np
 import pandas as pd
 
-# model.name -> (module, classifier, regressor); None where the model has no such variant.
-SKLEARN_MODELS = {
-    "random_forest": ("sklearn.ensemble", "RandomForestClassifier", "RandomForestRegressor"),
-    "extra_trees": ("sklearn.ensemble", "ExtraTreesClassifier", "ExtraTreesRegressor"),
-    "hist_gradient_boosting": ("sklearn.ensemble", "HistGradientBoostingClassifier", "HistGradientBoostingRegressor"),
-    "logistic_regression": ("sklearn.linear_model", "LogisticRegression", None),
-    "ridge": ("sklearn.linear_model", None, "Ridge"),
+import model_sklearn
+
+# model.name -> (module in this folder, pip package it needs or None when requirements.txt has it).
+FAMILIES = {
+    "lightgbm": ("model_lightgbm", None),
+    "xgboost": ("model_xgboost", "xgboost"),
+    "catboost": ("model_catboost", "catboost"),
+    **{name: ("model_sklearn", None) for name in model_sklearn.SKLEARN_MODELS},
 }
-MODEL_NAMES = ["lightgbm", *SKLEARN_MODELS]
-# Linear models need scaled features without missing values; trees take them as they are.
-LINEAR_MODELS = ("logistic_regression", "ridge")
-
-# Our metric -> the LightGBM metric that early stopping watches. Label metrics such as
-# accuracy move in coarse steps and stop too early, so they watch logloss instead.
-LIGHTGBM_METRICS = {
-    "binary": {"auc": "auc"},
-    "multiclass": {},
-    "regression": {"mae": "l1"},
-}
-LIGHTGBM_DEFAULT_METRICS = {"binary": "binary_logloss", "multiclass": "multi_logloss", "regression": "rmse"}
+MODEL_NAMES = list(FAMILIES)
+DEVICES = ("cpu", "gpu")
+THREADS_ENV = "KAGGLE_EXP_THREADS"  # set by exp.py --jobs: threads for each worker
 
 
-def is_lightgbm(cfg):
-    return cfg["model"]["name"] == "lightgbm"
+def family(cfg):
+    """Give the module of cfg's model family."""
+    return importlib.import_module(FAMILIES[cfg["model"]["name"]][0])
 
 
-def sklearn_class(name, task):
-    """Give the scikit-learn estimator class for model.name and the task."""
-    module, classifier, regressor = SKLEARN_MODELS[name]
-    class_name = regressor if task == "regression" else classifier
-    if class_name is None:
-        kind = "regression" if task == "regression" else "classification"
-        raise ValueError(f"model.name {name} has no {kind} variant")
-    return getattr(importlib.import_module(module), class_name)
+def missing_package(name):
+    """Give the pip package model.name needs and cannot import (with the reason), or None when it imports."""
+    package = FAMILIES[name][1]
+    if package is None:
+        return None
+    try:
+        importlib.import_module(package)
+    except ImportError as e:
+        return package, str(e)
+    return None
 
 
-def lightgbm_params(cfg, n_classes):
-    """Give LightGBM's params: model.params plus the objective and metric the task needs."""
-    task = cfg["task"]
-    params = {"seed": cfg["seed"], "verbosity": -1, **cfg["model"]["params"]}
-    params.setdefault("objective", task)
-    if task == "multiclass":
-        params.setdefault("num_class", n_classes)
-    params.setdefault("metric", LIGHTGBM_METRICS[task].get(cfg["metric"], LIGHTGBM_DEFAULT_METRICS[task]))
-    return params
+def threads(params, names):
+    """Give params with KAGGLE_EXP_THREADS as the thread count, unless params set one under any of `names`.
+
+    The one place where --jobs reaches the models: names[0] is the family's own key for threads.
+    """
+    value = os.environ.get(THREADS_ENV)
+    if not value or any(name in params for name in names):
+        return params
+    return {**params, names[0]: int(value)}
 
 
-def prepare(cfg, data):
-    """Give what fitting needs, built once per run and shared by all folds."""
-    prepared = {"X": to_matrix(data.X), "X_test": to_matrix(data.X_test)}
-    if is_lightgbm(cfg):
-        import lightgbm as lgb
+def seeds(cfg):
+    """Give the seeds each fold trains with: model.seeds, or the run's seed."""
+    return list(cfg["model"]["seeds"] or [cfg["seed"]])
 
-        params = lightgbm_params(cfg, len(data.classes))
-        # LightGBM refuses names with JSON characters such as [ ] : " , so those become _.
-        names = [re.sub(r"[^\w.-]", "_", str(c)) for c in data.X.columns]
-        categorical = [j for j, c in enumerate(data.X.columns) if c in data.categorical]
-        # Bin the features once; each fold trains on a subset of the bins instead of a copy of the rows.
-        full = lgb.Dataset(prepared["X"], label=data.y, feature_name=names if len(set(names)) == len(names) else "auto",
-                           categorical_feature=categorical, params=params)
-        prepared.update(params=params, dataset=full.construct())
-    return prepared
+
+# ---------------------------------------------------------------- the calls train.py makes
+
+_MATRICES = {}  # id(data) -> (data, X, X_test) of the last run: runs on the same data share the matrices
+
+
+def prepare(cfg, data, y):
+    """Give what fitting needs, built once per run and shared by all folds; y is the target the models learn."""
+    if id(data) not in _MATRICES:
+        _MATRICES.clear()
+        _MATRICES[id(data)] = (data, to_matrix(data.X), to_matrix(data.X_test))  # data kept: its id stays unique
+    _, X, X_test = _MATRICES[id(data)]
+    return {"X": X, "X_test": X_test, "family": family(cfg).prepare(cfg, X, X_test, y, data)}
+
+
+def fit_fold(cfg, prepared, y, train_idx, valid_idx):
+    """Give the fold's models, one per seed, fitted on train_idx (early stopping on valid_idx)."""
+    module = family(cfg)
+    return [module.fit(cfg, prepared["family"], y, train_idx, valid_idx, seed) for seed in seeds(cfg)]
+
+
+def predict_fold(cfg, fold_models, X):
+    """Give the mean prediction of the fold's models (one per seed), on the model's scale."""
+    module = family(cfg)
+    return sum(module.predict(m, X, cfg["task"]) for m in fold_models) / len(fold_models)
+
+
+def best_iteration(cfg, fold_models):
+    """Give the boosting round used for prediction (mean over seeds), or None for models without rounds."""
+    rounds = [family(cfg).best_iteration(m) for m in fold_models]
+    return None if rounds[0] is None else int(round(np.mean(rounds)))
+
+
+def importance(cfg, fold_models, features):
+    """Give feature importance by feature, the mean over seeds."""
+    module = family(cfg)
+    return pd.concat([module.importance(m, features) for m in fold_models], axis=1).mean(axis=1)
+
+
+def save_fold(cfg, fold_models, models_dir, k):
+    """Write models/fold<k>.<ext> (fold<k>_seed<s>.<ext> with several seeds); give the paths."""
+    module, fold_seeds = family(cfg), seeds(cfg)
+    if len(fold_seeds) == 1:
+        return [module.save(fold_models[0], models_dir / f"fold{k}")]
+    return [module.save(m, models_dir / f"fold{k}_seed{s}") for m, s in zip(fold_models, fold_seeds)]
+
+
+def load_fold(cfg, models_dir, k):
+    """Give the models save_fold wrote for fold k, one per seed, ready for predict_fold."""
+    module, fold_seeds = family(cfg), seeds(cfg)
+    stems = [f"fold{k}"] if len(fold_seeds) == 1 else [f"fold{k}_seed{s}" for s in fold_seeds]
+    return [module.load(models_dir / f"{stem}{module.SUFFIX}") for stem in stems]
 
 
 def to_matrix(X):
     """Give the features as one matrix: category codes, missing values as NaN; float32 unless a column needs more."""
     exact = all(dtype == np.float32 or isinstance(dtype, pd.CategoricalDtype) for dtype in X.dtypes)
-    # Column-major, so each column is copied in one piece; LightGBM and scikit-learn read it as it is.
+    # Column-major, so each column is copied in one piece; the libraries read it as it is.
     matrix = np.empty(X.shape, dtype=np.float32 if exact else np.float64, order="F")
     for j, c in enumerate(X.columns):
         if isinstance(X[c].dtype, pd.CategoricalDtype):
@@ -89,77 +140,16 @@ def to_matrix(X):
     return matrix
 
 
-def fit(cfg, prepared, y, train_idx, valid_idx):
-    """Give a model fitted on train_idx (LightGBM early-stops on valid_idx)."""
-    model = cfg["model"]
-    if is_lightgbm(cfg):
-        import lightgbm as lgb
-
-        full = prepared["dataset"]
-        callbacks = []
-        if model["early_stopping_rounds"]:
-            callbacks.append(lgb.early_stopping(model["early_stopping_rounds"], first_metric_only=True, verbose=False))
-        return lgb.train(
-            prepared["params"], full.subset(train_idx), num_boost_round=model["num_boost_round"],
-            valid_sets=[full.subset(valid_idx)], valid_names=["valid"], callbacks=callbacks,
-        )
-    estimator_class = sklearn_class(model["name"], cfg["task"])
-    params = dict(model["params"])
-    if "random_state" in inspect.signature(estimator_class).parameters:
-        params.setdefault("random_state", cfg["seed"])
-    estimator = estimator_class(**params)
-    if model["name"] in LINEAR_MODELS:
-        from sklearn.impute import SimpleImputer
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        estimator = make_pipeline(SimpleImputer(), StandardScaler(), estimator)
-    return estimator.fit(prepared["X"][train_idx], y[train_idx])
+def categorical_columns(data):
+    """Give the positions of the categorical features in the matrix."""
+    return [j for j, c in enumerate(data.X.columns) if c in data.categorical]
 
 
 def unknown_params(cfg):
-    """Give (keys of model.params the chosen scikit-learn model does not take, the parameters it takes)."""
-    accepted = inspect.signature(sklearn_class(cfg["model"]["name"], cfg["task"])).parameters
-    return [key for key in cfg["model"]["params"] if key not in accepted], sorted(accepted)
+    """Give (keys of model.params the chosen model does not take, the keys it takes), or None when it cannot tell.
 
-
-def predict(model, X, task):
-    """Give predictions: P(positive) for binary, one column per class for multiclass, values for regression."""
-    if hasattr(model, "best_iteration"):  # LightGBM Booster
-        return model.predict(X, num_iteration=model.best_iteration or None)
-    if task == "regression":
-        return model.predict(X)
-    proba = model.predict_proba(X)
-    return proba[:, 1] if task == "binary" else proba
-
-
-def best_iteration(model):
-    """Give the boosting round used for prediction, or None for models without rounds."""
-    if hasattr(model, "best_iteration"):
-        return int(model.best_iteration or model.current_iteration())
-    return None
-
-
-def importance(model, features):
-    """Give feature importance (LightGBM gain, or the estimator's own measure) by feature."""
-    model = model[-1] if hasattr(model, "steps") else model  # a pipeline's estimator
-    if hasattr(model, "feature_importance"):
-        values = model.feature_importance(importance_type="gain")
-    elif hasattr(model, "feature_importances_"):
-        values = model.feature_importances_
-    elif hasattr(model, "coef_"):
-        values = np.abs(np.atleast_2d(model.coef_)).mean(axis=0)
-    else:
-        values = np.full(len(features), np.nan)
-    return pd.Series(values, index=features, dtype=float)
-
-
-def save(model, path_stem):
-    """Write the model next to the run's other outputs; give the file's path."""
-    if hasattr(model, "save_model"):
-        path = path_stem.with_suffix(".txt")
-        model.save_model(str(path))
-    else:
-        path = path_stem.with_suffix(".pkl")
-        path.write_bytes(pickle.dumps(model))
-    return path
+    Only scikit-learn models can tell without importing a library, which would slow down `exp.py --list`.
+    """
+    if FAMILIES[cfg["model"]["name"]][0] != "model_sklearn":
+        return None
+    return model_sklearn.unknown_params(cfg)

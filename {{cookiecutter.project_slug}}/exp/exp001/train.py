@@ -3,6 +3,7 @@
 The steps below read top to bottom; change the CV loop here, models in model.py.
 """
 import difflib
+import re
 import time
 from typing import Callable, NamedTuple
 
@@ -49,6 +50,38 @@ def _r2(y, p):
     return float(r2_score(y, p))
 
 
+def _qwk(y, p):
+    """Quadratic weighted kappa: classes by argmax, or regression values rounded to the nearest whole number
+    within the target's range (no tuned thresholds)."""
+    from sklearn.metrics import cohen_kappa_score
+    if p.ndim == 2:
+        return float(cohen_kappa_score(y, p.argmax(axis=1), weights="quadratic"))
+    rounded = np.clip(np.rint(p), np.min(y), np.max(y))
+    return float(cohen_kappa_score(np.rint(y).astype(int), rounded.astype(int), weights="quadratic"))
+
+
+def _mcc(y, p):
+    from sklearn.metrics import matthews_corrcoef
+    return float(matthews_corrcoef(y, data_io.predicted_codes(p)))
+
+
+def _balanced_accuracy(y, p):
+    from sklearn.metrics import balanced_accuracy_score
+    return float(balanced_accuracy_score(y, data_io.predicted_codes(p)))
+
+
+def _mape(y, p):
+    """Mean absolute percentage error as a fraction (0.1 = 10%), like scikit-learn's."""
+    return float(np.mean(np.abs(y - p) / np.maximum(np.abs(y), np.finfo(np.float64).eps)))
+
+
+def _smape(y, p):
+    """Symmetric MAPE in percent (0 to 200), as Kaggle scores it: a row where both are 0 counts 0."""
+    denominator = np.abs(y) + np.abs(p)
+    ratio = np.divide(2 * np.abs(p - y), denominator, out=np.zeros(len(y)), where=denominator != 0)
+    return float(100 * np.mean(ratio))
+
+
 class Metric(NamedTuple):
     tasks: tuple
     higher_is_better: bool
@@ -61,12 +94,52 @@ METRICS = {
     "accuracy": Metric(CLASSIFICATION, True, True, _accuracy),
     "f1": Metric(CLASSIFICATION, True, True, _f1),
     "auc": Metric(CLASSIFICATION, True, False, _auc),
+    "gini": Metric(("binary",), True, False, lambda y, p: 2 * _auc(y, p) - 1),  # normalized Gini
     "logloss": Metric(CLASSIFICATION, False, False, _logloss),
+    "mcc": Metric(CLASSIFICATION, True, True, _mcc),
+    "balanced_accuracy": Metric(CLASSIFICATION, True, True, _balanced_accuracy),
+    "qwk": Metric(("multiclass", "regression"), True, True, _qwk),
     "rmse": Metric(REGRESSION, False, False, _rmse),
     "mae": Metric(REGRESSION, False, False, lambda y, p: float(np.mean(np.abs(y - p)))),
     "rmsle": Metric(REGRESSION, False, False, lambda y, p: _rmse(np.log1p(y), np.log1p(np.clip(p, 0, None)))),
+    "mape": Metric(REGRESSION, False, False, _mape),
+    "smape": Metric(REGRESSION, False, False, _smape),
     "r2": Metric(REGRESSION, True, False, _r2),
 }
+
+
+# ---------------------------------------------------------------- your own metric
+# Write score(y, prediction) -> float and add it below with the tasks it fits and its direction.
+# Its name then works as `metric:` in config.yml, in blends and on the leaderboard. Early stopping
+# watches the model's default metric for the task (logloss, rmse). Example:
+#
+#   def _median_ae(y, p):
+#       return float(np.median(np.abs(y - p)))
+#
+#   "median_ae": Metric(REGRESSION, higher_is_better=False, needs_labels=False, score=_median_ae),
+METRICS.update({
+})
+
+
+# ---------------------------------------------------------------- target transforms
+# target_transform in config.yml: the models learn transform(y); every prediction is turned back.
+TARGET_TRANSFORMS = {
+    "log1p": (np.log1p, np.expm1, -1),        # (transform, inverse, the target must be above this)
+    "sqrt": (np.sqrt, np.square, None),
+}
+TARGET_TRANSFORM_NAMES = [None, *TARGET_TRANSFORMS]
+
+
+def to_model_scale(cfg, y):
+    """Give the target the models learn: y transformed by target_transform."""
+    name = cfg["target_transform"]
+    return y if name is None else TARGET_TRANSFORMS[name][0](y)
+
+
+def to_original_scale(cfg, pred):
+    """Give model-scale predictions back on the target's own scale (the inverse of target_transform)."""
+    name = cfg["target_transform"]
+    return pred if name is None else TARGET_TRANSFORMS[name][1](pred)
 
 
 def score(metric, y, pred):
@@ -99,20 +172,48 @@ def check_config(cfg, where):
         fail("cv.group", cv["group"], [f"the name of the train column whose rows must share a fold (cv.scheme is {cv['scheme']})"])
     if not isinstance(cv["n_splits"], int) or cv["n_splits"] < 2:
         fail("cv.n_splits", cv["n_splits"], ["a whole number of at least 2"])
-    name = cfg["model"]["name"]
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if not whole(cfg["seed"]):
+        fail("seed", cfg["seed"], ["a whole number, like 42"])
+    if cfg["target_transform"] not in TARGET_TRANSFORM_NAMES:
+        fail("target_transform", cfg["target_transform"], ["null", *TARGET_TRANSFORMS])
+    if cfg["target_transform"] is not None and cfg["task"] != "regression":
+        fail("target_transform", cfg["target_transform"], [f"null (task is {cfg['task']}; transforms are for regression)"])
+    check_model_config(cfg, where, fail, whole)
+
+
+def check_model_config(cfg, where, fail, whole):
+    """Raise ConfigError for a model section no run could train with, or a family that is not installed."""
+    model = cfg["model"]
+    name = model["name"]
     if name not in models.MODEL_NAMES:
         fail("model.name", name, models.MODEL_NAMES)
-    if name != "lightgbm":
-        try:
-            unknown, accepted = models.unknown_params(cfg)
-        except ValueError as e:
-            raise ConfigError(f"{where}: {e} (task is {cfg['task']}). Fix: choose another model.name.") from None
-        if unknown:
-            raise ConfigError(
-                f"{where}: model.params {', '.join(unknown)} are not parameters of {name} (model.name). "
-                f"It takes: {', '.join(accepted)}. Fix: give model.params for {name} in config.yml, and drop "
-                "the LightGBM ones from the snippets in RUNS (or start a new experiment for this model)."
-            )
+    if model["device"] not in models.DEVICES:
+        fail("model.device", model["device"], models.DEVICES)
+    if model["seeds"] is not None and not (isinstance(model["seeds"], list) and model["seeds"] and all(map(whole, model["seeds"]))):
+        fail("model.seeds", model["seeds"], ["null (the run's seed)", "a list of whole numbers, like [0, 1, 2]"])
+    seed_keys = [key for key in model["params"] if key in ("seed", "random_seed", "random_state")]
+    if seed_keys:
+        raise ConfigError(f"{where}: model.params.{seed_keys[0]} would be replaced by the run's seed. "
+                          "Fix: set `seed:` for one seed, or model.seeds: [0, 1, 2] to average several, and drop it from model.params.")
+    missing = models.missing_package(name)
+    if missing:
+        raise ConfigError(f"{where}: model.name is {name}, but the {missing[0]} package cannot be imported ({missing[1]}). "
+                          f"Fix: pip install {missing[0]} (see requirements.txt), or choose another model.name.")
+    if model["device"] == "gpu" and not getattr(models.family(cfg), "GPU", False):
+        raise ConfigError(f"{where}: model.device is gpu, but {name} (scikit-learn) runs on the CPU only. "
+                          "Fix: set model.device: cpu, or use lightgbm, xgboost or catboost on a GPU.")
+    try:
+        checked = models.unknown_params(cfg)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e} (task is {cfg['task']}). Fix: choose another model.name.") from None
+    if checked and checked[0]:
+        unknown, accepted = checked
+        raise ConfigError(
+            f"{where}: model.params {', '.join(unknown)} are not parameters of {name} (model.name). "
+            f"It takes: {', '.join(accepted)}. Fix: give model.params for {name} in config.yml, and drop "
+            "the LightGBM ones from the snippets in RUNS (or start a new experiment for this model)."
+        )
 
 
 # ---------------------------------------------------------------- one run
@@ -121,39 +222,52 @@ def run(cfg, run_dir, n_rows=None):
     """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
     data = data_io.load_data(cfg, n_rows)
     write_json(run_dir / "features.json", data_io.feature_spec(data))  # what predicting another test file needs
-    if cfg["metric"] == "rmsle" and (data.y < 0).any():
-        raise DataError(f"target {cfg['data']['target']!r} has negative values, which metric rmsle cannot score. "
-                        "Fix: set metric to rmse or mae in config.yml.")
     log.info(f"  data: train {len(data.y):,} rows x {data.X.shape[1]} features, test {len(data.X_test):,} rows"
              + (f", {len(data.classes)} classes" if data.classes else "")
              + (f"; categorical: {', '.join(map(str, data.categorical))}" if data.categorical else ""))
+    check_target(cfg, data.y)
     folds = data_io.make_folds(data, cfg["cv"], cfg["seed"])
     result = cross_validate(cfg, data, folds, run_dir)
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
 
 
+def check_target(cfg, y):
+    """Raise DataError for a target the metric or target_transform cannot take; hint at log1p for rmsle."""
+    name, transform = cfg["data"]["target"], cfg["target_transform"]
+    if cfg["metric"] == "rmsle" and (y < 0).any():
+        raise DataError(f"target {name!r} has negative values, which metric rmsle cannot score. "
+                        "Fix: set metric to rmse or mae in config.yml.")
+    if (transform == "log1p" and (y <= -1).any()) or (transform == "sqrt" and (y < 0).any()):
+        raise DataError(f"target {name!r} has values as low as {y.min()}, which target_transform {transform} cannot take. "
+                        "Fix: set target_transform: null in config.yml.")
+    if cfg["metric"] == "rmsle" and transform is None:
+        log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
+
+
 def cross_validate(cfg, data, folds, run_dir):
-    """Give out-of-fold and fold-averaged test predictions, fold scores and importance."""
+    """Give out-of-fold and fold-averaged test predictions (on the target's scale), fold scores and importance."""
     metric, task = cfg["metric"], cfg["task"]
     n_splits = int(folds.max()) + 1
     width = len(data.classes) if task == "multiclass" else 0
     oof = np.zeros((len(data.y), width) if width else len(data.y))
     test_pred = np.zeros((len(data.X_test), width) if width else len(data.X_test))
-    prepared = models.prepare(cfg, data)
+    y_model = to_model_scale(cfg, data.y)
+    prepared = models.prepare(cfg, data, y_model)
     (run_dir / "models").mkdir(exist_ok=True)
     scores, iterations, seconds, importances = [], [], [], []
     started = time.perf_counter()
     for k in range(n_splits):
         fold_start = time.perf_counter()
         train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        fitted = models.fit(cfg, prepared, data.y, train_idx, valid_idx)
-        oof[valid_idx] = models.predict(fitted, prepared["X"][valid_idx], task)
-        test_pred += models.predict(fitted, prepared["X_test"], task) / n_splits
-        models.save(fitted, run_dir / "models" / f"fold{k}")
+        fitted = models.fit_fold(cfg, prepared, y_model, train_idx, valid_idx)
+        oof[valid_idx] = to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X"][valid_idx]))
+        # Each fold's test prediction goes back to the target's scale before the mean, as predicting from the record does.
+        test_pred += to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X_test"])) / n_splits
+        models.save_fold(cfg, fitted, run_dir / "models", k)
         scores.append(score(metric, data.y[valid_idx], oof[valid_idx]))
-        iterations.append(models.best_iteration(fitted))
-        importances.append(models.importance(fitted, list(data.X.columns)))
+        iterations.append(models.best_iteration(cfg, fitted))
+        importances.append(models.importance(cfg, fitted, list(data.X.columns)))
         seconds.append(round(time.perf_counter() - fold_start, 3))
         elapsed = time.perf_counter() - started
         left = elapsed / (k + 1) * (n_splits - k - 1)
@@ -173,6 +287,8 @@ def cross_validate(cfg, data, folds, run_dir):
         "fit_seconds": seconds,
         "total_seconds": round(time.perf_counter() - started, 3),
         "model": cfg["model"]["name"],
+        "target_transform": cfg["target_transform"],
+        "seeds": models.seeds(cfg),
         "n_train": int(len(data.y)),
         "n_features": int(data.X.shape[1]),
     }
@@ -188,29 +304,68 @@ def save_predictions(cfg, data, folds, result, run_dir):
     target = np.asarray(data.classes, dtype=object)[data.y] if data.classes else data.y
     oof.insert(1, "fold", folds)
     oof.insert(2, spec["target"], target)
-    oof.to_csv(run_dir / "oof.csv", index=False)
+    write_csv(oof, run_dir / "oof.csv")
     test_pred = data_io.prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
-    test_pred.to_csv(run_dir / "test_pred.csv", index=False)
+    write_csv(test_pred, run_dir / "test_pred.csv")
 
-    submission = data_io.make_submission(data, result["test_pred"], cfg, METRICS[cfg["metric"]].needs_labels)
+    submitted = result["test_pred"]
+    if cfg["metric"] == "qwk" and cfg["task"] == "regression":  # scored on whole numbers, so submit those
+        submitted = np.clip(np.rint(submitted), data.y.min(), data.y.max())
+    submission = data_io.make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
     data_io.check_submission(submission, data.sample, spec["id"])
-    submission.to_csv(run_dir / "submission.csv", index=False)
+    write_csv(submission, run_dir / "submission.csv")
 
     result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
     plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
     write_json(run_dir / "metrics.json", result["metrics"])
 
 
+def write_csv(frame, path):
+    """Write frame as CSV like pandas does (no index, no quotes where none are needed), but faster.
+
+    pyarrow writes numbers several times faster than pandas (the same values read back; 1e-05
+    may be written 0.00001). Text that would need quotes (a comma, a quote, a line break) goes
+    through pandas instead, so quoting is always pandas' own.
+    """
+    if len(frame) < 10_000:  # small files: pandas is quick enough, and importing pyarrow is not free
+        frame.to_csv(path, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv
+
+    special = r'[,"\r\n]'
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    needs_quotes = any(re.search(special, str(c)) for c in frame.columns) or any(
+        pc.any(pc.match_substring_regex(column.cast(pa.string()), special)).as_py()
+        for column in table.columns if pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
+    if needs_quotes:
+        frame.to_csv(path, index=False)
+        return
+    with open(path, "wb") as f:
+        f.write((",".join(map(str, frame.columns)) + "\n").encode())  # pyarrow would quote the header
+        pa.csv.write_csv(table, f, pa.csv.WriteOptions(include_header=False, quoting_style="none"))
+
+
 def plot_importance(importance, path, title):
-    """Draw the top 30 features as a horizontal bar chart."""
-    import matplotlib
-    matplotlib.use("Agg")  # no screen needed
-    import matplotlib.pyplot as plt
+    """Draw the top 30 features as a horizontal bar chart, cheaply.
+
+    A Figure without pyplot, laid out by hand (no tight_layout) and saved small and lightly
+    compressed: on small data the chart would otherwise cost as much as the training.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     top = importance.head(30)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(top) + 1.2))
-    ax.barh([str(i) for i in top.index], top.to_numpy())
-    ax.set_title(f"feature importance ({title}, mean over folds)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    labels = [str(i)[:40] for i in top.index]
+    height = 0.2 * len(top) + 0.8  # inches: one bar per 0.2, plus room for the title and axis
+    left = min(0.55, 0.03 + 0.0125 * max(map(len, labels), default=1))  # room for the longest name
+    fig = Figure(figsize=(7, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((left, 0.45 / height, 0.96 - left, 1 - 0.8 / height))
+    ax.barh(np.arange(len(top)), top.to_numpy())
+    ax.set_yticks(np.arange(len(top)), labels, fontsize=8)
+    ax.set_ylim(-0.6, len(top) - 0.4)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_title(f"feature importance ({title}, mean over folds)", fontsize=9)
+    fig.savefig(path, dpi=80, pil_kwargs={"compress_level": 1})
