@@ -104,7 +104,7 @@ def test_unknown_key_where_plus_is_refused_says_where_new_keys_can_go(project):
 
     result = run_exp(project, "--dry-run")
 
-    assert_refused(result, project, "run001: unknown key model.objective. Keys at model: name, params",
+    assert_refused(result, project, "run001: unknown key model.objective. Keys at model: name, device, seeds, params,",
                    "New keys can be added (as +objective) only in model.params and features.")
     assert "write +objective" not in result.stderr
 
