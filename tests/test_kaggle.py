@@ -1,4 +1,4 @@
-"""scripts/kaggle_cli.py and scripts/kaggle_notebook.py against the real kaggle command.
+"""scripts/kaggle_cli.py (and the kaggle_*.py modules it uses) against the real kaggle command.
 
 The `kaggle` on PATH is the installed kaggle package's own CLI (tests/fake_kaggle.py) with only the HTTP
 layer replaced: its argument parser, credential lookup and printing run for real, so a command line it
@@ -255,11 +255,11 @@ def test_submissions_keep_older_ones_kaggle_no_longer_lists(project, fake_kaggle
 def test_unreadable_submissions_output_is_an_error_not_zero_submissions(baked_project, printed):
     sys.path.insert(0, str(baked_project / "scripts"))
     try:
-        import kaggle_cli
-        with pytest.raises(kaggle_cli.UserError, match="cannot read what .* printed"):
-            kaggle_cli.read_submissions_json(printed, ["kaggle", "competitions", "submissions"])
+        import kaggle_submissions
+        with pytest.raises(kaggle_submissions.UserError, match="cannot read what .* printed"):
+            kaggle_submissions.read_submissions_json(printed, ["kaggle", "competitions", "submissions"])
         # kaggle 2.2.5 prints this line, not JSON, when there are none yet: that is no mistake.
-        assert kaggle_cli.read_submissions_json("No submissions found\n", ["kaggle"]) == []
+        assert kaggle_submissions.read_submissions_json("No submissions found\n", ["kaggle"]) == []
     finally:
         sys.path.remove(str(baked_project / "scripts"))
 
