@@ -32,6 +32,7 @@ EXPECTED_FILES = {
     "exp/exp001/runner.py",
     "exp/exp001/train.py",
     "exp/exp001/util.py",
+    "scripts/atomic_files.py",
     "scripts/blend.py",
     "scripts/kaggle_auth.py",
     "scripts/kaggle_cli.py",
@@ -40,6 +41,9 @@ EXPECTED_FILES = {
     "scripts/kaggle_project.py",
     "scripts/kaggle_submissions.py",
     "scripts/leaderboard.py",
+    "scripts/leaderboard_chart.py",
+    "scripts/leaderboard_records.py",
+    "scripts/leaderboard_tables.py",
     "scripts/new_exp.py",
     "scripts/switch_competition.py",
 }
