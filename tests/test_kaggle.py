@@ -245,6 +245,31 @@ def test_submissions_keep_older_ones_kaggle_no_longer_lists(project, fake_kaggle
     assert rows[0]["ref"] == "12"  # the fresh copy of the pending one replaced the saved copy
 
 
+def test_interrupted_save_of_submissions_keeps_the_earlier_file_whole(project, monkeypatch):
+    saved = project / "data" / "output" / "submissions.csv"
+    saved.write_text("fileName,date,description,status,publicScore,privateScore\n"
+                     "old.csv,2024-06-01 10:00:00,exp000/run001 cv=0.5,SubmissionStatus.COMPLETE,0.5,\n")
+    before = saved.read_bytes()
+    scripts = str(project / "scripts")
+    for name in ("atomic_files", "kaggle_project", "kaggle_submissions"):
+        sys.modules.pop(name, None)  # loaded from this project, not one an earlier test loaded
+    sys.path.insert(0, scripts)
+    try:
+        import kaggle_submissions
+    finally:
+        sys.path.remove(scripts)
+    fresh = [dict(row, date=row["date"].replace("T", " ")) for row in SUBMISSIONS]
+
+    def crash(self, rows):
+        raise KeyboardInterrupt  # e.g. Ctrl-C halfway through writing the CSV
+    monkeypatch.setattr(csv.DictWriter, "writerows", crash)
+    with pytest.raises(KeyboardInterrupt):
+        kaggle_submissions.write_submissions_csv(saved, fresh)
+
+    assert saved.read_bytes() == before, "the only copy of submissions Kaggle no longer lists survives"
+    assert sorted(p.name for p in saved.parent.iterdir() if p.is_file()) == [".gitkeep", "submissions.csv"]
+
+
 @pytest.mark.parametrize("printed", [
     # what kaggle 2.2.5 prints with -v: a CSV that an older reader took for "no submissions"
     "ref,fileName,date,description,status,publicScore,privateScore\n"

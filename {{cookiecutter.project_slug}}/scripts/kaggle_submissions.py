@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from atomic_files import write_atomically
 from kaggle_project import ROOT, UserError, rel
 
 # The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
@@ -93,9 +94,15 @@ def merge_submissions(saved, fresh):
 
 
 def write_submissions_csv(path, rows):
-    """Write the submissions with the fields of SUBMISSION_FIELDS, one row each."""
+    """Write the submissions with the fields of SUBMISSION_FIELDS, one row each, whole or not at all.
+
+    The file is the only copy of submissions Kaggle no longer lists: an interrupted write must leave the old one.
+    """
+    def write(temporary):
+        with open(temporary, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=SUBMISSION_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=SUBMISSION_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_atomically(path, write)
