@@ -1,4 +1,4 @@
-"""scripts/kaggle_cli.py and scripts/kaggle_notebook.py against the real kaggle command.
+"""scripts/kaggle_cli.py (and the kaggle_*.py modules it uses) against the real kaggle command.
 
 The `kaggle` on PATH is the installed kaggle package's own CLI (tests/fake_kaggle.py) with only the HTTP
 layer replaced: its argument parser, credential lookup and printing run for real, so a command line it
@@ -245,6 +245,31 @@ def test_submissions_keep_older_ones_kaggle_no_longer_lists(project, fake_kaggle
     assert rows[0]["ref"] == "12"  # the fresh copy of the pending one replaced the saved copy
 
 
+def test_interrupted_save_of_submissions_keeps_the_earlier_file_whole(project, monkeypatch):
+    saved = project / "data" / "output" / "submissions.csv"
+    saved.write_text("fileName,date,description,status,publicScore,privateScore\n"
+                     "old.csv,2024-06-01 10:00:00,exp000/run001 cv=0.5,SubmissionStatus.COMPLETE,0.5,\n")
+    before = saved.read_bytes()
+    scripts = str(project / "scripts")
+    for name in ("atomic_files", "kaggle_project", "kaggle_submissions"):
+        sys.modules.pop(name, None)  # loaded from this project, not one an earlier test loaded
+    sys.path.insert(0, scripts)
+    try:
+        import kaggle_submissions
+    finally:
+        sys.path.remove(scripts)
+    fresh = [dict(row, date=row["date"].replace("T", " ")) for row in SUBMISSIONS]
+
+    def crash(self, rows):
+        raise KeyboardInterrupt  # e.g. Ctrl-C halfway through writing the CSV
+    monkeypatch.setattr(csv.DictWriter, "writerows", crash)
+    with pytest.raises(KeyboardInterrupt):
+        kaggle_submissions.write_submissions_csv(saved, fresh)
+
+    assert saved.read_bytes() == before, "the only copy of submissions Kaggle no longer lists survives"
+    assert sorted(p.name for p in saved.parent.iterdir() if p.is_file()) == [".gitkeep", "submissions.csv"]
+
+
 @pytest.mark.parametrize("printed", [
     # what kaggle 2.2.5 prints with -v: a CSV that an older reader took for "no submissions"
     "ref,fileName,date,description,status,publicScore,privateScore\n"
@@ -255,11 +280,11 @@ def test_submissions_keep_older_ones_kaggle_no_longer_lists(project, fake_kaggle
 def test_unreadable_submissions_output_is_an_error_not_zero_submissions(baked_project, printed):
     sys.path.insert(0, str(baked_project / "scripts"))
     try:
-        import kaggle_cli
-        with pytest.raises(kaggle_cli.UserError, match="cannot read what .* printed"):
-            kaggle_cli.read_submissions_json(printed, ["kaggle", "competitions", "submissions"])
+        import kaggle_submissions
+        with pytest.raises(kaggle_submissions.UserError, match="cannot read what .* printed"):
+            kaggle_submissions.read_submissions_json(printed, ["kaggle", "competitions", "submissions"])
         # kaggle 2.2.5 prints this line, not JSON, when there are none yet: that is no mistake.
-        assert kaggle_cli.read_submissions_json("No submissions found\n", ["kaggle"]) == []
+        assert kaggle_submissions.read_submissions_json("No submissions found\n", ["kaggle"]) == []
     finally:
         sys.path.remove(str(baked_project / "scripts"))
 

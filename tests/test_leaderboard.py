@@ -1,7 +1,8 @@
 """The leaderboard as a Kaggler reads it: whole files while other processes work, and a chart that tells runs apart."""
 import csv
-import importlib.util
+import importlib
 import json
+import sys
 
 import pytest
 
@@ -16,12 +17,20 @@ def add_run(project, exp, run, cv, finished, metric="auc"):
     (folder / "status.json").write_text(json.dumps({"status": "done", "started": finished, "finished": finished}))
 
 
-def load_leaderboard(project):
-    """Give the project's scripts/leaderboard.py as a module (its paths resolve from that project)."""
-    spec = importlib.util.spec_from_file_location("leaderboard_under_test", project / "scripts/leaderboard.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_leaderboard(project, module="leaderboard"):
+    """Give the project's scripts/leaderboard.py (or a module beside it, e.g. leaderboard_chart) as a module.
+
+    Loaded fresh, with the modules it imports, so its paths resolve from that project and not from a project
+    an earlier test loaded.
+    """
+    scripts = str(project / "scripts")
+    for name in [name for name in sys.modules if name == "atomic_files" or name.startswith("leaderboard")]:
+        del sys.modules[name]
+    sys.path.insert(0, scripts)
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(scripts)
 
 
 @pytest.fixture
@@ -52,8 +61,9 @@ def test_an_interrupted_leaderboard_leaves_the_previous_files_whole(board_projec
 
 def test_leaderboard_chart_tells_runs_apart_and_its_axis_says_what_it_is(board_project):
     leaderboard = load_leaderboard(board_project)
+    chart = load_leaderboard(board_project, "leaderboard_chart")
     groups = leaderboard.group_by_metric(leaderboard.read_runs())
-    figure = leaderboard.draw_history(groups)
+    figure = chart.draw_history(groups)
     (ax,) = figure.axes
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert {"exp001", "exp002"} <= set(legend), "one colour per experiment, named in the legend"

@@ -19,13 +19,14 @@ import os
 import re
 import shutil
 import sys
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+
+from atomic_files import temporary_name
 
 # scripts/blend.py -> the project root, whatever the current directory is.
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,7 +185,7 @@ def write_blend(folder, runs, oof_pred, test_pred, submission, summary, numbered
     takes the next number, a named one is an error.
     """
     BLEND_ROOT.mkdir(parents=True, exist_ok=True)
-    partial = BLEND_ROOT / f".{folder.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    partial = temporary_name(folder)
     partial.mkdir()
     try:
         columns = runs[0]["columns"]

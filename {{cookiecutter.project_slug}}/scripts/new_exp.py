@@ -18,8 +18,9 @@ import os
 import re
 import shutil
 import sys
-import uuid
 from pathlib import Path
+
+from atomic_files import temporary_name
 
 # scripts/new_exp.py -> the project root, whatever the current directory is.
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ def choose_target(wanted):
 
 def copy_experiment(source, target, idea):
     """Copy the experiment's files (not its caches) into the claimed, empty `target`, whole or not at all."""
-    hidden = target.with_name(f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    hidden = temporary_name(target)
     try:
         # copytree copies real files for symlinks (symlinks=False), so the copy is independent.
         shutil.copytree(source, hidden, ignore=shutil.ignore_patterns(*IGNORED))

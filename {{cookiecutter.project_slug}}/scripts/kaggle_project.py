@@ -1,0 +1,97 @@
+"""The project as kaggle_cli.py sees it: its folders, project.yml, and the finished runs and blends it can send.
+
+Every kaggle_*.py module raises UserError for a problem the user can fix; kaggle_cli.py prints it.
+"""
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+# scripts/kaggle_project.py -> the project root, whatever the current directory is.
+ROOT = Path(__file__).resolve().parents[1]
+INPUT_DIR = ROOT / "data" / "input"
+OUTPUT_DIR = ROOT / "data" / "output"
+RECORDS_ROOT = OUTPUT_DIR / "exp"
+BLEND_ROOT = OUTPUT_DIR / "blend"
+SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
+DATASETS_DIR = OUTPUT_DIR / "kaggle_datasets"
+NOTEBOOKS_DIR = OUTPUT_DIR / "kaggle_notebooks"
+
+
+class UserError(Exception):
+    """A problem the user can fix: printed as a message, exit code 2, no traceback."""
+
+
+def read_project():
+    """Give project.yml as a dict."""
+    path = ROOT / "project.yml"
+    if not path.is_file():
+        raise UserError(f"{path}: not found. Run this script inside a project made from the template.")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def competition_slug(args):
+    """Give the competition slug: --competition, else project.yml's competition."""
+    slug = args.competition or read_project().get("competition")
+    if not slug:
+        raise UserError("no competition: project.yml has no 'competition:'. Fix: add the slug from "
+                        "kaggle.com/competitions/<slug> to project.yml, or pass --competition SLUG.")
+    return str(slug)
+
+
+def read_json_file(path):
+    """Give the JSON object in path, or {} when it is missing or unreadable (as the kaggle command treats it)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def rel(path):
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------- runs
+
+def parse_run(text, need_run=True):
+    """Give (exp, run or None) from 'exp001/run002' (also 'exp1/run2'); run may be left out when need_run is False."""
+    match = re.fullmatch(r"exp(\d+)(?:/run(\d+))?/?", text.strip())
+    if not match or (need_run and match.group(2) is None):
+        form = "expNNN/runNNN" if need_run else "expNNN or expNNN/runNNN"
+        raise UserError(f"{text}: cannot read it as {form}, e.g. exp001/run002.")
+    run = f"run{int(match.group(2)):03d}" if match.group(2) else None
+    return f"exp{int(match.group(1)):03d}", run
+
+
+def complete_run(exp, run):
+    """Give the record folder and status of a complete run; raise UserError for any other run."""
+    folder = RECORDS_ROOT / exp / run
+    status_file = folder / "status.json"
+    if status_file.is_file():
+        status = json.loads(status_file.read_text(encoding="utf-8"))
+        if status.get("status") == "done":
+            return folder, status
+    failed = RECORDS_ROOT / exp / f"{run}.failed"
+    if (failed / "status.json").is_file():
+        state = json.loads((failed / "status.json").read_text(encoding="utf-8")).get("status", "failed")
+        raise UserError(f"{exp}/{run} did not finish ({state}); see {rel(failed / 'log.txt')}. Only complete runs "
+                        f"can be used. Fix the problem, then: python exp/{exp}/exp.py --run {run}")
+    raise UserError(f"{exp}/{run} has no complete record in {rel(RECORDS_ROOT / exp)}/. Train it first: "
+                    f"python exp/{exp}/exp.py --run {run} (list the runs with --list).")
+
+
+def complete_blend(name):
+    """Give the folder, summary and run folder of a blend written by scripts/blend.py; raise UserError if there is none."""
+    folder = BLEND_ROOT / name
+    if not (folder / "blend.json").is_file():
+        made = sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file()) if BLEND_ROOT.is_dir() else []
+        raise UserError(f"{rel(folder)}: no finished blend there. Blends: {', '.join(made) or 'none yet'}. "
+                        "Make one with: python scripts/blend.py exp001/run002 exp002/run001")
+    summary = json.loads((folder / "blend.json").read_text(encoding="utf-8"))
+    exp, run = parse_run(summary["runs"][0])
+    return folder, summary, RECORDS_ROOT / exp / run

@@ -1,0 +1,108 @@
+"""Submissions: a run's submission.csv checked against the sample before it is sent, and the list of
+what was sent, as Kaggle prints it, merged into data/output/submissions.csv (leaderboard.py reads it).
+"""
+import csv
+import json
+import os
+import shlex
+from pathlib import Path
+
+import yaml
+
+from atomic_files import write_atomically
+from kaggle_project import ROOT, UserError, rel
+
+# The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
+SUBMISSION_FIELDS = ["ref", "fileName", "date", "description", "status", "publicScore", "privateScore"]
+# Experiment code reads its data from here when it is set (the Kaggle notebook sets it to the competition's input).
+DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"
+
+
+def input_dir(data):
+    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR when set, else data.dir of config.yml."""
+    if os.environ.get(DATA_DIR_VARIABLE):
+        return Path(os.environ[DATA_DIR_VARIABLE]).resolve()
+    return ROOT / data.get("dir", "data/input")
+
+
+def check_submission(run_dir, config_dir=None):
+    """Raise UserError unless run_dir/submission.csv matches the sample submission named in config_dir/config.yml."""
+    import pandas as pd
+
+    config = (config_dir or run_dir) / "config.yml"
+    data = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("data") or {}
+    sample_path = input_dir(data) / data.get("sample_submission", "sample_submission.csv")
+    sub_path = run_dir / "submission.csv"
+    if not sub_path.is_file():
+        raise UserError(f"{rel(sub_path)}: not found; the run record is incomplete.")
+    if not sample_path.is_file():
+        raise UserError(f"{rel(sample_path)}: not found, so {rel(sub_path)} cannot be checked. "
+                        "Fix: python scripts/kaggle_cli.py download, or correct data.sample_submission in config.yml.")
+    id_col = data.get("id", "id")
+    # Ids as text: 001 and 1 are different ids to Kaggle.
+    sample = pd.read_csv(sample_path, dtype={id_col: str})
+    sub = pd.read_csv(sub_path, dtype={id_col: str})
+    where = f"{rel(sub_path)} does not match {rel(sample_path)}"
+    if list(sub.columns) != list(sample.columns):
+        raise UserError(f"{where}: columns {list(sub.columns)} instead of {list(sample.columns)}.")
+    if len(sub) != len(sample):
+        raise UserError(f"{where}: {len(sub)} rows instead of {len(sample)}.")
+    if not sub[id_col].equals(sample[id_col]):
+        raise UserError(f"{where}: the {id_col} values differ or are in another order (same ids, same order expected).")
+    if sub.isna().any().any():
+        bad = [c for c in sub.columns if sub[c].isna().any()]
+        raise UserError(f"{where}: missing values in {', '.join(bad)}.")
+
+
+def read_submissions_json(text, command):
+    """Give the submissions `kaggle competitions submissions --format json` printed; raise UserError if unreadable."""
+    if text.strip() == "No submissions found":
+        return []
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("[")), None)  # after notices, if any
+    try:
+        rows = json.loads("\n".join(lines[start:])) if start is not None else None
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "description" in r and "date" in r for r in rows):
+        said = "\n".join(lines[:5]) or "(nothing)"
+        raise UserError(f"cannot read what `{shlex.join(command)}` printed: expected a JSON list of submissions with "
+                        f"date and description, got:\n{said}\nNothing was saved. Fix: pip install --upgrade kaggle "
+                        "(this script is written for kaggle 2.2.x), or report the output above.")
+    for row in rows:  # the same date format as the CSV that older versions saved, so rows merge
+        row["date"] = str(row.get("date") or "").replace("T", " ")
+        row.update((k, "" if row.get(k) is None else row.get(k)) for k in SUBMISSION_FIELDS)
+    return rows
+
+
+def read_submissions_csv(text):
+    """Give the rows of the saved submissions CSV."""
+    return list(csv.DictReader(text.splitlines()))
+
+
+def merge_submissions(saved, fresh):
+    """Give saved and fresh submissions together, newest first; a fresh row replaces its saved copy.
+
+    Kaggle lists only the latest page, so older submissions are kept from earlier saves.
+    """
+    def key(row):
+        return row.get("date"), row.get("fileName"), row.get("description")
+
+    merged = {key(row): row for row in saved}
+    merged.update((key(row), row) for row in fresh)  # a pending score may have come in since
+    return sorted(merged.values(), key=lambda row: row.get("date") or "", reverse=True)
+
+
+def write_submissions_csv(path, rows):
+    """Write the submissions with the fields of SUBMISSION_FIELDS, one row each, whole or not at all.
+
+    The file is the only copy of submissions Kaggle no longer lists: an interrupted write must leave the old one.
+    """
+    def write(temporary):
+        with open(temporary, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=SUBMISSION_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, write)

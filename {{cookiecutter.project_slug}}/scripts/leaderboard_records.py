@@ -1,0 +1,164 @@
+"""Read the run records and the saved public LB scores into leaderboard rows, one dict per run.
+
+leaderboard.py ranks and shows the rows; this file only reads. A record that is not whole yet (no
+status.json) is left out, so a leaderboard built while runs train never shows a half-written one.
+"""
+import csv
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+# scripts/leaderboard_records.py -> the project root, whatever the current directory is.
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT_DIR = ROOT / "data" / "output"
+RECORDS_ROOT = OUTPUT_DIR / "exp"
+SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
+
+EXP_NAME = re.compile(r"exp(\d{3,})")
+# runNNN is a complete run, runNNN.failed a failed or interrupted one; .runNNN.partial (in
+# progress) and runNNN.replaced-<time> (kept after --force) are not on the board.
+RUN_FOLDER = re.compile(r"(run\d{3,})(\.failed)?")
+RUN_REF = re.compile(r"\b(exp\d{3,})/(run\d{3,})\b")
+
+# The C loader is many times faster; it matters with a thousand runs.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+COLUMNS = ["metric", "direction", "rank", "exp", "run", "best", "status", "cv", "cv_std", "oof",
+           "public_lb", "private_lb", "changes", "model", "fit_seconds", "commit", "dirty",
+           "started", "finished", "error", "path"]
+
+
+def read_json(path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def read_yaml(path):
+    try:
+        value = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+    except (OSError, yaml.YAMLError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def flatten(tree, prefix=""):
+    """Give {'model.params.max_depth': 5} for a nested dict, as exp.py prints a run's changes."""
+    flat = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{str(key).lstrip('+')}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def last_line(text):
+    """Give the last line of an error (a traceback ends with the exception itself)."""
+    lines = str(text or "").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def describe_changes(update):
+    """Give a snippet's changes on one line: model.params.max_depth=5, seed=7."""
+    return ", ".join(f"{k}={v}" for k, v in flatten(update).items()) or "(base config)"
+
+
+def exp_number(name):
+    match = EXP_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def find_run_folders():
+    """Give (exp, run, folder, failed) of every complete or failed run record, in number order."""
+    found = []
+    if not RECORDS_ROOT.is_dir():
+        return found
+    experiments = [p for p in RECORDS_ROOT.iterdir() if exp_number(p.name) is not None and p.is_dir()]
+    for exp_dir in sorted(experiments, key=lambda p: exp_number(p.name)):
+        for folder in exp_dir.iterdir():
+            match = RUN_FOLDER.fullmatch(folder.name)
+            if match:
+                found.append((exp_dir.name, match.group(1), folder, bool(match.group(2))))
+    found.sort(key=lambda item: (exp_number(item[0]), int(item[1][3:])))
+    return found
+
+
+def read_run(exp, run, folder, failed):
+    """Give one board row for a run record, or None when the record is not whole."""
+    status = read_json(folder / "status.json")
+    if not status:  # status.json is written last: without it the record is incomplete
+        return None
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(exp=exp, run=run, status=status.get("status", "failed" if failed else "done"),
+               started=status.get("started", ""), finished=status.get("finished", ""),
+               path=str(folder.relative_to(ROOT)))
+    row["changes"] = describe_changes(read_yaml(folder / "config_update.yml"))
+    if failed or row["status"] != "done":
+        # Metrics never came; the merged config still says which metric and model it was for.
+        config = read_yaml(folder / "config.yml")
+        row.update(metric=config.get("metric", ""), model=(config.get("model") or {}).get("name", ""),
+                   error=last_line(status.get("error")))
+    else:
+        metrics = read_json(folder / "metrics.json")
+        row.update(metric=metrics.get("metric", status.get("metric", "")), cv=metrics.get("cv", status.get("cv")),
+                   cv_std=metrics.get("cv_std", ""), oof=metrics.get("oof", ""), model=metrics.get("model", ""),
+                   fit_seconds=metrics.get("total_seconds", ""),
+                   direction=metrics.get("direction") or ("maximize" if metrics.get("higher_is_better", True) else "minimize"))
+    git = read_json(folder / "provenance.json").get("git") or {}
+    row["commit"] = (git.get("commit") or "")[:7]
+    row["dirty"] = git.get("dirty") if git.get("dirty") is not None else ""
+    return row
+
+
+def read_runs():
+    """Give a board row for every run record under data/output/exp/."""
+    rows = [read_run(*found) for found in find_run_folders()]
+    return [row for row in rows if row is not None]
+
+
+# ---------------------------------------------------------------- public LB
+
+def read_submissions(path=SUBMISSIONS_CSV):
+    """Give {(exp, run): (public, private)} from a saved `kaggle competitions submissions -v` CSV.
+
+    A submission belongs to the run named in its description (kaggle_cli.py submit writes
+    'expNNN/runNNN cv=...'); when a run was submitted more than once, the newest scored one counts.
+    """
+    if not path.is_file():
+        return {}
+    scores = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        submissions = [s for s in csv.DictReader(f) if score_or_blank(s.get("publicScore")) != ""]
+    for sub in sorted(submissions, key=lambda s: s.get("date") or ""):  # newest last, so it wins
+        match = RUN_REF.search(sub.get("description") or "")
+        if match:
+            scores[match.groups()] = (score_or_blank(sub.get("publicScore")), score_or_blank(sub.get("privateScore")))
+    return scores
+
+
+def score_or_blank(text):
+    """Give the score as a float, or '' when Kaggle has none yet (blank, None, pending)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return ""
+
+
+def join_lb(rows, scores):
+    for row in rows:
+        row["public_lb"], row["private_lb"] = scores.get((row["exp"], row["run"]), ("", ""))
+
+
+def finish_time(row):
+    """Give when a run finished as a comparable time (records may carry different UTC offsets)."""
+    try:
+        return datetime.fromisoformat(row["finished"] or row["started"]).timestamp()
+    except ValueError:
+        return 0.0
+
