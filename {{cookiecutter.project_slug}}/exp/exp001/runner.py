@@ -199,6 +199,7 @@ def check_writable(out_root):
 def run_one(run, position, out_root, argv):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
     import record
+    import tracking
     import train
 
     started, clock = util.now(), time.perf_counter()
@@ -212,7 +213,7 @@ def run_one(run, position, out_root, argv):
         handler = util.add_log_file(partial / "log.txt")
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {describe_update(run)}")
         util.seed_everything(run.config["seed"])
-        tracker = record.start_tracking(run.config, run.name)
+        tracker = tracking.start_tracking(run.config, run.name)
         metrics = train.run(run.config, partial, run.n_rows)
         status.update(status="done", cv=metrics["cv"])
     except (ConfigError, DataError) as e:
@@ -238,6 +239,7 @@ def run_one(run, position, out_root, argv):
 def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):
     """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
     import record
+    import tracking
 
     def attempt(step, *args):
         try:
@@ -250,7 +252,7 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         return True
 
     if partial is not None:
-        attempt(record.finish_tracking, tracker, metrics, partial)
+        attempt(tracking.finish_tracking, tracker, metrics, partial)
         attempt(record.write_provenance, partial, run.config, status["started"], argv)
     status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
     log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
@@ -291,12 +293,13 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
     `elsewhere` gets the runs other processes hold. Both lists are filled as we go, so an interrupt
     leaves in them what was done until then.
     """
+    import claims
     import record
 
     for i, run in enumerate(todo, 1):
         stop_if_signalled()
         with shielded():  # a claim is made whole or not at all
-            held, note = record.claim(out_root, run.name)
+            held, note = claims.claim(out_root, run.name)
         if held is None:
             log.info(note)
             elsewhere.append(run.name)
@@ -355,12 +358,12 @@ def without_jobs(argv):
 # ---------------------------------------------------------------- what the user sees
 
 def show_list(runs, states, out_root):
-    import record
+    import claims
 
     for run in runs:
         status, detail = states[run.name]
         score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
-        running = None if status == "done" else record.holder(out_root, run.name)
+        running = None if status == "done" else claims.holder(out_root, run.name)
         if running:
             status, score = "running", f" ({running.removeprefix('running ')})"
         print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
@@ -474,8 +477,8 @@ def run_command(runs_list, exp_py, doc, argv):
             return 0
         with console_muted() if worker else contextlib.nullcontext():  # --jobs: the parent has said it all once
             import data
-            import record
-            record.check_tracking(base)
+            import tracking
+            tracking.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
                 data.load_data(run.config, run.n_rows)
         check_writable(out_root)
