@@ -31,8 +31,7 @@ def on_signal(signum, frame):
 
 
 def catch_signals():
-    """Make Ctrl-C and SIGTERM raise Stop from now on."""
-    # Called by main(), not at import: importing exp.py (a notebook) leaves Ctrl-C alone.
+    """Make Ctrl-C and SIGTERM raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 

@@ -105,7 +105,7 @@ def write_error(e, folder=None):
     return f"{e.strerror or os.strerror(e.errno)} while writing {util.rel(target) if target else 'the record'}"
 
 
-# ---------------------------------------------------------------- many runs, many processes
+# ---------------------------------------------------------------- many runs
 
 def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
     """Claim and train each run in `todo` that no other process holds; add their statuses to `finished`.
