@@ -1,197 +1,29 @@
-"""The run machinery behind exp.py: its command line, planning RUNS, claiming runs, and each run's life.
+"""The run machinery behind exp.py: its command line, and the loop that claims and trains each run.
 
 exp.py says what the experiment tries (its docstring and RUNS); this file trains it. Any number of
 processes may run the same experiment at once (shells, GPUs, a Slurm array over a shared folder):
 each claims the next run that is neither done nor running, so every run is trained once.
+
+What to run is decided in plan.py, --jobs workers start in jobs.py, Ctrl-C is handled in interrupts.py.
 """
 import argparse
 import contextlib
 import errno
 import os
 import signal
-import subprocess
 import sys
-import textwrap
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
+import jobs
+import plan
 import util
+from interrupts import Signals, catch_signals, shielded, stop_if_signalled
 from util import ConfigError, DataError, log
-
-
-# Ctrl-C (SIGINT) and SIGTERM (Slurm, timeout, docker stop) both end the current run as "interrupted",
-# release its claim and print the summary; no traceback. main() catches them before any slow import
-# (pandas, LightGBM and the experiment's own modules are imported inside it).
-class Stop(KeyboardInterrupt):
-    """Raised in the main thread by Ctrl-C or SIGTERM; the exit code is 128 + the signal number."""
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class Signals:
-    received = None   # the first signal number received, if any
-    shielded = False  # True while a record or claim is being written: the signal waits until it is done
-
-
-def on_signal(signum, frame):
-    first = Signals.received is None
-    if first:
-        Signals.received = signum
-    if first and not Signals.shielded:  # a second Ctrl-C never breaks the cleanup the first one started
-        raise Stop(signum)
-
 
 # Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
-RUNS_EXAMPLE = 'RUNS = [\n    """\n    model:\n      params:\n        num_leaves: 4\n    """,\n]'
-
-
-@contextlib.contextmanager
-def shielded():
-    """Hold Ctrl-C and SIGTERM back while a record or claim is written, so it is never left half done."""
-    before = Signals.shielded
-    Signals.shielded = True
-    try:
-        yield
-    finally:
-        Signals.shielded = before
-
-
-def stop_if_signalled():
-    if Signals.received is not None:
-        raise Stop(Signals.received)
-
-
-@dataclass
-class Run:
-    name: str        # run001
-    snippet: str     # the YAML text from RUNS, dedented
-    update: dict     # the snippet parsed
-    config: dict     # config.yml with the snippet merged in
-    debug: bool = False  # --debug: a scratch record, on a sample of rows
-    n_rows: int = None   # --debug: train on a sample of this many rows
-
-
-# ---------------------------------------------------------------- planning
-
-def check_runs_list(runs):
-    """Raise ConfigError unless RUNS is a non-empty list of YAML snippets (text)."""
-    how = f"Write it as a list of YAML snippets in triple quotes, one per run:\n{RUNS_EXAMPLE}"
-    if isinstance(runs, str) or not isinstance(runs, (list, tuple)):
-        kind = "one text" if isinstance(runs, str) else f"a {type(runs).__name__}"
-        raise ConfigError(f"exp.py: RUNS is {kind}, not a list of snippets. {how}")
-    if not runs:
-        raise ConfigError("exp.py: RUNS is empty, so there is nothing to run. Add a snippet for each run; "
-                          f"an empty snippet (\"\"\"\"\"\") trains config.yml as it is:\n{RUNS_EXAMPLE}")
-    for i, raw in enumerate(runs, 1):
-        if not isinstance(raw, str):
-            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is {util.short(raw)}, not a YAML snippet in quotes. {how}")
-
-
-def plan_runs(runs_list, source, base, debug=False):
-    """Give every run in RUNS parsed, merged and checked, so a typo stops us before any training."""
-    check_runs_list(runs_list)
-    try:  # a mistake in config.yml itself is blamed on config.yml, not on run001
-        check_config(base, "config.yml")
-        base_problem = None
-    except ConfigError as e:
-        base_problem = e
-    runs = []
-    for i, raw in enumerate(runs_list, 1):
-        name = f"run{i:03d}"
-        start = source.find(raw)  # where the snippet sits in exp.py, for error line numbers
-        # The snippet's first line is the one after the newlines that follow the opening quotes.
-        leading = len(raw) - len(raw.lstrip("\n"))
-        first_line = source.count("\n", 0, start) + 1 + leading if start >= 0 else 1
-        where = f"{name} (exp.py)" if start >= 0 else f"{name} (its snippet)"
-        snippet = textwrap.dedent(raw).strip("\n")
-        update = util.parse_yaml(snippet, where, first_line=first_line)
-        try:
-            config = util.merge_update(base, update, name)
-            if debug:  # quick and untracked
-                config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
-                config["wandb"]["enabled"] = False
-            check_config(config, name)
-        except ConfigError as problem:
-            raise (base_problem or problem) from None
-        except (KeyError, TypeError):
-            raise base_problem or ConfigError(f"{name}: config.yml lacks a section the code reads (model, debug or "
-                                              "wandb). Fix: add it back to config.yml.") from None
-        runs.append(Run(name, snippet, update, config, debug, config["debug"]["n_rows"] if debug else None))
-    return runs
-
-
-def check_config(config, where):
-    import train
-
-    try:
-        train.check_config(config, where)
-    except KeyError as e:  # a key the code reads was deleted from config.yml
-        raise ConfigError(f"{where}: no key {e.args[0]!r}, which the code reads. "
-                          "Fix: add it back to config.yml (see the config.yml of an earlier experiment).") from None
-
-
-def select_runs(runs, spec):
-    """Give the runs named by --run: '2,3', 'run002', '1-3'; all runs when spec is None."""
-    if not spec:
-        return runs
-    chosen = []
-    for part in spec.split(","):
-        part = part.strip().lower().replace("run", "")
-        try:
-            low, _, high = part.partition("-")
-            low, high = int(low), int(high or low)
-        except ValueError:
-            raise ConfigError(f"--run {spec}: cannot read {part!r}. Write numbers like 2,3 or run002 or 1-3.") from None
-        if high < low:
-            raise ConfigError(f"--run {spec}: the range {low}-{high} runs backwards, so it names no run. "
-                              f"Fix: write the smaller number first, --run {high}-{low}.")
-        for n in range(low, high + 1):
-            if not 1 <= n <= len(runs):
-                raise ConfigError(f"--run {spec}: there is no run{n:03d}; RUNS has run001 to run{len(runs):03d}.")
-            if all(run.name != runs[n - 1].name for run in chosen):
-                chosen.append(runs[n - 1])
-    return chosen
-
-
-def check_unchanged(out_root, states, force):
-    """Refuse to go on when any finished run of RUNS no longer matches its snippet or config.yml: its record would lie."""
-    changed = [name for name, state in states.items() if state == "changed"]
-    stale = [name for name, state in states.items() if state == "stale"]
-    if force or not (changed or stale):
-        return
-    where = util.rel(out_root)
-    if changed:
-        raise ConfigError(
-            f"{', '.join(changed)}: the snippet in RUNS differs from the one saved in "
-            f"{' and '.join(f'{where}/{n}/config_update.yml' for n in changed[:3])}{' ...' if len(changed) > 3 else ''} "
-            "(the RUNS list was edited or reordered). Fix: restore the old snippet and append the new one at the end of "
-            f"RUNS, or redo it with --force --run {changed[0]} (the old record is kept as {changed[0]}.replaced-<date>-<time>)."
-        )
-    raise ConfigError(
-        f"{', '.join(stale)}: config.yml has changed since these runs were made (compare it with "
-        f"{where}/{stale[0]}/config.yml), so their records no longer match. Fix: start a new experiment for the "
-        f"change (python scripts/new_exp.py), or redo them with --force (old records are kept as "
-        f"{stale[0]}.replaced-<date>-<time> and so on), or move {where}/ away if those results are not worth keeping."
-    )
-
-
-def check_writable(out_root):
-    """Raise ConfigError, once and before any training, when the output folder cannot be written."""
-    folder = out_root
-    while not folder.exists() and folder != folder.parent:  # nothing is created here: a later error leaves no trace
-        folder = folder.parent
-    probe = util.temporary_name(folder / "write-test")
-    try:
-        probe.open("x").close()
-        probe.unlink()
-    except OSError as e:
-        raise ConfigError(f"cannot write to {util.rel(out_root)}/ ({e.strerror or e}). No run was started. "
-                          "Fix: make data/output/ writable (or free some space), then run the same command again.") from None
 
 
 # ---------------------------------------------------------------- one run
@@ -199,6 +31,7 @@ def check_writable(out_root):
 def run_one(run, position, out_root, argv):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
     import record
+    import tracking
     import train
 
     started, clock = util.now(), time.perf_counter()
@@ -210,9 +43,9 @@ def run_one(run, position, out_root, argv):
         util.write_yaml(partial / "config.yml", run.config)
         record.snapshot_sources(partial / "src")
         handler = util.add_log_file(partial / "log.txt")
-        log.info(f"{util.EXP_NAME}/{run.name} ({position}): {describe_update(run)}")
+        log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
         util.seed_everything(run.config["seed"])
-        tracker = record.start_tracking(run.config, run.name)
+        tracker = tracking.start_tracking(run.config, run.name)
         metrics = train.run(run.config, partial, run.n_rows)
         status.update(status="done", cv=metrics["cv"])
     except (ConfigError, DataError) as e:
@@ -238,6 +71,7 @@ def run_one(run, position, out_root, argv):
 def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):
     """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
     import record
+    import tracking
 
     def attempt(step, *args):
         try:
@@ -250,7 +84,7 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         return True
 
     if partial is not None:
-        attempt(record.finish_tracking, tracker, metrics, partial)
+        attempt(tracking.finish_tracking, tracker, metrics, partial)
         attempt(record.write_provenance, partial, run.config, status["started"], argv)
     status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
     log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
@@ -271,19 +105,7 @@ def write_error(e, folder=None):
     return f"{e.strerror or os.strerror(e.errno)} while writing {util.rel(target) if target else 'the record'}"
 
 
-def describe_update(run):
-    """Give a run's changes on one line, e.g. model.params.num_leaves=4."""
-    return ", ".join(f"{k}={v}" for k, v in util.flatten(run.update).items()) or "(base config)"
-
-
-# ---------------------------------------------------------------- many runs, many processes
-
-def read_states(runs, out_root):
-    """Give {run name: (status, status.json)} of every run's record, read once."""
-    import record
-
-    return {run.name: record.status_of(out_root, run.name, run.update, run.config) for run in runs}
-
+# ---------------------------------------------------------------- many runs
 
 def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
     """Claim and train each run in `todo` that no other process holds; add their statuses to `finished`.
@@ -291,12 +113,13 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
     `elsewhere` gets the runs other processes hold. Both lists are filled as we go, so an interrupt
     leaves in them what was done until then.
     """
+    import claims
     import record
 
     for i, run in enumerate(todo, 1):
         stop_if_signalled()
         with shielded():  # a claim is made whole or not at all
-            held, note = record.claim(out_root, run.name)
+            held, note = claims.claim(out_root, run.name)
         if held is None:
             log.info(note)
             elsewhere.append(run.name)
@@ -316,66 +139,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
             break
 
 
-def run_workers(n, argv, exp_py):
-    """Run `exp.py` (without --jobs) in n worker processes over the same claims; give their exit codes."""
-    threads = max(1, (os.cpu_count() or 1) // n)
-    # Workers split the cores: LightGBM and scikit-learn's OpenMP code follow OMP_NUM_THREADS unless
-    # the config sets num_threads / n_jobs; model code may read KAGGLE_EXP_THREADS (util.threads_per_run).
-    env = dict(os.environ, KAGGLE_EXP_WORKER="1", KAGGLE_EXP_THREADS=str(threads))
-    env.setdefault("OMP_NUM_THREADS", str(threads))
-    args = without_jobs(argv)
-    log.info(f"--jobs {n}: {n} worker processes, {threads} thread(s) each")
-    workers = [subprocess.Popen([sys.executable, str(exp_py), *args], env=env) for _ in range(n)]
-    codes = []
-    for worker in workers:
-        while True:
-            try:
-                codes.append(worker.wait())
-                break
-            except KeyboardInterrupt:  # forward SIGTERM (Ctrl-C reaches the workers by itself) and wait for them
-                Signals.shielded = True
-                for other in workers:
-                    with contextlib.suppress(OSError):
-                        other.send_signal(Signals.received or signal.SIGINT)
-    return codes
-
-
-def without_jobs(argv):
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--jobs":
-            skip = True
-        elif not a.startswith("--jobs="):
-            out.append(a)
-    return out
-
-
 # ---------------------------------------------------------------- what the user sees
-
-def show_list(runs, states, out_root):
-    import record
-
-    for run in runs:
-        status, detail = states[run.name]
-        score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
-        running = None if status == "done" else record.holder(out_root, run.name)
-        if running:
-            status, score = "running", f" ({running.removeprefix('running ')})"
-        print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
-
-
-def show_dry_run(runs, base):
-    flat_base = util.flatten(base)
-    for run in runs:
-        print(f"{run.name}:")
-        changes = util.flatten(run.update)
-        for key, value in changes.items():
-            print(f"  {key}: {flat_base.get(key, '(new)')} -> {value}")
-        if not changes:
-            print("  (the base config as it is)")
-
 
 def show_summary(statuses, states, out_root):
     """Log one line per run of this call; `<- best` marks the best finished run of the whole experiment."""
@@ -429,8 +193,7 @@ def parse_args(argv, doc):
 
 def main(runs_list):
     """Run exp.py's command line over RUNS and exit; called as the last line of exp.py."""
-    signal.signal(signal.SIGINT, on_signal)  # here, not at import: importing exp.py (a notebook) changes nothing
-    signal.signal(signal.SIGTERM, on_signal)
+    catch_signals()  # here, not at import: importing exp.py (a notebook) changes nothing
     caller = sys._getframe(1).f_globals
     exp_py = Path(caller.get("__file__") or util.EXP_DIR / "exp.py")
     argv = sys.argv[1:]
@@ -452,18 +215,18 @@ def run_command(runs_list, exp_py, doc, argv):
     worker = os.environ.get("KAGGLE_EXP_WORKER") == "1"
     try:
         base = util.load_config(util.EXP_DIR / "config.yml")
-        runs = plan_runs(runs_list, exp_py.read_text(encoding="utf-8"), base, debug=args.debug)
-        selected = select_runs(runs, args.run)
+        runs = plan.plan_runs(runs_list, exp_py.read_text(encoding="utf-8"), base, debug=args.debug)
+        selected = plan.select_runs(runs, args.run)
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")
         if args.dry_run:
-            return show_dry_run(selected, base) or 0
-        states = read_states(runs, out_root)
+            return plan.show_dry_run(selected, base) or 0
+        states = plan.read_states(runs, out_root)
         if args.list:
-            return show_list(runs, states, out_root) or 0
+            return plan.show_list(runs, states, out_root) or 0
         todo = selected
         if not args.debug:  # debug records are scratch: always redone
-            check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force)  # all of RUNS
+            plan.check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force)  # all of RUNS
             skipped = [run for run in selected if states[run.name][0] == "done" and not args.force]
             todo = [run for run in selected if run not in skipped]
             if skipped and not worker:
@@ -474,18 +237,18 @@ def run_command(runs_list, exp_py, doc, argv):
             return 0
         with console_muted() if worker else contextlib.nullcontext():  # --jobs: the parent has said it all once
             import data
-            import record
-            record.check_tracking(base)
+            import tracking
+            tracking.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
                 data.load_data(run.config, run.n_rows)
-        check_writable(out_root)
+        plan.check_writable(out_root)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
     if args.jobs > 1:
-        codes = run_workers(min(args.jobs, len(todo)), argv, exp_py)
-        after = read_states(runs, out_root)
+        codes = jobs.run_workers(min(args.jobs, len(todo)), argv, exp_py)
+        after = plan.read_states(runs, out_root)
         finished = [after[r.name][1] for r in todo if after[r.name][1] and after[r.name][1] != states[r.name][1]]
         show_summary(finished, after, out_root)
         signalled = [c for c in codes if c in (130, 143)] or ([128 + Signals.received] if Signals.received else [])
@@ -498,11 +261,11 @@ def run_command(runs_list, exp_py, doc, argv):
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: no traceback, finished runs stay finished
         Signals.shielded = True
         if not worker:
-            show_summary(finished, read_states(runs, out_root), out_root)
+            show_summary(finished, plan.read_states(runs, out_root), out_root)
         log.error("interrupted: run the same command again to go on from where it stopped")
         return 128 + (getattr(e, "signum", None) or Signals.received or signal.SIGINT)
     if not worker and finished:
-        show_summary(finished, read_states(runs, out_root), out_root)
+        show_summary(finished, plan.read_states(runs, out_root), out_root)
     elif not finished and elsewhere:
         log.info(f"nothing left for this process: {', '.join(elsewhere)} running in other processes")
     failed = [s for s in finished if s["status"] != "done"]

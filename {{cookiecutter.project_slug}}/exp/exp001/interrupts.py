@@ -1,0 +1,52 @@
+"""Ctrl-C and SIGTERM: the current run ends as "interrupted", its claim is released, no traceback.
+
+SIGTERM is what Slurm, `timeout` and `docker stop` send; it is treated like Ctrl-C. The exit code is
+128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), as a shell expects.
+"""
+import contextlib
+import signal
+
+
+# main() catches these before any slow import (pandas, LightGBM and the experiment's own modules are
+# imported inside it), and still prints the summary of the runs that finished.
+class Stop(KeyboardInterrupt):
+    """Raised in the main thread by Ctrl-C or SIGTERM; the exit code is 128 + the signal number."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Signals:
+    received = None   # the first signal number received, if any
+    shielded = False  # True while a record or claim is being written: the signal waits until it is done
+
+
+def on_signal(signum, frame):
+    first = Signals.received is None
+    if first:
+        Signals.received = signum
+    if first and not Signals.shielded:  # a second Ctrl-C never breaks the cleanup the first one started
+        raise Stop(signum)
+
+
+def catch_signals():
+    """Make Ctrl-C and SIGTERM raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+@contextlib.contextmanager
+def shielded():
+    """Hold Ctrl-C and SIGTERM back while a record or claim is written, so it is never left half done."""
+    before = Signals.shielded
+    Signals.shielded = True
+    try:
+        yield
+    finally:
+        Signals.shielded = before
+
+
+def stop_if_signalled():
+    if Signals.received is not None:
+        raise Stop(Signals.received)

@@ -1,0 +1,176 @@
+"""What to run: RUNS parsed, merged over config.yml and checked, the runs --run picks, and their status.
+
+Every run is checked before any training, so a typo in run007 stops the command before run001 trains.
+A finished run whose snippet was edited (changed) or whose config.yml has changed since (stale) stops
+it too: its record would no longer say how it was made. --list and --dry-run show the plan and stop.
+"""
+import textwrap
+from dataclasses import dataclass
+
+import util
+from util import ConfigError
+
+RUNS_EXAMPLE = 'RUNS = [\n    """\n    model:\n      params:\n        num_leaves: 4\n    """,\n]'
+
+
+@dataclass
+class Run:
+    name: str        # run001
+    snippet: str     # the YAML text from RUNS, dedented
+    update: dict     # the snippet parsed
+    config: dict     # config.yml with the snippet merged in
+    debug: bool = False  # --debug: a scratch record, on a sample of rows
+    n_rows: int = None   # --debug: train on a sample of this many rows
+
+
+def check_runs_list(runs):
+    """Raise ConfigError unless RUNS is a non-empty list of YAML snippets (text)."""
+    how = f"Write it as a list of YAML snippets in triple quotes, one per run:\n{RUNS_EXAMPLE}"
+    if isinstance(runs, str) or not isinstance(runs, (list, tuple)):
+        kind = "one text" if isinstance(runs, str) else f"a {type(runs).__name__}"
+        raise ConfigError(f"exp.py: RUNS is {kind}, not a list of snippets. {how}")
+    if not runs:
+        raise ConfigError("exp.py: RUNS is empty, so there is nothing to run. Add a snippet for each run; "
+                          f"an empty snippet (\"\"\"\"\"\") trains config.yml as it is:\n{RUNS_EXAMPLE}")
+    for i, raw in enumerate(runs, 1):
+        if not isinstance(raw, str):
+            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is {util.short(raw)}, not a YAML snippet in quotes. {how}")
+
+
+def plan_runs(runs_list, source, base, debug=False):
+    """Give every run in RUNS parsed, merged and checked, so a typo stops us before any training."""
+    check_runs_list(runs_list)
+    try:  # a mistake in config.yml itself is blamed on config.yml, not on run001
+        check_config(base, "config.yml")
+        base_problem = None
+    except ConfigError as e:
+        base_problem = e
+    runs = []
+    for i, raw in enumerate(runs_list, 1):
+        name = f"run{i:03d}"
+        start = source.find(raw)  # where the snippet sits in exp.py, for error line numbers
+        # The snippet's first line is the one after the newlines that follow the opening quotes.
+        leading = len(raw) - len(raw.lstrip("\n"))
+        first_line = source.count("\n", 0, start) + 1 + leading if start >= 0 else 1
+        where = f"{name} (exp.py)" if start >= 0 else f"{name} (its snippet)"
+        snippet = textwrap.dedent(raw).strip("\n")
+        update = util.parse_yaml(snippet, where, first_line=first_line)
+        try:
+            config = util.merge_update(base, update, name)
+            if debug:  # quick and untracked
+                config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
+                config["wandb"]["enabled"] = False
+            check_config(config, name)
+        except ConfigError as problem:
+            raise (base_problem or problem) from None
+        except (KeyError, TypeError):
+            raise base_problem or ConfigError(f"{name}: config.yml lacks a section the code reads (model, debug or "
+                                              "wandb). Fix: add it back to config.yml.") from None
+        runs.append(Run(name, snippet, update, config, debug, config["debug"]["n_rows"] if debug else None))
+    return runs
+
+
+def check_config(config, where):
+    import train
+
+    try:
+        train.check_config(config, where)
+    except KeyError as e:  # a key the code reads was deleted from config.yml
+        raise ConfigError(f"{where}: no key {e.args[0]!r}, which the code reads. "
+                          "Fix: add it back to config.yml (see the config.yml of an earlier experiment).") from None
+
+
+def select_runs(runs, spec):
+    """Give the runs named by --run: '2,3', 'run002', '1-3'; all runs when spec is None."""
+    if not spec:
+        return runs
+    chosen = []
+    for part in spec.split(","):
+        part = part.strip().lower().replace("run", "")
+        try:
+            low, _, high = part.partition("-")
+            low, high = int(low), int(high or low)
+        except ValueError:
+            raise ConfigError(f"--run {spec}: cannot read {part!r}. Write numbers like 2,3 or run002 or 1-3.") from None
+        if high < low:
+            raise ConfigError(f"--run {spec}: the range {low}-{high} runs backwards, so it names no run. "
+                              f"Fix: write the smaller number first, --run {high}-{low}.")
+        for n in range(low, high + 1):
+            if not 1 <= n <= len(runs):
+                raise ConfigError(f"--run {spec}: there is no run{n:03d}; RUNS has run001 to run{len(runs):03d}.")
+            if all(run.name != runs[n - 1].name for run in chosen):
+                chosen.append(runs[n - 1])
+    return chosen
+
+
+def read_states(runs, out_root):
+    """Give {run name: (status, status.json)} of every run's record, read once."""
+    import record
+
+    return {run.name: record.status_of(out_root, run.name, run.update, run.config) for run in runs}
+
+
+def check_unchanged(out_root, states, force):
+    """Refuse to go on when any finished run of RUNS no longer matches its snippet or config.yml: its record would lie."""
+    changed = [name for name, state in states.items() if state == "changed"]
+    stale = [name for name, state in states.items() if state == "stale"]
+    if force or not (changed or stale):
+        return
+    where = util.rel(out_root)
+    if changed:
+        raise ConfigError(
+            f"{', '.join(changed)}: the snippet in RUNS differs from the one saved in "
+            f"{' and '.join(f'{where}/{n}/config_update.yml' for n in changed[:3])}{' ...' if len(changed) > 3 else ''} "
+            "(the RUNS list was edited or reordered). Fix: restore the old snippet and append the new one at the end of "
+            f"RUNS, or redo it with --force --run {changed[0]} (the old record is kept as {changed[0]}.replaced-<date>-<time>)."
+        )
+    raise ConfigError(
+        f"{', '.join(stale)}: config.yml has changed since these runs were made (compare it with "
+        f"{where}/{stale[0]}/config.yml), so their records no longer match. Fix: start a new experiment for the "
+        f"change (python scripts/new_exp.py), or redo them with --force (old records are kept as "
+        f"{stale[0]}.replaced-<date>-<time> and so on), or move {where}/ away if those results are not worth keeping."
+    )
+
+
+def check_writable(out_root):
+    """Raise ConfigError, once and before any training, when the output folder cannot be written."""
+    folder = out_root
+    while not folder.exists() and folder != folder.parent:  # nothing is created here: a later error leaves no trace
+        folder = folder.parent
+    probe = util.temporary_name(folder / "write-test")
+    try:
+        probe.open("x").close()
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(f"cannot write to {util.rel(out_root)}/ ({e.strerror or e}). No run was started. "
+                          "Fix: make data/output/ writable (or free some space), then run the same command again.") from None
+
+
+# ---------------------------------------------------------------- showing the plan
+
+def describe_update(run):
+    """Give a run's changes on one line, e.g. model.params.num_leaves=4."""
+    return ", ".join(f"{k}={v}" for k, v in util.flatten(run.update).items()) or "(base config)"
+
+
+def show_list(runs, states, out_root):
+    import claims
+
+    for run in runs:
+        status, detail = states[run.name]
+        score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
+        running = None if status == "done" else claims.holder(out_root, run.name)
+        if running:
+            status, score = "running", f" ({running.removeprefix('running ')})"
+        print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
+
+
+def show_dry_run(runs, base):
+    flat_base = util.flatten(base)
+    for run in runs:
+        print(f"{run.name}:")
+        changes = util.flatten(run.update)
+        for key, value in changes.items():
+            print(f"  {key}: {flat_base.get(key, '(new)')} -> {value}")
+        if not changes:
+            print("  (the base config as it is)")
