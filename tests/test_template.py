@@ -32,6 +32,7 @@ EXPECTED_FILES = {
     "exp/exp001/model_lightgbm.py",
     "exp/exp001/model_sklearn.py",
     "exp/exp001/model_xgboost.py",
+    "exp/exp001/predict.py",
     "exp/exp001/record.py",
     "exp/exp001/runner.py",
     "exp/exp001/train.py",

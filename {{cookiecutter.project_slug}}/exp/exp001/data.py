@@ -7,7 +7,9 @@ import difflib
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,9 @@ import pandas as pd
 from util import OUTPUT_DIR, ROOT, DataError, log, rel
 
 GROUP_SCHEMES = ("group", "stratified_group")
+# Where the competition's files are when they are not in data.dir: a Kaggle notebook sets it to
+# /kaggle/input/<competition>, so the same experiment runs there and here without an edit.
+DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"
 
 
 @dataclass
@@ -40,7 +45,7 @@ def load_data(cfg, n_rows=None):
     Every check of the files runs here, so the runner's read before training reports them all.
     """
     options = cfg.get("features") or {}
-    key = json.dumps([cfg["data"], cfg["task"], options, n_rows], sort_keys=True, default=str)
+    key = json.dumps([cfg["data"], cfg["task"], options, n_rows, os.environ.get(DATA_DIR_ENV)], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows, options)
     if cfg["cv"]["scheme"] in GROUP_SCHEMES:
@@ -50,7 +55,7 @@ def load_data(cfg, n_rows=None):
 
 def read_dataset(spec, task, n_rows, options):
     """Give the Dataset: read the files, check the columns, choose and encode features and target."""
-    paths = {name: ROOT / spec["dir"] / spec[name] for name in ("train", "test", "sample_submission")}
+    paths = {name: input_path(spec, name) for name in ("train", "test", "sample_submission")}
     train, test, sample = (read_table(paths[name], spec["id"]) for name in paths)
     require_columns(train, [spec["id"], spec["target"]], paths["train"],
                     "in config.yml, set data.id and data.target to columns of this file")
@@ -77,12 +82,21 @@ def read_dataset(spec, task, n_rows, options):
         notice(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
                "Add it to data.drop in config.yml, or make features from it in add_features.", logging.WARNING)
     y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
-    fspec = learn_feature_spec(train[features], categorical, spec, task, classes)
+    fspec = learn_feature_spec(train[features], categorical, spec, task, classes, y)
     X = encode_features(train[features], fspec, paths["train"])
     X_test = encode_features(test[features], fspec, paths["test"])
     check_sample(sample, test[spec["id"]], classes, spec["id"], spec["target"], paths["sample_submission"], paths["test"])
     extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
     return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra, fspec)
+
+
+def input_path(spec, name):
+    """Give the path of data file `name` (train, test or sample_submission of the data section `spec`).
+
+    It is in $KAGGLE_EXP_DATA_DIR when that is set (a relative one from the project root), else in data.dir.
+    """
+    folder = os.environ.get(DATA_DIR_ENV)
+    return (ROOT / Path(folder) if folder else ROOT / spec["dir"]) / spec[name]
 
 
 def add_features(frame, options):
@@ -112,11 +126,13 @@ def read_table(path, id_name):
     if not path.is_file():
         folder = path.parent
         found = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+        where = (f"unset {DATA_DIR_ENV} (it is {os.environ[DATA_DIR_ENV]!r}) to read data.dir, or "
+                 if os.environ.get(DATA_DIR_ENV) else "")
         raise DataError(
             f"data file not found: {rel(path)}. "
             + (f"Files in {rel(folder)}: {', '.join(found)}. " if found else f"{rel(folder)} is empty or missing. ")
-            + "Fix: put the competition files there (scripts/kaggle_cli.py download) or edit data.dir / data.train / "
-              "data.test / data.sample_submission in config.yml."
+            + f"Fix: put the competition files there (scripts/kaggle_cli.py download), or {where}edit data.dir / "
+              "data.train / data.test / data.sample_submission in config.yml."
         )
     parquet = path.suffix in (".parquet", ".pq")
     try:
@@ -187,7 +203,7 @@ def is_numeric(column):
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def learn_feature_spec(X, categorical, spec, task, classes):
+def learn_feature_spec(X, categorical, spec, task, classes, y):
     """Give the feature spec, learned from the train features alone so another test file is encoded the same way."""
     kinds, levels = {}, {}
     for c in X.columns:
@@ -198,13 +214,15 @@ def learn_feature_spec(X, categorical, spec, task, classes):
             levels[c] = sorted(X[c].dropna().unique().tolist(), key=str)
         else:
             kinds[c] = "float32" if fits_float32(X[c]) else "float64"
+    # The target's range: a regression scored by qwk submits whole numbers within it.
+    target_range = [float(y.min()), float(y.max())] if task == "regression" else None
     return {"id": spec["id"], "target": spec["target"], "task": task, "classes": list(classes),
-            "features": kinds, "levels": levels}
+            "target_range": target_range, "features": kinds, "levels": levels}
 
 
 def feature_spec(dataset):
     """Give what predicting another test file needs (JSON-able): id and target, features and their kinds,
-    category levels in code order, class order and task; saved as features.json in each run."""
+    category levels in code order, class order, task and the target's range; saved as features.json in each run."""
     return dataset.spec
 
 

@@ -308,9 +308,7 @@ def save_predictions(cfg, data, folds, result, run_dir):
     test_pred = data_io.prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
     write_csv(test_pred, run_dir / "test_pred.csv")
 
-    submitted = result["test_pred"]
-    if cfg["metric"] == "qwk" and cfg["task"] == "regression":  # scored on whole numbers, so submit those
-        submitted = np.clip(np.rint(submitted), data.y.min(), data.y.max())
+    submitted = to_submitted(cfg, result["test_pred"], data.spec["target_range"])
     submission = data_io.make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
     data_io.check_submission(submission, data.sample, spec["id"])
     write_csv(submission, run_dir / "submission.csv")
@@ -318,6 +316,13 @@ def save_predictions(cfg, data, folds, result, run_dir):
     result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
     plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
     write_json(run_dir / "metrics.json", result["metrics"])
+
+
+def to_submitted(cfg, test_pred, target_range):
+    """Give the test predictions as the submission takes them; predict.py calls this too, so both agree."""
+    if cfg["metric"] == "qwk" and cfg["task"] == "regression":  # scored on whole numbers, so submit those
+        return np.clip(np.rint(test_pred), *target_range)
+    return test_pred
 
 
 def write_csv(frame, path):
