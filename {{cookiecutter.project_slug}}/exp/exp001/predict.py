@@ -104,7 +104,7 @@ def default_sample(run_dir):
 
 def check_inputs(args):
     for option, path in (("--test", args.test), ("--sample", args.sample)):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise UsageError(f"{option} {shown(path)}: file not found. Fix: give the path of the {option[2:]} file "
                              "(CSV or Parquet; a relative path is read from the project root).")
     for option, path in (("--out", args.out), ("--raw-out", args.raw_out)):
@@ -114,8 +114,8 @@ def check_inputs(args):
 
 def run_saved_code(saved, run_dir, args):
     """Run the record's own predict.py on the same (absolute) paths; give its exit code."""
-    command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--sample", str(args.sample)]
-    for option, path in (("--out", args.out), ("--raw-out", args.raw_out)):
+    command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test)]
+    for option, path in (("--sample", args.sample), ("--out", args.out), ("--raw-out", args.raw_out)):
         if path is not None:
             command += [option, str(path)]
     print(f"predicting with the run's saved code: {saved}", flush=True)
@@ -174,7 +174,8 @@ def main(argv=None):
     try:
         run_dir = find_run(args)
         args.test, args.out, args.raw_out = absolute(args.test), absolute(args.out), absolute(args.raw_out)
-        args.sample = absolute(args.sample) if args.sample else default_sample(run_dir)
+        # Only a submission needs the sample.
+        args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
         check_inputs(args)
         saved = run_dir / "src" / "predict.py"
         if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():
