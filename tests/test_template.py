@@ -42,6 +42,7 @@ EXPECTED_FILES = {
     "scripts/kaggle_notebook.py",
     "scripts/leaderboard.py",
     "scripts/new_exp.py",
+    "scripts/predict_blend.py",
     "scripts/switch_competition.py",
 }
 JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")
