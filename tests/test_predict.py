@@ -157,6 +157,15 @@ def test_bad_input_is_one_line_that_says_what_and_where(trained_project, tmp_pat
     assert not out.exists()
 
 
+def test_output_that_would_overwrite_the_runs_record_or_the_test_file_is_refused(trained_project):
+    record = trained_project / RECORDS / "run002"
+    for out in (record / "submission.csv", trained_project / "data/input/test.csv"):
+        before = out.read_bytes()
+        result = predict(trained_project, "run002", "--test", "data/input/test.csv", "--out", str(out))
+        assert refused(result, "would overwrite the test file, the sample or the run's record"), result.stderr
+        assert out.read_bytes() == before
+
+
 # ---------------------------------------------------------------- where the data lives
 
 def test_data_dir_from_the_environment_is_read_instead_of_data_dir(project, tmp_path):

@@ -10,8 +10,8 @@ levels from train, class order), every fold model predicts it, and the submissio
 (default: data.sample_submission of the run's config, in $KAGGLE_EXP_DATA_DIR when set) filled in and
 checked. Relative paths are read from the project root. Nothing is written but --out and --raw-out.
 
-The run predicts with the code that trained it: when the run's src/predict.py differs from this
-file, that one runs instead, with the run's data.py, model.py and train.py beside it.
+The run predicts with the code that trained it: its src/ (data.py, model.py, train.py). When the run's
+src/predict.py differs from this file, that one runs instead, so later edits here never change a run's predictions.
 """
 import argparse
 import json
@@ -82,10 +82,10 @@ def find_run(args):
                if args.run_dir is None else " Fix: give the folder of a finished run (it has status.json).")
         raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still running, "
                          f"failed or interrupted), so it has no complete set of fold models.{fix}")
-    for needed in ("config.yml", "features.json", "models"):
+    for needed in ("config.yml", "features.json", "models", "src/predict.py"):
         if not (run_dir / needed).exists():
-            raise UsageError(f"{name} has no {needed}, which predicting needs (a record from before predict.py, or "
-                             "a partial copy). Fix: train the run again, or package the whole record.")
+            raise UsageError(f"{name} has no {needed}, which predicting with the run's own code needs (a record from "
+                             "before predict.py, or a partial copy). Fix: train the run again, or package the whole record.")
     return run_dir
 
 
@@ -102,14 +102,21 @@ def default_sample(run_dir):
     return ROOT / spec["dir"] / spec["sample_submission"]
 
 
-def check_inputs(args):
+def check_inputs(args, run_dir):
+    """Raise UsageError for a missing input file, or an output that would land on an input or in the record."""
     for option, path in (("--test", args.test), ("--sample", args.sample)):
         if path is not None and not path.is_file():
             raise UsageError(f"{option} {shown(path)}: file not found. Fix: give the path of the {option[2:]} file "
                              "(CSV or Parquet; a relative path is read from the project root).")
     for option, path in (("--out", args.out), ("--raw-out", args.raw_out)):
-        if path is not None and not path.parent.is_dir():
-            raise UsageError(f"{option} {path}: the folder {path.parent} does not exist. Fix: create it first.")
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            raise UsageError(f"{option} {shown(path)}: the folder {shown(path.parent)} does not exist. Fix: create it first.")
+        if path.resolve() in (args.test.resolve(), args.sample and args.sample.resolve()) or path.resolve().is_relative_to(
+                run_dir.resolve()):
+            raise UsageError(f"{option} {shown(path)} would overwrite the test file, the sample or the run's record. "
+                             "Fix: write the submission somewhere else, e.g. --out submission.csv.")
 
 
 def run_saved_code(saved, run_dir, args):
@@ -144,7 +151,7 @@ def predict(run_dir, args):
     for k in range(n_splits):
         fold = models.load_fold(cfg, run_dir / "models", k)
         test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, X)) / n_splits
-    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {args.test} with {n_splits} folds of {cfg['model']['name']}")
+    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {n_splits} folds of {cfg['model']['name']}")
     if args.raw_out is not None:
         write(train, data_io.prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
     if args.out is not None:
@@ -166,7 +173,7 @@ def write(train, frame, path):
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
-    print(f"wrote {path}", flush=True)
+    print(f"wrote {shown(path)}", flush=True)
 
 
 def main(argv=None):
@@ -176,13 +183,11 @@ def main(argv=None):
         args.test, args.out, args.raw_out = absolute(args.test), absolute(args.out), absolute(args.raw_out)
         # Only a submission needs the sample.
         args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
-        check_inputs(args)
+        check_inputs(args, run_dir)
         saved = run_dir / "src" / "predict.py"
         if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():
             return run_saved_code(saved, run_dir, args)
-        # The run's own data, model and train code (a record from before predict.py has them, but not this file).
-        code = run_dir / "src" if (run_dir / "src" / "model.py").is_file() else HERE
-        sys.path.insert(0, str(code))
+        sys.path.insert(0, str(run_dir / "src"))  # the run's own data, model and train code, beside its predict.py
         from util import ConfigError, DataError
         try:
             predict(run_dir, args)
