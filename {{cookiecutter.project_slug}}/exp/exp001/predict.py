@@ -137,6 +137,7 @@ def predict(run_dir, args):
     import model as models
     import train
     import util
+    from submission import check_sample, check_submission, make_submission, prediction_frame
 
     util.setup_logging()
     cfg = util.parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
@@ -153,15 +154,15 @@ def predict(run_dir, args):
         test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, X)) / n_splits
     util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {n_splits} folds of {cfg['model']['name']}")
     if args.raw_out is not None:
-        write(train, data_io.prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
+        write(train, prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
     if args.out is not None:
         sample = data_io.read_table(args.sample, id_name)
         data_io.require_columns(sample, [id_name], args.sample, f"give the competition's sample submission (id column {id_name!r})")
-        data_io.check_sample(sample, ids, spec["classes"], id_name, spec["target"], args.sample, args.test)
+        check_sample(sample, ids, spec["classes"], id_name, spec["target"], args.sample, args.test)
         submitted = train.to_submitted(cfg, test_pred, spec.get("target_range"))
         run_data = types.SimpleNamespace(classes=spec["classes"], sample=sample, test_ids=ids)  # what make_submission reads
-        submission = data_io.make_submission(run_data, submitted, cfg, train.METRICS[cfg["metric"]].needs_labels)
-        data_io.check_submission(submission, sample, id_name)
+        submission = make_submission(run_data, submitted, cfg, train.METRICS[cfg["metric"]].needs_labels)
+        check_submission(submission, sample, id_name)
         write(train, submission, args.out)
 
 
