@@ -191,11 +191,11 @@ def test_sigterm_records_the_run_as_interrupted_and_a_restart_goes_on(fast):
 
 def test_ctrl_c_while_the_data_loads_ends_without_a_traceback(fast):
     path = fast / "exp/exp001/data.py"
-    anchor = '    """\n    return train, test\n'
+    anchor = '    """\n    return frame\n'
     assert anchor in path.read_text()
     marker = fast / "loading"
     hook = (f'    """\n    import os, pathlib, time\n    if os.environ.get("TEST_SLOW_LOAD"):\n'
-            f'        pathlib.Path({str(marker)!r}).touch()\n        time.sleep(60)\n    return train, test\n')
+            f'        pathlib.Path({str(marker)!r}).touch()\n        time.sleep(60)\n    return frame\n')
     path.write_text(path.read_text().replace(anchor, hook))
     process = start_exp(fast, env={"TEST_SLOW_LOAD": "1"})
     wait_for(marker)

@@ -204,6 +204,7 @@ def test_blend_predicts_its_own_submission_with_labels(trained, tmp_path):
     own = trained / "data/output/blend/blend001/submission.csv"
     assert (tmp_path / "submission.csv").read_text() == own.read_text()
     assert "exp001/run001 x0.700, exp001/run003 x0.300" in result.stdout
+    assert not list((trained / "data/output").rglob("__pycache__"))  # the records stay as they were
 
 
 def test_blend_of_two_families_predicts_its_own_probabilities(families, tmp_path):

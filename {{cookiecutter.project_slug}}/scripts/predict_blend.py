@@ -93,6 +93,7 @@ def predict_blend(args):
         raise UserError(f"{rel(sample_path)}: {int((order < 0).sum()):,} of its ids are not in {rel(test)} (e.g. "
                         f"{sample[id_col][order < 0].iloc[0]!r}). Fix: give the sample submission of this test file (--sample PATH).")
     # The first run's metric code (its src/) says whether the submission holds labels, as in blend.py.
+    sys.dont_write_bytecode = True  # no __pycache__ in the record
     sys.path.insert(0, str(runs[0][1] / "src"))
     import train
     classes = json.loads((runs[0][1] / "features.json").read_text(encoding="utf-8"))["classes"]
