@@ -4,14 +4,18 @@ One session project trains every model family once on a multiclass competition w
 categorical column (few rounds, three folds); the iris example's trained record covers the rest.
 """
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn import datasets
 
-from conftest import run_exp, run_python
+import conftest
+from conftest import run_exp
 from test_competitions import edit_config, set_runs, write_competition
 
 RECORDS = "data/output/exp/exp001"
@@ -56,8 +60,18 @@ def families(baked_project, tmp_path_factory):
     return project
 
 
-def predict(project, *args, env=None):
-    return run_python(project, "exp/exp001/predict.py", *args, env=env)
+def predict(project, *args, env=None, bytecode=False):
+    return run_python(project, "exp/exp001/predict.py", *args, env=env, bytecode=bytecode)
+
+
+def run_python(project, script, *args, env=None, bytecode=False):
+    """conftest's run_python; bytecode=True lets Python write __pycache__ as it does by default for a user."""
+    if not bytecode:
+        return conftest.run_python(project, script, *args, env=env)
+    full_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    full_env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", **(env or {}))
+    return subprocess.run([sys.executable, str(project / script), *args], cwd=project, env=full_env,
+                          capture_output=True, text=True, timeout=300)
 
 
 def files_under(folder):
@@ -83,7 +97,7 @@ def test_prediction_of_the_runs_own_test_file_is_its_test_pred_and_submission(fa
     before = files_under(families)
 
     result = predict(families, run, "--test", "data/input/test.csv", "--out", str(tmp_path / "submission.csv"),
-                     "--raw-out", str(tmp_path / "test_pred.csv"))
+                     "--raw-out", str(tmp_path / "test_pred.csv"), bytecode=True)
 
     assert result.returncode == 0, result.stdout + result.stderr
     own, again = read_pred(record / "test_pred.csv"), read_pred(tmp_path / "test_pred.csv")
@@ -198,7 +212,7 @@ def test_blend_predicts_its_own_submission_with_labels(trained, tmp_path):
     assert made.returncode == 0, made.stdout + made.stderr
 
     result = run_python(trained, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
-                        "--out", str(tmp_path / "submission.csv"))
+                        "--out", str(tmp_path / "submission.csv"), bytecode=True)
 
     assert result.returncode == 0, result.stdout + result.stderr
     own = trained / "data/output/blend/blend001/submission.csv"
