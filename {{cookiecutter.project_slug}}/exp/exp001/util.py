@@ -265,7 +265,6 @@ def closest(name, names):
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
-
 # ---------------------------------------------------------------- paths, files
 
 def rel(path):
@@ -322,7 +321,6 @@ def notice(message, level=logging.INFO):
     if message not in _SAID:
         _SAID.add(message)
         log.log(level, message)
-
 
 
 def add_log_file(path):
