@@ -126,6 +126,25 @@ def test_each_row_of_a_shuffled_subset_with_fewer_levels_predicts_as_in_the_full
     assert np.allclose(part.to_numpy(), full.loc[part.index].to_numpy(), rtol=1e-12, atol=1e-15), FAMILIES[run][0]
 
 
+def test_regression_scored_by_qwk_submits_the_same_whole_numbers_as_its_run(project, tmp_path):
+    diabetes = datasets.load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
+    diabetes.insert(0, "id", np.arange(len(diabetes)))
+    train, test = diabetes.iloc[100:], diabetes.iloc[:100].drop(columns="progression")
+    write_competition(project, train, test, pd.DataFrame({"id": test["id"], "progression": 0}))
+    edit_config(project, data__target="progression", task="regression", metric="qwk", cv__n_splits=3,
+                model__num_boost_round=30, model__early_stopping_rounds=10)
+    set_runs(project, [""])
+    assert run_exp(project).returncode == 0
+
+    result = predict(project, "run001", "--test", "data/input/test.csv", "--out", str(tmp_path / "submission.csv"))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    own = (project / RECORDS / "run001" / "submission.csv").read_text()
+    assert (tmp_path / "submission.csv").read_text() == own
+    values = pd.read_csv(tmp_path / "submission.csv")["progression"]
+    assert (values == values.round()).all() and values.between(train["progression"].min(), train["progression"].max()).all()
+
+
 # ---------------------------------------------------------------- the run's saved code
 
 @pytest.mark.parametrize("edited", [["model.py"], ["model.py", "data.py", "predict.py"]])
