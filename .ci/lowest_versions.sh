@@ -24,5 +24,23 @@ export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
     || { echo "lowest versions: FAILED: exp001 does not run at the versions above (output above)" >&2; exit 1; }
 "$python" "$project/scripts/leaderboard.py" > /dev/null \
     || { echo "lowest versions: FAILED: scripts/leaderboard.py at the versions above" >&2; exit 1; }
-# (the inference test at these versions goes here)
-echo "lowest versions: the example and the leaderboard ran in $((SECONDS - started)) s"
+# Inference at these versions: a finished run predicts its own test file with predict.py (from its saved
+# code, without training) and must give its own submission.csv and test_pred.csv.
+record="$project/data/output/exp/exp001/run002"
+"$python" "$project/exp/exp001/predict.py" run002 --test data/input/test.csv \
+    --out "$work/submission.csv" --raw-out "$work/test_pred.csv" > /dev/null \
+    || { echo "lowest versions: FAILED: predict.py at the versions above (output above)" >&2; exit 1; }
+"$python" - "$record" "$work" <<'PY' \
+    || { echo "lowest versions: FAILED: predict.py does not reproduce run002's own predictions" >&2; exit 1; }
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+record, work = Path(sys.argv[1]), Path(sys.argv[2])
+assert (work / "submission.csv").read_text() == (record / "submission.csv").read_text(), "submission.csv differs"
+own, again = (pd.read_csv(folder / "test_pred.csv", dtype={"id": str}) for folder in (record, work))
+assert own["id"].equals(again["id"]) and np.allclose(own.iloc[:, 1:], again.iloc[:, 1:], rtol=1e-12), "test_pred differs"
+PY
+echo "lowest versions: the example, the leaderboard and predict.py ran in $((SECONDS - started)) s"

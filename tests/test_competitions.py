@@ -306,13 +306,13 @@ def test_features_added_in_add_features_are_used(project):
     stub = '''    return frame
 
 
-_SAID = set()'''
+def read_table'''
     assert stub in source
     path.write_text(source.replace(stub, '''    frame["petal_area"] = frame["petal_length"] * frame["petal_width"]
     return frame
 
 
-_SAID = set()'''), encoding="utf-8")
+def read_table'''), encoding="utf-8")
 
     metrics, _ = train_first_run(project)
 

@@ -112,7 +112,7 @@ def test_unknown_key_where_plus_is_refused_says_where_new_keys_can_go(project):
 def test_plus_key_in_features_reaches_add_features(project):
     path = project / EXP_DIR / "data.py"
     source = path.read_text()
-    stub = "    return frame\n\n\n_SAID = set()"
+    stub = "    return frame\n\n\ndef read_table"
     assert stub in source
     path.write_text(source.replace(stub, '    if options.get("petal_area"):\n'
                                          '        frame["petal_area"] = frame["petal_length"] * frame["petal_width"]\n'

@@ -308,12 +308,12 @@ def test_submission_check_refuses_ids_out_of_order(fast):
     code = textwrap.dedent("""
         import sys
         sys.path.insert(0, "exp/exp001")
-        import pandas as pd, data, util
+        import pandas as pd, submission, util
         sample = pd.DataFrame({"id": [1, 2, 3], "y": ["a", "b", "a"]})
-        data.check_submission(sample.copy(), sample, "id")
+        submission.check_submission(sample.copy(), sample, "id")
         for bad in (sample.iloc[::-1], sample.rename(columns={"id": "ID"}), sample.assign(y=[None, "b", "a"])):
             try:
-                data.check_submission(bad.reset_index(drop=True), sample, "id")
+                submission.check_submission(bad.reset_index(drop=True), sample, "id")
             except util.DataError as e:
                 print("refused:", e)
     """)

@@ -28,6 +28,7 @@ EXPECTED_FILES = {
     "exp/exp001/config.yml",
     "exp/exp001/data.py",
     "exp/exp001/exp.py",
+    "exp/exp001/folds.py",
     "exp/exp001/interrupts.py",
     "exp/exp001/jobs.py",
     "exp/exp001/model.py",
@@ -36,8 +37,10 @@ EXPECTED_FILES = {
     "exp/exp001/model_sklearn.py",
     "exp/exp001/model_xgboost.py",
     "exp/exp001/plan.py",
+    "exp/exp001/predict.py",
     "exp/exp001/record.py",
     "exp/exp001/runner.py",
+    "exp/exp001/submission.py",
     "exp/exp001/tracking.py",
     "exp/exp001/train.py",
     "exp/exp001/util.py",
@@ -54,6 +57,7 @@ EXPECTED_FILES = {
     "scripts/leaderboard_records.py",
     "scripts/leaderboard_tables.py",
     "scripts/new_exp.py",
+    "scripts/predict_blend.py",
     "scripts/switch_competition.py",
 }
 JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")

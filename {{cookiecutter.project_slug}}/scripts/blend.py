@@ -10,6 +10,7 @@ The blend is scored by the first run's own metric code (its src/), exactly as th
 finds non-negative weights summing to 1 that do best out of fold, never worse than the best single run.
 Written to data/output/blend/<name>/ (default blend001, blend002, ...; never overwritten): blend.json,
 oof.csv, test_pred.csv and submission.csv, checked against the sample submission.
+To predict another test file with a blend (a hidden test set): python scripts/predict_blend.py blend001 --test PATH --out PATH
 """
 import argparse
 import errno
@@ -145,19 +146,25 @@ def make_submission(first, test_pred, classes, metric):
     id_col = data["id"]
     sub = pd.read_csv(folder / "submission.csv", dtype={id_col: str})
     order = pd.Index(first["test"][id_col]).get_indexer(sub[id_col])  # the submission is in the sample's order
-    pred = test_pred[order]
-    columns = list(sub.columns.drop(id_col))
+    sub = fill_submission(sub, test_pred[order], first["cfg"], classes, metric.needs_labels)
+    check_submission(sub, order, ROOT / data["dir"] / data["sample_submission"], id_col, first["name"])
+    return sub
+
+
+def fill_submission(sub, pred, cfg, classes, needs_labels):
+    """Give `sub` (the sample's layout, rows in the order of `pred`) with its prediction columns filled in."""
+    sub = sub.copy()
+    columns = list(sub.columns.drop(cfg["data"]["id"]))
     if len(columns) > 1:  # one probability column per class, named like the class or <target>_<class>
         probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
-        class_of = {name: k for k, c in enumerate(classes) for name in (str(c), f"{data['target']}_{c}")}
+        class_of = {name: k for k, c in enumerate(classes) for name in (str(c), f"{cfg['data']['target']}_{c}")}
         for c in columns:
             sub[c] = probs[:, class_of[str(c)]]
-    elif metric.needs_labels:
+    elif needs_labels:
         codes = pred.argmax(axis=1) if pred.ndim == 2 else (pred >= 0.5).astype(int)
         sub[columns[0]] = np.asarray(classes, dtype=object)[codes]
     else:  # rmsle scored values clipped at 0, and the runs submitted them so
-        sub[columns[0]] = np.clip(pred, 0, None) if first["cfg"]["metric"] == "rmsle" else pred
-    check_submission(sub, order, ROOT / data["dir"] / data["sample_submission"], id_col, first["name"])
+        sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
     return sub
 
 

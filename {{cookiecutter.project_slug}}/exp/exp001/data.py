@@ -1,20 +1,25 @@
-"""Data in and out: read the competition files, build features and folds, write predictions.
+"""Data in: read the competition files, check them, and build the features and the target.
 
 Everything read here is kept for the whole process, so the runs of one experiment
-that share a `data` section parse the files once.
+that share a `data` section parse the files once. Folds are in folds.py; predictions
+and the submission in submission.py.
 """
-import difflib
-import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from util import OUTPUT_DIR, ROOT, DataError, log, rel
+from folds import GROUP_SCHEMES, group_values
+from submission import check_sample
+from util import ROOT, DataError, closest, log, notice, rel
 
-GROUP_SCHEMES = ("group", "stratified_group")
+# Where the competition's files are when they are not in data.dir: a Kaggle notebook sets it to
+# /kaggle/input/<competition>, so the same experiment runs there and here without an edit.
+DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"
 
 
 @dataclass
@@ -40,7 +45,7 @@ def load_data(cfg, n_rows=None):
     Every check of the files runs here, so the runner's read before training reports them all.
     """
     options = cfg.get("features") or {}
-    key = json.dumps([cfg["data"], cfg["task"], options, n_rows], sort_keys=True, default=str)
+    key = json.dumps([cfg["data"], cfg["task"], options, n_rows, os.environ.get(DATA_DIR_ENV)], sort_keys=True, default=str)
     if key not in _CACHE:
         _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows, options)
     if cfg["cv"]["scheme"] in GROUP_SCHEMES:
@@ -50,7 +55,7 @@ def load_data(cfg, n_rows=None):
 
 def read_dataset(spec, task, n_rows, options):
     """Give the Dataset: read the files, check the columns, choose and encode features and target."""
-    paths = {name: ROOT / spec["dir"] / spec[name] for name in ("train", "test", "sample_submission")}
+    paths = {name: input_path(spec, name) for name in ("train", "test", "sample_submission")}
     train, test, sample = (read_table(paths[name], spec["id"]) for name in paths)
     require_columns(train, [spec["id"], spec["target"]], paths["train"],
                     "in config.yml, set data.id and data.target to columns of this file")
@@ -77,12 +82,21 @@ def read_dataset(spec, task, n_rows, options):
         notice(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
                "Add it to data.drop in config.yml, or make features from it in add_features.", logging.WARNING)
     y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
-    fspec = learn_feature_spec(train[features], categorical, spec, task, classes)
+    fspec = learn_feature_spec(train[features], categorical, spec, task, classes, y)
     X = encode_features(train[features], fspec, paths["train"])
     X_test = encode_features(test[features], fspec, paths["test"])
     check_sample(sample, test[spec["id"]], classes, spec["id"], spec["target"], paths["sample_submission"], paths["test"])
     extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
     return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra, fspec)
+
+
+def input_path(spec, name):
+    """Give the path of data file `name` (train, test or sample_submission of the data section `spec`).
+
+    It is in $KAGGLE_EXP_DATA_DIR when that is set (a relative one from the project root), else in data.dir.
+    """
+    folder = os.environ.get(DATA_DIR_ENV)
+    return (ROOT / Path(folder) if folder else ROOT / spec["dir"]) / spec[name]
 
 
 def add_features(frame, options):
@@ -97,26 +111,18 @@ def add_features(frame, options):
     return frame
 
 
-_SAID = set()
-
-
-def notice(message, level=logging.INFO):
-    """Log `message` once per process: runs sharing data need not repeat it."""
-    if message not in _SAID:
-        _SAID.add(message)
-        log.log(level, message)
-
-
 def read_table(path, id_name):
     """Give the CSV or Parquet file at `path` as a DataFrame."""
     if not path.is_file():
         folder = path.parent
         found = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+        where = (f"unset {DATA_DIR_ENV} (it is {os.environ[DATA_DIR_ENV]!r}) to read data.dir, or "
+                 if os.environ.get(DATA_DIR_ENV) else "")
         raise DataError(
             f"data file not found: {rel(path)}. "
             + (f"Files in {rel(folder)}: {', '.join(found)}. " if found else f"{rel(folder)} is empty or missing. ")
-            + "Fix: put the competition files there (scripts/kaggle_cli.py download) or edit data.dir / data.train / "
-              "data.test / data.sample_submission in config.yml."
+            + f"Fix: put the competition files there (scripts/kaggle_cli.py download), or {where}edit data.dir / "
+              "data.train / data.test / data.sample_submission in config.yml."
         )
     parquet = path.suffix in (".parquet", ".pq")
     try:
@@ -125,13 +131,6 @@ def read_table(path, id_name):
     except (ValueError, OSError) as e:
         raise DataError(f"{rel(path)}: cannot read it as {'Parquet' if parquet else 'CSV'} ({e}). "
                         "Fix: check the file (unzip it if it came zipped), or name it .csv or .parquet.") from None
-
-
-def closest(name, names):
-    """Give ' (did you mean X?)' for the name in `names` closest to `name`, ignoring case; '' when none is close."""
-    by_lower = {str(c).lower(): str(c) for c in names}
-    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.7)
-    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
 def require_columns(frame, columns, path, fix):
@@ -187,7 +186,7 @@ def is_numeric(column):
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def learn_feature_spec(X, categorical, spec, task, classes):
+def learn_feature_spec(X, categorical, spec, task, classes, y):
     """Give the feature spec, learned from the train features alone so another test file is encoded the same way."""
     kinds, levels = {}, {}
     for c in X.columns:
@@ -198,13 +197,15 @@ def learn_feature_spec(X, categorical, spec, task, classes):
             levels[c] = sorted(X[c].dropna().unique().tolist(), key=str)
         else:
             kinds[c] = "float32" if fits_float32(X[c]) else "float64"
+    # The target's range: a regression scored by qwk submits whole numbers within it.
+    target_range = [float(y.min()), float(y.max())] if task == "regression" else None
     return {"id": spec["id"], "target": spec["target"], "task": task, "classes": list(classes),
-            "features": kinds, "levels": levels}
+            "target_range": target_range, "features": kinds, "levels": levels}
 
 
 def feature_spec(dataset):
     """Give what predicting another test file needs (JSON-able): id and target, features and their kinds,
-    category levels in code order, class order and task; saved as features.json in each run."""
+    category levels in code order, class order, task and the target's range; saved as features.json in each run."""
     return dataset.spec
 
 
@@ -280,191 +281,3 @@ def load_test_for_prediction(cfg, spec, test_path):
     features = list(spec["features"])
     require_columns(frame, features, path, "give a test file with the columns of the competition's test file")
     return encode_features(frame[features], spec, path), frame[spec["id"]].copy()
-
-
-# ---------------------------------------------------------------- folds
-
-def group_values(data, group):
-    """Give the cv.group column of train, whether it is a feature or not."""
-    for frame in (data.extra, data.X):
-        if group in frame.columns:
-            return frame[group].to_numpy()
-    columns = [*data.extra.columns, *data.X.columns]
-    raise DataError(f"cv.group is {group!r}, which is not a column of the train file{closest(group, columns)}. Columns are: "
-                    f"{', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
-
-
-_FOLDS = {}
-
-
-def make_folds(data, cv, seed_default):
-    """Give the fold number of every train row, saved once under data/output/folds/ and reused.
-
-    Every run and every experiment with the same CV settings and train rows gets the
-    same assignment, so out-of-fold predictions line up for ensembling.
-    """
-    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
-
-    scheme, n_splits, seed = cv["scheme"], cv["n_splits"], cv.get("seed", seed_default)
-    groups = group_values(data, cv["group"]) if scheme in GROUP_SCHEMES else None
-    strata = data.y
-    if not data.classes and scheme in ("stratified", "stratified_group"):
-        # Regression: stratify on ten quantile bins, so every fold sees the whole range of the target.
-        strata = pd.qcut(data.y, 10, labels=False, duplicates="drop")
-    digest = hashlib.sha1(pd.util.hash_pandas_object(data.ids, index=False).to_numpy().tobytes() + data.y.tobytes()
-                          + (pd.util.hash_array(groups).tobytes() if groups is not None else b"")).hexdigest()[:10]
-    name = f"{scheme}_k{n_splits}_seed{seed}" + (f"_{cv['group']}" if groups is not None else "") + f"_{digest}.csv"
-    path = OUTPUT_DIR / "folds" / name
-    if path in _FOLDS:
-        return _FOLDS[path]
-    if path.is_file():
-        folds = read_folds(path, data, n_splits)
-    else:
-        splitter = {
-            "kfold": lambda: KFold(n_splits, shuffle=True, random_state=seed),
-            "stratified": lambda: StratifiedKFold(n_splits, shuffle=True, random_state=seed),
-            "group": lambda: GroupKFold(n_splits),
-            "stratified_group": lambda: StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed),
-        }[scheme]()
-        folds = np.full(len(data.y), -1, dtype=np.int16)
-        try:
-            for k, (_, valid_idx) in enumerate(splitter.split(np.zeros(len(data.y)), strata, groups)):
-                folds[valid_idx] = k
-        except ValueError as e:
-            raise DataError(f"cv: cannot split {len(data.y)} train rows into {n_splits} {scheme} folds ({e}). "
-                            "Fix: lower cv.n_splits or choose another cv.scheme in config.yml.") from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A name of our own, then a rename: processes that make the same folds at once each
-        # write their own file, and the file in place is always one whole, identical copy.
-        from util import temporary_name
-        tmp = temporary_name(path)
-        try:
-            pd.DataFrame({data.ids.name: data.ids, "fold": folds}).to_csv(tmp, index=False)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        log.info(f"folds saved to {rel(path)}")
-    _FOLDS[path] = folds
-    return folds
-
-
-def read_folds(path, data, n_splits):
-    """Give the fold numbers saved in `path`, or raise DataError when the file does not fit this train file."""
-    def refuse(problem):
-        raise DataError(f"{rel(path)}: {problem}, so it does not fit this train file and its cv settings. "
-                        f"Fix: delete {rel(path)}; the next run writes it again.")
-
-    try:
-        saved = pd.read_csv(path, dtype={data.ids.name: str})
-    except (ValueError, OSError) as e:  # empty or cut short
-        refuse(f"cannot be read ({e})")
-    if "fold" not in saved.columns or data.ids.name not in saved.columns:
-        refuse(f"has columns {', '.join(map(str, saved.columns))}, not {data.ids.name} and fold")
-    if len(saved) != len(data.ids):
-        refuse(f"has {len(saved)} rows but train has {len(data.ids)}")
-    if not saved[data.ids.name].astype(str).reset_index(drop=True).equals(data.ids.astype(str).reset_index(drop=True)):
-        refuse(f"lists other {data.ids.name} values, or in another order, than train")
-    folds = pd.to_numeric(saved["fold"], errors="coerce")
-    if folds.isna().any() or set(folds.astype(int)) != set(range(n_splits)):
-        refuse(f"holds fold numbers other than 0 to {n_splits - 1}")
-    return folds.to_numpy(dtype=np.int16)
-
-
-# ---------------------------------------------------------------- predictions and submission
-
-def predicted_codes(pred):
-    """Give the class code each prediction picks: the likeliest class, or P(positive) >= 0.5."""
-    return pred.argmax(axis=1) if pred.ndim == 2 else (pred >= 0.5).astype(int)
-
-
-def prediction_frame(ids, pred, classes, id_name):
-    """Give a frame of id and prediction columns: pred, or pred_<class> per class."""
-    frame = pd.DataFrame({id_name: ids.to_numpy()})
-    if pred.ndim == 2:
-        for k, label in enumerate(classes):
-            frame[f"pred_{label}"] = pred[:, k]
-    else:
-        frame["pred"] = pred
-    return frame
-
-
-def check_sample(sample, test_ids, classes, id_name, target, sample_path, test_path):
-    """Raise DataError unless every sample id is in the test file and the sample's columns can be filled."""
-    sample_ids, test_ids = sample[id_name].astype(str), test_ids.astype(str)  # as text, so CSV and Parquet ids match
-    found = sample_ids.isin(set(test_ids))
-    if not found.all():
-        raise DataError(f"{rel(sample_path)}: {int((~found).sum()):,} of its {len(sample):,} ids are not in {rel(test_path)} "
-                        f"(e.g. {sample[id_name][~found].iloc[0]!r}). Fix: use the competition's own files, and check data.id.")
-    left_out = int((~test_ids.isin(set(sample_ids))).sum())
-    if left_out:
-        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; they are predicted but not submitted.",
-               logging.WARNING)
-    columns = [c for c in sample.columns if c != id_name]
-    if len(columns) != 1 and not one_column_per_class(columns, classes, target):
-        raise DataError(f"{rel(sample_path)}: cannot fill columns {', '.join(map(str, columns))}. "
-                        "Fix: give a sample submission with the id and one prediction column, "
-                        f"or the id and one column per class ({', '.join(map(str, classes)) or 'no classes: task is regression'}).")
-
-
-def one_column_per_class(columns, classes, target):
-    """True when the sample's prediction columns are classes (named like the class, or <target>_<class>)."""
-    names = {str(c) for c in classes} | {f"{target}_{c}" for c in classes}
-    return bool(classes) and len(columns) > 1 and all(str(c) in names for c in columns)
-
-
-def make_submission(data, test_pred, cfg, label_metric, sample=None, test_ids=None):
-    """Give the submission: the sample submission with its prediction columns filled in.
-
-    One column per class (named like the class, or <target>_<class>) gets probabilities in the
-    sample's column order; a single column gets labels for label metrics, else probabilities or values.
-    `sample` and `test_ids` default to the run's own; give others to fill any sample file.
-    """
-    spec, task, classes = cfg["data"], cfg["task"], data.classes
-    sample = data.sample if sample is None else sample
-    test_ids = data.test_ids if test_ids is None else test_ids
-    id_name, target = spec["id"], spec["target"]
-    columns = [c for c in sample.columns if c != id_name]
-    # Ids compare as text, so a CSV sample matches a Parquet test file.
-    order = pd.Index(test_ids.astype(str)).get_indexer(sample[id_name].astype(str))
-    if (order < 0).any():
-        raise DataError(f"{spec['sample_submission']}: {int((order < 0).sum())} ids are not in {spec['test']}. "
-                        "Fix: use the competition's own files, and check data.id.")
-    pred = test_pred[order]
-    sub = sample.copy()
-    class_of = {str(c): k for k, c in enumerate(classes)} | {f"{target}_{c}": k for k, c in enumerate(classes)}
-    if one_column_per_class(columns, classes, target):
-        probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
-        for c in columns:
-            sub[c] = probs[:, class_of[str(c)]]
-        log.info(f"submission: the probability of each class in {', '.join(map(str, columns))}")
-    elif len(columns) != 1:
-        raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. "
-                        "Fix: give a sample submission with one prediction column, "
-                        f"or one column per class ({', '.join(map(str, classes))}).")
-    elif task == "regression":
-        # rmsle cannot take values below -1, and CV scored them clipped at 0.
-        sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
-    elif label_metric:
-        sub[columns[0]] = np.asarray(classes, dtype=object)[predicted_codes(pred)]
-        log.info(f"submission: predicted labels of {target} in {columns[0]}")
-    elif pred.ndim == 1:
-        sub[columns[0]] = pred
-        log.info(f"submission: the probability that {target} is {classes[1]!r} in {columns[0]}")
-    else:
-        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
-                        f"needs one probability column per class ({', '.join(map(str, classes))}). "
-                        "Fix: choose a label metric such as accuracy or f1.")
-    return sub
-
-
-def check_submission(sub, sample, id_name):
-    """Raise DataError unless `sub` has the sample's ids in order, its columns, and no missing values."""
-    if list(sub.columns) != list(sample.columns):
-        raise DataError(f"submission columns {list(sub.columns)} differ from sample_submission's {list(sample.columns)}. "
-                        "Fix: make_submission in data.py must keep the sample's columns.")
-    if id_name not in sub.columns or not sub[id_name].reset_index(drop=True).equals(sample[id_name].reset_index(drop=True)):
-        raise DataError(f"submission ids in column {id_name!r} differ from sample_submission's. "
-                        "Fix: make_submission in data.py must keep the sample's ids in their order.")
-    bad = [str(c) for c in sub.columns if sub[c].isna().any()]
-    if bad:
-        raise DataError(f"submission has missing values in {', '.join(bad)}. Fix: check the predictions in test_pred.csv.")

@@ -12,6 +12,8 @@ import pandas as pd
 
 import data as data_io
 import model as models
+from folds import GROUP_SCHEMES, make_folds
+from submission import check_submission, make_submission, predicted_codes, prediction_frame
 from util import ConfigError, DataError, log, write_json
 
 TASKS = ("binary", "multiclass", "regression")
@@ -23,12 +25,12 @@ CV_SCHEMES = ("kfold", "stratified", "group", "stratified_group")
 # scikit-learn is imported inside, so `exp.py --list` stays quick.
 
 def _accuracy(y, p):
-    return float(np.mean(data_io.predicted_codes(p) == y))
+    return float(np.mean(predicted_codes(p) == y))
 
 
 def _f1(y, p):
     from sklearn.metrics import f1_score
-    return float(f1_score(y, data_io.predicted_codes(p), average="binary" if p.ndim == 1 else "macro"))
+    return float(f1_score(y, predicted_codes(p), average="binary" if p.ndim == 1 else "macro"))
 
 
 def _auc(y, p):
@@ -62,12 +64,12 @@ def _qwk(y, p):
 
 def _mcc(y, p):
     from sklearn.metrics import matthews_corrcoef
-    return float(matthews_corrcoef(y, data_io.predicted_codes(p)))
+    return float(matthews_corrcoef(y, predicted_codes(p)))
 
 
 def _balanced_accuracy(y, p):
     from sklearn.metrics import balanced_accuracy_score
-    return float(balanced_accuracy_score(y, data_io.predicted_codes(p)))
+    return float(balanced_accuracy_score(y, predicted_codes(p)))
 
 
 def _mape(y, p):
@@ -168,7 +170,7 @@ def check_config(cfg, where):
     cv = cfg["cv"]
     if cv["scheme"] not in CV_SCHEMES:
         fail("cv.scheme", cv["scheme"], CV_SCHEMES)
-    if cv["scheme"] in data_io.GROUP_SCHEMES and not cv["group"]:
+    if cv["scheme"] in GROUP_SCHEMES and not cv["group"]:
         fail("cv.group", cv["group"], [f"the name of the train column whose rows must share a fold (cv.scheme is {cv['scheme']})"])
     if not isinstance(cv["n_splits"], int) or cv["n_splits"] < 2:
         fail("cv.n_splits", cv["n_splits"], ["a whole number of at least 2"])
@@ -226,7 +228,7 @@ def run(cfg, run_dir, n_rows=None):
              + (f", {len(data.classes)} classes" if data.classes else "")
              + (f"; categorical: {', '.join(map(str, data.categorical))}" if data.categorical else ""))
     check_target(cfg, data.y)
-    folds = data_io.make_folds(data, cfg["cv"], cfg["seed"])
+    folds = make_folds(data, cfg["cv"], cfg["seed"])
     result = cross_validate(cfg, data, folds, run_dir)
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
@@ -300,24 +302,29 @@ def cross_validate(cfg, data, folds, run_dir):
 def save_predictions(cfg, data, folds, result, run_dir):
     """Write out-of-fold and test predictions, the checked submission, importance and metrics."""
     spec = cfg["data"]
-    oof = data_io.prediction_frame(data.ids, result["oof"], data.classes, spec["id"])
+    oof = prediction_frame(data.ids, result["oof"], data.classes, spec["id"])
     target = np.asarray(data.classes, dtype=object)[data.y] if data.classes else data.y
     oof.insert(1, "fold", folds)
     oof.insert(2, spec["target"], target)
     write_csv(oof, run_dir / "oof.csv")
-    test_pred = data_io.prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
+    test_pred = prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
     write_csv(test_pred, run_dir / "test_pred.csv")
 
-    submitted = result["test_pred"]
-    if cfg["metric"] == "qwk" and cfg["task"] == "regression":  # scored on whole numbers, so submit those
-        submitted = np.clip(np.rint(submitted), data.y.min(), data.y.max())
-    submission = data_io.make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
-    data_io.check_submission(submission, data.sample, spec["id"])
+    submitted = to_submitted(cfg, result["test_pred"], data.spec["target_range"])
+    submission = make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
+    check_submission(submission, data.sample, spec["id"])
     write_csv(submission, run_dir / "submission.csv")
 
     result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
     plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
     write_json(run_dir / "metrics.json", result["metrics"])
+
+
+def to_submitted(cfg, test_pred, target_range):
+    """Give the test predictions as the submission takes them; predict.py calls this too, so both agree."""
+    if cfg["metric"] == "qwk" and cfg["task"] == "regression":  # scored on whole numbers, so submit those
+        return np.clip(np.rint(test_pred), *target_range)
+    return test_pred
 
 
 def write_csv(frame, path):

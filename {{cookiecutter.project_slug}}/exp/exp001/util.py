@@ -258,6 +258,13 @@ def unknown_key_message(base, name, prefix, where, root):
     )
 
 
+def closest(name, names):
+    """Give ' (did you mean X?)' for the name in `names` closest to `name`, ignoring case; '' when none is close."""
+    by_lower = {str(c).lower(): str(c) for c in names}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.7)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+
+
 # ---------------------------------------------------------------- paths, files
 
 def rel(path):
@@ -304,6 +311,16 @@ def setup_logging():
     console.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     log.addHandler(console)
     log.propagate = False
+
+
+_SAID = set()  # messages already logged by notice
+
+
+def notice(message, level=logging.INFO):
+    """Log `message` once per process: runs sharing data need not repeat it."""
+    if message not in _SAID:
+        _SAID.add(message)
+        log.log(level, message)
 
 
 def add_log_file(path):

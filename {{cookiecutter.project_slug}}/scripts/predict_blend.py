@@ -1,0 +1,129 @@
+"""Predict a new test file with a blend that scripts/blend.py wrote: each run predicts, the blend's weights combine.
+
+    python scripts/predict_blend.py blend001 --test PATH --out PATH [--sample PATH]
+
+Each run of the blend predicts the file with its own predict.py (the copy in its record's src/), as
+`exp/expNNN/predict.py` would. Their probabilities or values are averaged with the weights in blend.json,
+labels come from the averaged probabilities, exactly as blend.py made the blend's own submission.
+The submission is the sample (default: the first run's data.sample_submission, in $KAGGLE_EXP_DATA_DIR
+when set) filled in and checked. Relative paths are read from the project root. Only --out is written.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from blend import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, blend, fill_submission, predictions, rel
+
+DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"  # where experiment code reads the competition's files when it is set
+
+
+def read_blend(name):
+    """Give the blend's runs (name, record folder) and weights (summing to 1) from its blend.json."""
+    folder = BLEND_ROOT / name
+    if not (folder / "blend.json").is_file():
+        made = sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file()) if BLEND_ROOT.is_dir() else []
+        raise UserError(f"{rel(folder)}: no finished blend there. Blends: {', '.join(made) or 'none yet'}. "
+                        "Make one with: python scripts/blend.py exp001/run002 exp002/run001")
+    summary = json.loads((folder / "blend.json").read_text(encoding="utf-8"))
+    weights = np.array(summary["weights"], dtype=float)
+    # blend.json rounds the weights to 6 places; scaled again, 0.5/0.5 or 0.7/0.3 are exactly what blend.py used.
+    return [(run, RECORDS_ROOT / run) for run in summary["runs"]], weights / weights.sum()
+
+
+def predict_run(name, folder, test, raw_out):
+    """Run the run's own predict.py on `test`, writing its raw predictions to `raw_out`; give them (ids as text)."""
+    saved = folder / "src" / "predict.py"
+    script = saved if saved.is_file() else ROOT / "exp" / name.split("/")[0] / "predict.py"
+    if not script.is_file():
+        raise UserError(f"{name}: no predict.py in {rel(folder / 'src')}/ nor in exp/{name.split('/')[0]}/, so it cannot "
+                        "predict. Fix: copy exp/exp001/predict.py into that experiment's folder.")
+    command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out)]
+    print(f"{name}: predicting {rel(test)}", flush=True)
+    if subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode != 0:
+        raise UserError(f"{name} could not predict {rel(test)} (its message is above); the blend needs every run.")
+    cfg = yaml.safe_load((folder / "config.yml").read_text(encoding="utf-8"))
+    return cfg, pd.read_csv(raw_out, dtype={cfg["data"]["id"]: str})
+
+
+def read_sample(path, id_col):
+    """Give the sample submission (ids as text), refusing a missing file or one without the id column."""
+    if not path.is_file():
+        raise UserError(f"{rel(path)}: sample submission not found. Fix: give it with --sample PATH.")
+    parquet = path.suffix in (".parquet", ".pq")
+    sample = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={id_col: str})
+    if id_col not in sample.columns:
+        raise UserError(f"{rel(path)}: no column {id_col!r}. Fix: give the competition's sample submission (--sample PATH).")
+    sample[id_col] = sample[id_col].astype(str)
+    return sample
+
+
+def default_sample(cfg):
+    data = cfg["data"]
+    folder = ROOT / os.environ[DATA_DIR_VARIABLE] if os.environ.get(DATA_DIR_VARIABLE) else ROOT / data["dir"]
+    return folder / data["sample_submission"]
+
+
+def predict_blend(args):
+    runs, weights = read_blend(args.blend)
+    test = ROOT / args.test
+    if not test.is_file():
+        raise UserError(f"--test {rel(test)}: file not found. Fix: give the path of the test file to predict.")
+    with tempfile.TemporaryDirectory(prefix="predict_blend-") as scratch:  # never inside the project
+        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv") for i, (name, folder) in enumerate(runs)]
+    (cfg, first), id_col = predicted[0], predicted[0][0]["data"]["id"]
+    columns = list(first.columns.drop(id_col))
+    for (name, _), (_, frame) in zip(runs[1:], predicted[1:]):
+        if list(frame.columns.drop(id_col)) != columns or not frame[id_col].equals(first[id_col]):
+            raise UserError(f"{name} predicts columns {', '.join(frame.columns)} for other rows than {runs[0][0]} "
+                            f"({', '.join(first.columns)}). Fix: blend runs of one competition setup.")
+    test_pred = blend([predictions(frame, columns) for _, frame in predicted], weights)
+
+    sample_path = ROOT / args.sample if args.sample else default_sample(cfg)
+    sample = read_sample(sample_path, id_col)
+    order = pd.Index(first[id_col]).get_indexer(sample[id_col])
+    if (order < 0).any():
+        raise UserError(f"{rel(sample_path)}: {int((order < 0).sum()):,} of its ids are not in {rel(test)} (e.g. "
+                        f"{sample[id_col][order < 0].iloc[0]!r}). Fix: give the sample submission of this test file (--sample PATH).")
+    # The first run's metric code (its src/) says whether the submission holds labels, as in blend.py.
+    sys.dont_write_bytecode = True  # no __pycache__ in the record
+    sys.path.insert(0, str(runs[0][1] / "src"))
+    import train
+    classes = json.loads((runs[0][1] / "features.json").read_text(encoding="utf-8"))["classes"]
+    submission = fill_submission(sample, test_pred[order], cfg, classes, train.METRICS[cfg["metric"]].needs_labels)
+    if submission.isna().any().any():
+        raise UserError(f"the blend's submission has missing values in {', '.join(submission.columns[submission.isna().any()])}.")
+    out = ROOT / args.out
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        submission.to_csv(tmp, index=False)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {rel(out)}: {args.blend} ({', '.join(f'{name} x{w:.3f}' for (name, _), w in zip(runs, weights))})")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("blend", help="a blend under data/output/blend/, e.g. blend001")
+    parser.add_argument("--test", type=Path, required=True, help="the test file to predict (CSV or Parquet)")
+    parser.add_argument("--sample", type=Path, help="the sample submission (default: the first run's)")
+    parser.add_argument("--out", type=Path, required=True, help="where the submission goes")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return predict_blend(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
