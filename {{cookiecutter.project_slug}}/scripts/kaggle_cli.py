@@ -5,8 +5,10 @@
     python scripts/kaggle_cli.py submissions                   save your submissions and their LB scores
                                                                to data/output/submissions.csv (leaderboard.py reads it)
     python scripts/kaggle_cli.py package exp001/run002         a Kaggle dataset folder with the code, models and
-                                                               run record (--upload to upload it)
+                                                               run record (--upload to upload it); package blend001:
+                                                               each run of the blend, its weights, predict_blend.py
     python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
+                                                               (a run or a blend: notebook blend001 --push)
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
@@ -261,19 +263,21 @@ def parse_args(argv):
 
     add("submissions", submissions, "save your submissions with their scores to data/output/submissions.csv")
 
-    sub = add("package", package, "build a Kaggle dataset folder with an experiment's code and its runs' models")
-    sub.add_argument("target", help="expNNN (every complete run) or expNNN/runNNN (one run)")
+    sub = add("package", package, "build a Kaggle dataset folder with an experiment's code and its runs' models, "
+                                   "or with a blend's runs")
+    sub.add_argument("target", help="expNNN (every complete run), expNNN/runNNN (one run) or blendNNN (a blend's runs)")
     sub.add_argument("--user", help="your Kaggle user name (default: the one the kaggle command signs in as)")
-    sub.add_argument("--slug", help="dataset slug, 6-50 of a-z 0-9 - (default: <competition>-<exp>)")
+    sub.add_argument("--slug", help="dataset slug, 6-50 of a-z 0-9 - (default: <competition>-<exp or blend>)")
     sub.add_argument("--title", help="dataset title, 6-50 characters")
     sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
 
-    sub = add("notebook", notebook, "build a code-competition notebook that predicts a packaged run offline on Kaggle")
-    sub.add_argument("target", help="expNNN/runNNN, packaged first with: package expNNN/runNNN")
+    sub = add("notebook", notebook, "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")
+    sub.add_argument("target", help="expNNN/runNNN or blendNNN, packaged first with: package expNNN/runNNN (or blendNNN)")
     sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
-    sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>)")
+    sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>, "
+                                           "or the dataset slug for a blend)")
     sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
     sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
     sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
