@@ -128,7 +128,7 @@ def build_notebook(folder, *, kernel_id, title, competition, dataset_id, name, p
         # Not uploaded (push sends only code_file): lets `submit --kernel` name the run or blend in its message.
         "built_from.json": dict(built_from or {}, name=name),
     }
-    for name, content in files.items():
+    for filename, content in files.items():
         text = content if isinstance(content, str) else json.dumps(content, indent=2) + "\n"
-        (folder / name).write_text(text, encoding="utf-8")
+        (folder / filename).write_text(text, encoding="utf-8")
     return folder

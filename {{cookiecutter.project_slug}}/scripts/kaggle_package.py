@@ -73,8 +73,8 @@ def blend_records(summary):
         missing = [n for n in ("features.json", "src/predict.py") if not (record / n).is_file()]
         if missing:
             raise UserError(f"{name} has no {missing[0]} in its record ({rel(record)}/): it was trained before runs "
-                            f"could predict from their record, so no notebook can predict it. Fix: python exp/{exp}/exp.py "
-                            f"--run {run} --force (or blend other runs).")
+                            f"could predict from their record, so no notebook can predict it. Fix: train it again "
+                            f"(python exp/{exp}/exp.py --run {run} --force), then blend again, or blend other runs.")
         records[name] = record
     return records
 
@@ -88,8 +88,9 @@ def build_blend_dataset(folder, name, summary, dataset_id, title):
         if (ROOT / "exp" / exp).is_dir():  # today's code, as in a run's dataset; the records' src/ is what predicts
             copy_without_secrets(ROOT / "exp" / exp, folder / "exp" / exp, NOT_CODE, secrets)
     for run, record in records.items():
-        if (ROOT / "exp" / run.split("/")[0]).is_dir():
-            warn_if_code_changed(record, ROOT / "exp" / run.split("/")[0], run)
+        code_dir = ROOT / "exp" / run.split("/")[0]
+        if code_dir.is_dir():
+            warn_if_code_changed(record, code_dir, run)
         copy_without_secrets(record, folder / record.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
     blend_dir = BLEND_ROOT / name
     copy_without_secrets(blend_dir, folder / blend_dir.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
