@@ -739,6 +739,18 @@ def test_blend_package_holds_each_runs_code_and_record_and_the_blend_but_no_secr
     assert f"kaggle datasets create -p data/output/kaggle_datasets/{BLEND_SLUG} --dir-mode zip" in result.stdout
 
 
+def test_blend_package_refuses_a_run_whose_record_cannot_predict(trained, tmp_path):
+    make_blend(trained)
+    (trained / "data/output/exp/exp001/run003/src/predict.py").unlink()  # as in a record from before predict.py
+
+    result = kaggle_cli(trained, "package", "blend001", "--user", "alice", env=no_kaggle_env(tmp_path))
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "exp001/run003 has no src/predict.py in its record" in result.stderr
+    assert "python exp/exp001/exp.py --run run003 --force), then blend again" in result.stderr
+    assert not dataset_folder(trained, BLEND_SLUG).exists()
+
+
 def test_blend_notebook_on_kaggles_paths_reproduces_the_blends_own_submission(trained, tmp_path):
     make_blend(trained)
     env = dict(no_kaggle_env(tmp_path), KAGGLE_USERNAME="alice")
