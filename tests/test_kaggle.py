@@ -564,15 +564,18 @@ print(json.dumps({"argv": sys.argv[1:], "data_dir": os.environ.get("KAGGLE_EXP_D
 '''
 
 
-def kaggle_layout(project, tmp_path, dataset_slug):
-    """Lay out /kaggle/input (read-only) and /kaggle/working as a Kaggle notebook sees them; give (input, working)."""
+def kaggle_layout(project, tmp_path, dataset_slug, packaged=None):
+    """Lay out /kaggle/input (read-only) and /kaggle/working as a Kaggle notebook sees them; give (input, working).
+
+    The dataset mounted is the folder `package` built (default: the run dataset of exp001).
+    """
     input_dir, working = tmp_path / "kaggle" / "input", tmp_path / "kaggle" / "working"
     competition = input_dir / COMPETITION
     competition.mkdir(parents=True)
     working.mkdir()
     for name in ("test.csv", "sample_submission.csv"):  # a code competition shows its test set only to the notebook
         shutil.copy(project / "data" / "input" / name, competition / name)
-    shutil.copytree(dataset_folder(project), input_dir / dataset_slug)
+    shutil.copytree(packaged or dataset_folder(project), input_dir / dataset_slug)
     for path in input_dir.rglob("*"):
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     return input_dir, working
@@ -697,3 +700,92 @@ def test_submit_kernel_with_incomplete_arguments_says_what_is_missing(project, f
     result = kaggle_cli(project, "submit", *args, env=fake_kaggle.env)
     assert result.returncode == 2 and problem in result.stderr, result.stderr
     assert fake_kaggle.calls() == []
+
+
+# ---------------------------------------------------------------- a blend as a code-competition notebook
+
+BLEND_SLUG = f"{COMPETITION}-blend001"  # the blend's dataset and notebook share it
+
+
+def make_blend(project):
+    made = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run003", "--weights", "0.7,0.3")
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+def test_blend_package_holds_each_runs_code_and_record_and_the_blend_but_no_secrets(trained, tmp_path):
+    make_blend(trained)
+    (trained / "exp" / "exp001" / ".env").write_text("sk-secret\n")
+    (trained / "data/output/exp/exp001/run003/hf_token.txt").write_text("sk-secret\n")
+    (trained / "data/output/blend/blend001/kaggle.json").write_text("sk-secret\n")
+
+    result = kaggle_cli(trained, "package", "blend001", "--user", "alice", env=no_kaggle_env(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = dataset_folder(trained, BLEND_SLUG)
+    assert json.loads((folder / "kaggle_package.json").read_text()) == {
+        "blend": "blend001", "runs": ["exp001/run001", "exp001/run003"], "weights": [0.7, 0.3], "competition": COMPETITION}
+    assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == f"alice/{BLEND_SLUG}"
+    # A slice of the project, laid out as in it, so the project's own predict_blend.py predicts there.
+    assert files_under(folder / "data/output/blend/blend001") == ["blend.json"]
+    assert files_under(folder / "scripts") == ["atomic_files.py", "blend.py", "predict_blend.py"]
+    for run in ("run001", "run003"):
+        shipped = set(files_under(folder / "data/output/exp/exp001" / run))
+        assert {"config.yml", "features.json", "models/fold0.txt", "src/predict.py"} <= shipped
+        assert not shipped & {"oof.csv", "test_pred.csv", "submission.csv", "log.txt"}
+    assert not (folder / "data/output/exp/exp001/run002").exists()
+    assert files_under(folder / "exp/exp001") == [f for f in files_under(trained / "exp/exp001") if f != ".env"]
+    assert not [p for p in folder.rglob("*") if p.is_file() and "sk-secret" in p.read_text(errors="replace")]
+    assert "left out 3 secret-looking file(s)" in result.stdout and "blend001/kaggle.json" in result.stdout
+    assert f"kaggle datasets create -p data/output/kaggle_datasets/{BLEND_SLUG} --dir-mode zip" in result.stdout
+
+
+def test_blend_package_refuses_a_run_whose_record_cannot_predict(trained, tmp_path):
+    make_blend(trained)
+    (trained / "data/output/exp/exp001/run003/src/predict.py").unlink()  # as in a record from before predict.py
+
+    result = kaggle_cli(trained, "package", "blend001", "--user", "alice", env=no_kaggle_env(tmp_path))
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "exp001/run003 has no src/predict.py in its record" in result.stderr
+    assert "python exp/exp001/exp.py --run run003 --force), then blend again" in result.stderr
+    assert not dataset_folder(trained, BLEND_SLUG).exists()
+
+
+def test_blend_notebook_on_kaggles_paths_reproduces_the_blends_own_submission(trained, tmp_path):
+    make_blend(trained)
+    env = dict(no_kaggle_env(tmp_path), KAGGLE_USERNAME="alice")
+    assert kaggle_cli(trained, "package", "blend001", env=env).returncode == 0
+    built = kaggle_cli(trained, "notebook", "blend001", env=env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    notebook = trained / "data" / "output" / "kaggle_notebooks" / BLEND_SLUG
+    metadata = json.loads((notebook / "kernel-metadata.json").read_text())
+    assert metadata["dataset_sources"] == [f"alice/{BLEND_SLUG}"] and metadata["enable_internet"] is False
+    input_dir, working = kaggle_layout(trained, tmp_path, BLEND_SLUG, dataset_folder(trained, BLEND_SLUG))
+
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(input_dir), "--working", str(working)],
+                         cwd=tmp_path, env=dict(offline_env(tmp_path), OMP_NUM_THREADS="1"),
+                         capture_output=True, text=True, timeout=300)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "exp001/run001 x0.700, exp001/run003 x0.300" in ran.stdout
+    own = trained / "data" / "output" / "blend" / "blend001" / "submission.csv"
+    assert (working / "submission.csv").read_text() == own.read_text()
+    assert [p.name for p in working.iterdir()] == ["submission.csv"]
+
+
+def test_blend_notebook_is_pushed_and_submitted_with_the_blends_name(trained, fake_kaggle):
+    make_blend(trained)
+    unpackaged = kaggle_cli(trained, "notebook", "blend001", env=fake_kaggle.env)
+    assert unpackaged.returncode == 2 and "python scripts/kaggle_cli.py package blend001 --upload" in unpackaged.stderr
+    assert kaggle_cli(trained, "package", "blend001", env=fake_kaggle.env).returncode == 0
+
+    pushed = kaggle_cli(trained, "notebook", "blend001", "--push", env=fake_kaggle.env)
+    submitted = kaggle_cli(trained, "submit", "--kernel", f"alice/{BLEND_SLUG}", "--version", "7", env=fake_kaggle.env)
+
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert f"submit --kernel alice/{BLEND_SLUG} --version 7" in pushed.stdout
+    assert fake_kaggle.requests("SaveKernel")[0]["body"]["datasetDataSources"] == [f"alice/{BLEND_SLUG}"]
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    oof = json.loads((trained / "data/output/blend/blend001/blend.json").read_text())["oof"]
+    message = f"blend/blend001 oof={oof:.5f} (exp001/run001+exp001/run003) (notebook alice/{BLEND_SLUG} v7)"
+    assert fake_kaggle.requests("CreateCodeSubmission")[0]["body"]["submissionDescription"] == message

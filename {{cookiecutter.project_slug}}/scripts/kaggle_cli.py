@@ -5,8 +5,10 @@
     python scripts/kaggle_cli.py submissions                   save your submissions and their LB scores
                                                                to data/output/submissions.csv (leaderboard.py reads it)
     python scripts/kaggle_cli.py package exp001/run002         a Kaggle dataset folder with the code, models and
-                                                               run record (--upload to upload it)
+                                                               run record (--upload to upload it); package blend001:
+                                                               each run of the blend, its weights, predict_blend.py
     python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
+                                                               (a run or a blend: notebook blend001 --push)
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
@@ -27,9 +29,9 @@ import yaml
 # and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
 from kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from kaggle_notebook import build_notebook
-from kaggle_package import PACKAGE_FILE, build_dataset, dataset_names, package_records
+from kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from kaggle_project import (DATASETS_DIR, INPUT_DIR, NOTEBOOKS_DIR, ROOT, SUBMISSIONS_CSV, UserError, competition_slug,
-                            complete_blend, complete_run, parse_run, read_json_file, rel)
+                            complete_blend, complete_run, parse_blend, parse_run, read_json_file, rel)
 from kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv, read_submissions_json,
                                 write_submissions_csv)
 
@@ -63,12 +65,11 @@ def submit(args):
     if not args.run:
         raise UserError("submit what? Give a run (submit exp001/run002), a blend (submit blend001), "
                         "or a code-competition notebook (submit --kernel OWNER/SLUG --version N).")
-    blend = re.fullmatch(r"blend/([^/]+)/?|(blend\d+)", args.run.strip())
-    if blend:  # a blend of runs: its message names the blend and the runs it mixes
-        name = blend.group(1) or blend.group(2)
+    name = parse_blend(args.run)
+    if name:  # a blend of runs: its message names the blend and the runs it mixes
         folder, summary, first_run = complete_blend(name)
         check_submission(folder, config_dir=first_run)
-        message = f"blend/{name} oof={summary['oof']:.5f} ({'+'.join(summary['runs'])})"
+        message = blend_message(name, summary)
     else:
         exp, run = parse_run(args.run)
         folder, status = complete_run(exp, run)
@@ -86,6 +87,11 @@ def submit(args):
     return 0
 
 
+def blend_message(name, summary):
+    """Give the submission message of a blend: its name, OOF score and runs (the leaderboard reads it)."""
+    return f"blend/{name} oof={summary['oof']:.5f} ({'+'.join(summary['runs'])})"
+
+
 def submit_kernel(args):
     """Submit a code competition: the submission.csv that version N of a Kaggle notebook wrote."""
     if not (args.kernel and args.version):
@@ -101,8 +107,8 @@ def submit_kernel(args):
         raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. alice/my-notebook.")
     if not re.fullmatch(r"[1-9]\d*", str(args.version)):
         raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
-    run = notebook_run(kernel)
-    message = f"{run} (notebook {kernel} v{args.version})" if run else f"notebook {kernel} v{args.version}"
+    built = notebook_message(kernel)
+    message = f"{built} (notebook {kernel} v{args.version})" if built else f"notebook {kernel} v{args.version}"
     message += f" {args.message}" if args.message else ""
     command = ["kaggle", "competitions", "submit", competition_slug(args), "-k", kernel, "-v", str(args.version),
                "-f", "submission.csv", "-m", message]
@@ -116,13 +122,12 @@ def submit_kernel(args):
     return 0
 
 
-def notebook_run(kernel):
-    """Give 'expNNN/runNNN cv=...' for a notebook built here by `notebook`, so the leaderboard can join its score."""
+def notebook_message(kernel):
+    """Give the message of what a notebook built here by `notebook` predicts ('expNNN/runNNN cv=...', or the blend's),
+    so the leaderboard can join its score."""
     for path in sorted(NOTEBOOKS_DIR.glob("*/kernel-metadata.json")):
         if read_json_file(path).get("id") == kernel:
-            built = read_json_file(path.parent / "built_from.json")
-            if built.get("run"):
-                return f"{built['run']} cv={built['cv']:.5f}" if isinstance(built.get("cv"), (int, float)) else built["run"]
+            return read_json_file(path.parent / "built_from.json").get("message")
     return None
 
 
@@ -146,18 +151,25 @@ def submissions(args):
 
 
 def package(args):
-    exp, run = parse_run(args.target, need_run=False)
-    code_dir = ROOT / "exp" / exp
-    if not code_dir.is_dir():
-        raise UserError(f"{rel(code_dir)}: no such experiment.")
-    records = package_records(exp, run)
-    runs = list(records)
-    slug, title = dataset_names(args, exp, run)
-    user = kaggle_username(args)
-    folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
+    blend = parse_blend(args.target)
+    if blend:  # every run of the blend, its blend.json and predict_blend.py
+        _, summary, _ = complete_blend(blend)
+        slug, title = dataset_names(args, blend, None)
+        user = kaggle_username(args)
+        folder = build_blend_dataset(DATASETS_DIR / slug, blend, summary, f"{user}/{slug}", title)
+        notes = args.message or f"{blend} {' '.join(summary['runs'])}"
+    else:
+        exp, run = parse_run(args.target, need_run=False)
+        code_dir = ROOT / "exp" / exp
+        if not code_dir.is_dir():
+            raise UserError(f"{rel(code_dir)}: no such experiment.")
+        records = package_records(exp, run)
+        slug, title = dataset_names(args, exp, run)
+        user = kaggle_username(args)
+        folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
+        notes = args.message or f"{exp} {' '.join(records)}"
 
     if args.version:
-        notes = args.message or f"{exp} {' '.join(runs)}"
         command = ["kaggle", "datasets", "version", "-p", rel(folder), "-m", notes, "--dir-mode", "zip"]
     else:
         command = ["kaggle", "datasets", "create", "-p", rel(folder), "--dir-mode", "zip"]
@@ -174,28 +186,41 @@ def package(args):
 
 
 def notebook(args):
-    exp, run = parse_run(args.target)
-    run_dir, status = complete_run(exp, run)
-    slug, _ = dataset_names(args, exp, run)
+    blend = parse_blend(args.target)
+    if blend:  # the dataset's predict_blend.py predicts every run and combines them
+        _, summary, config_dir = complete_blend(blend)
+        name, message = blend, blend_message(blend, summary)
+        slug, _ = dataset_names(args, blend, None)
+    else:
+        exp, run = parse_run(args.target)
+        config_dir, status = complete_run(exp, run)
+        cv = status.get("cv")
+        name, message = f"{exp}/{run}", f"{exp}/{run} cv={cv:.5f}" if isinstance(cv, (int, float)) else f"{exp}/{run}"
+        slug, _ = dataset_names(args, exp, run)
     dataset = DATASETS_DIR / slug
     packaged = read_json_file(dataset / PACKAGE_FILE)
-    if run not in packaged.get("runs", []):
-        raise UserError(f"{rel(dataset)}/ does not hold {exp}/{run}: the notebook predicts from that dataset. "
-                        f"Fix: python scripts/kaggle_cli.py package {exp}/{run} --upload"
+    holds = packaged.get("blend") == blend if blend else run in packaged.get("runs", [])
+    if not holds:
+        raise UserError(f"{rel(dataset)}/ does not hold {name}: the notebook predicts from that dataset. "
+                        f"Fix: python scripts/kaggle_cli.py package {name} --upload"
                         + (f" --slug {slug}" if args.slug else "") + ", then run this again.")
     dataset_id = read_json_file(dataset / "dataset-metadata.json")["id"]
     user = args.user or dataset_id.split("/")[0]
     competition = competition_slug(args)
-    kernel_slug = args.kernel_slug or f"{slug[: 50 - len(run) - 1].rstrip('-')}-{run}"
+    # A blend's notebook shares its dataset's slug (notebooks and datasets have separate names on Kaggle).
+    kernel_slug = args.kernel_slug or (slug if blend else f"{slug[: 50 - len(run) - 1].rstrip('-')}-{run}")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{3,48}[a-z0-9]", kernel_slug):
         raise UserError(f"notebook slug {kernel_slug!r}: use 5-50 lowercase letters, digits and '-', no '-' at "
                         "either end. Fix: pass --kernel-slug.")
-    data = (yaml.safe_load((run_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
+    data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
+    predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
+        "script": f"code/{exp}/predict.py", "run_dir": run}
     folder = build_notebook(
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,  # a title that slugifies to the id
-        competition=competition, dataset_id=dataset_id, exp=exp, run=run, gpu=args.gpu, package_file=PACKAGE_FILE,
-        test_file=data.get("test", "test.csv"), sample_file=data.get("sample_submission", "sample_submission.csv"),
-        built_from={"cv": status.get("cv"), "dataset": dataset_id})
+        competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=args.gpu,
+        package_file=PACKAGE_FILE, test_file=data.get("test", "test.csv"),
+        sample_file=data.get("sample_submission", "sample_submission.csv"),
+        built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
           f"internet off; {'GPU' if args.gpu else 'CPU'})")
     command = ["kaggle", "kernels", "push", "-p", rel(folder)]
@@ -205,7 +230,7 @@ def notebook(args):
     printed = run_kaggle_echoed(command)
     if "Kernel push error" in printed or "not valid" in printed:
         raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
-                        f"python scripts/kaggle_cli.py package {exp}/{run} --upload")
+                        f"python scripts/kaggle_cli.py package {name} --upload")
     version = re.search(r"Kernel version (\d+) successfully", printed)
     print(f"when this version has run on Kaggle, submit it with:\npython scripts/kaggle_cli.py submit "
           f"--kernel {user}/{kernel_slug} --version {version.group(1) if version else 'N'}")
@@ -238,19 +263,21 @@ def parse_args(argv):
 
     add("submissions", submissions, "save your submissions with their scores to data/output/submissions.csv")
 
-    sub = add("package", package, "build a Kaggle dataset folder with an experiment's code and its runs' models")
-    sub.add_argument("target", help="expNNN (every complete run) or expNNN/runNNN (one run)")
+    sub = add("package", package, "build a Kaggle dataset folder with an experiment's code and its runs' models, "
+                                   "or with a blend's runs")
+    sub.add_argument("target", help="expNNN (every complete run), expNNN/runNNN (one run) or blendNNN (a blend's runs)")
     sub.add_argument("--user", help="your Kaggle user name (default: the one the kaggle command signs in as)")
-    sub.add_argument("--slug", help="dataset slug, 6-50 of a-z 0-9 - (default: <competition>-<exp>)")
+    sub.add_argument("--slug", help="dataset slug, 6-50 of a-z 0-9 - (default: <competition>-<exp or blend>)")
     sub.add_argument("--title", help="dataset title, 6-50 characters")
     sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
 
-    sub = add("notebook", notebook, "build a code-competition notebook that predicts a packaged run offline on Kaggle")
-    sub.add_argument("target", help="expNNN/runNNN, packaged first with: package expNNN/runNNN")
+    sub = add("notebook", notebook, "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")
+    sub.add_argument("target", help="expNNN/runNNN or blendNNN, packaged first with: package expNNN/runNNN (or blendNNN)")
     sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
-    sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>)")
+    sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>, "
+                                           "or the dataset slug for a blend)")
     sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
     sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
     sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")

@@ -1,9 +1,10 @@
 """Build the folder of a code-competition notebook: kernel-metadata.json and an inference script.
 
-`python scripts/kaggle_cli.py notebook exp001/run002 [--push]` calls build_notebook(); this file only writes
-files. The notebook runs offline on Kaggle: it reads the competition's files and the dataset that
-`kaggle_cli.py package` built, runs the experiment's predict.py on the run record, and writes
-/kaggle/working/submission.csv. It needs no network and installs nothing.
+`python scripts/kaggle_cli.py notebook exp001/run002 [--push]` (or `notebook blend001`) calls build_notebook();
+this file only writes files. The notebook runs offline on Kaggle: it reads the competition's files and the
+dataset that `kaggle_cli.py package` built, runs the experiment's predict.py on the run record (or, for a
+blend, the project's predict_blend.py, shipped in the dataset), and writes /kaggle/working/submission.csv.
+It needs no network and installs nothing.
 """
 import json
 from pathlib import Path
@@ -11,12 +12,12 @@ from pathlib import Path
 SCRIPT_NAME = "inference.py"
 
 # The script Kaggle runs: standard library only (the experiment's own code predicts). inference_script() fills
-# in the __NAME__ markers.
-INFERENCE_SCRIPT = '''"""Predict __RUN_NAME__ for the code competition __COMPETITION_NAME__, offline (built by scripts/kaggle_notebook.py).
+# in the __MARKER__ placeholders.
+INFERENCE_SCRIPT = '''"""Predict __NAME__ for the code competition __COMPETITION_NAME__, offline (built by scripts/kaggle_notebook.py).
 
 Reads /kaggle/input/<competition>/ and /kaggle/input/<dataset>/ (found by their contents when Kaggle mounts
 them elsewhere), writes /kaggle/working/submission.csv. Rebuild it with:
-    python scripts/kaggle_cli.py notebook __RUN_NAME__
+    python scripts/kaggle_cli.py notebook __NAME__
 """
 import argparse
 import os
@@ -26,17 +27,18 @@ from pathlib import Path
 
 COMPETITION = __COMPETITION__
 DATASET = __DATASET__            # the slug of the dataset made by `kaggle_cli.py package`
-EXP = __EXP__
-RUN = __RUN__
+SCRIPT = __SCRIPT__              # in the dataset: the experiment's predict.py, or predict_blend.py for a blend
+RUN_DIR = __RUN_DIR__            # in the dataset: the run record that predict.py reads (None for a blend)
+BLEND = __BLEND__                # the blend that predict_blend.py predicts (None for a run)
 TEST_FILE = __TEST_FILE__
 SAMPLE_FILE = __SAMPLE_FILE__
 PACKAGE_FILE = __PACKAGE_FILE__  # at the top of the dataset
 
 
 def predict_command(dataset_dir, data_dir, out):
-    """Give the one command that predicts: the experiment's predict.py on the packaged run record."""
-    return [sys.executable, str(dataset_dir / "code" / EXP / "predict.py"),
-            "--run-dir", str(dataset_dir / RUN),
+    """Give the one command that predicts: predict.py on the packaged run record, or predict_blend.py on the blend."""
+    return [sys.executable, str(dataset_dir / SCRIPT),
+            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR)]),
             "--test", str(data_dir / TEST_FILE),
             "--sample", str(data_dir / SAMPLE_FILE),
             "--out", str(out)]
@@ -99,17 +101,22 @@ def kernel_metadata(kernel_id, title, competition, dataset_id, gpu):
     }
 
 
-def inference_script(competition, dataset_slug, exp, run, test_file, sample_file, package_file):
-    """Give the text of the inference script for one run (values written as Python literals, through JSON)."""
-    values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__EXP__": exp, "__RUN__": run,
+def inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file):
+    """Give the text of the inference script for a run or a blend (values written as Python literals, through JSON).
+
+    predicts: {"script": path in the dataset, "run_dir": the run's folder in it} for a run, {"script", "blend"} for a blend.
+    """
+    values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__SCRIPT__": predicts["script"],
+              "__RUN_DIR__": predicts.get("run_dir"), "__BLEND__": predicts.get("blend"),
               "__TEST_FILE__": test_file, "__SAMPLE_FILE__": sample_file, "__PACKAGE_FILE__": package_file}
-    text = INFERENCE_SCRIPT.replace("__RUN_NAME__", f"{exp}/{run}").replace("__COMPETITION_NAME__", competition)
+    text = INFERENCE_SCRIPT.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)
     for marker, value in values.items():
-        text = text.replace(marker, json.dumps(value))
+        # JSON null is no Python literal; None is.
+        text = text.replace(marker, "None" if value is None else json.dumps(value))
     return text
 
 
-def build_notebook(folder, *, kernel_id, title, competition, dataset_id, exp, run, test_file, sample_file,
+def build_notebook(folder, *, kernel_id, title, competition, dataset_id, name, predicts, test_file, sample_file,
                    package_file, gpu=False, built_from=None):
     """Write the notebook folder (kernel-metadata.json, the inference script, built_from.json); give its path."""
     folder = Path(folder)
@@ -117,11 +124,11 @@ def build_notebook(folder, *, kernel_id, title, competition, dataset_id, exp, ru
     dataset_slug = dataset_id.split("/", 1)[1]
     files = {
         "kernel-metadata.json": kernel_metadata(kernel_id, title, competition, dataset_id, gpu),
-        SCRIPT_NAME: inference_script(competition, dataset_slug, exp, run, test_file, sample_file, package_file),
-        # Not uploaded (push sends only code_file): lets `submit --kernel` name the run in its message.
-        "built_from.json": dict(built_from or {}, exp=exp, run=f"{exp}/{run}"),
+        SCRIPT_NAME: inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file),
+        # Not uploaded (push sends only code_file): lets `submit --kernel` name the run or blend in its message.
+        "built_from.json": dict(built_from or {}, name=name),
     }
-    for name, content in files.items():
+    for filename, content in files.items():
         text = content if isinstance(content, str) else json.dumps(content, indent=2) + "\n"
-        (folder / name).write_text(text, encoding="utf-8")
+        (folder / filename).write_text(text, encoding="utf-8")
     return folder

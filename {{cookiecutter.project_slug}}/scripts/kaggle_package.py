@@ -4,6 +4,10 @@
 the folder. The dataset holds code/<exp>/ (today's code of the experiment), one folder per run (its models,
 config and src/, the code that trained it), kaggle_package.json (what it holds; the notebook finds the
 dataset by it) and dataset-metadata.json for `kaggle datasets create`.
+
+`package blend001` calls build_blend_dataset(): the dataset is then a slice of the project, laid out as in it
+(exp/<exp>/, data/output/exp/<exp>/<run>/ for each run of the blend, data/output/blend/<name>/blend.json, and
+scripts/predict_blend.py with the modules it imports), so the project's own predict_blend.py predicts there.
 """
 import fnmatch
 import json
@@ -11,7 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
-from kaggle_project import RECORDS_ROOT, ROOT, UserError, complete_run, read_project, rel
+from kaggle_project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, complete_run, parse_run, read_project, rel
 
 # Experiment files that are not code: left out of a dataset, as new_exp.py leaves them out of a copy.
 NOT_CODE = ["__pycache__", ".ipynb_checkpoints", "*.pyc", "*.pyo", ".DS_Store", "wandb", "data", "output", "outputs"]
@@ -21,6 +25,8 @@ NOT_NEEDED_TO_PREDICT = ["oof.csv", "test_pred.csv", "submission.csv", "log.txt"
 SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*credentials*", "*token*"]
 # Written by `package` at the top of a dataset folder: what it holds (the notebook finds the dataset by it).
 PACKAGE_FILE = "kaggle_package.json"
+# What predicts a blend, shipped in its dataset: predict_blend.py and the project modules it imports.
+BLEND_SCRIPTS = ["predict_blend.py", "blend.py", "atomic_files.py"]
 
 
 def package_records(exp, run):
@@ -55,13 +61,55 @@ def build_dataset(folder, code_dir, exp, records, dataset_id, title):
         warn_if_code_changed(run_dir, code_dir, f"{exp}/{name}")
         copy_without_secrets(run_dir, folder / name, NOT_NEEDED_TO_PREDICT, secrets)
     runs = list(records)
-    write_json(folder / PACKAGE_FILE, {"exp": exp, "runs": runs, "competition": read_project().get("competition")})
+    return finish_dataset(folder, {"exp": exp, "runs": runs}, dataset_id, title, ", ".join(runs), secrets)
+
+
+def blend_records(summary):
+    """Give {'expNNN/runNNN': record folder} of a blend's runs, each complete and able to predict from its record."""
+    records = {}
+    for name in summary["runs"]:
+        exp, run = parse_run(name)
+        record = complete_run(exp, run)[0]
+        missing = [n for n in ("features.json", "src/predict.py") if not (record / n).is_file()]
+        if missing:
+            raise UserError(f"{name} has no {missing[0]} in its record ({rel(record)}/): it was trained before runs "
+                            f"could predict from their record, so no notebook can predict it. Fix: train it again "
+                            f"(python exp/{exp}/exp.py --run {run} --force), then blend again, or blend other runs.")
+        records[name] = record
+    return records
+
+
+def build_blend_dataset(folder, name, summary, dataset_id, title):
+    """Write the dataset folder of a blend (each run's code and record, blend.json, predict_blend.py); give its path."""
+    records = blend_records(summary)
+    shutil.rmtree(folder, ignore_errors=True)
+    secrets = []
+    for exp in sorted({run.split("/")[0] for run in records}):
+        if (ROOT / "exp" / exp).is_dir():  # today's code, as in a run's dataset; the records' src/ is what predicts
+            copy_without_secrets(ROOT / "exp" / exp, folder / "exp" / exp, NOT_CODE, secrets)
+    for run, record in records.items():
+        code_dir = ROOT / "exp" / run.split("/")[0]
+        if code_dir.is_dir():
+            warn_if_code_changed(record, code_dir, run)
+        copy_without_secrets(record, folder / record.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
+    blend_dir = BLEND_ROOT / name
+    copy_without_secrets(blend_dir, folder / blend_dir.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
+    (folder / "scripts").mkdir()
+    for script in BLEND_SCRIPTS:
+        shutil.copyfile(ROOT / "scripts" / script, folder / "scripts" / script)
+    contents = {"blend": name, "runs": summary["runs"], "weights": summary["weights"]}
+    return finish_dataset(folder, contents, dataset_id, title, f"{name}: {' + '.join(summary['runs'])}", secrets)
+
+
+def finish_dataset(folder, contents, dataset_id, title, what, secrets):
+    """Write kaggle_package.json and dataset-metadata.json, say what the folder holds and which secrets stayed out."""
+    write_json(folder / PACKAGE_FILE, dict(contents, competition=read_project().get("competition")))
     metadata = {"title": title, "id": dataset_id, "licenses": [{"name": "CC0-1.0"}]}
     write_json(folder / "dataset-metadata.json", metadata)
-    print(f"dataset folder: {rel(folder)}/ ({', '.join(runs)}; id {metadata['id']})")
+    print(f"dataset folder: {rel(folder)}/ ({what}; id {metadata['id']})")
     if secrets:
         print(f"left out {len(secrets)} secret-looking file(s), never to be uploaded: "
-              f"{', '.join(rel(p) for p in secrets)}. Keep secrets outside exp/ and the run records.")
+              f"{', '.join(rel(p) for p in secrets)}. Keep secrets outside exp/, the run records and the blends.")
     return folder
 
 

@@ -85,6 +85,12 @@ def complete_run(exp, run):
                     f"python exp/{exp}/exp.py --run {run} (list the runs with --list).")
 
 
+def parse_blend(text):
+    """Give the blend's name from 'blend001' or 'blend/<name>', else None (the text names a run)."""
+    match = re.fullmatch(r"blend/([^/]+)/?|(blend\d+)/?", text.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
 def complete_blend(name):
     """Give the folder, summary and run folder of a blend written by scripts/blend.py; raise UserError if there is none."""
     folder = BLEND_ROOT / name
