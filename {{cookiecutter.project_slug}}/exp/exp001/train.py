@@ -269,6 +269,7 @@ def cross_validate(cfg, data, folds, run_dir):
         iterations.append(models.best_iteration(cfg, fitted))
         importances.append(models.importance(cfg, fitted, list(data.X.columns)))
         seconds.append(round(time.perf_counter() - fold_start, 3))
+        del fitted  # freed before the next fold trains: a LightGBM Booster still holds its training rows
         elapsed = time.perf_counter() - started
         left = elapsed / (k + 1) * (n_splits - k - 1)
         rounds = f" best_iter={iterations[-1]}" if iterations[-1] is not None else ""
