@@ -52,8 +52,10 @@ def main():
             dtrain = lgb.Dataset(X.iloc[train_idx], y[train_idx])
             dvalid = lgb.Dataset(X.iloc[valid_idx], y[valid_idx], reference=dtrain)
         model = lgb.train(params, dtrain, num_boost_round=args.rounds, valid_sets=[dvalid])
-        oof[valid_idx] = model.predict(X.iloc[valid_idx])
-        test_pred += model.predict(X_test) / N_SPLITS
+        # predict on the model's threads, as exp001 does: Booster.predict would take every core
+        threads = params.get("num_threads", 0)
+        oof[valid_idx] = model.predict(X.iloc[valid_idx], num_threads=threads)
+        test_pred += model.predict(X_test, num_threads=threads) / N_SPLITS
         print(f"fold {k}: auc {roc_auc_score(y[valid_idx], oof[valid_idx]):.5f} ({time.perf_counter() - start:.1f}s)", flush=True)
     print(f"CV auc {roc_auc_score(y, oof):.5f}")
     clock.append(time.perf_counter())

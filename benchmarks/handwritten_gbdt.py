@@ -33,7 +33,8 @@ def lightgbm_folds(X, y, X_test, folds, rate, args, cache):
               "seed": SEED, "verbosity": -1, "num_threads": args.threads}
     for train_idx, valid_idx in folds:
         model = lgb.train(params, full.subset(train_idx), num_boost_round=args.rounds, valid_sets=[full.subset(valid_idx)])
-        yield valid_idx, model.predict(X[valid_idx]), model.predict(X_test)
+        # predict on the threads asked for, as exp001 does: Booster.predict would take every core
+        yield valid_idx, model.predict(X[valid_idx], num_threads=args.threads), model.predict(X_test, num_threads=args.threads)
 
 
 def xgboost_folds(X, y, X_test, folds, rate, args, cache):

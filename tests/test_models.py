@@ -201,6 +201,38 @@ def test_runs_with_the_same_binning_reuse_lightgbm_bins_and_a_new_max_bin_bins_a
     assert built == 5
 
 
+SECOND_RUN = """
+import json, sys
+from pathlib import Path
+import lightgbm as lgb, pandas as pd, yaml
+root = Path(sys.argv[1])
+sys.path.insert(0, str(root / "exp/exp001"))
+import data, folds, model
+cfg = yaml.safe_load((root / "data/output/exp/exp001/run001/config.yml").read_text())
+hashed, threads = [], []
+hash_ids = pd.util.hash_pandas_object
+pd.util.hash_pandas_object = lambda *a, **k: hashed.append(1) or hash_ids(*a, **k)
+predict = lgb.Booster.predict
+lgb.Booster.predict = lambda self, X, **k: threads.append(k.get("num_threads")) or predict(self, X, **k)
+d = data.load_data(cfg)
+first, second = folds.make_folds(d, cfg["cv"], cfg["seed"]), folds.make_folds(d, cfg["cv"], cfg["seed"])
+model.predict_fold(cfg, model.load_fold(cfg, root / "data/output/exp/exp001/run001/models", 0), model.to_matrix(d.X_test))
+print(json.dumps({"hashed": len(hashed), "same": bool((first == second).all()), "threads": threads}))
+"""
+
+
+def test_a_second_run_on_the_same_data_reuses_the_fold_lookup_and_predicts_on_the_models_threads(families, tmp_path):
+    script = tmp_path / "second_run.py"
+    script.write_text(SECOND_RUN)
+    result = run_python(families, script, str(families))
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = json.loads(result.stdout.strip().splitlines()[-1])
+    # Hashing the ids names the fold file: about 0.3 s at 1M rows, so it happens once per loaded data.
+    assert checked["hashed"] == 1 and checked["same"]
+    # The models trained on 1 thread (KAGGLE_EXP_THREADS); LightGBM would predict on every core.
+    assert checked["threads"] == [1]
+
+
 def test_catboost_runs_on_the_same_data_share_one_quantized_pool(families):
     (first, _), (second, _) = runs_of("binary", "catboost")
     assert "catboost: quantized 427 rows x 31 features" in (families / RECORDS / first / "log.txt").read_text()
