@@ -95,7 +95,8 @@ def git_state():
 def environment():
     """Give the Python and package versions, once per process."""
     packages = {}
-    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "PyYAML", "pyarrow", "matplotlib", "wandb"):
+    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "PyYAML", "pyarrow",
+                 "pillow", "matplotlib", "wandb"):
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
