@@ -256,6 +256,26 @@ def test_sample_with_an_extra_column_is_reported_before_training(project):
                    "or the id and one column per class (setosa, versicolor, virginica)")
 
 
+def test_one_column_sample_for_a_probability_metric_is_reported_before_training(project):
+    edit_config(project, metric="logloss")  # multiclass logloss needs one probability column per class
+
+    result = run_exp(project)
+
+    assert_refused(result, project, "sample_submission.csv has one prediction column (species) but metric logloss "
+                   "needs one probability column per class (setosa, versicolor, virginica)",
+                   "Fix: choose a label metric such as accuracy or f1")
+
+
+def test_negative_target_for_rmsle_is_reported_before_training(project):
+    edit_file(project, "train.csv", lambda frame: frame.assign(species=frame["sepal_length"] - 6))
+    edit_config(project, task="regression", metric="rmsle", cv__scheme="kfold")
+
+    result = run_exp(project)
+
+    assert_refused(result, project, "target 'species' has negative values, which metric rmsle cannot score",
+                   "Fix: set metric to rmse or mae in config.yml")
+
+
 def test_notice_that_does_not_change_is_said_once_per_call(project):
     for name in ("train.csv", "test.csv"):
         edit_file(project, name, lambda frame: frame.assign(color=np.where(frame["sepal_length"] > 5.8, "red", "blue")))

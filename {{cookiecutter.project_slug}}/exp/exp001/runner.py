@@ -238,9 +238,10 @@ def run_command(runs_list, exp_py, doc, argv):
         with console_muted() if worker else contextlib.nullcontext():  # --jobs: the parent has said it all once
             import data
             import tracking
+            import train
             tracking.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
-                data.load_data(run.config, run.n_rows)
+                train.check_before_training(run.config, data.load_data(run.config, run.n_rows))
         plan.check_writable(out_root)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -67,30 +67,41 @@ def make_submission(data, test_pred, cfg, label_metric, sample=None, test_ids=No
                         "Fix: use the competition's own files, and check data.id.")
     pred = test_pred[order]
     sub = sample.copy()
+    check_layout(cfg, classes, columns, label_metric)
     class_of = {str(c): k for k, c in enumerate(classes)} | {f"{target}_{c}": k for k, c in enumerate(classes)}
     if one_column_per_class(columns, classes, target):
         probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
         for c in columns:
             sub[c] = probs[:, class_of[str(c)]]
         log.info(f"submission: the probability of each class in {', '.join(map(str, columns))}")
-    elif len(columns) != 1:
-        raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. "
-                        "Fix: give a sample submission with one prediction column, "
-                        f"or one column per class ({', '.join(map(str, classes))}).")
     elif task == "regression":
         # rmsle cannot take values below -1, and CV scored them clipped at 0.
         sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
     elif label_metric:
         sub[columns[0]] = np.asarray(classes, dtype=object)[predicted_codes(pred)]
         log.info(f"submission: predicted labels of {target} in {columns[0]}")
-    elif pred.ndim == 1:
+    else:
         sub[columns[0]] = pred
         log.info(f"submission: the probability that {target} is {classes[1]!r} in {columns[0]}")
-    else:
+    return sub
+
+
+def check_layout(cfg, classes, columns, label_metric):
+    """Raise DataError when the sample's prediction columns cannot hold what this task and metric predict.
+
+    Called before any training too, so a sample that does not fit never costs a trained run.
+    """
+    spec = cfg["data"]
+    if one_column_per_class(columns, classes, spec["target"]):
+        return
+    if len(columns) != 1:
+        raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. "
+                        "Fix: give a sample submission with one prediction column, "
+                        f"or one column per class ({', '.join(map(str, classes))}).")
+    if cfg["task"] == "multiclass" and not label_metric:
         raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
                         f"needs one probability column per class ({', '.join(map(str, classes))}). "
                         "Fix: choose a label metric such as accuracy or f1.")
-    return sub
 
 
 def check_submission(sub, sample, id_name):

@@ -13,7 +13,7 @@ import pandas as pd
 import data as data_io
 import model as models
 from folds import GROUP_SCHEMES, make_folds
-from submission import check_submission, make_submission, predicted_codes, prediction_frame
+from submission import check_layout, check_submission, make_submission, predicted_codes, prediction_frame
 from util import ConfigError, DataError, log, write_json
 
 TASKS = ("binary", "multiclass", "regression")
@@ -228,14 +228,23 @@ def run(cfg, run_dir, n_rows=None):
              + (f", {len(data.classes)} classes" if data.classes else "")
              + (f"; categorical: {', '.join(map(str, data.categorical))}" if data.categorical else ""))
     check_target(cfg, data.y)
+    if cfg["metric"] == "rmsle" and cfg["target_transform"] is None:
+        log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
     folds = make_folds(data, cfg["cv"], cfg["seed"])
     result = cross_validate(cfg, data, folds, run_dir)
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
 
 
+def check_before_training(cfg, data):
+    """Raise DataError for what would stop a run only after its training: the target, the sample's layout."""
+    check_target(cfg, data.y)
+    columns = [c for c in data.sample.columns if c != cfg["data"]["id"]]
+    check_layout(cfg, data.classes, columns, METRICS[cfg["metric"]].needs_labels)
+
+
 def check_target(cfg, y):
-    """Raise DataError for a target the metric or target_transform cannot take; hint at log1p for rmsle."""
+    """Raise DataError for a target the metric or target_transform cannot take."""
     name, transform = cfg["data"]["target"], cfg["target_transform"]
     if cfg["metric"] == "rmsle" and (y < 0).any():
         raise DataError(f"target {name!r} has negative values, which metric rmsle cannot score. "
@@ -243,8 +252,6 @@ def check_target(cfg, y):
     if (transform == "log1p" and (y <= -1).any()) or (transform == "sqrt" and (y < 0).any()):
         raise DataError(f"target {name!r} has values as low as {y.min()}, which target_transform {transform} cannot take. "
                         "Fix: set target_transform: null in config.yml.")
-    if cfg["metric"] == "rmsle" and transform is None:
-        log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
 
 
 def cross_validate(cfg, data, folds, run_dir):
