@@ -182,7 +182,7 @@ def main():
         write_check_log("not run", text)
         print(f"\n{text}\n")
         return 0
-    print(f"Checking the iris example: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually 5 to 30 s "
+    print(f"Checking the iris example: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually 2 to 10 s "
           "(skip it next time with verify_example=no)...", flush=True)
     problems, output, seconds = run_example(python)
     if problems:
