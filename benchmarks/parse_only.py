@@ -18,8 +18,9 @@ def main():
 
     import data
     import util
+    from config import load_config
 
-    config = util.load_config(exp_dir / "config.yml")
+    config = load_config(exp_dir / "config.yml")
     spec = config["data"]
     folder = util.ROOT / spec["dir"]
     start = time.perf_counter()

@@ -302,9 +302,10 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "exp/exp001"))
 import data, util
+from config import load_config
 
 util.setup_logging()
-cfg = util.load_config(util.EXP_DIR / "config.yml")
+cfg = load_config(util.EXP_DIR / "config.yml")
 dataset = data.load_data(cfg)
 spec = json.loads(json.dumps(data.feature_spec(dataset)))  # as read back from features.json
 full, full_ids = data.load_test_for_prediction(cfg, spec, "data/input/test.csv")
@@ -350,8 +351,9 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "exp/exp001"))
 import data, util
+from config import load_config
 
-cfg = util.load_config(util.EXP_DIR / "config.yml")
+cfg = load_config(util.EXP_DIR / "config.yml")
 spec = json.loads(json.dumps(data.feature_spec(data.load_data(cfg))))
 for name in sys.argv[1:]:
     try:

@@ -44,17 +44,27 @@ def break_training(project, when):
     path.write_text(text.replace(anchor, anchor + f"    if {when}:\n        raise RuntimeError('boom in user code')\n"))
 
 
-def load_util():
-    """Import the generated util.py in this process (it needs only PyYAML)."""
-    spec = importlib.util.spec_from_file_location("generated_util", TEMPLATE / "{{cookiecutter.project_slug}}/exp/exp001/util.py")
+def load_config_module():
+    """Import the generated config.py in this process (it needs only PyYAML and the util.py beside it)."""
+    folder = TEMPLATE / "{{cookiecutter.project_slug}}/exp/exp001"
+    spec = importlib.util.spec_from_file_location("generated_config", folder / "config.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    had_util = sys.modules.get("util")
+    sys.path.insert(0, str(folder))
+    try:
+        spec.loader.exec_module(module)
+    finally:  # no generated util left behind as this process's `util`
+        sys.path.remove(str(folder))
+        if had_util is None:
+            sys.modules.pop("util", None)
+        else:
+            sys.modules["util"] = had_util
     return module
 
 
 @pytest.fixture(scope="module")
-def util():
-    return load_util()
+def config():
+    return load_config_module()
 
 
 @pytest.fixture
@@ -77,10 +87,10 @@ def test_typo_in_run_is_reported_before_training(fast):
     assert not (fast / EXP).exists(), "no run may start when any snippet is wrong"
 
 
-def test_key_at_the_wrong_level_suggests_where_it_lives(util):
+def test_key_at_the_wrong_level_suggests_where_it_lives(config):
     base = {"model": {"name": "lightgbm", "params": {"max_depth": 5}}}
-    with pytest.raises(util.ConfigError, match=r"run001: unknown key model.max_depth \(did you mean model.params.max_depth\?\)"):
-        util.merge_update(base, {"model": {"max_depth": 3}}, "run001")
+    with pytest.raises(config.ConfigError, match=r"run001: unknown key model.max_depth \(did you mean model.params.max_depth\?\)"):
+        config.merge_update(base, {"model": {"max_depth": 3}}, "run001")
 
 
 def test_plus_prefix_adds_a_key_on_purpose(fast):
@@ -92,14 +102,14 @@ def test_plus_prefix_adds_a_key_on_purpose(fast):
     assert "+lambda_l2" in (fast / EXP / "run001/config_update.yml").read_text()
 
 
-def test_merge_rules_sections_merge_lists_replace_null_sets(util):
+def test_merge_rules_sections_merge_lists_replace_null_sets(config):
     base = {"data": {"drop": ["a", "b"], "features": None}, "model": {"params": {"lr": 0.1, "depth": 3}}, "seed": 1}
     update = {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"depth": None}}, "seed": 2.5}
-    merged = util.merge_update(base, update, "run001")
+    merged = config.merge_update(base, update, "run001")
     assert merged == {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"lr": 0.1, "depth": None}}, "seed": 2.5}
     assert base["data"]["drop"] == ["a", "b"], "the base config must not change"
-    assert util.merge_update(base, {}, "run001") == base
-    assert util.parse_yaml("", "run001") == {}
+    assert config.merge_update(base, {}, "run001") == base
+    assert config.parse_yaml("", "run001") == {}
 
 
 @pytest.mark.parametrize("update, message", [
@@ -109,16 +119,16 @@ def test_merge_rules_sections_merge_lists_replace_null_sets(util):
     ({"data": {"drop": "col"}}, "data.drop is a list in config.yml"),
     ({"model": {"params": {"+max_depth": 3}}}, "+model.params.max_depth adds a key that config.yml already has"),
 ])
-def test_changing_the_kind_of_a_value_is_refused(util, update, message):
+def test_changing_the_kind_of_a_value_is_refused(config, update, message):
     base = {"model": {"name": "lightgbm", "params": {"max_depth": 5}}, "data": {"drop": []}}
-    with pytest.raises(util.ConfigError) as error:
-        util.merge_update(base, update, "run003")
+    with pytest.raises(config.ConfigError) as error:
+        config.merge_update(base, update, "run003")
     assert str(error.value).startswith("run003: ")
     assert message in str(error.value)
 
 
-def test_whole_number_into_decimal_is_fine(util):
-    merged = util.merge_update({"lr": 0.1, "depth": 3}, {"lr": 1, "depth": 2.5}, "run001")
+def test_whole_number_into_decimal_is_fine(config):
+    merged = config.merge_update({"lr": 0.1, "depth": 3}, {"lr": 1, "depth": 2.5}, "run001")
     assert merged == {"lr": 1, "depth": 2.5}
 
 

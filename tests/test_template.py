@@ -25,6 +25,7 @@ EXPECTED_FILES = {
     "data/input/train.csv",
     "data/output/.gitkeep",
     "exp/exp001/claims.py",
+    "exp/exp001/config.py",
     "exp/exp001/config.yml",
     "exp/exp001/data.py",
     "exp/exp001/exp.py",

@@ -8,6 +8,7 @@ import textwrap
 from dataclasses import dataclass
 
 import util
+from config import flatten, merge_update, parse_yaml, short
 from util import ConfigError
 
 RUNS_EXAMPLE = 'RUNS = [\n    """\n    model:\n      params:\n        num_leaves: 4\n    """,\n]'
@@ -34,7 +35,7 @@ def check_runs_list(runs):
                           f"an empty snippet (\"\"\"\"\"\") trains config.yml as it is:\n{RUNS_EXAMPLE}")
     for i, raw in enumerate(runs, 1):
         if not isinstance(raw, str):
-            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is {util.short(raw)}, not a YAML snippet in quotes. {how}")
+            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is {short(raw)}, not a YAML snippet in quotes. {how}")
 
 
 def plan_runs(runs_list, source, base, debug=False):
@@ -54,9 +55,9 @@ def plan_runs(runs_list, source, base, debug=False):
         first_line = source.count("\n", 0, start) + 1 + leading if start >= 0 else 1
         where = f"{name} (exp.py)" if start >= 0 else f"{name} (its snippet)"
         snippet = textwrap.dedent(raw).strip("\n")
-        update = util.parse_yaml(snippet, where, first_line=first_line)
+        update = parse_yaml(snippet, where, first_line=first_line)
         try:
-            config = util.merge_update(base, update, name)
+            config = merge_update(base, update, name)
             if debug:  # quick and untracked
                 config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
                 config["wandb"]["enabled"] = False
@@ -150,7 +151,7 @@ def check_writable(out_root):
 
 def describe_update(run):
     """Give a run's changes on one line, e.g. model.params.num_leaves=4."""
-    return ", ".join(f"{k}={v}" for k, v in util.flatten(run.update).items()) or "(base config)"
+    return ", ".join(f"{k}={v}" for k, v in flatten(run.update).items()) or "(base config)"
 
 
 def show_list(runs, states, out_root):
@@ -166,10 +167,10 @@ def show_list(runs, states, out_root):
 
 
 def show_dry_run(runs, base):
-    flat_base = util.flatten(base)
+    flat_base = flatten(base)
     for run in runs:
         print(f"{run.name}:")
-        changes = util.flatten(run.update)
+        changes = flatten(run.update)
         for key, value in changes.items():
             print(f"  {key}: {flat_base.get(key, '(new)')} -> {value}")
         if not changes:

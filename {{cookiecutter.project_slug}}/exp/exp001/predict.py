@@ -137,10 +137,11 @@ def predict(run_dir, args):
     import model as models
     import train
     import util
+    from config import parse_yaml
     from submission import check_sample, check_submission, make_submission, prediction_frame
 
     util.setup_logging()
-    cfg = util.parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
+    cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
     spec = util.read_json(run_dir / "features.json")
     id_name = spec["id"]
     X_test, ids = data_io.load_test_for_prediction(cfg, spec, args.test)

@@ -17,7 +17,8 @@ import sys
 import time
 from importlib import metadata
 
-from util import EXP_DIR, EXP_NAME, ROOT, log, now, parse_yaml, read_json, write_json
+from config import parse_yaml
+from util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, write_json
 
 
 def start(out_root, name):

@@ -19,6 +19,7 @@ from pathlib import Path
 import jobs
 import plan
 import util
+from config import load_config
 from interrupts import Signals, catch_signals, shielded, stop_if_signalled
 from util import ConfigError, DataError, log
 
@@ -214,7 +215,7 @@ def run_command(runs_list, exp_py, doc, argv):
     out_root = util.OUTPUT_DIR / ("debug" if args.debug else "exp") / util.EXP_NAME
     worker = os.environ.get("KAGGLE_EXP_WORKER") == "1"
     try:
-        base = util.load_config(util.EXP_DIR / "config.yml")
+        base = load_config(util.EXP_DIR / "config.yml")
         runs = plan.plan_runs(runs_list, exp_py.read_text(encoding="utf-8"), base, debug=args.debug)
         selected = plan.select_runs(runs, args.run)
         if args.jobs < 1:
