@@ -17,7 +17,7 @@ def run_workers(n, argv, exp_py):
     """Run `exp.py` (without --jobs) in n worker processes over the same claims; give their exit codes."""
     threads = max(1, (os.cpu_count() or 1) // n)
     # Workers split the cores: LightGBM and scikit-learn's OpenMP code follow OMP_NUM_THREADS unless
-    # the config sets num_threads / n_jobs; model code may read KAGGLE_EXP_THREADS (util.threads_per_run).
+    # the config sets num_threads / n_jobs; the models read KAGGLE_EXP_THREADS (model.threads).
     env = dict(os.environ, KAGGLE_EXP_WORKER="1", KAGGLE_EXP_THREADS=str(threads))
     env.setdefault("OMP_NUM_THREADS", str(threads))
     args = without_jobs(argv)

@@ -139,16 +139,3 @@ def write_atomic(path, content):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def threads_per_run():
-    """Give how many threads one run may use when `exp.py --jobs N` shares the cores, else None (the library default).
-
-    --jobs sets KAGGLE_EXP_THREADS (and OMP_NUM_THREADS, which LightGBM and scikit-learn's
-    OpenMP code follow) in its workers; model code passes it as num_threads / n_jobs unless
-    the config sets those itself.
-    """
-    import os
-
-    value = os.environ.get("KAGGLE_EXP_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
