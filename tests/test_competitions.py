@@ -125,6 +125,27 @@ def test_binary_auc_competition_submits_probabilities(project):
     assert metrics["cv"] > 0.95
 
 
+def test_boolean_target_submits_True_and_False_as_the_sample_spells_them_on_a_large_test_file(project):
+    # Spaceship Titanic's target is True/False. Files of 10,000 rows and more are written by pyarrow,
+    # which would spell them true/false, and a submission must keep the sample's spelling.
+    X, y = datasets.make_classification(n_samples=13_000, n_features=6, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(6)]).assign(Transported=y.astype(bool))
+    train, test, _ = split_competition(frame.iloc[:1_000].copy(), "Transported")
+    test = pd.concat([test, frame.iloc[1_000:].drop(columns="Transported").assign(id=np.arange(5_000, 17_000))])
+    sample = pd.DataFrame({"id": test["id"], "Transported": False})
+    write_competition(project, train, test, sample)
+    edit_config(project, data__target="Transported", task="binary", metric="accuracy")
+
+    metrics, submission = train_first_run(project)
+
+    assert_matches_sample(submission, sample)
+    lines = (project / RUN_DIR / "submission.csv").read_text().splitlines()
+    assert len(lines) == len(sample) + 1 and {line.rsplit(",", 1)[1] for line in lines[1:]} == {"True", "False"}
+    oof = (project / RUN_DIR / "oof.csv").read_text().splitlines()
+    assert oof[0] == "id,fold,Transported,pred" and {line.split(",")[2] for line in oof[1:]} == {"True", "False"}
+    assert metrics["cv"] > 0.8
+
+
 def test_multiclass_competition_in_a_subfolder_submits_labels(project):
     train, test, _ = sklearn_competition(datasets.load_wine, "cultivar", labels=["barolo", "grignolino", "barbera"])
     sample = pd.DataFrame({"id": test["id"], "cultivar": "barolo"})

@@ -155,7 +155,7 @@ def predict(run_dir, args):
         test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, X)) / n_splits
     util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {n_splits} folds of {cfg['model']['name']}")
     if args.raw_out is not None:
-        write(train, prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
+        write(prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
     if args.out is not None:
         sample = data_io.read_table(args.sample, id_name)
         data_io.require_columns(sample, [id_name], args.sample, f"give the competition's sample submission (id column {id_name!r})")
@@ -164,14 +164,16 @@ def predict(run_dir, args):
         run_data = types.SimpleNamespace(classes=spec["classes"], sample=sample, test_ids=ids)  # what make_submission reads
         submission = make_submission(run_data, submitted, cfg, train.METRICS[cfg["metric"]].needs_labels)
         check_submission(submission, sample, id_name)
-        write(train, submission, args.out)
+        write(submission, args.out)
 
 
-def write(train, frame, path):
-    """Write `frame` as train.py writes its CSVs, under a temporary name renamed into place: whole or not at all."""
+def write(frame, path):
+    """Write `frame` as a run writes its CSVs, under a temporary name renamed into place: whole or not at all."""
+    from util import write_csv
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        train.write_csv(frame, tmp)
+        write_csv(frame, tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -3,7 +3,6 @@
 The steps below read top to bottom; change the CV loop here, models in model.py.
 """
 import difflib
-import re
 import time
 from typing import Callable, NamedTuple
 
@@ -14,7 +13,7 @@ import data as data_io
 import model as models
 from folds import GROUP_SCHEMES, make_folds
 from submission import check_layout, check_submission, make_submission, predicted_codes, prediction_frame
-from util import ConfigError, DataError, log, write_json
+from util import ConfigError, DataError, log, write_csv, write_json
 
 TASKS = ("binary", "multiclass", "regression")
 CV_SCHEMES = ("kfold", "stratified", "group", "stratified_group")
@@ -333,33 +332,6 @@ def to_submitted(cfg, test_pred, target_range):
     if cfg["metric"] == "qwk" and cfg["task"] == "regression":  # scored on whole numbers, so submit those
         return np.clip(np.rint(test_pred), *target_range)
     return test_pred
-
-
-def write_csv(frame, path):
-    """Write frame as CSV like pandas does (no index, no quotes where none are needed), but faster.
-
-    pyarrow writes numbers several times faster than pandas (the same values read back; 1e-05
-    may be written 0.00001). Text that would need quotes (a comma, a quote, a line break) goes
-    through pandas instead, so quoting is always pandas' own.
-    """
-    if len(frame) < 10_000:  # small files: pandas is quick enough, and importing pyarrow is not free
-        frame.to_csv(path, index=False)
-        return
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv
-
-    special = r'[,"\r\n]'
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    needs_quotes = any(re.search(special, str(c)) for c in frame.columns) or any(
-        pc.any(pc.match_substring_regex(column.cast(pa.string()), special)).as_py()
-        for column in table.columns if pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
-    if needs_quotes:
-        frame.to_csv(path, index=False)
-        return
-    with open(path, "wb") as f:
-        f.write((",".join(map(str, frame.columns)) + "\n").encode())  # pyarrow would quote the header
-        pa.csv.write_csv(table, f, pa.csv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 def plot_importance(importance, path, title):
