@@ -210,8 +210,8 @@ sys.path.insert(0, str(root / "exp/exp001"))
 import data, folds, model
 cfg = yaml.safe_load((root / "data/output/exp/exp001/run001/config.yml").read_text())
 hashed, threads = [], []
-hash_ids = pd.util.hash_pandas_object
-pd.util.hash_pandas_object = lambda *a, **k: hashed.append(1) or hash_ids(*a, **k)
+hash_ids = folds.hashlib.sha1
+folds.hashlib.sha1 = lambda *a, **k: hashed.append(1) or hash_ids(*a, **k)
 predict = lgb.Booster.predict
 lgb.Booster.predict = lambda self, X, **k: threads.append(k.get("num_threads")) or predict(self, X, **k)
 d = data.load_data(cfg)

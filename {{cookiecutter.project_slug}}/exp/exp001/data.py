@@ -146,8 +146,10 @@ def check_rows(frame, id_name, path, unique_ids=True):
     if len(frame) == 0:
         raise DataError(f"{rel(path)} has no rows, only the header. "
                         "Fix: download the competition files again (scripts/kaggle_cli.py download).")
+    if not unique_ids or frame[id_name].is_unique:  # one pass over the ids; the details only when it fails
+        return
     repeated = frame[id_name][frame[id_name].duplicated()]
-    if unique_ids and len(repeated):
+    if len(repeated):
         first = repeated.iloc[0]
         raise DataError(
             f"{rel(path)}: {repeated.nunique()} ids in column {id_name!r} are on more than one row (e.g. {first!r}, "

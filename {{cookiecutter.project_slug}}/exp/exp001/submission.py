@@ -14,7 +14,7 @@ def predicted_codes(pred):
 
 def prediction_frame(ids, pred, classes, id_name):
     """Give a frame of id and prediction columns: pred, or pred_<class> per class."""
-    frame = pd.DataFrame({id_name: ids.to_numpy()})
+    frame = pd.DataFrame({id_name: ids.array})  # the ids' own array: Arrow text stays Arrow text, uncopied
     if pred.ndim == 2:
         for k, label in enumerate(classes):
             frame[f"pred_{label}"] = pred[:, k]

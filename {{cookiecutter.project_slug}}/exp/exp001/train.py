@@ -330,7 +330,7 @@ def save_predictions(cfg, data, folds, result, run_dir):
     """Write out-of-fold and test predictions, the checked submission, importance and metrics."""
     spec = cfg["data"]
     oof = prediction_frame(data.ids, result["oof"], data.classes, spec["id"])
-    target = np.asarray(data.classes, dtype=object)[data.y] if data.classes else data.y
+    target = pd.array(data.classes)[data.y] if data.classes else data.y  # typed labels: written faster than objects
     oof.insert(1, "fold", folds)
     oof.insert(2, spec["target"], target)
     write_csv(oof, run_dir / "oof.csv")
