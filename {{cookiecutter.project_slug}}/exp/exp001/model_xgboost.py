@@ -48,7 +48,7 @@ def prepare(cfg, X, X_test, y, data):
 
 
 def fit(cfg, state, y, train_idx, valid_idx, seed):
-    """Give a Booster fitted on train_idx, early-stopped on valid_idx."""
+    """Give a Booster fitted on train_idx, early-stopped on valid_idx when early_stopping_rounds is set."""
     model = cfg["model"]
     params = params_for(cfg, state["n_classes"], seed)
     # The matrices get the model's threads too: by default they would take every core.
@@ -56,9 +56,11 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
               "nthread": params.get("nthread", params.get("n_jobs"))}
     max_bin = params.get("max_bin", 256)
     dtrain = xgb.QuantileDMatrix(state["X"][train_idx], y[train_idx], max_bin=max_bin, **common)
+    if not model["early_stopping_rounds"]:  # nothing would read the valid rows' metric: neither build nor score them
+        return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], verbose_eval=False)
     dvalid = xgb.QuantileDMatrix(state["X"][valid_idx], y[valid_idx], ref=dtrain, max_bin=max_bin, **common)
     return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], evals=[(dvalid, "valid")],
-                     early_stopping_rounds=model["early_stopping_rounds"] or None, verbose_eval=False)
+                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False)
 
 
 def predict(booster, X, task):
