@@ -1,7 +1,7 @@
 """Four LightGBM runs on the same data that differ only in learning_rate, against 4 x one hand-written
 fold set on one binned Dataset.
 
-    python benchmarks/bench_bin_once.py [--rows 1000000] [--rounds 10] [--repeat 2] [--threads 1]
+    python benchmarks/bench_bin_once.py [--rows 1000000] [--rounds 10] [--repeat 2] [--threads 1] [--baseline-no-valid]
 
 exp001 runs the four runs in one process: it reads the data once and, since no binning
 parameter changes, bins it once (its log says "reusing the binned features"). The baseline,
@@ -12,7 +12,7 @@ import argparse
 import sys
 
 import common
-from bench_families import prepare_project, report, run_handwritten, run_ours, synthetic
+from bench_families import BASELINE_NO_VALID, prepare_project, report, run_handwritten, run_ours, synthetic
 
 RATES = (0.05, 0.1, 0.2, 0.3)
 
@@ -23,6 +23,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--baseline-no-valid", action="store_true", help=BASELINE_NO_VALID)
     args = parser.parse_args()
     print(common.machine_report())
     data = synthetic(args.rows)
@@ -37,7 +38,8 @@ def main():
         ours.append(result)
         print(f"  exp001       {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB; "
               f"binned {log.count('lightgbm: binned')}x, reused {log.count('reusing the binned')}x", flush=True)
-        result, _ = run_handwritten("lightgbm", data, args.rounds, args.threads, f"bin_once_{rep}", ",".join(map(str, RATES)))
+        result, _ = run_handwritten("lightgbm", data, args.rounds, args.threads, f"bin_once_{rep}", ",".join(map(str, RATES)),
+                                     no_valid=args.baseline_no_valid)
         theirs.append(result)
         print(f"  hand-written {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB", flush=True)
     report("4 runs (learning_rate 0.05, 0.1, 0.2, 0.3)", ours, theirs)

@@ -1,11 +1,12 @@
 """The baselines for bench_families.py and bench_bin_once.py: each library's own 5-fold loop, written by hand.
 
     python benchmarks/handwritten_gbdt.py <data folder> <output folder> --family lightgbm|xgboost|catboost
-        --rounds 50 --threads 1 [--learning-rates 0.05,0.1,0.2,0.3]
+        --rounds 50 --threads 1 [--learning-rates 0.05,0.1,0.2,0.3] [--no-valid]
 
 Reads train.csv, test.csv, sample_submission.csv (id, features, target), trains one model per
 fold for each learning rate (one set of folds per rate, as runs would), predicts out-of-fold and
-test, and writes submission.csv. Each library is used the way its documentation shows:
+test, and writes submission.csv. The valid rows are given to the library, as hand-written loops
+do, unless --no-valid. Each library is used the way its documentation shows:
 - lightgbm: one Dataset of all rows, binned once, a subset per fold (bins shared by every rate);
 - xgboost: a QuantileDMatrix per fold, the valid one on the train one's bins (ref=);
 - catboost: CatBoostClassifier.fit on the fold's rows with the valid rows as eval_set.
@@ -32,7 +33,8 @@ def lightgbm_folds(X, y, X_test, folds, rate, args, cache):
     params = {"objective": "binary", "metric": "auc", "learning_rate": rate, "num_leaves": 15, "min_child_samples": 5,
               "seed": SEED, "verbosity": -1, "num_threads": args.threads}
     for train_idx, valid_idx in folds:
-        model = lgb.train(params, full.subset(train_idx), num_boost_round=args.rounds, valid_sets=[full.subset(valid_idx)])
+        valid = {} if args.no_valid else {"valid_sets": [full.subset(valid_idx)]}
+        model = lgb.train(params, full.subset(train_idx), num_boost_round=args.rounds, **valid)
         # predict on the threads asked for, as exp001 does: Booster.predict would take every core
         yield valid_idx, model.predict(X[valid_idx], num_threads=args.threads), model.predict(X_test, num_threads=args.threads)
 
@@ -46,7 +48,8 @@ def xgboost_folds(X, y, X_test, folds, rate, args, cache):
     for train_idx, valid_idx in folds:
         dtrain = xgb.QuantileDMatrix(X[train_idx], y[train_idx], nthread=args.threads)
         dvalid = xgb.QuantileDMatrix(X[valid_idx], y[valid_idx], ref=dtrain, nthread=args.threads)
-        model = xgb.train(params, dtrain, num_boost_round=args.rounds, evals=[(dvalid, "valid")], verbose_eval=False)
+        evals = [] if args.no_valid else [(dvalid, "valid")]
+        model = xgb.train(params, dtrain, num_boost_round=args.rounds, evals=evals, verbose_eval=False)
         yield valid_idx, model.predict(dvalid), model.predict(dtest)
 
 
@@ -56,7 +59,7 @@ def catboost_folds(X, y, X_test, folds, rate, args, cache):
     for train_idx, valid_idx in folds:
         model = catboost.CatBoostClassifier(iterations=args.rounds, learning_rate=rate, depth=6, eval_metric="AUC",
                                             random_seed=SEED, thread_count=args.threads, verbose=0, allow_writing_files=False)
-        model.fit(X[train_idx], y[train_idx], eval_set=(X[valid_idx], y[valid_idx]))
+        model.fit(X[train_idx], y[train_idx], eval_set=None if args.no_valid else (X[valid_idx], y[valid_idx]))
         yield valid_idx, model.predict_proba(X[valid_idx])[:, 1], model.predict_proba(X_test)[:, 1]
 
 
@@ -68,6 +71,8 @@ def main():
     parser.add_argument("--rounds", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--learning-rates", default="0.05")
+    parser.add_argument("--no-valid", action="store_true",
+                        help="train without the valid rows (as exp001 does when early stopping is off): nothing reads their metric")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     clock = [time.perf_counter()]
