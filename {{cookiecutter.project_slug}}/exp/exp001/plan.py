@@ -4,6 +4,7 @@ Every run is checked before any training, so a typo in run007 stops the command 
 A finished run whose snippet was edited (changed) or whose config.yml has changed since (stale) stops
 it too: its record would no longer say how it was made. --list and --dry-run show the plan and stop.
 """
+import functools
 import textwrap
 from dataclasses import dataclass
 
@@ -22,6 +23,11 @@ class Run:
     config: dict     # config.yml with the snippet merged in
     debug: bool = False  # --debug: a scratch record, on a sample of rows
     n_rows: int = None   # --debug: train on a sample of this many rows
+
+    @functools.cached_property
+    def config_text(self):
+        """Give the config as the record's config.yml holds it, dumped once per process."""
+        return util.yaml_text(self.config)
 
 
 def check_runs_list(runs):
@@ -108,7 +114,7 @@ def read_states(runs, out_root):
     """Give {run name: (status, status.json)} of every run's record, read once."""
     import record
 
-    return {run.name: record.status_of(out_root, run.name, run.update, run.config) for run in runs}
+    return {run.name: record.status_of(out_root, run) for run in runs}
 
 
 def check_unchanged(out_root, states, force):

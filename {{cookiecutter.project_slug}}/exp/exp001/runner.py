@@ -41,7 +41,7 @@ def run_one(run, position, out_root, argv):
     try:
         partial = record.start(out_root, run.name)
         (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
-        util.write_yaml(partial / "config.yml", run.config)
+        (partial / "config.yml").write_text(run.config_text, encoding="utf-8")
         record.snapshot_sources(partial / "src")
         handler = util.add_log_file(partial / "log.txt")
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
@@ -128,7 +128,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
         try:
             if note:
                 log.info(note)
-            state, detail = record.status_of(out_root, run.name, run.update, run.config)
+            state, detail = record.status_of(out_root, run)
             if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
                 continue  # another process recorded it between our first look and our claim
             status = run_one(run, f"{i}/{len(todo)}", out_root, argv)
@@ -225,6 +225,8 @@ def run_command(runs_list, exp_py, doc, argv):
         states = plan.read_states(runs, out_root)
         if args.list:
             return plan.show_list(runs, states, out_root) or 0
+        import record
+        record.sources()  # read now, beside config.yml and RUNS: each run's src/ is the code this process runs
         todo = selected
         if not args.debug:  # debug records are scratch: always redone
             plan.check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force)  # all of RUNS

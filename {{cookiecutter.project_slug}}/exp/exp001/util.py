@@ -49,8 +49,12 @@ def rel(path):
         return str(path)
 
 
+def yaml_text(value):
+    return yaml.dump(value, Dumper=YAML_DUMPER, sort_keys=False, allow_unicode=True)
+
+
 def write_yaml(path, value):
-    Path(path).write_text(yaml.dump(value, Dumper=YAML_DUMPER, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    Path(path).write_text(yaml_text(value), encoding="utf-8")
 
 
 def write_json(path, value):
