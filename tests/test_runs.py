@@ -296,6 +296,21 @@ def test_record_holds_provenance_with_git_commit_and_uncommitted_diff(fast):
     assert "fold 5/5" in log and "CV accuracy" in log
 
 
+def test_an_edit_made_while_the_runs_train_stays_out_of_their_saved_code(fast):
+    # add_features runs while the process reads the data, after it started: there it edits model.py on disk,
+    # as a user does mid-sweep. The process goes on with the code it imported, so src/ must hold that code.
+    data_py, model_py = fast / "exp/exp001/data.py", fast / "exp/exp001/model.py"
+    started_with = model_py.read_text()
+    edit = ('    with open(ROOT / "exp/exp001/model.py", "a") as f:\n'
+            '        f.write("\\n# edited while the runs trained\\n")\n    return frame\n\n\ndef read_table')
+    data_py.write_text(data_py.read_text().replace("    return frame\n\n\ndef read_table", edit, 1))
+    assert run_exp(fast, "--run", "1-2").returncode == 0
+    assert "edited while the runs trained" in model_py.read_text()
+    for run in ("run001", "run002"):
+        assert (fast / EXP / run / "src/model.py").read_text() == started_with, run
+        assert (fast / EXP / run / "src/data.py").read_text() == data_py.read_text(), run
+
+
 def test_every_run_shares_one_fold_assignment(fast):
     assert run_exp(fast, "--run", "1-2").returncode == 0
     folds = [p.name for p in (fast / "data/output/folds").iterdir()]
