@@ -53,10 +53,6 @@ def yaml_text(value):
     return yaml.dump(value, Dumper=YAML_DUMPER, sort_keys=False, allow_unicode=True)
 
 
-def write_yaml(path, value):
-    Path(path).write_text(yaml_text(value), encoding="utf-8")
-
-
 def write_json(path, value):
     Path(path).write_text(json.dumps(value, indent=2, default=str) + "\n", encoding="utf-8")
 
