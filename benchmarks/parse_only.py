@@ -17,8 +17,8 @@ def main():
     import pandas as pd
 
     import data
-    import util
-    from config import load_config
+    from runner import util
+    from runner.config import load_config
 
     config = load_config(exp_dir / "config.yml")
     spec = config["data"]

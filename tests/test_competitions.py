@@ -322,18 +322,18 @@ def test_regression_target_left_as_multiclass_is_caught_before_training(project)
 
 
 def test_features_added_in_add_features_are_used(project):
-    path = project / "exp/exp001/data.py"
+    path = project / "exp/exp001/features.py"
     source = path.read_text(encoding="utf-8")
     stub = '''    return frame
 
 
-def read_table'''
+# ----'''
     assert stub in source
     path.write_text(source.replace(stub, '''    frame["petal_area"] = frame["petal_length"] * frame["petal_width"]
     return frame
 
 
-def read_table'''), encoding="utf-8")
+# ----'''), encoding="utf-8")
 
     metrics, _ = train_first_run(project)
 

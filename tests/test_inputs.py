@@ -110,9 +110,9 @@ def test_unknown_key_where_plus_is_refused_says_where_new_keys_can_go(project):
 
 
 def test_plus_key_in_features_reaches_add_features(project):
-    path = project / EXP_DIR / "data.py"
+    path = project / EXP_DIR / "features.py"
     source = path.read_text()
-    stub = "    return frame\n\n\ndef read_table"
+    stub = "    return frame\n\n\n# ----"
     assert stub in source
     path.write_text(source.replace(stub, '    if options.get("petal_area"):\n'
                                          '        frame["petal_area"] = frame["petal_length"] * frame["petal_width"]\n'
@@ -301,13 +301,14 @@ PREDICT_SCRIPT = '''
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "exp/exp001"))
-import data, util
-from config import load_config
+import data
+from runner import util
+from runner.config import load_config
 
 util.setup_logging()
 cfg = load_config(util.EXP_DIR / "config.yml")
 dataset = data.load_data(cfg)
-spec = json.loads(json.dumps(data.feature_spec(dataset)))  # as read back from features.json
+spec = json.loads(json.dumps(dataset.spec))  # as read back from features.json
 full, full_ids = data.load_test_for_prediction(cfg, spec, "data/input/test.csv")
 part, part_ids = data.load_test_for_prediction(cfg, spec, sys.argv[1])
 print("LEVELS", json.dumps(spec["levels"]))
@@ -350,11 +351,12 @@ REFUSE_SCRIPT = '''
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "exp/exp001"))
-import data, util
-from config import load_config
+import data
+from runner import util
+from runner.config import load_config
 
 cfg = load_config(util.EXP_DIR / "config.yml")
-spec = json.loads(json.dumps(data.feature_spec(data.load_data(cfg))))
+spec = json.loads(json.dumps(data.load_data(cfg).spec))
 for name in sys.argv[1:]:
     try:
         data.load_test_for_prediction(cfg, spec, name)

@@ -154,7 +154,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, yaml
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root / "exp/exp001"))
-import data, model, train
+import data, train
+import models as model
 out = {}
 for run in sorted((root / "data/output/exp/exp001").glob("run*")):
     cfg = yaml.safe_load((run / "config.yml").read_text())
@@ -207,14 +208,16 @@ from pathlib import Path
 import numpy as np, yaml
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root / "exp/exp001"))
-import data, folds, model
+import data
+import models as model
+from tabular import folds
 out = {}
 for name in sys.argv[2:]:
     cfg = yaml.safe_load((root / "data/output/exp/exp001" / name / "config.yml").read_text())
     module, library = model.family(cfg), __import__(cfg["model"]["name"])
     d = data.load_data(cfg)
     f = folds.make_folds(d, cfg["cv"], cfg["seed"])
-    prepared = model.prepare(cfg, d, d.y)
+    prepared = model.prepare(cfg, d.X, d.X_test, d.y, len(d.classes))
     train_idx, valid_idx = np.flatnonzero(f != 0), np.flatnonzero(f == 0)
     given, train = [], library.train
     library.train = lambda *a, **k: given.append(bool(k.get("valid_sets") or k.get("evals"))) or train(*a, **k)
@@ -246,7 +249,9 @@ from pathlib import Path
 import lightgbm as lgb, pandas as pd, yaml
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root / "exp/exp001"))
-import data, folds, model
+import data
+import models as model
+from tabular import folds
 cfg = yaml.safe_load((root / "data/output/exp/exp001/run001/config.yml").read_text())
 hashed, threads = [], []
 hash_ids = folds.hashlib.sha1
@@ -423,10 +428,10 @@ METRICS.update({
 '''
 
 
-def test_a_metric_added_in_train_py_trains_scores_and_ranks_on_the_leaderboard(project):
-    train_py = project / "exp/exp001/train.py"
+def test_a_metric_added_in_metrics_py_trains_scores_and_ranks_on_the_leaderboard(project):
+    train_py = project / "exp/exp001/metrics.py"
     source, count = re.subn(r"^METRICS\.update\(\{\n", lambda _: USER_METRIC.lstrip("\n"), train_py.read_text(), flags=re.M)
-    assert count == 1, "the user-metric place in train.py is gone"
+    assert count == 1, "the user-metric place in metrics.py is gone"
     train_py.write_text(source)
     train, test, _ = sklearn_competition(datasets.load_diabetes, "progression")
     write_competition(project, train, test, pd.DataFrame({"id": test["id"], "progression": 0.0}))

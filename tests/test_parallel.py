@@ -190,7 +190,7 @@ def test_sigterm_records_the_run_as_interrupted_and_a_restart_goes_on(fast):
 
 
 def test_ctrl_c_while_the_data_loads_ends_without_a_traceback(fast):
-    path = fast / "exp/exp001/data.py"
+    path = fast / "exp/exp001/features.py"
     anchor = '    """\n    return frame\n'
     assert anchor in path.read_text()
     marker = fast / "loading"

@@ -45,21 +45,19 @@ def break_training(project, when):
 
 
 def load_config_module():
-    """Import the generated config.py in this process (it needs only PyYAML and the util.py beside it)."""
-    folder = TEMPLATE / "{{cookiecutter.project_slug}}/exp/exp001"
-    spec = importlib.util.spec_from_file_location("generated_config", folder / "config.py")
-    module = importlib.util.module_from_spec(spec)
-    had_util = sys.modules.get("util")
-    sys.path.insert(0, str(folder))
+    """Import the generated runner/config.py in this process (it needs only PyYAML and the runner beside it)."""
+    folder = str(TEMPLATE / "{{cookiecutter.project_slug}}/exp/exp001")
+    had = {name: module for name, module in sys.modules.items() if name == "runner" or name.startswith("runner.")}
+    for name in had:
+        del sys.modules[name]
+    sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
-    finally:  # no generated util left behind as this process's `util`
-        sys.path.remove(str(folder))
-        if had_util is None:
-            sys.modules.pop("util", None)
-        else:
-            sys.modules["util"] = had_util
-    return module
+        return importlib.import_module("runner.config")
+    finally:  # no generated runner left behind as this process's `runner`
+        sys.path.remove(folder)
+        for name in [n for n in sys.modules if n == "runner" or n.startswith("runner.")]:
+            del sys.modules[name]
+        sys.modules.update(had)
 
 
 @pytest.fixture(scope="module")
@@ -280,14 +278,14 @@ def test_record_holds_provenance_with_git_commit_and_uncommitted_diff(fast):
     subprocess.run(["git", "add", "-A"], cwd=fast, check=True)
     subprocess.run([*git, "commit", "-qm", "start"], cwd=fast, check=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=fast, capture_output=True, text=True).stdout.strip()
-    with open(fast / "exp/exp001/model.py", "a") as f:
+    with open(fast / "exp/exp001/models/__init__.py", "a") as f:
         f.write("\n# an uncommitted idea\n")
     assert run_exp(fast, "--run", "1").returncode == 0
     run = fast / EXP / "run001"
     provenance = json.loads((run / "provenance.json").read_text())
     assert provenance["git"] == {"commit": commit, "dirty": True}
     assert "an uncommitted idea" in (run / "git.diff").read_text()
-    assert "an uncommitted idea" in (run / "src/model.py").read_text()
+    assert "an uncommitted idea" in (run / "src/models/__init__.py").read_text()
     assert provenance["seed"] == 42 and provenance["packages"]["lightgbm"]
     assert provenance["command"][1].endswith("exp.py") and provenance["command"][2:] == ["--run", "1"]
     metrics = json.loads((run / "metrics.json").read_text())
@@ -297,25 +295,25 @@ def test_record_holds_provenance_with_git_commit_and_uncommitted_diff(fast):
 
 
 def test_an_edit_made_while_the_runs_train_stays_out_of_their_saved_code(fast):
-    # add_features runs while the process reads the data, after it started: there it edits model.py on disk,
+    # add_features runs while the process reads the data, after it started: there it edits models/ on disk,
     # as a user does mid-sweep. The process goes on with the code it imported, so src/ must hold that code.
-    data_py, model_py = fast / "exp/exp001/data.py", fast / "exp/exp001/model.py"
+    data_py, model_py = fast / "exp/exp001/features.py", fast / "exp/exp001/models/__init__.py"
     started_with = model_py.read_text()
-    edit = ('    with open(ROOT / "exp/exp001/model.py", "a") as f:\n'
-            '        f.write("\\n# edited while the runs trained\\n")\n    return frame\n\n\ndef read_table')
-    data_py.write_text(data_py.read_text().replace("    return frame\n\n\ndef read_table", edit, 1))
+    edit = ('    with open(__import__("runner").util.ROOT / "exp/exp001/models/__init__.py", "a") as f:\n'
+            '        f.write("\\n# edited while the runs trained\\n")\n    return frame\n\n\n# ----')
+    data_py.write_text(data_py.read_text().replace("    return frame\n\n\n# ----", edit, 1))
     assert run_exp(fast, "--run", "1-2").returncode == 0
     assert "edited while the runs trained" in model_py.read_text()
     for run in ("run001", "run002"):
-        assert (fast / EXP / run / "src/model.py").read_text() == started_with, run
-        assert (fast / EXP / run / "src/data.py").read_text() == data_py.read_text(), run
+        assert (fast / EXP / run / "src/models/__init__.py").read_text() == started_with, run
+        assert (fast / EXP / run / "src/features.py").read_text() == data_py.read_text(), run
 
 
 SNAPSHOTS = """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-import record
+from runner import record
 out = Path(sys.argv[2])
 record.snapshot_sources(out / "a")
 record.snapshot_sources(out / "b")  # linked to a
@@ -332,9 +330,11 @@ def test_runs_of_one_process_share_their_saved_code_and_a_changed_copy_is_not_li
     assert run_exp(fast, "--run", "1-2").returncode == 0
     first, second = (fast / EXP / run / "src" for run in ("run001", "run002"))
     assert sorted(p.name for p in first.iterdir()) == sorted(p.name for p in second.iterdir())
-    for path in first.iterdir():  # one file, linked: the same bytes at a fifth of the cost of writing them
-        assert path.stat().st_ino == (second / path.name).stat().st_ino, path.name
-        assert path.read_bytes() == (fast / "exp/exp001" / path.name).read_bytes(), path.name
+    for path in first.rglob("*"):  # one file, linked: the same bytes at a fifth of the cost of writing them
+        name = path.relative_to(first)
+        if path.is_file():
+            assert path.stat().st_ino == (second / name).stat().st_ino, name
+            assert path.read_bytes() == (fast / "exp/exp001" / name).read_bytes(), name
     script = tmp_path / "snapshots.py"
     script.write_text(SNAPSHOTS)
     result = subprocess.run([sys.executable, str(script), str(fast / "exp/exp001"), str(tmp_path / "out")],
@@ -365,7 +365,9 @@ def test_submission_check_refuses_ids_out_of_order(fast):
     code = textwrap.dedent("""
         import sys
         sys.path.insert(0, "exp/exp001")
-        import pandas as pd, submission, util
+        import pandas as pd
+        from runner import util
+        from tabular import submission
         sample = pd.DataFrame({"id": [1, 2, 3], "y": ["a", "b", "a"]})
         submission.check_submission(sample.copy(), sample, "id")
         for bad in (sample.iloc[::-1], sample.rename(columns={"id": "ID"}), sample.assign(y=[None, "b", "a"])):

@@ -1,8 +1,8 @@
-"""Data in: read the competition files, check them, and build the features and the target.
+"""Data in: read the competition files (change read_table for another format), check them, build X and y.
 
-Everything read here is kept for the whole process, so the runs of one experiment
-that share a `data` section parse the files once. Folds are in folds.py; predictions
-and the submission in submission.py.
+Everything read here is kept for the whole process, so the runs of one experiment that share a
+`data` section parse the files once. Your own features are in features.py; folds, encoding and
+the submission in tabular/.
 """
 import json
 import logging
@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from folds import GROUP_SCHEMES, group_values
-from submission import check_sample
-from util import ROOT, DataError, closest, log, notice, rel
+from features import add_features
+from runner.util import ROOT, DataError, closest, notice, rel
+from tabular.encoding import encode_features, encode_target, is_numeric, learn_feature_spec
+from tabular.folds import GROUP_SCHEMES, group_values
+from tabular.submission import check_sample
 
 # Where the competition's files are when they are not in data.dir: a Kaggle notebook sets it to
 # /kaggle/input/<competition>, so the same experiment runs there and here without an edit.
@@ -99,18 +101,6 @@ def input_path(spec, name):
     return (ROOT / Path(folder) if folder else ROOT / spec["dir"]) / spec[name]
 
 
-def add_features(frame, options):
-    """Give `frame` with your own feature columns added; the place for feature engineering.
-
-    It is called on each file alone: train, test, and, when a finished run predicts a new (hidden)
-    test file, that file. So build a row's features from that row (and constants) only, never from
-    other rows or from the train file: then a row gets the same features whichever file it comes in.
-    New columns become features by themselves (unless listed in data.drop). `options` is the
-    config's `features:` section: put your switches there (a run adds one with +name) and read them here.
-    """
-    return frame
-
-
 def read_table(path, id_name):
     """Give the CSV or Parquet file at `path` as a DataFrame."""
     if not path.is_file():
@@ -182,91 +172,6 @@ def choose_features(train, test, spec, paths):
     check_names("data.categorical", spec["categorical"], features, "a feature",
                 "correct the name, or remove it from data.categorical (or from data.drop)")
     return features
-
-
-def is_numeric(column):
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-
-
-def learn_feature_spec(X, categorical, spec, task, classes, y):
-    """Give the feature spec, learned from the train features alone so another test file is encoded the same way."""
-    kinds, levels = {}, {}
-    for c in X.columns:
-        if c in categorical:
-            # Levels from train only: a code then means the same value for any test file. Native
-            # Python values (tolist), so the spec survives a trip through JSON unchanged.
-            kinds[c] = "category"
-            levels[c] = sorted(X[c].dropna().unique().tolist(), key=str)
-        else:
-            kinds[c] = "float32" if fits_float32(X[c]) else "float64"
-    # The target's range: a regression scored by qwk submits whole numbers within it.
-    target_range = [float(y.min()), float(y.max())] if task == "regression" else None
-    return {"id": spec["id"], "target": spec["target"], "task": task, "classes": list(classes),
-            "target_range": target_range, "features": kinds, "levels": levels}
-
-
-def feature_spec(dataset):
-    """Give what predicting another test file needs (JSON-able): id and target, features and their kinds,
-    category levels in code order, class order, task and the target's range; saved as features.json in each run."""
-    return dataset.spec
-
-
-def encode_features(X, fspec, path):
-    """Give the features of one file encoded by the spec: categories as their train levels, numbers as floats.
-
-    A level train never had becomes missing, counted in one log line per column.
-    """
-    X = X.copy(deep=False)  # converted columns are replaced, the rest are shared, not duplicated
-    for c, kind in fspec["features"].items():
-        column = X[c]
-        if kind == "category":
-            levels = fspec["levels"][c]
-            codes = pd.Index(levels).get_indexer(column) if levels else np.full(len(column), -1)
-            unseen = column[(codes < 0) & column.notna().to_numpy()]
-            if len(unseen):
-                examples = ", ".join(map(str, unseen.drop_duplicates().head(3)))
-                log.info(f"{rel(path)}: {len(unseen):,} rows of {c} have values train does not have ({examples}"
-                         f"{', ...' if unseen.nunique() > 3 else ''}); they count as missing")
-            X[c] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(levels))
-        else:
-            if not is_numeric(column) and column.notna().any():  # an empty column may come as text: it is just missing
-                bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
-                example = str(bad.iloc[0]) if len(bad) else str(column.dropna().iloc[0])
-                raise DataError(f"{rel(path)}: column {c!r} holds {example!r}, but it was a number in train. "
-                                "Fix: give a file whose columns hold what train's hold.")
-            X[c] = column.to_numpy(np.dtype(kind), na_value=np.nan)
-    return X
-
-
-def fits_float32(column):
-    """True for floats (trees split between binned values, so float32 loses nothing they use) and integers below 2**24."""
-    return pd.api.types.is_float_dtype(column) or not (column.abs() >= 2**24).any()
-
-
-def encode_target(target, task, name, path):
-    """Give (codes or floats, classes) for the target column."""
-    where = f"{rel(path)}: target {name!r}"
-    if target.isna().any():
-        raise DataError(f"{where} has {int(target.isna().sum())} missing values. Fix: drop those rows from the train file.")
-    if task == "regression":
-        if not is_numeric(target):
-            raise DataError(f"{where} is not numeric (e.g. {str(target.iloc[0])!r}) but task is regression. "
-                            "Fix: set task to binary or multiclass.")
-        return target.to_numpy(dtype=np.float64), []
-    if pd.api.types.is_float_dtype(target) and (target % 1 != 0).any():
-        raise DataError(f"{where} has fractional values (e.g. {target[target % 1 != 0].iloc[0]}) but task is {task}. "
-                        "Fix: set task to regression.")
-    classes, codes = np.unique(target.to_numpy(), return_inverse=True)
-    if len(classes) < 2:
-        raise DataError(f"{where} has one value only ({classes[0]!r} on all {len(target):,} rows): there is nothing to "
-                        "learn. Fix: check that data.target names the target and data.train the whole train file.")
-    if task == "multiclass" and is_numeric(target) and len(classes) > max(50, len(target) // 20):
-        raise DataError(f"{where} has {len(classes)} different numbers but task is multiclass: it looks like a regression "
-                        "target. Fix: set task: regression (and a metric such as rmse) in config.yml.")
-    if task == "binary" and len(classes) != 2:
-        raise DataError(f"{where} has {len(classes)} values ({', '.join(map(str, classes[:10]))}) but task is binary. "
-                        "Fix: set task to multiclass or regression.")
-    return codes.astype(np.int32), classes.tolist()
 
 
 def load_test_for_prediction(cfg, spec, test_path):

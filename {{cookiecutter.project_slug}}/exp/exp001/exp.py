@@ -15,7 +15,7 @@ Append new runs at the end: a run that has results keeps its number and its snip
 
 Start it as many times as you like (shells, GPUs, a Slurm array over a shared folder): each process
 claims the next run that is neither done nor running, so every run is trained once.
-The machinery behind these options is in runner.py.
+The machinery behind these options is in runner/ (you rarely need to open it).
 """
 import runner
 

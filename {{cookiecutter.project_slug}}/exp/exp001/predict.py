@@ -10,7 +10,7 @@ levels from train, class order), every fold model predicts it, and the submissio
 (default: data.sample_submission of the run's config, in $KAGGLE_EXP_DATA_DIR when set) filled in and
 checked. Relative paths are read from the project root. Nothing is written but --out and --raw-out.
 
-The run predicts with the code that trained it: its src/ (data.py, model.py, train.py). When the run's
+The run predicts with the code that trained it: its src/ (data.py, features.py, models/, train.py). When the run's
 src/predict.py differs from this file, that one runs instead, so later edits here never change a run's predictions.
 """
 import argparse
@@ -134,11 +134,13 @@ def predict(run_dir, args):
     import numpy as np
 
     import data as data_io
-    import model as models
+    import features
+    import models
     import train
-    import util
-    from config import parse_yaml
-    from submission import check_sample, check_submission, make_submission, prediction_frame
+    from runner import util
+    from runner.config import parse_yaml
+    from tabular.outputs import to_submitted
+    from tabular.submission import check_sample, check_submission, make_submission, prediction_frame
 
     util.setup_logging()
     cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
@@ -146,13 +148,15 @@ def predict(run_dir, args):
     id_name = spec["id"]
     X_test, ids = data_io.load_test_for_prediction(cfg, spec, args.test)
     X = models.to_matrix(X_test)
-    n_splits = cfg["cv"]["n_splits"]
+    n_splits, options = cfg["cv"]["n_splits"], cfg.get("features") or {}
     # The fold means in the order and arithmetic of training, so the run's own test file gives its test_pred.csv.
     width = len(spec["classes"]) if cfg["task"] == "multiclass" else 0
     test_pred = np.zeros((len(X), width) if width else len(X))
     for k in range(n_splits):
         fold = models.load_fold(cfg, run_dir / "models", k)
-        test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, X)) / n_splits
+        state_file = run_dir / "models" / f"fold{k}_features.json"  # features this fold learned (features.fit_fold)
+        fold_X = models.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options)) if state_file.is_file() else X
+        test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, fold_X)) / n_splits
     util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {n_splits} folds of {cfg['model']['name']}")
     if args.raw_out is not None:
         write(prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
@@ -160,7 +164,7 @@ def predict(run_dir, args):
         sample = data_io.read_table(args.sample, id_name)
         data_io.require_columns(sample, [id_name], args.sample, f"give the competition's sample submission (id column {id_name!r})")
         check_sample(sample, ids, spec["classes"], id_name, spec["target"], args.sample, args.test)
-        submitted = train.to_submitted(cfg, test_pred, spec.get("target_range"))
+        submitted = to_submitted(cfg, test_pred, spec.get("target_range"))
         run_data = types.SimpleNamespace(classes=spec["classes"], sample=sample, test_ids=ids)  # what make_submission reads
         submission = make_submission(run_data, submitted, cfg, train.METRICS[cfg["metric"]].needs_labels)
         check_submission(submission, sample, id_name)
@@ -169,7 +173,7 @@ def predict(run_dir, args):
 
 def write(frame, path):
     """Write `frame` as a run writes its CSVs, under a temporary name renamed into place: whole or not at all."""
-    from util import write_csv
+    from tabular.files import write_csv
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -192,7 +196,7 @@ def main(argv=None):
         if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():
             return run_saved_code(saved, run_dir, args)
         sys.path.insert(0, str(run_dir / "src"))  # the run's own data, model and train code, beside its predict.py
-        from util import ConfigError, DataError
+        from runner.util import ConfigError, DataError
         try:
             predict(run_dir, args)
         except (ConfigError, DataError) as e:

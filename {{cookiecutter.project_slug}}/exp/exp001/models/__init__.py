@@ -1,10 +1,12 @@
-"""Models: one small module per family, and the few calls train.py makes on any of them.
+"""Models: the calls train.py makes on any model family; one small module per family in this folder.
 
-Families (model.name): lightgbm (model_lightgbm.py), xgboost (model_xgboost.py), catboost
-(model_catboost.py), and scikit-learn models by name (model_sklearn.py). Each family module
-offers the same operations, so this file never asks which family it holds:
+Families (model.name): lightgbm (lightgbm.py), xgboost (xgboost.py), catboost (catboost.py), and
+scikit-learn models by name (sklearn.py). Each family module offers the same operations, so this
+file never asks which family it holds:
 
-    prepare(cfg, X, X_test, y, data) -> state    once per run, shared by all folds (e.g. binned data)
+    prepare(cfg, features) -> state    once per fold's features, shared by folds and runs whose
+                                       features are the same (e.g. LightGBM's bins); `features` is
+                                       a Features: the matrices, names, categorical positions, digest
     fit(cfg, state, y, train_idx, valid_idx, seed) -> model   one fold, early stopping where the library has it
     predict(model, X, task) -> predictions    P(positive) | one column per class | values (model scale)
     best_iteration(model), importance(model, features)
@@ -18,26 +20,37 @@ The calls below work without training, for predicting from a finished run's reco
     train.to_original_scale(cfg, pred)            undoes target_transform; a run's test_pred.csv is the mean
                                                   of this over its folds
 
-To add a family: write model_<name>.py with the operations above, and add one line to FAMILIES.
+To add a family: write models/<name>.py with the operations above, and add one line to FAMILIES.
 """
+import hashlib
 import importlib
 import os
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-import model_sklearn
-
 # model.name -> (module in this folder, pip package it needs or None when requirements.txt has it).
 FAMILIES = {
-    "lightgbm": ("model_lightgbm", None),
-    "xgboost": ("model_xgboost", "xgboost"),
-    "catboost": ("model_catboost", "catboost"),
-    **{name: ("model_sklearn", None) for name in model_sklearn.SKLEARN_MODELS},
+    "lightgbm": ("models.lightgbm", None),
+    "xgboost": ("models.xgboost", "xgboost"),
+    "catboost": ("models.catboost", "catboost"),
+    **{name: ("models.sklearn", None) for name in (
+        "random_forest", "extra_trees", "hist_gradient_boosting", "logistic_regression", "ridge")},
 }
 MODEL_NAMES = list(FAMILIES)
 DEVICES = ("cpu", "gpu")
 THREADS_ENV = "KAGGLE_EXP_THREADS"  # set by exp.py --jobs: threads for each worker
+
+
+class Features(NamedTuple):
+    """What a family's prepare reads: the matrices, and what describes them."""
+    X: np.ndarray            # train rows
+    X_test: np.ndarray
+    names: list              # column names
+    categorical: list        # positions of the categorical columns
+    n_classes: int           # 0 for regression
+    digest: str              # of X's content, names and categorical positions: what caches are keyed by
 
 
 def family(cfg):
@@ -75,16 +88,25 @@ def seeds(cfg):
 
 # ---------------------------------------------------------------- the calls train.py makes
 
-_MATRICES = {}  # id(data) -> (data, X, X_test) of the last run: runs on the same data share the matrices
+def prepare(cfg, X, X_test, y, n_classes):
+    """Give what fitting needs, for one set of features (frames); y is the target the models learn.
+
+    Caches (LightGBM's bins, CatBoost's Pool) are keyed by the features' content, so runs and folds
+    on the same features share them, and features that changed are never served stale ones.
+    """
+    features = to_features(X, X_test, n_classes)
+    return {"X": features.X, "X_test": features.X_test, "names": features.names,
+            "family": family(cfg).prepare(cfg, features, y)}
 
 
-def prepare(cfg, data, y):
-    """Give what fitting needs, built once per run and shared by all folds; y is the target the models learn."""
-    if id(data) not in _MATRICES:
-        _MATRICES.clear()
-        _MATRICES[id(data)] = (data, to_matrix(data.X), to_matrix(data.X_test))  # data kept: its id stays unique
-    _, X, X_test = _MATRICES[id(data)]
-    return {"X": X, "X_test": X_test, "family": family(cfg).prepare(cfg, X, X_test, y, data)}
+def to_features(X, X_test, n_classes):
+    """Give the Features of train and test frames: matrices, names, categorical positions, and their digest."""
+    matrix, test_matrix = to_matrix(X), to_matrix(X_test)
+    categorical = [j for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.CategoricalDtype)]
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((list(map(str, X.columns)), categorical, matrix.shape, str(matrix.dtype))).encode())
+    digest.update(matrix.T if matrix.flags.f_contiguous else np.ascontiguousarray(matrix))  # the bytes, uncopied
+    return Features(matrix, test_matrix, list(X.columns), categorical, n_classes, digest.hexdigest())
 
 
 def fit_fold(cfg, prepared, y, train_idx, valid_idx):
@@ -140,16 +162,11 @@ def to_matrix(X):
     return matrix
 
 
-def categorical_columns(data):
-    """Give the positions of the categorical features in the matrix."""
-    return [j for j, c in enumerate(data.X.columns) if c in data.categorical]
-
-
 def unknown_params(cfg):
     """Give (keys of model.params the chosen model does not take, the keys it takes), or None when it cannot tell.
 
     Only scikit-learn models can tell without importing a library, which would slow down `exp.py --list`.
     """
-    if FAMILIES[cfg["model"]["name"]][0] != "model_sklearn":
+    if FAMILIES[cfg["model"]["name"]][0] != "models.sklearn":
         return None
-    return model_sklearn.unknown_params(cfg)
+    return family(cfg).unknown_params(cfg)

@@ -1,110 +1,27 @@
-"""The run machinery behind exp.py: its command line, and the loop that claims and trains each run.
+"""exp.py's command line, and the loop that claims and trains each run.
 
 exp.py says what the experiment tries (its docstring and RUNS); this file trains it. Any number of
 processes may run the same experiment at once (shells, GPUs, a Slurm array over a shared folder):
 each claims the next run that is neither done nor running, so every run is trained once.
 
-What to run is decided in plan.py, --jobs workers start in jobs.py, Ctrl-C is handled in interrupts.py.
+What to run is decided in plan.py, one run's life is one_run.py, --jobs workers start in jobs.py, Ctrl-C is
+handled in interrupts.py, the closing summary is summary.py.
+The lab is reached only through the contract in __init__.py: train.run, train.check_config,
+train.check_before_training and train.higher_is_better.
 """
 import argparse
 import contextlib
-import errno
 import os
 import signal
 import sys
-import time
-import traceback
 from pathlib import Path
 
-import jobs
-import plan
-import util
-from config import load_config
-from interrupts import Signals, catch_signals, shielded, stop_if_signalled
-from util import ConfigError, DataError, log
-
-# Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
-WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
-
-
-# ---------------------------------------------------------------- one run
-
-def run_one(run, position, out_root, argv):
-    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
-    import record
-    import tracking
-    import train
-
-    started, clock = util.now(), time.perf_counter()
-    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config["metric"], "started": started}
-    partial = handler = tracker = metrics = None
-    try:
-        partial = record.start(out_root, run.name)
-        (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
-        (partial / "config.yml").write_text(run.config_text, encoding="utf-8")
-        record.snapshot_sources(partial / "src")
-        handler = util.add_log_file(partial / "log.txt")
-        log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
-        util.seed_everything(run.config["seed"])
-        tracker = tracking.start_tracking(run.config, run.name)
-        metrics = train.run(run.config, partial, run.n_rows)
-        status.update(status="done", cv=metrics["cv"])
-    except (ConfigError, DataError) as e:
-        log.error(f"{run.name} failed: {e}")
-        status.update(status="failed", error=str(e))
-    except KeyboardInterrupt as e:
-        Signals.received = Signals.received or getattr(e, "signum", signal.SIGINT)
-        log.error(f"{run.name} interrupted")
-        status.update(status="interrupted", error=signal.Signals(Signals.received).name)
-    except Exception as e:
-        if write_error(e):
-            log.error(f"{run.name} failed: {write_error(e, partial or out_root)}")
-            status.update(status="failed", error=write_error(e, partial or out_root))
-        else:  # the user's training code: keep the whole traceback
-            log.error(f"{run.name} failed:\n{traceback.format_exc()}")
-            status.update(status="failed", error=f"{type(e).__name__}: {e}")
-    finally:
-        with shielded():
-            finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock)
-    return status
-
-
-def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):
-    """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
-    import record
-    import tracking
-
-    def attempt(step, *args):
-        try:
-            step(*args)
-        except Exception as e:  # a full disk while recording: this run fails, the others still go
-            if status["status"] == "done" or "error" not in status:
-                status.update(status="failed", error=write_error(e, partial) or f"{type(e).__name__}: {e}")
-            log.error(f"{run.name}: {write_error(e, partial) or e}")
-            return False
-        return True
-
-    if partial is not None:
-        attempt(tracking.finish_tracking, tracker, metrics, partial)
-        attempt(record.write_provenance, partial, run.config, status["started"], argv)
-    status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
-    log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
-    if handler is not None:
-        util.remove_log_file(handler)
-    if partial is None:
-        return
-    if not attempt(util.write_json, partial / "status.json", status) and (partial / "status.json").exists():
-        (partial / "status.json").unlink()  # a half-written status.json must not mark the record whole
-    attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
-
-
-def write_error(e, folder=None):
-    """Give 'No space left on device while writing data/output/...' for a file-system error, else None."""
-    if not isinstance(e, OSError) or e.errno not in WRITE_ERRORS:
-        return None
-    target = e.filename or folder
-    return f"{e.strerror or os.strerror(e.errno)} while writing {util.rel(target) if target else 'the record'}"
-
+from . import jobs, plan, util
+from .config import load_config
+from .interrupts import Signals, catch_signals, shielded, stop_if_signalled
+from .one_run import run_one
+from .summary import console_muted, show_summary
+from .util import ConfigError, DataError, log
 
 # ---------------------------------------------------------------- many runs
 
@@ -114,8 +31,8 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
     `elsewhere` gets the runs other processes hold. Both lists are filled as we go, so an interrupt
     leaves in them what was done until then.
     """
-    import claims
-    import record
+    from . import claims
+    from . import record
 
     for i, run in enumerate(todo, 1):
         stop_if_signalled()
@@ -140,41 +57,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
             break
 
 
-# ---------------------------------------------------------------- what the user sees
-
-def show_summary(statuses, states, out_root):
-    """Log one line per run of this call; `<- best` marks the best finished run of the whole experiment."""
-    import train
-
-    def rank(s):
-        return s["cv"] * (1 if train.METRICS[s["metric"]].higher_is_better else -1)
-
-    done = [detail for state, detail in states.values() if state == "done" and detail.get("metric") in train.METRICS]
-    best = max(done, key=rank, default=None)
-    log.info(f"summary ({util.rel(out_root)}):")
-    for s in statuses:
-        score = f"{s['metric']}={s['cv']:.5f}" if s["status"] == "done" else s["status"]
-        mark = "  <- best" if best and s["status"] == "done" and s["run"] == best["run"] and len(done) > 1 else ""
-        log.info(f"  {s['run']}  {score}{mark}")
-    if best and len(done) > 1 and best["run"] not in {s["run"] for s in statuses}:
-        log.info(f"  (best so far: {best['run']} {best['metric']}={best['cv']:.5f})")
-
-
-@contextlib.contextmanager
-def console_muted():
-    """Keep notices (INFO) off the console for a while; warnings and errors still show."""
-    import logging
-
-    consoles = [h for h in log.handlers if type(h) is logging.StreamHandler]
-    levels = [h.level for h in consoles]
-    for handler in consoles:
-        handler.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for handler, level in zip(consoles, levels):
-            handler.setLevel(level)
-
+# ---------------------------------------------------------------- the command line
 
 def parse_args(argv, doc):
     parser = argparse.ArgumentParser(prog=f"python exp/{util.EXP_NAME}/exp.py", description=doc,
@@ -192,10 +75,9 @@ def parse_args(argv, doc):
 
 # ---------------------------------------------------------------- main
 
-def main(runs_list):
-    """Run exp.py's command line over RUNS and exit; called as the last line of exp.py."""
+def main(runs_list, caller):
+    """Run exp.py's command line over RUNS and exit; `caller` is exp.py's globals (its __file__ and __doc__)."""
     catch_signals()  # here, not at import: importing exp.py (a notebook) changes nothing
-    caller = sys._getframe(1).f_globals
     exp_py = Path(caller.get("__file__") or util.EXP_DIR / "exp.py")
     argv = sys.argv[1:]
     try:
@@ -225,7 +107,7 @@ def run_command(runs_list, exp_py, doc, argv):
         states = plan.read_states(runs, out_root)
         if args.list:
             return plan.show_list(runs, states, out_root) or 0
-        import record
+        from . import record
         record.sources()  # read now, beside config.yml and RUNS: each run's src/ is the code this process runs
         todo = selected
         if not args.debug:  # debug records are scratch: always redone
@@ -239,12 +121,11 @@ def run_command(runs_list, exp_py, doc, argv):
                      "(append a snippet to RUNS, or use --force)")
             return 0
         with console_muted() if worker else contextlib.nullcontext():  # --jobs: the parent has said it all once
-            import data
-            import tracking
+            from . import tracking
             import train
             tracking.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
-                train.check_before_training(run.config, data.load_data(run.config, run.n_rows))
+                train.check_before_training(run.config, run.n_rows)
         plan.check_writable(out_root)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

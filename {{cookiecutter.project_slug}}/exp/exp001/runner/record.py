@@ -17,9 +17,10 @@ import subprocess
 import sys
 import time
 from importlib import metadata
+from pathlib import Path
 
-from config import parse_yaml
-from util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, write_json
+from .config import parse_yaml
+from .util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, write_json
 
 
 def start(out_root, name):
@@ -104,7 +105,7 @@ def environment():
     """Give the Python and package versions, once per process."""
     packages = {}
     for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "PyYAML", "pyarrow",
-                 "pillow", "matplotlib", "wandb"):
+                 "pillow", "matplotlib", "wandb", "torch", "torchvision", "timm", "optuna"):
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -112,15 +113,33 @@ def environment():
     return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
 
 
+# What a record's src/ keeps: the experiment's own code, config and notes, in every subfolder.
+SOURCE_SUFFIXES = (".py", ".yml", ".yaml", ".md")
+
+
 @functools.lru_cache(maxsize=None)
 def sources():
-    """Give {file name: bytes} of this experiment's code and config, read once per process.
+    """Give {path relative to the experiment: bytes} of this experiment's code and config, read once per process.
 
     Once is also what is true: this process runs the code it imported and the config it read at its
-    start, whatever is edited on disk while its runs train.
+    start, whatever is edited on disk while its runs train. A symlink is kept only when it points
+    inside the experiment, so no file from elsewhere on the machine ever lands in a record.
     """
-    return {path.name: path.read_bytes() for path in sorted(EXP_DIR.iterdir())
-            if path.is_file() and path.suffix in (".py", ".yml", ".yaml", ".md")}
+    found = {}
+    for folder, subfolders, files in os.walk(EXP_DIR):
+        here = Path(folder)
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith((".", "__pycache__"))
+                               and inside_experiment(here / d))
+        for name in sorted(files):
+            path = here / name
+            if path.suffix in SOURCE_SUFFIXES and not name.startswith(".") and inside_experiment(path):
+                found[path.relative_to(EXP_DIR).as_posix()] = path.read_bytes()
+    return found
+
+
+def inside_experiment(path):
+    """True unless `path` is a symlink that leads out of the experiment's folder."""
+    return not path.is_symlink() or path.resolve().is_relative_to(EXP_DIR.resolve())
 
 
 _LAST_SNAPSHOT = {}  # "folder": this process's last src/, "stamps": {file name: (size, mtime) as written}
@@ -138,6 +157,7 @@ def snapshot_sources(dest):
     saved = {}
     for name, content in sources().items():
         path = dest / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if previous is not None and stamp(previous / name) == stamps.get(name):
             try:
                 os.link(previous / name, path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from util import ConfigError, rel
+from .util import ConfigError, rel
 
 # PyYAML's C parser, when it was built with it, is many times faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -135,7 +135,7 @@ def flatten(tree, prefix=""):
     """Give {'model.params.max_depth': 5, ...} for a nested dict; lists stay whole."""
     flat = {}
     for key, value in tree.items():
-        dotted = f"{prefix}{str(key).lstrip('+')}"
+        dotted = f"{prefix}{str(key).lstrip('+=')}"
         if isinstance(value, dict) and value:
             flat.update(flatten(value, dotted + "."))
         else:
@@ -148,16 +148,21 @@ def merge_update(base, update, where, prefix="", root=None):
 
     Sections merge key by key; lists and single values are replaced whole; null sets null.
     A key written as +key is added on purpose even though `base` lacks it, but only inside
-    OPEN_SECTIONS, where code reads every key it is given.
+    OPEN_SECTIONS, where code reads every key it is given. A section written as =key replaces
+    that section whole instead of merging into it (model: {name: xgboost, =params: {max_depth: 6}}
+    drops LightGBM's params), again only for OPEN_SECTIONS.
     `root` is the whole config, searched when a key seems to sit at the wrong level.
     """
     root = base if root is None else root
     merged = copy.deepcopy(base)
     for raw_key, value in update.items():
         key = str(raw_key)
-        adding = key.startswith("+")
-        name = key[1:] if adding else key
+        adding, replacing = key.startswith("+"), key.startswith("=")
+        name = key[1:] if adding or replacing else key
         dotted = prefix + name
+        if replacing:
+            merged[name] = replaced_section(merged, name, value, dotted, prefix, where, root)
+            continue
         if name not in merged:
             if not adding:
                 raise ConfigError(unknown_key_message(base, name, prefix, where, root))
@@ -174,6 +179,21 @@ def merge_update(base, update, where, prefix="", root=None):
             check_same_kind(old, value, dotted, where)
             merged[name] = copy.deepcopy(value)
     return merged
+
+
+def replaced_section(merged, name, value, dotted, prefix, where, root):
+    """Give the new section for =name, or raise ConfigError when it cannot replace one."""
+    if name not in merged:
+        raise ConfigError(unknown_key_message(merged, name, prefix, where, root).replace(
+            f"unknown key {dotted}", f"={dotted} replaces a section config.yml does not have: {dotted}", 1))
+    if not is_open(dotted + "."):
+        raise ConfigError(f"{where}: ={dotted} would replace the section {dotted} whole, but code reads its keys by "
+                          f"name, so a run without them would fail. Sections can be replaced only in "
+                          f"{' and '.join(OPEN_SECTIONS)}. Fix: write {name} without the = to change single keys.")
+    if not isinstance(merged[name], dict) or not isinstance(value, dict):
+        raise ConfigError(f"{where}: ={dotted} must be a section (key: value lines, or {{}} for an empty one), "
+                          f"not {short(value)}. Fix: indent the new keys under ={name}:.")
+    return copy.deepcopy(value)
 
 
 def is_open(prefix):

@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pandas as pd
 
-import model as models
+import models
 
 SUFFIX = ".pkl"
 GPU = False  # scikit-learn runs on the CPU only
@@ -43,9 +43,9 @@ def unknown_params(cfg):
     return [key for key in cfg["model"]["params"] if key not in accepted], sorted(accepted)
 
 
-def prepare(cfg, X, X_test, y, data):
+def prepare(cfg, features, y):
     """Give the train matrix: each fold fits on its rows."""
-    return {"X": X}
+    return {"X": features.X}
 
 
 def fit(cfg, state, y, train_idx, valid_idx, seed):

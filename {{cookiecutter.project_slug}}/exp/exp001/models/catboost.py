@@ -3,6 +3,7 @@
 The features are quantized once into a Pool of all train rows; each fold trains on a slice of
 it. Runs in one process with the same data, target and quantization params share that Pool.
 """
+import hashlib
 import json
 import time
 
@@ -10,8 +11,8 @@ import catboost
 import numpy as np
 import pandas as pd
 
-import model as models
-from util import log
+import models
+from runner.util import log
 
 SUFFIX = ".cbm"
 GPU = True
@@ -55,21 +56,22 @@ def to_frame(X, categorical):
     return frame
 
 
-def prepare(cfg, X, X_test, y, data):
-    """Give the quantized Pool of all train rows (reused from an earlier run when data, target and bins match)."""
-    categorical = models.categorical_columns(data)
+def prepare(cfg, features, y):
+    """Give the quantized Pool of all train rows (reused from an earlier run when features, target and bins match)."""
+    X, categorical = features.X, features.categorical
     quantization = {key: cfg["model"]["params"][key] for key in QUANTIZATION_PARAMS if key in cfg["model"]["params"]}
-    key = (id(data), cfg["task"], cfg["target_transform"], json.dumps([quantization, categorical], sort_keys=True, default=str))
+    target = hashlib.blake2b(np.ascontiguousarray(y), digest_size=16).hexdigest()  # the Pool holds the labels too
+    key = (features.digest, target, cfg["task"], json.dumps(quantization, sort_keys=True, default=str))
     if key not in _POOLS:
         _POOLS.clear()
         started = time.perf_counter()
         pool = catboost.Pool(to_frame(X, categorical), y, cat_features=categorical)
         pool.quantize(**quantization)
-        _POOLS[key] = (data, pool)  # `data` is kept so its id cannot be reused by other data
+        _POOLS[key] = pool
         log.info(f"  catboost: quantized {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
     else:
         log.info("  catboost: reusing the quantized Pool of an earlier run (same data, target and quantization params)")
-    return {"pool": _POOLS[key][1]}
+    return {"pool": _POOLS[key]}
 
 
 def fit(cfg, state, y, train_idx, valid_idx, seed):

@@ -4,12 +4,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from util import DataError, log, notice, rel
-
-
-def predicted_codes(pred):
-    """Give the class code each prediction picks: the likeliest class, or P(positive) >= 0.5."""
-    return pred.argmax(axis=1) if pred.ndim == 2 else (pred >= 0.5).astype(int)
+from metrics import predicted_codes
+from runner.util import DataError, log, notice, rel
 
 
 def prediction_frame(ids, pred, classes, id_name):

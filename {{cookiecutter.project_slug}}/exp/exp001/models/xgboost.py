@@ -8,7 +8,7 @@ the per-fold sketch costs time.
 import pandas as pd
 import xgboost as xgb
 
-import model as models
+import models
 
 SUFFIX = ".ubj"
 GPU = True
@@ -38,13 +38,13 @@ def params_for(cfg, n_classes, seed):
     return models.threads(params, THREAD_PARAMS)
 
 
-def prepare(cfg, X, X_test, y, data):
+def prepare(cfg, features, y):
     """Give the matrices and the kind of each feature: 'c' (categorical, used natively) or 'q' (a number)."""
-    categorical = set(models.categorical_columns(data))
-    kinds = ["c" if j in categorical else "q" for j in range(X.shape[1])]
-    names = [str(c) for c in data.X.columns]
-    return {"X": X, "kinds": kinds, "names": names if len(set(names)) == len(names) else None,
-            "n_classes": len(data.classes)}
+    categorical = set(features.categorical)
+    kinds = ["c" if j in categorical else "q" for j in range(features.X.shape[1])]
+    names = [str(c) for c in features.names]
+    return {"X": features.X, "kinds": kinds, "names": names if len(set(names)) == len(names) else None,
+            "n_classes": features.n_classes}
 
 
 def fit(cfg, state, y, train_idx, valid_idx, seed):

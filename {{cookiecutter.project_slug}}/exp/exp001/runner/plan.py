@@ -8,9 +8,9 @@ import functools
 import textwrap
 from dataclasses import dataclass
 
-import util
-from config import flatten, merge_update, parse_yaml, short
-from util import ConfigError
+from . import util
+from .config import flatten, merge_update, parse_yaml, short
+from .util import ConfigError
 
 RUNS_EXAMPLE = 'RUNS = [\n    """\n    model:\n      params:\n        num_leaves: 4\n    """,\n]'
 
@@ -73,7 +73,7 @@ def plan_runs(runs_list, source, base, debug=False):
         except (KeyError, TypeError):
             raise base_problem or ConfigError(f"{name}: config.yml lacks a section the code reads (model, debug or "
                                               "wandb). Fix: add it back to config.yml.") from None
-        runs.append(Run(name, snippet, update, config, debug, config["debug"]["n_rows"] if debug else None))
+        runs.append(Run(name, snippet, update, config, debug, (config.get("debug") or {}).get("n_rows") if debug else None))
     return runs
 
 
@@ -112,7 +112,7 @@ def select_runs(runs, spec):
 
 def read_states(runs, out_root):
     """Give {run name: (status, status.json)} of every run's record, read once."""
-    import record
+    from . import record
 
     return {run.name: record.status_of(out_root, run) for run in runs}
 
@@ -161,7 +161,7 @@ def describe_update(run):
 
 
 def show_list(runs, states, out_root):
-    import claims
+    from . import claims
 
     for run in runs:
         status, detail = states[run.name]

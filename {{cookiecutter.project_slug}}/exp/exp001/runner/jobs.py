@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 
-from interrupts import Signals
-from util import log
+from .interrupts import Signals
+from .util import log
 
 
 def run_workers(n, argv, exp_py):

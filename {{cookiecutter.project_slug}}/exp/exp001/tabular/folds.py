@@ -5,7 +5,8 @@ import weakref
 import numpy as np
 import pandas as pd
 
-from util import OUTPUT_DIR, DataError, closest, log, rel, temporary_name, write_csv
+from runner.util import OUTPUT_DIR, DataError, closest, log, rel, temporary_name
+from tabular.files import write_csv
 
 GROUP_SCHEMES = ("group", "stratified_group")
 

@@ -12,8 +12,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-import model as models
-from util import log
+import models
+from runner.util import log
 
 SUFFIX = ".txt"
 
@@ -67,27 +67,27 @@ def binning_params(cfg):
     return chosen
 
 
-def prepare(cfg, X, X_test, y, data):
+def prepare(cfg, features, y):
     """Give the binned Dataset of all train rows (reused from an earlier run when nothing binning-related changed)."""
     params = binning_params(cfg)
-    categorical = models.categorical_columns(data)
-    key = (id(data), json.dumps([params, categorical], sort_keys=True, default=str))
+    X, categorical = features.X, features.categorical
+    key = (features.digest, json.dumps(params, sort_keys=True, default=str))
     if key not in _BINNED:
         _BINNED.clear()
         started = time.perf_counter()
         # Binning uses the run's threads too (not part of the key: they do not change the bins).
-        threads = {k: v for k, v in params_for(cfg, len(data.classes), cfg["seed"]).items() if k in THREAD_PARAMS}
+        threads = {k: v for k, v in params_for(cfg, features.n_classes, cfg["seed"]).items() if k in THREAD_PARAMS}
         # LightGBM refuses names with JSON characters such as [ ] : " , so those become _.
-        names = [re.sub(r"[^\w.-]", "_", str(c)) for c in data.X.columns]
+        names = [re.sub(r"[^\w.-]", "_", str(c)) for c in features.names]
         full = lgb.Dataset(X, label=np.zeros(len(X)), feature_name=names if len(set(names)) == len(names) else "auto",
                            categorical_feature=categorical, params={"verbosity": -1, **threads, **params}, free_raw_data=True)
-        _BINNED[key] = (data, full.construct())  # `data` is kept so its id cannot be reused by other data
+        _BINNED[key] = full.construct()
         log.info(f"  lightgbm: binned {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
     else:
         log.info("  lightgbm: reusing the binned features of an earlier run (same data and binning params)")
-    full = _BINNED[key][1]
+    full = _BINNED[key]
     full.set_label(y)  # this run's target (transformed, if target_transform says so) on the shared bins
-    return {"dataset": full, "n_classes": len(data.classes)}
+    return {"dataset": full, "n_classes": features.n_classes}
 
 
 def subset(full, idx):

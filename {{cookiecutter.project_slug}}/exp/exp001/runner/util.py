@@ -1,6 +1,7 @@
 """Paths, files, logging and seeds for this experiment, and the two errors shown as messages.
 
-Nothing here knows about models or data; reading and merging the config is in config.py.
+The lab imports these too (log, ConfigError, DataError, rel, ...). Nothing here knows about models
+or data; reading and merging the config is in config.py.
 """
 import difflib
 import json
@@ -15,9 +16,9 @@ import yaml
 # PyYAML's C emitter, when it was built with it, is many times faster.
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-EXP_DIR = Path(__file__).resolve().parent
+EXP_DIR = Path(__file__).resolve().parents[1]
 EXP_NAME = EXP_DIR.name
-# exp/expNNN/util.py -> the project root, whatever the current directory is.
+# exp/expNNN/runner/util.py -> the project root, whatever the current directory is.
 ROOT = EXP_DIR.parents[1]
 OUTPUT_DIR = ROOT / "data" / "output"
 
@@ -61,51 +62,13 @@ def read_json(path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def write_csv(frame, path):
-    """Write frame as CSV like pandas does (no index, no quotes where none are needed), but faster.
-
-    pyarrow writes numbers several times faster than pandas (the same values read back; 1e-05
-    may be written 0.00001, 3.0 as 3). True and False are written as pandas writes them, not as
-    pyarrow's true and false, so a boolean label submits as the sample spells it. Text that
-    would need quotes (a comma, a quote, a line break) goes through pandas instead, so quoting
-    is always pandas' own.
-    """
-    if len(frame) < 10_000:  # small files: pandas is quick enough, and importing pyarrow is not free
-        frame.to_csv(path, index=False)
-        return
-    import re
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv
-
-    special = r'[,"\r\n]'
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    needs_quotes = any(re.search(special, str(c)) for c in frame.columns) or any(
-        pc.any(pc.match_substring_regex(column.cast(pa.string()), special)).as_py()
-        for column in table.columns if pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
-    if needs_quotes:
-        frame.to_csv(path, index=False)
-        return
-    for j, column in enumerate(table.columns):
-        if pa.types.is_boolean(column.type):
-            table = table.set_column(j, table.field(j).name, pc.if_else(column, "True", "False"))
-    with open(path, "wb") as f:
-        f.write((",".join(map(str, frame.columns)) + "\n").encode())  # pyarrow would quote the header
-        pa.csv.write_csv(table, f, pa.csv.WriteOptions(include_header=False, quoting_style="none"))
-
-
 def now():
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 def seed_everything(seed):
+    """Seed Python's own generator; the lab seeds its libraries (numpy, torch) in train.run."""
     random.seed(seed)
-    try:
-        import numpy as np
-        np.random.seed(seed)
-    except ImportError:
-        pass
 
 
 # ---------------------------------------------------------------- logging

@@ -14,7 +14,7 @@ import time
 import uuid
 from datetime import datetime
 
-from util import now, write_atomic
+from .util import now, write_atomic
 
 
 # A claim from another machine counts as abandoned when it has not been refreshed for this many

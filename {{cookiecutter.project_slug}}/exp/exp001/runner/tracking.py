@@ -2,7 +2,7 @@
 
 W&B runs offline unless config.yml says otherwise (wandb.mode), and writes under data/output/wandb/.
 """
-from util import EXP_NAME, OUTPUT_DIR, ROOT, ConfigError, log, rel, write_json
+from .util import EXP_NAME, OUTPUT_DIR, ROOT, ConfigError, log, rel, write_json
 
 
 def check_tracking(cfg):

@@ -1,0 +1,90 @@
+"""One run's life: trained into a hidden partial folder, recorded (provenance, status), then published."""
+import errno
+import os
+import signal
+import time
+import traceback
+
+from . import plan, util
+from .interrupts import Signals, shielded
+from .util import ConfigError, DataError, log
+
+# Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
+
+
+def run_one(run, position, out_root, argv):
+    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
+    from . import record
+    from . import tracking
+    import train
+
+    started, clock = util.now(), time.perf_counter()
+    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started}
+    partial = handler = tracker = metrics = None
+    try:
+        partial = record.start(out_root, run.name)
+        (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
+        (partial / "config.yml").write_text(run.config_text, encoding="utf-8")
+        record.snapshot_sources(partial / "src")
+        handler = util.add_log_file(partial / "log.txt")
+        log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
+        util.seed_everything(run.config.get("seed"))
+        tracker = tracking.start_tracking(run.config, run.name)
+        metrics = train.run(run.config, partial, run.n_rows)
+        status.update(status="done", cv=metrics["cv"])
+    except (ConfigError, DataError) as e:
+        log.error(f"{run.name} failed: {e}")
+        status.update(status="failed", error=str(e))
+    except KeyboardInterrupt as e:
+        Signals.received = Signals.received or getattr(e, "signum", signal.SIGINT)
+        log.error(f"{run.name} interrupted")
+        status.update(status="interrupted", error=signal.Signals(Signals.received).name)
+    except Exception as e:
+        if write_error(e):
+            log.error(f"{run.name} failed: {write_error(e, partial or out_root)}")
+            status.update(status="failed", error=write_error(e, partial or out_root))
+        else:  # the user's training code: keep the whole traceback
+            log.error(f"{run.name} failed:\n{traceback.format_exc()}")
+            status.update(status="failed", error=f"{type(e).__name__}: {e}")
+    finally:
+        with shielded():
+            finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock)
+    return status
+
+
+def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):
+    """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
+    from . import record
+    from . import tracking
+
+    def attempt(step, *args):
+        try:
+            step(*args)
+        except Exception as e:  # a full disk while recording: this run fails, the others still go
+            if status["status"] == "done" or "error" not in status:
+                status.update(status="failed", error=write_error(e, partial) or f"{type(e).__name__}: {e}")
+            log.error(f"{run.name}: {write_error(e, partial) or e}")
+            return False
+        return True
+
+    if partial is not None:
+        attempt(tracking.finish_tracking, tracker, metrics, partial)
+        attempt(record.write_provenance, partial, run.config, status["started"], argv)
+    status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
+    log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
+    if handler is not None:
+        util.remove_log_file(handler)
+    if partial is None:
+        return
+    if not attempt(util.write_json, partial / "status.json", status) and (partial / "status.json").exists():
+        (partial / "status.json").unlink()  # a half-written status.json must not mark the record whole
+    attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
+
+
+def write_error(e, folder=None):
+    """Give 'No space left on device while writing data/output/...' for a file-system error, else None."""
+    if not isinstance(e, OSError) or e.errno not in WRITE_ERRORS:
+        return None
+    target = e.filename or folder
+    return f"{e.strerror or os.strerror(e.errno)} while writing {util.rel(target) if target else 'the record'}"

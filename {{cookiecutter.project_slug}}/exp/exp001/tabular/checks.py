@@ -1,0 +1,81 @@
+"""The tabular lab's config checks: values no run could train with, reported before any run starts."""
+import difflib
+
+import models
+from metrics import METRICS
+from runner.util import ConfigError
+from tabular.encoding import TARGET_TRANSFORM_NAMES, TARGET_TRANSFORMS
+from tabular.folds import GROUP_SCHEMES
+
+TASKS = ("binary", "multiclass", "regression")
+CV_SCHEMES = ("kfold", "stratified", "group", "stratified_group")
+
+
+def check_config(cfg, where):
+    """Raise ConfigError for values no run could train with; called before any run starts."""
+    def fail(key, value, allowed):
+        shown = "null" if value is None else repr(value)
+        close = difflib.get_close_matches(str(value).lower(), [str(a) for a in allowed], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{where}: {key} is {shown}{hint}; allowed: {', '.join(map(str, allowed))}. "
+                          "Fix it in config.yml or in the run's snippet.")
+
+    if cfg["task"] not in TASKS:
+        fail("task", cfg["task"], TASKS)
+    fitting = [name for name, metric in METRICS.items() if cfg["task"] in metric.tasks]
+    if cfg["metric"] not in fitting:
+        fail("metric", cfg["metric"], fitting)
+    for key in ("drop", "categorical"):
+        if not isinstance(cfg["data"][key], list):
+            fail(f"data.{key}", cfg["data"][key], ["a list of column names, like [a, b] or []"])
+    if cfg["data"]["features"] is not None and not isinstance(cfg["data"]["features"], list):
+        fail("data.features", cfg["data"]["features"], ["null (all columns)", "a list of column names"])
+    cv = cfg["cv"]
+    if cv["scheme"] not in CV_SCHEMES:
+        fail("cv.scheme", cv["scheme"], CV_SCHEMES)
+    if cv["scheme"] in GROUP_SCHEMES and not cv["group"]:
+        fail("cv.group", cv["group"], [f"the name of the train column whose rows must share a fold (cv.scheme is {cv['scheme']})"])
+    if not isinstance(cv["n_splits"], int) or cv["n_splits"] < 2:
+        fail("cv.n_splits", cv["n_splits"], ["a whole number of at least 2"])
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if not whole(cfg["seed"]):
+        fail("seed", cfg["seed"], ["a whole number, like 42"])
+    if cfg["target_transform"] not in TARGET_TRANSFORM_NAMES:
+        fail("target_transform", cfg["target_transform"], ["null", *TARGET_TRANSFORMS])
+    if cfg["target_transform"] is not None and cfg["task"] != "regression":
+        fail("target_transform", cfg["target_transform"], [f"null (task is {cfg['task']}; transforms are for regression)"])
+    check_model_config(cfg, where, fail, whole)
+
+
+def check_model_config(cfg, where, fail, whole):
+    """Raise ConfigError for a model section no run could train with, or a family that is not installed."""
+    model = cfg["model"]
+    name = model["name"]
+    if name not in models.MODEL_NAMES:
+        fail("model.name", name, models.MODEL_NAMES)
+    if model["device"] not in models.DEVICES:
+        fail("model.device", model["device"], models.DEVICES)
+    if model["seeds"] is not None and not (isinstance(model["seeds"], list) and model["seeds"] and all(map(whole, model["seeds"]))):
+        fail("model.seeds", model["seeds"], ["null (the run's seed)", "a list of whole numbers, like [0, 1, 2]"])
+    seed_keys = [key for key in model["params"] if key in ("seed", "random_seed", "random_state")]
+    if seed_keys:
+        raise ConfigError(f"{where}: model.params.{seed_keys[0]} would be replaced by the run's seed. "
+                          "Fix: set `seed:` for one seed, or model.seeds: [0, 1, 2] to average several, and drop it from model.params.")
+    missing = models.missing_package(name)
+    if missing:
+        raise ConfigError(f"{where}: model.name is {name}, but the {missing[0]} package cannot be imported ({missing[1]}). "
+                          f"Fix: pip install {missing[0]} (see requirements.txt), or choose another model.name.")
+    if model["device"] == "gpu" and not getattr(models.family(cfg), "GPU", False):
+        raise ConfigError(f"{where}: model.device is gpu, but {name} (scikit-learn) runs on the CPU only. "
+                          "Fix: set model.device: cpu, or use lightgbm, xgboost or catboost on a GPU.")
+    try:
+        checked = models.unknown_params(cfg)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e} (task is {cfg['task']}). Fix: choose another model.name.") from None
+    if checked and checked[0]:
+        unknown, accepted = checked
+        raise ConfigError(
+            f"{where}: model.params {', '.join(unknown)} are not parameters of {name} (model.name). "
+            f"It takes: {', '.join(accepted)}. Fix: give model.params for {name} in config.yml, and drop "
+            "the LightGBM ones from the snippets in RUNS (or start a new experiment for this model)."
+        )
