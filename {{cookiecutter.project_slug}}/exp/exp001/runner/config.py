@@ -191,7 +191,7 @@ def replaced_section(merged, name, value, dotted, prefix, where, root):
                           f"name, so a run without them would fail. Sections can be replaced only in "
                           f"{' and '.join(OPEN_SECTIONS)}. Fix: write {name} without the = to change single keys.")
     if not isinstance(merged[name], dict) or not isinstance(value, dict):
-        raise ConfigError(f"{where}: ={dotted} must be a section (key: value lines, or {{}} for an empty one), "
+        raise ConfigError(f"{where}: ={dotted} must be a section (key: value lines below it, or an empty section), "
                           f"not {short(value)}. Fix: indent the new keys under ={name}:.")
     return copy.deepcopy(value)
 
