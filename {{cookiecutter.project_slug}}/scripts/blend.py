@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from atomic_files import temporary_name
+from helpers.atomic_files import temporary_name
 
 # scripts/blend.py -> the project root, whatever the current directory is.
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from atomic_files import temporary_name
+from helpers.atomic_files import temporary_name
 
 # scripts/new_exp.py -> the project root, whatever the current directory is.
 ROOT = Path(__file__).resolve().parents[1]

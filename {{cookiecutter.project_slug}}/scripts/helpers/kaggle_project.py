@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-# scripts/kaggle_project.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
+# scripts/helpers/kaggle_project.py -> the project root, whatever the current directory is.
+ROOT = Path(__file__).resolve().parents[2]
 INPUT_DIR = ROOT / "data" / "input"
 OUTPUT_DIR = ROOT / "data" / "output"
 RECORDS_ROOT = OUTPUT_DIR / "exp"

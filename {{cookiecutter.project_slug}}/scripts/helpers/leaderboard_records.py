@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-# scripts/leaderboard_records.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
+# scripts/helpers/leaderboard_records.py -> the project root, whatever the current directory is.
+ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = ROOT / "data" / "output"
 RECORDS_ROOT = OUTPUT_DIR / "exp"
 SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
