@@ -56,6 +56,7 @@ EXPECTED_FILES = {
     "scripts/helpers/leaderboard_chart.py",
     "scripts/helpers/leaderboard_records.py",
     "scripts/helpers/leaderboard_tables.py",
+    "scripts/helpers/project.py",
     "scripts/kaggle_cli.py",
     "scripts/leaderboard.py",
     "scripts/new_exp.py",

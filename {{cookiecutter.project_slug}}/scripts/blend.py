@@ -21,26 +21,13 @@ import re
 import shutil
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from helpers.atomic_files import temporary_name
-
-# scripts/blend.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-RECORDS_ROOT = ROOT / "data" / "output" / "exp"
-BLEND_ROOT = ROOT / "data" / "output" / "blend"
-
-
-class UserError(Exception):
-    """A problem the user can fix: printed as a message, exit code 2, no traceback."""
-
-
-def rel(path):
-    return str(Path(path).relative_to(ROOT)) if Path(path).is_relative_to(ROOT) else str(path)
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, rel
 
 
 # ---------------------------------------------------------------- reading and checking the runs

@@ -30,11 +30,11 @@ import yaml
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
-from helpers.kaggle_project import (DATASETS_DIR, INPUT_DIR, NOTEBOOKS_DIR, ROOT, SUBMISSIONS_CSV, UserError,
-                                    competition_slug, complete_blend, complete_run, parse_blend, parse_run,
-                                    read_json_file, rel)
+from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, competition_slug, complete_blend, complete_run,
+                                    parse_blend, parse_run, read_json_file)
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
                                         read_submissions_json, write_submissions_csv)
+from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
 # ---------------------------------------------------------------- subcommands

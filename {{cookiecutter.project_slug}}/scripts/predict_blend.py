@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from blend import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, blend, fill_submission, predictions, rel
+from blend import blend, fill_submission, predictions
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, rel
 
 DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"  # where experiment code reads the competition's files when it is set
 

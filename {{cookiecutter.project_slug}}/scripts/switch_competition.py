@@ -23,15 +23,11 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import yaml
 
-# scripts/switch_competition.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-INPUT_DIR = ROOT / "data" / "input"
-OUTPUT_DIR = ROOT / "data" / "output"
+from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 METRICS = ("accuracy", "f1", "auc", "gini", "logloss", "mcc", "balanced_accuracy", "qwk",

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from .atomic_files import write_atomically
-from .kaggle_project import ROOT, UserError, rel
+from .project import ROOT, UserError, rel
 
 # The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
 SUBMISSION_FIELDS = ["ref", "fileName", "date", "description", "status", "publicScore", "privateScore"]
