@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from helpers.atomic_files import temporary_name
-from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, rel
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, UserError, data_dir, rel
 
 
 # ---------------------------------------------------------------- reading and checking the runs
@@ -134,7 +134,7 @@ def make_submission(first, test_pred, classes, metric):
     sub = pd.read_csv(folder / "submission.csv", dtype={id_col: str})
     order = pd.Index(first["test"][id_col]).get_indexer(sub[id_col])  # the submission is in the sample's order
     sub = fill_submission(sub, test_pred[order], first["cfg"], classes, metric.needs_labels)
-    check_submission(sub, order, ROOT / data["dir"] / data["sample_submission"], id_col, first["name"])
+    check_submission(sub, order, data_dir(data) / data["sample_submission"], id_col, first["name"])
     return sub
 
 

@@ -21,9 +21,7 @@ import pandas as pd
 import yaml
 
 from blend import blend, fill_submission, predictions
-from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, rel
-
-DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"  # where experiment code reads the competition's files when it is set
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, data_dir, rel
 
 
 def read_blend(name):
@@ -67,9 +65,7 @@ def read_sample(path, id_col):
 
 
 def default_sample(cfg):
-    data = cfg["data"]
-    folder = ROOT / os.environ[DATA_DIR_VARIABLE] if os.environ.get(DATA_DIR_VARIABLE) else ROOT / data["dir"]
-    return folder / data["sample_submission"]
+    return data_dir(cfg["data"]) / cfg["data"]["sample_submission"]
 
 
 def predict_blend(args):

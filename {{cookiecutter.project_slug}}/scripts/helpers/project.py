@@ -1,4 +1,5 @@
 """The project's folders, and what every command says and does with them: short paths, the user's errors."""
+import os
 from pathlib import Path
 
 # scripts/helpers/project.py -> the project root, whatever the current directory is.
@@ -9,6 +10,8 @@ OUTPUT_DIR = ROOT / "data" / "output"
 RECORDS_ROOT = OUTPUT_DIR / "exp"
 BLEND_ROOT = OUTPUT_DIR / "blend"
 SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
+# Experiment code reads the competition's files from here when it is set (a Kaggle notebook sets it to its input).
+DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"
 
 
 class UserError(Exception):
@@ -21,3 +24,13 @@ def rel(path):
         return str(Path(path).relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+def data_dir(data):
+    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR when set, else data.dir of config.yml.
+
+    `data` is the data section of a run's config. A relative $KAGGLE_EXP_DATA_DIR is read from the project
+    root, as the experiment's data.py reads it, so a command looks where the runs looked.
+    """
+    folder = os.environ.get(DATA_DIR_VARIABLE)
+    return ROOT / folder if folder else ROOT / data.get("dir", "data/input")
