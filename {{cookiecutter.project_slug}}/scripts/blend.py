@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from helpers.atomic_files import temporary_name
-from helpers.project import BLEND_ROOT, RECORDS_ROOT, UserError, data_dir, rel
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, UserError, data_dir, read_table, rel
 
 
 # ---------------------------------------------------------------- reading and checking the runs
@@ -160,8 +160,7 @@ def check_submission(sub, order, sample_path, id_col, first_name):
     if not sample_path.is_file():
         raise UserError(f"{rel(sample_path)}: not found, so the blend's submission cannot be checked. "
                         "Fix: python scripts/kaggle_cli.py download, or correct data.sample_submission.")
-    sample = (pd.read_parquet(sample_path) if sample_path.suffix in (".parquet", ".pq")
-              else pd.read_csv(sample_path, dtype={id_col: str}))
+    sample = read_table(sample_path, id_col)
     problems = [what for bad, what in [
         (list(sub.columns) != list(sample.columns), f"columns {list(sub.columns)} instead of {list(sample.columns)}"),
         ((order < 0).any() or not sub[id_col].equals(sample[id_col].astype(str)), f"other {id_col} values or order"),

@@ -27,7 +27,7 @@ from datetime import datetime
 import pandas as pd
 import yaml
 
-from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT
+from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 METRICS = ("accuracy", "f1", "auc", "gini", "logloss", "mcc", "balanced_accuracy", "qwk",
@@ -62,13 +62,6 @@ def find_file(role, given):
 def listing():
     names = [p.name for p in sorted(INPUT_DIR.iterdir()) if p.name != ".gitkeep"] if INPUT_DIR.is_dir() else []
     return ", ".join(names) or "(none)"
-
-
-def read_table(path, nrows=None):
-    if path.suffix == ".parquet":
-        table = pd.read_parquet(path)
-        return table.head(nrows) if nrows else table
-    return pd.read_csv(path, nrows=nrows)
 
 
 def propose(train_path, test_path, sample_path, args):

@@ -1,6 +1,7 @@
 """The modules the commands in scripts/ use, one job each; the commands import them (from helpers import ...).
 
-    project.py              the project's folders, UserError (a problem the user can fix), rel() for short paths
+    project.py              the project's folders, UserError (a problem the user can fix), rel() for short
+                            paths, data_dir() (where the competition's files are), read_table() (CSV or Parquet)
     atomic_files.py         hidden temporary names to write a file or folder under, renamed into place when whole
     kaggle_project.py       the project as kaggle_cli.py sees it: folders, project.yml, finished runs and blends
     kaggle_auth.py          credentials, your Kaggle user name, running the `kaggle` command

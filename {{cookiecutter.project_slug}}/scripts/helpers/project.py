@@ -1,4 +1,4 @@
-"""The project's folders, and what every command says and does with them: short paths, the user's errors."""
+"""The project's folders and files, and what every command does with them: short paths, errors, reading tables."""
 import os
 from pathlib import Path
 
@@ -34,3 +34,16 @@ def data_dir(data):
     """
     folder = os.environ.get(DATA_DIR_VARIABLE)
     return ROOT / folder if folder else ROOT / data.get("dir", "data/input")
+
+
+def read_table(path, id_col=None, nrows=None):
+    """Give the CSV or Parquet file at `path` as a DataFrame (its first nrows rows when given).
+
+    A CSV's id_col is read as text: 001 and 1 are different ids to Kaggle.
+    """
+    import pandas as pd  # here, so that the commands that never read a table start without it
+
+    if path.suffix in (".parquet", ".pq"):
+        table = pd.read_parquet(path)
+        return table.head(nrows) if nrows else table
+    return pd.read_csv(path, nrows=nrows, dtype={id_col: str} if id_col else None)
