@@ -727,8 +727,8 @@ def test_blend_package_holds_each_runs_code_and_record_and_the_blend_but_no_secr
     assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == f"alice/{BLEND_SLUG}"
     # A slice of the project, laid out as in it, so the project's own predict_blend.py predicts there.
     assert files_under(folder / "data/output/blend/blend001") == ["blend.json"]
-    assert files_under(folder / "scripts") == ["blend.py", "helpers/__init__.py", "helpers/atomic_files.py",
-                                               "helpers/project.py", "predict_blend.py"]
+    assert files_under(folder / "scripts") == ["helpers/__init__.py", "helpers/blending.py", "helpers/project.py",
+                                               "predict_blend.py"]
     for run in ("run001", "run003"):
         shipped = set(files_under(folder / "data/output/exp/exp001" / run))
         assert {"config.yml", "features.json", "models/fold0.txt", "src/predict.py"} <= shipped

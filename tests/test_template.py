@@ -48,6 +48,7 @@ EXPECTED_FILES = {
     "scripts/blend.py",
     "scripts/helpers/__init__.py",
     "scripts/helpers/atomic_files.py",
+    "scripts/helpers/blending.py",
     "scripts/helpers/kaggle_auth.py",
     "scripts/helpers/kaggle_notebook.py",
     "scripts/helpers/kaggle_package.py",

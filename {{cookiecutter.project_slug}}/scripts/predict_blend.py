@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from blend import blend, fill_submission, predictions
+from helpers.blending import blend, fill_submission, predictions
 from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, data_dir, read_table, rel
 
 

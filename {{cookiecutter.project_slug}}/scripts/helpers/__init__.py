@@ -2,6 +2,7 @@
 
     project.py              the project's folders, UserError (a problem the user can fix), rel() for short
                             paths, data_dir() (where the competition's files are), read_table() (CSV or Parquet)
+    blending.py             a blend's weighted predictions and its submission, for blend.py and predict_blend.py
     atomic_files.py         hidden temporary names to write a file or folder under, renamed into place when whole
     kaggle_project.py       the project as kaggle_cli.py sees it: folders, project.yml, finished runs and blends
     kaggle_auth.py          credentials, your Kaggle user name, running the `kaggle` command

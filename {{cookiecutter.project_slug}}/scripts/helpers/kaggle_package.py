@@ -27,7 +27,7 @@ SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*credentials
 # Written by `package` at the top of a dataset folder: what it holds (the notebook finds the dataset by it).
 PACKAGE_FILE = "kaggle_package.json"
 # What predicts a blend, shipped in its dataset: predict_blend.py and the project modules it imports.
-BLEND_SCRIPTS = ["predict_blend.py", "blend.py", "helpers/__init__.py", "helpers/atomic_files.py", "helpers/project.py"]
+BLEND_SCRIPTS = ["predict_blend.py", "helpers/__init__.py", "helpers/blending.py", "helpers/project.py"]
 
 
 def package_records(exp, run):
