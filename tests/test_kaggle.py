@@ -251,11 +251,11 @@ def test_interrupted_save_of_submissions_keeps_the_earlier_file_whole(project, m
                      "old.csv,2024-06-01 10:00:00,exp000/run001 cv=0.5,SubmissionStatus.COMPLETE,0.5,\n")
     before = saved.read_bytes()
     scripts = str(project / "scripts")
-    for name in ("atomic_files", "kaggle_project", "kaggle_submissions"):
-        sys.modules.pop(name, None)  # loaded from this project, not one an earlier test loaded
+    for name in [name for name in sys.modules if name == "helpers" or name.startswith("helpers.")]:
+        sys.modules.pop(name)  # loaded from this project, not one an earlier test loaded
     sys.path.insert(0, scripts)
     try:
-        import kaggle_submissions
+        from helpers import kaggle_submissions
     finally:
         sys.path.remove(scripts)
     fresh = [dict(row, date=row["date"].replace("T", " ")) for row in SUBMISSIONS]
@@ -280,7 +280,7 @@ def test_interrupted_save_of_submissions_keeps_the_earlier_file_whole(project, m
 def test_unreadable_submissions_output_is_an_error_not_zero_submissions(baked_project, printed):
     sys.path.insert(0, str(baked_project / "scripts"))
     try:
-        import kaggle_submissions
+        from helpers import kaggle_submissions
         with pytest.raises(kaggle_submissions.UserError, match="cannot read what .* printed"):
             kaggle_submissions.read_submissions_json(printed, ["kaggle", "competitions", "submissions"])
         # kaggle 2.2.5 prints this line, not JSON, when there are none yet: that is no mistake.
@@ -727,7 +727,8 @@ def test_blend_package_holds_each_runs_code_and_record_and_the_blend_but_no_secr
     assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == f"alice/{BLEND_SLUG}"
     # A slice of the project, laid out as in it, so the project's own predict_blend.py predicts there.
     assert files_under(folder / "data/output/blend/blend001") == ["blend.json"]
-    assert files_under(folder / "scripts") == ["atomic_files.py", "blend.py", "predict_blend.py"]
+    assert files_under(folder / "scripts") == ["helpers/__init__.py", "helpers/blending.py", "helpers/project.py",
+                                               "predict_blend.py"]
     for run in ("run001", "run003"):
         shipped = set(files_under(folder / "data/output/exp/exp001" / run))
         assert {"config.yml", "features.json", "models/fold0.txt", "src/predict.py"} <= shipped

@@ -18,13 +18,13 @@ def add_run(project, exp, run, cv, finished, metric="auc"):
 
 
 def load_leaderboard(project, module="leaderboard"):
-    """Give the project's scripts/leaderboard.py (or a module beside it, e.g. leaderboard_chart) as a module.
+    """Give the project's scripts/leaderboard.py (or a module it uses, e.g. helpers.leaderboard_chart) as a module.
 
     Loaded fresh, with the modules it imports, so its paths resolve from that project and not from a project
     an earlier test loaded.
     """
     scripts = str(project / "scripts")
-    for name in [name for name in sys.modules if name == "atomic_files" or name.startswith("leaderboard")]:
+    for name in [name for name in sys.modules if name in ("helpers", "leaderboard") or name.startswith("helpers.")]:
         del sys.modules[name]
     sys.path.insert(0, scripts)
     try:
@@ -61,7 +61,7 @@ def test_an_interrupted_leaderboard_leaves_the_previous_files_whole(board_projec
 
 def test_leaderboard_chart_tells_runs_apart_and_its_axis_says_what_it_is(board_project):
     leaderboard = load_leaderboard(board_project)
-    chart = load_leaderboard(board_project, "leaderboard_chart")
+    chart = load_leaderboard(board_project, "helpers.leaderboard_chart")
     groups = leaderboard.group_by_metric(leaderboard.read_runs())
     figure = chart.draw_history(groups)
     (ax,) = figure.axes

@@ -21,26 +21,14 @@ import re
 import shutil
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from atomic_files import temporary_name
-
-# scripts/blend.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-RECORDS_ROOT = ROOT / "data" / "output" / "exp"
-BLEND_ROOT = ROOT / "data" / "output" / "blend"
-
-
-class UserError(Exception):
-    """A problem the user can fix: printed as a message, exit code 2, no traceback."""
-
-
-def rel(path):
-    return str(Path(path).relative_to(ROOT)) if Path(path).is_relative_to(ROOT) else str(path)
+from helpers.atomic_files import temporary_name
+from helpers.blending import blend, fill_submission, predictions
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, UserError, data_dir, read_table, rel
 
 
 # ---------------------------------------------------------------- reading and checking the runs
@@ -93,16 +81,6 @@ def check_compatible(runs):
 
 # ---------------------------------------------------------------- weights
 
-def predictions(frame, columns):
-    """Give P(positive) or values from one column, an array with one column per class otherwise."""
-    values = frame[columns].to_numpy(dtype=float)
-    return values[:, 0] if len(columns) == 1 else values
-
-
-def blend(preds, weights):
-    return sum(w * p for w, p in zip(weights, preds))
-
-
 def optimize_weights(score_of, n, higher):
     """Give non-negative weights summing to 1 that score best, found by moving weight between pairs of runs.
 
@@ -147,24 +125,7 @@ def make_submission(first, test_pred, classes, metric):
     sub = pd.read_csv(folder / "submission.csv", dtype={id_col: str})
     order = pd.Index(first["test"][id_col]).get_indexer(sub[id_col])  # the submission is in the sample's order
     sub = fill_submission(sub, test_pred[order], first["cfg"], classes, metric.needs_labels)
-    check_submission(sub, order, ROOT / data["dir"] / data["sample_submission"], id_col, first["name"])
-    return sub
-
-
-def fill_submission(sub, pred, cfg, classes, needs_labels):
-    """Give `sub` (the sample's layout, rows in the order of `pred`) with its prediction columns filled in."""
-    sub = sub.copy()
-    columns = list(sub.columns.drop(cfg["data"]["id"]))
-    if len(columns) > 1:  # one probability column per class, named like the class or <target>_<class>
-        probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
-        class_of = {name: k for k, c in enumerate(classes) for name in (str(c), f"{cfg['data']['target']}_{c}")}
-        for c in columns:
-            sub[c] = probs[:, class_of[str(c)]]
-    elif needs_labels:
-        codes = pred.argmax(axis=1) if pred.ndim == 2 else (pred >= 0.5).astype(int)
-        sub[columns[0]] = np.asarray(classes, dtype=object)[codes]
-    else:  # rmsle scored values clipped at 0, and the runs submitted them so
-        sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
+    check_submission(sub, order, data_dir(data) / data["sample_submission"], id_col, first["name"])
     return sub
 
 
@@ -173,8 +134,7 @@ def check_submission(sub, order, sample_path, id_col, first_name):
     if not sample_path.is_file():
         raise UserError(f"{rel(sample_path)}: not found, so the blend's submission cannot be checked. "
                         "Fix: python scripts/kaggle_cli.py download, or correct data.sample_submission.")
-    sample = (pd.read_parquet(sample_path) if sample_path.suffix in (".parquet", ".pq")
-              else pd.read_csv(sample_path, dtype={id_col: str}))
+    sample = read_table(sample_path, id_col)
     problems = [what for bad, what in [
         (list(sub.columns) != list(sample.columns), f"columns {list(sub.columns)} instead of {list(sample.columns)}"),
         ((order < 0).any() or not sub[id_col].equals(sample[id_col].astype(str)), f"other {id_col} values or order"),

@@ -24,16 +24,17 @@ import zipfile
 
 import yaml
 
-# This file is the command line; each job lives in a module of its own beside it: kaggle_project.py (folders,
+# This file is the command line; each job lives in a module of its own in helpers/: kaggle_project.py (folders,
 # project.yml, finished runs), kaggle_auth.py (credentials, running `kaggle`), kaggle_submissions.py (checking
 # and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
-from kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
-from kaggle_notebook import build_notebook
-from kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
-from kaggle_project import (DATASETS_DIR, INPUT_DIR, NOTEBOOKS_DIR, ROOT, SUBMISSIONS_CSV, UserError, competition_slug,
-                            complete_blend, complete_run, parse_blend, parse_run, read_json_file, rel)
-from kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv, read_submissions_json,
-                                write_submissions_csv)
+from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
+from helpers.kaggle_notebook import build_notebook
+from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
+from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, competition_slug, complete_blend, complete_run,
+                                    parse_blend, parse_run, read_json_file)
+from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
+                                        read_submissions_json, write_submissions_csv)
+from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
 # ---------------------------------------------------------------- subcommands

@@ -24,12 +24,13 @@ import argparse
 import re
 import sys
 
-from atomic_files import write_atomically
-from leaderboard_chart import draw_history
-from leaderboard_records import OUTPUT_DIR, RECORDS_ROOT, ROOT, finish_time, join_lb, read_runs, read_submissions
-from leaderboard_tables import render_markdown, render_text, write_csv
+from helpers.atomic_files import write_atomically
+from helpers.leaderboard_chart import draw_history
+from helpers.leaderboard_records import finish_time, join_lb, read_runs, read_submissions
+from helpers.leaderboard_tables import render_markdown, render_text, write_csv
+from helpers.project import OUTPUT_DIR, RECORDS_ROOT, ROOT
 
-# This file ranks the runs and writes the board; the jobs around it live beside it: leaderboard_records.py
+# This file ranks the runs and writes the board; the jobs around it live in helpers/: leaderboard_records.py
 # (reading the run records and LB scores), leaderboard_tables.py (text, Markdown, CSV), leaderboard_chart.py.
 
 # ---------------------------------------------------------------- ranking

@@ -18,24 +18,16 @@ import os
 import re
 import shutil
 import sys
-from pathlib import Path
 
-from atomic_files import temporary_name
+from helpers.atomic_files import temporary_name
+from helpers.project import EXP_ROOT, RECORDS_ROOT, UserError, rel
 
-# scripts/new_exp.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-EXP_ROOT = ROOT / "exp"
-RECORDS_ROOT = ROOT / "data" / "output" / "exp"
 EXP_NAME = re.compile(r"exp(\d{3,})")
 
 # Left behind: caches, notebooks' autosaves, trackers' and runs' outputs, and the parent's notes
 # (the new experiment gets its own NOTES.md).
 IGNORED = ["__pycache__", ".ipynb_checkpoints", "*.pyc", "*.pyo", ".DS_Store",
            "wandb", "data", "output", "outputs", "NOTES.md"]
-
-
-class UserError(Exception):
-    """A problem the user can fix: printed as a message, not a traceback."""
 
 
 def exp_name(number):
@@ -173,14 +165,6 @@ def print_next_steps(source, target):
     print(f"  3. edit RUNS at the top of exp/{target.name}/exp.py: it still lists {source.name}'s {inherited},")
     print(f"     which would all be trained again as {target.name}/run001, ... (keep the ones worth comparing)")
     print(f"  4. python exp/{target.name}/exp.py")
-
-
-def rel(path):
-    """Give `path` relative to the project root, for short messages."""
-    try:
-        return str(Path(path).relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def parse_args(argv):

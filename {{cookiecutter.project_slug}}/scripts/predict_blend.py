@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from blend import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, blend, fill_submission, predictions, rel
-
-DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"  # where experiment code reads the competition's files when it is set
+from helpers.blending import blend, fill_submission, predictions
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, data_dir, read_table, rel
 
 
 def read_blend(name):
@@ -57,8 +56,7 @@ def read_sample(path, id_col):
     """Give the sample submission (ids as text), refusing a missing file or one without the id column."""
     if not path.is_file():
         raise UserError(f"{rel(path)}: sample submission not found. Fix: give it with --sample PATH.")
-    parquet = path.suffix in (".parquet", ".pq")
-    sample = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={id_col: str})
+    sample = read_table(path, id_col)
     if id_col not in sample.columns:
         raise UserError(f"{rel(path)}: no column {id_col!r}. Fix: give the competition's sample submission (--sample PATH).")
     sample[id_col] = sample[id_col].astype(str)
@@ -66,9 +64,7 @@ def read_sample(path, id_col):
 
 
 def default_sample(cfg):
-    data = cfg["data"]
-    folder = ROOT / os.environ[DATA_DIR_VARIABLE] if os.environ.get(DATA_DIR_VARIABLE) else ROOT / data["dir"]
-    return folder / data["sample_submission"]
+    return data_dir(cfg["data"]) / cfg["data"]["sample_submission"]
 
 
 def predict_blend(args):

@@ -23,15 +23,11 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import yaml
 
-# scripts/switch_competition.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-INPUT_DIR = ROOT / "data" / "input"
-OUTPUT_DIR = ROOT / "data" / "output"
+from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 METRICS = ("accuracy", "f1", "auc", "gini", "logloss", "mcc", "balanced_accuracy", "qwk",
@@ -66,13 +62,6 @@ def find_file(role, given):
 def listing():
     names = [p.name for p in sorted(INPUT_DIR.iterdir()) if p.name != ".gitkeep"] if INPUT_DIR.is_dir() else []
     return ", ".join(names) or "(none)"
-
-
-def read_table(path, nrows=None):
-    if path.suffix == ".parquet":
-        table = pd.read_parquet(path)
-        return table.head(nrows) if nrows else table
-    return pd.read_csv(path, nrows=nrows)
 
 
 def propose(train_path, test_path, sample_path, args):

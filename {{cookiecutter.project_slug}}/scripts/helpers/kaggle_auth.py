@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kaggle_project import ROOT, UserError, read_json_file
+from .kaggle_project import read_json_file
+from .project import ROOT, UserError
 
 SETUP_HELP = """To use Kaggle from here, once:
   1. pip install kaggle six                         (kaggle 2.2.5 imports six but does not install it)

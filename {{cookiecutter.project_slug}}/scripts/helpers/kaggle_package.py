@@ -15,7 +15,8 @@ import re
 import shutil
 from pathlib import Path
 
-from kaggle_project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, complete_run, parse_run, read_project, rel
+from .kaggle_project import complete_run, parse_run, read_project
+from .project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, rel
 
 # Experiment files that are not code: left out of a dataset, as new_exp.py leaves them out of a copy.
 NOT_CODE = ["__pycache__", ".ipynb_checkpoints", "*.pyc", "*.pyo", ".DS_Store", "wandb", "data", "output", "outputs"]
@@ -26,7 +27,7 @@ SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*credentials
 # Written by `package` at the top of a dataset folder: what it holds (the notebook finds the dataset by it).
 PACKAGE_FILE = "kaggle_package.json"
 # What predicts a blend, shipped in its dataset: predict_blend.py and the project modules it imports.
-BLEND_SCRIPTS = ["predict_blend.py", "blend.py", "atomic_files.py"]
+BLEND_SCRIPTS = ["predict_blend.py", "helpers/__init__.py", "helpers/blending.py", "helpers/project.py"]
 
 
 def package_records(exp, run):
@@ -94,8 +95,8 @@ def build_blend_dataset(folder, name, summary, dataset_id, title):
         copy_without_secrets(record, folder / record.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
     blend_dir = BLEND_ROOT / name
     copy_without_secrets(blend_dir, folder / blend_dir.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
-    (folder / "scripts").mkdir()
     for script in BLEND_SCRIPTS:
+        (folder / "scripts" / script).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / "scripts" / script, folder / "scripts" / script)
     contents = {"blend": name, "runs": summary["runs"], "weights": summary["weights"]}
     return finish_dataset(folder, contents, dataset_id, title, f"{name}: {' + '.join(summary['runs'])}", secrets)

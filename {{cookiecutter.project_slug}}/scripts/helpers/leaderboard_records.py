@@ -7,15 +7,10 @@ import csv
 import json
 import re
 from datetime import datetime
-from pathlib import Path
 
 import yaml
 
-# scripts/leaderboard_records.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-OUTPUT_DIR = ROOT / "data" / "output"
-RECORDS_ROOT = OUTPUT_DIR / "exp"
-SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
+from .project import RECORDS_ROOT, ROOT, SUBMISSIONS_CSV
 
 EXP_NAME = re.compile(r"exp(\d{3,})")
 # runNNN is a complete run, runNNN.failed a failed or interrupted one; .runNNN.partial (in

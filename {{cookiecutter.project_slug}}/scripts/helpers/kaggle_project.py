@@ -1,6 +1,6 @@
 """The project as kaggle_cli.py sees it: its folders, project.yml, and the finished runs and blends it can send.
 
-Every kaggle_*.py module raises UserError for a problem the user can fix; kaggle_cli.py prints it.
+Every kaggle_*.py module raises UserError (project.py) for a problem the user can fix; kaggle_cli.py prints it.
 """
 import json
 import re
@@ -8,19 +8,10 @@ from pathlib import Path
 
 import yaml
 
-# scripts/kaggle_project.py -> the project root, whatever the current directory is.
-ROOT = Path(__file__).resolve().parents[1]
-INPUT_DIR = ROOT / "data" / "input"
-OUTPUT_DIR = ROOT / "data" / "output"
-RECORDS_ROOT = OUTPUT_DIR / "exp"
-BLEND_ROOT = OUTPUT_DIR / "blend"
-SUBMISSIONS_CSV = OUTPUT_DIR / "submissions.csv"
+from .project import BLEND_ROOT, OUTPUT_DIR, RECORDS_ROOT, ROOT, UserError, rel
+
 DATASETS_DIR = OUTPUT_DIR / "kaggle_datasets"
 NOTEBOOKS_DIR = OUTPUT_DIR / "kaggle_notebooks"
-
-
-class UserError(Exception):
-    """A problem the user can fix: printed as a message, exit code 2, no traceback."""
 
 
 def read_project():
@@ -47,13 +38,6 @@ def read_json_file(path):
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def rel(path):
-    try:
-        return str(Path(path).relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 # ---------------------------------------------------------------- runs

@@ -13,7 +13,7 @@ SCRIPT_NAME = "inference.py"
 
 # The script Kaggle runs: standard library only (the experiment's own code predicts). inference_script() fills
 # in the __MARKER__ placeholders.
-INFERENCE_SCRIPT = '''"""Predict __NAME__ for the code competition __COMPETITION_NAME__, offline (built by scripts/kaggle_notebook.py).
+INFERENCE_SCRIPT = '''"""Predict __NAME__ for the code competition __COMPETITION_NAME__, offline (built by scripts/helpers/kaggle_notebook.py).
 
 Reads /kaggle/input/<competition>/ and /kaggle/input/<dataset>/ (found by their contents when Kaggle mounts
 them elsewhere), writes /kaggle/working/submission.csv. Rebuild it with:

@@ -3,8 +3,8 @@
 leaderboard.py writes it to data/output/leaderboard.png; this file only draws. matplotlib is imported
 when a chart is drawn, so `leaderboard.py --no-plot` never loads it.
 """
-from leaderboard_records import finish_time
-from leaderboard_tables import group_title
+from .leaderboard_records import finish_time
+from .leaderboard_tables import group_title
 
 X_AXIS = "runs in the order they finished"
 # Beyond this many points per chart, only each experiment's best run is labelled: the rest would overlap.

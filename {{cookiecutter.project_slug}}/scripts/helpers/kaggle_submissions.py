@@ -3,26 +3,15 @@ what was sent, as Kaggle prints it, merged into data/output/submissions.csv (lea
 """
 import csv
 import json
-import os
 import shlex
-from pathlib import Path
 
 import yaml
 
-from atomic_files import write_atomically
-from kaggle_project import ROOT, UserError, rel
+from .atomic_files import write_atomically
+from .project import UserError, data_dir, rel
 
 # The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
 SUBMISSION_FIELDS = ["ref", "fileName", "date", "description", "status", "publicScore", "privateScore"]
-# Experiment code reads its data from here when it is set (the Kaggle notebook sets it to the competition's input).
-DATA_DIR_VARIABLE = "KAGGLE_EXP_DATA_DIR"
-
-
-def input_dir(data):
-    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR when set, else data.dir of config.yml."""
-    if os.environ.get(DATA_DIR_VARIABLE):
-        return Path(os.environ[DATA_DIR_VARIABLE]).resolve()
-    return ROOT / data.get("dir", "data/input")
 
 
 def check_submission(run_dir, config_dir=None):
@@ -31,7 +20,7 @@ def check_submission(run_dir, config_dir=None):
 
     config = (config_dir or run_dir) / "config.yml"
     data = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("data") or {}
-    sample_path = input_dir(data) / data.get("sample_submission", "sample_submission.csv")
+    sample_path = data_dir(data) / data.get("sample_submission", "sample_submission.csv")
     sub_path = run_dir / "submission.csv"
     if not sub_path.is_file():
         raise UserError(f"{rel(sub_path)}: not found; the run record is incomplete.")

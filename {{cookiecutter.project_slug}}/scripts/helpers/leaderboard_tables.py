@@ -1,7 +1,7 @@
 """The leaderboard as text: the terminal table, the Markdown file and the CSV, one block per metric."""
 import csv
 
-from leaderboard_records import COLUMNS
+from .leaderboard_records import COLUMNS
 
 def format_cell(row, column):
     """Give the text of one cell as the terminal and Markdown tables show it."""
