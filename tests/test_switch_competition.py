@@ -67,3 +67,21 @@ def test_switch_asks_for_the_target_when_train_has_several_extra_columns(project
     fixed = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug", "--target", "progression")
     assert fixed.returncode == 0, fixed.stderr
     assert "progression_squared are in train but not in test: list them in data.drop" in fixed.stdout
+
+
+def test_switch_accepts_a_metric_the_experiment_added_and_refuses_an_unknown_one(project):
+    put_regression_competition(project)
+    metrics_py = project / "exp/exp001/metrics.py"
+    metrics_py.write_text(metrics_py.read_text().replace(
+        "METRICS.update({\n", "METRICS.update({\n    \"median_ae\": Metric(REGRESSION, False, False, "
+        "lambda y, p: float(np.median(np.abs(y - p)))),\n", 1))
+
+    unknown = run_python(project, "scripts/switch_competition.py", "--yes", "--metric", "median_ea", "--no-debug")
+    assert unknown.returncode == 1 and "--metric median_ea is not a metric of exp/exp001/" in unknown.stderr
+    assert "median_ae" in unknown.stderr and "Traceback" not in unknown.stderr
+
+    result = run_python(project, "scripts/switch_competition.py", "--yes", "--metric", "median_ae")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert yaml.safe_load((project / "exp/exp001/config.yml").read_text())["metric"] == "median_ae"
+    assert (project / "data/output/debug/exp001/run001/metrics.json").is_file()

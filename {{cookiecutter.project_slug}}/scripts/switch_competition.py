@@ -18,6 +18,7 @@ Nothing is lost: the old config.yml and exp.py go to data/output/switched-<time>
 the old records to data/output/switched-<time>/records/.
 """
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -30,14 +31,38 @@ import yaml
 from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
-METRICS = ("accuracy", "f1", "auc", "gini", "logloss", "mcc", "balanced_accuracy", "qwk",
-           "rmse", "mae", "rmsle", "mape", "smape", "r2")  # the built-in ones of train.METRICS
+# The experiment's metric table (your own metrics included), read by the experiment's own code in a child
+# process: scripts never import experiment code. metrics.py holds it; experiments made before it, train.py.
+READ_METRICS = """
+import json, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+try:
+    from metrics import METRICS
+except ImportError:
+    from train import METRICS
+print(json.dumps(sorted(METRICS)))
+"""
 RUNS_BLOCK = re.compile(r"^RUNS = \[\n.*?^\]\n", re.DOTALL | re.MULTILINE)
 BASE_RUNS = 'RUNS = [\n    """\n    # run001: config.yml as it is. Append one snippet per idea below.\n    """,\n]\n'
 
 
 class SwitchError(Exception):
     """A problem the user can fix: shown as one message, nothing written."""
+
+
+def check_metric(metric, exp_dir):
+    """Raise SwitchError unless `metric` is None or a name in the experiment's own metric table."""
+    if metric is None:
+        return
+    read = subprocess.run([sys.executable, "-c", READ_METRICS, str(exp_dir)], capture_output=True, text=True)
+    if read.returncode != 0:
+        raise SwitchError(f"could not read the metrics of exp/{exp_dir.name}/ ({read.stderr.strip().splitlines()[-1:]}). "
+                          "Fix: python exp/" + exp_dir.name + "/exp.py --list shows what is wrong.")
+    names = json.loads(read.stdout.strip().splitlines()[-1])
+    if metric not in names:
+        raise SwitchError(f"--metric {metric} is not a metric of exp/{exp_dir.name}/: {', '.join(names)}. "
+                          f"Fix: choose one of these, or add yours at the bottom of exp/{exp_dir.name}/metrics.py.")
 
 
 def find_file(role, given):
@@ -153,7 +178,7 @@ def main(argv=None):
     parser.add_argument("--id", help="id column (default: the sample submission's first column)")
     parser.add_argument("--target", help="target column (default: the one train column that test lacks)")
     parser.add_argument("--task", choices=TASKS)
-    parser.add_argument("--metric", choices=METRICS)
+    parser.add_argument("--metric", help="a metric of the experiment's metrics.py (your own ones too)")
     parser.add_argument("--yes", action="store_true", help="apply without asking")
     parser.add_argument("--no-debug", action="store_true", help="do not run exp.py --debug afterwards")
     args = parser.parse_args(argv)
@@ -163,6 +188,7 @@ def main(argv=None):
     try:
         if not config_path.is_file() or not exp_py.is_file():
             raise SwitchError(f"exp/{args.exp}/ has no config.yml and exp.py. Fix: name an experiment with --exp.")
+        check_metric(args.metric, exp_dir)
         files = [find_file(role, getattr(args, role)) for role in ("train", "test", "sample")]
         settings = propose(*files, args)
         new_config = rewrite_config(config_path.read_text(encoding="utf-8"), settings)

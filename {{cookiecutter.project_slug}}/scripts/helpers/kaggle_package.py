@@ -138,8 +138,9 @@ def write_json(path, data):
 
 def warn_if_code_changed(run_dir, code_dir, name):
     """Warn when the experiment's code differs from the code that trained this run (saved in its src/)."""
-    changed = [p.name for p in sorted((run_dir / "src").glob("*.py"))
-               if not (code_dir / p.name).is_file() or (code_dir / p.name).read_bytes() != p.read_bytes()]
+    saved = run_dir / "src"
+    changed = [str(p.relative_to(saved)) for p in sorted(saved.rglob("*.py"))
+               if not (code_dir / p.relative_to(saved)).is_file() or (code_dir / p.relative_to(saved)).read_bytes() != p.read_bytes()]
     if changed:
         print(f"warning: {', '.join(changed)} changed since {name} was trained: code/ holds today's code, "
               f"{name.split('/')[-1]}/src/ the code that trained its models.")
