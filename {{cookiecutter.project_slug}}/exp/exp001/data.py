@@ -1,4 +1,6 @@
-"""Data in: read the competition files (change read_table for another format), check them, build X and y.
+"""Reading the competition files: change read_table for another format, choose_features for the columns used.
+
+The files are checked here, and X and y built.
 
 Everything read here is kept for the whole process, so the runs of one experiment that share a
 `data` section parse the files once. Your own features are in features.py; folds, encoding and

@@ -1,4 +1,4 @@
-"""Predict a new test file from a finished run, without training: the run's own code (its src/) and fold models.
+"""Run it to predict a new (hidden) test file from a finished run, without training: its saved code and fold models.
 
     python exp/exp001/predict.py run002 --test data/input/test.csv --out submission.csv
     python exp/exp001/predict.py run002 --test PATH --sample PATH --out PATH

@@ -1,4 +1,6 @@
-"""One run: load data, split into folds, train each fold, score, and save the record.
+"""The CV loop of one run: change how folds train and what a run records here.
+
+One run: load data, split into folds, train each fold, score, and save the record.
 
 The steps below read top to bottom: this is the CV loop of one run. Models are in models/, metrics
 in metrics.py, your features in features.py.

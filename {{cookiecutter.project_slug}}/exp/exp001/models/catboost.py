@@ -60,7 +60,7 @@ def prepare(cfg, features, y):
     """Give the quantized Pool of all train rows (reused from an earlier run when features, target and bins match)."""
     X, categorical = features.X, features.categorical
     quantization = {key: cfg["model"]["params"][key] for key in QUANTIZATION_PARAMS if key in cfg["model"]["params"]}
-    target = hashlib.blake2b(np.ascontiguousarray(y), digest_size=16).hexdigest()  # the Pool holds the labels too
+    target = hashlib.sha1(np.ascontiguousarray(y)).hexdigest()  # the Pool holds the labels too
     key = (features.digest, target, cfg["task"], json.dumps(quantization, sort_keys=True, default=str))
     if key not in _POOLS:
         _POOLS.clear()
