@@ -13,6 +13,9 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 def pytest_configure(config):
     # Tests never need a screen; keep matplotlib quiet and fast.
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # `pytest -m "not slow"` is the quick subset for the edit-test loop; CI (.ci/run) runs everything.
+    config.addinivalue_line("markers", "slow: trains many runs, starts many processes or runs the kaggle, cruft or "
+                                       "git+cookiecutter CLIs; left out by -m \"not slow\"")
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,7 @@ def test_blending_two_runs_writes_a_submission_with_the_samples_ids_and_iris_lab
     assert f"{summary['oof']:.5f}" in result.stdout and "best single run" in result.stdout
 
 
+@pytest.mark.slow
 def test_runs_get_equal_weights_unless_weights_are_given(trained):
     equal = blend(trained, "exp001/run001", "exp001/run002")
     weighted = blend(trained, "exp001/run001", "exp001/run002", "--weights", "3,1", "--name", "weighted")
@@ -81,6 +82,7 @@ def test_runs_get_equal_weights_unless_weights_are_given(trained):
         assert summary["oof"] == pytest.approx(accuracy)
 
 
+@pytest.mark.slow
 def test_optimized_weights_score_at_least_as_well_as_the_best_single_run(trained):
     result = blend(trained, "exp001/run001", "exp001/run002", "exp001/run003", "--optimize")
 
@@ -99,6 +101,7 @@ def test_dry_run_prints_the_scores_and_writes_nothing(trained):
     assert not (trained / "data" / "output" / "blend").exists()
 
 
+@pytest.mark.slow
 def test_an_existing_blend_folder_is_never_overwritten(trained):
     assert blend(trained, "exp001/run001", "exp001/run002").returncode == 0
     assert blend(trained, "exp001/run001", "exp001/run003").returncode == 0  # the next free number
@@ -111,6 +114,7 @@ def test_an_existing_blend_folder_is_never_overwritten(trained):
     assert json.loads((blend_folder(trained, "blend002") / "blend.json").read_text())["runs"][1] == "exp001/run003"
 
 
+@pytest.mark.slow
 def test_a_missing_or_unfinished_run_is_refused(trained):
     missing = blend(trained, "exp001/run001", "exp001/run009")
     record(trained, "exp001/run002").rename(record(trained, "exp001/run002.failed"))
@@ -121,6 +125,7 @@ def test_a_missing_or_unfinished_run_is_refused(trained):
     assert not (trained / "data" / "output" / "blend").exists()
 
 
+@pytest.mark.slow
 def test_weights_that_do_not_fit_the_runs_are_refused(trained):
     assert refused(blend(trained, "exp001/run001", "exp001/run002", "--weights", "1"), "--weights has 1 numbers for 2 runs")
     assert refused(blend(trained, "exp001/run001", "exp001/run002", "--weights", "1,-1"), "non-negative")
@@ -177,6 +182,7 @@ def write_run(project, run, task, metric, target, oof_pred, test_pred):
     (folder / "status.json").write_text(json.dumps({"status": "done", "metric": metric}))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task, metric, target, runs, expected, blend_score", [
     # Each run is 1.0 off on one row; their mean is exact. The sample lists the test ids as t2, t0, t1.
     ("regression", "rmse", [1.0, 2.0, 3.0, 4.0],

@@ -99,6 +99,7 @@ def assert_probabilities(values):
 
 # ---------------------------------------------------------------- tasks and submissions
 
+@pytest.mark.slow
 def test_binary_competition_with_text_labels_submits_labels(project):
     train, test, _ = sklearn_competition(datasets.load_breast_cancer, "diagnosis", labels=["malignant", "benign"])
     sample = pd.DataFrame({"id": test["id"], "diagnosis": "benign"})
@@ -125,6 +126,7 @@ def test_binary_auc_competition_submits_probabilities(project):
     assert metrics["cv"] > 0.95
 
 
+@pytest.mark.slow
 def test_boolean_target_submits_True_and_False_as_the_sample_spells_them_on_a_large_test_file(project):
     # Spaceship Titanic's target is True/False. Files of 10,000 rows and more are written by pyarrow,
     # which would spell them true/false, and a submission must keep the sample's spelling.
@@ -146,6 +148,7 @@ def test_boolean_target_submits_True_and_False_as_the_sample_spells_them_on_a_la
     assert metrics["cv"] > 0.8
 
 
+@pytest.mark.slow
 def test_multiclass_competition_in_a_subfolder_submits_labels(project):
     train, test, _ = sklearn_competition(datasets.load_wine, "cultivar", labels=["barolo", "grignolino", "barbera"])
     sample = pd.DataFrame({"id": test["id"], "cultivar": "barolo"})
@@ -159,6 +162,7 @@ def test_multiclass_competition_in_a_subfolder_submits_labels(project):
     assert metrics["cv"] > 0.85
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prefix", ["", "cultivar_"], ids=["class_names", "target_prefixed"])
 def test_multiclass_logloss_submits_one_probability_column_per_class_in_sample_order(project, prefix):
     train, test, answers = sklearn_competition(datasets.load_wine, "cultivar", labels=["barolo", "grignolino", "barbera"])
@@ -178,6 +182,7 @@ def test_multiclass_logloss_submits_one_probability_column_per_class_in_sample_o
     assert metrics["cv"] < 0.5 and metrics["direction"] == "minimize"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_regression_competition_submits_numbers(project, fmt):
     train, test, _ = sklearn_competition(datasets.load_diabetes, "progression")
@@ -196,6 +201,7 @@ def test_regression_competition_submits_numbers(project, fmt):
 
 # ---------------------------------------------------------------- features
 
+@pytest.mark.slow
 def test_text_and_integer_categories_with_missing_values_and_unseen_test_categories_train(project):
     rng = np.random.default_rng(0)
     n = 800
@@ -230,6 +236,7 @@ def test_text_and_integer_categories_with_missing_values_and_unseen_test_categor
 
 # ---------------------------------------------------------------- cross-validation and models
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["group", "stratified_group"])
 def test_group_cv_keeps_each_group_within_one_fold(project, scheme):
     train, test, _ = sklearn_competition(datasets.load_breast_cancer, "target")
@@ -250,6 +257,7 @@ def test_group_cv_keeps_each_group_within_one_fold(project, scheme):
     assert len(folds) == 1
 
 
+@pytest.mark.slow
 def test_scikit_learn_model_is_chosen_by_name(project):
     train, test, _ = sklearn_competition(datasets.load_breast_cancer, "target")
     sample = pd.DataFrame({"id": test["id"], "target": 0})
@@ -266,6 +274,7 @@ def test_scikit_learn_model_is_chosen_by_name(project):
     assert (project / RUN_DIR / "models" / "fold0.pkl").is_file()
 
 
+@pytest.mark.slow
 def test_lightgbm_params_left_for_a_scikit_learn_model_are_reported_before_training(project):
     edit_config(project, model__name="random_forest")
 
@@ -321,6 +330,7 @@ def test_regression_target_left_as_multiclass_is_caught_before_training(project)
     assert not (project / "data/output/exp").exists()
 
 
+@pytest.mark.slow
 def test_features_added_in_add_features_are_used(project):
     path = project / "exp/exp001/features.py"
     source = path.read_text(encoding="utf-8")
@@ -342,6 +352,7 @@ def test_features_added_in_add_features_are_used(project):
     assert metrics["n_features"] == 5
 
 
+@pytest.mark.slow
 def test_text_column_unique_on_every_row_is_flagged_as_an_id(project):
     for name in ("train", "test"):
         path = project / f"data/input/{name}.csv"

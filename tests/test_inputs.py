@@ -84,6 +84,7 @@ def test_key_given_twice_in_a_snippet_is_reported_with_its_line_in_exp_py(projec
     assert exp_lines[int(match.group(1)) - 1].strip() == "num_leaves: 8", result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("snippet, where, fix", [
     ("+num_leaves: 4", "+num_leaves adds a key at the top level", "Fix: set model.params.num_leaves instead"),
     ("model:\n  +num_leaves: 4", "+model.num_leaves adds a key at model", "Fix: set model.params.num_leaves instead"),
@@ -109,6 +110,7 @@ def test_unknown_key_where_plus_is_refused_says_where_new_keys_can_go(project):
     assert "write +objective" not in result.stderr
 
 
+@pytest.mark.slow
 def test_plus_key_in_features_reaches_add_features(project):
     path = project / EXP_DIR / "features.py"
     source = path.read_text()
@@ -276,6 +278,7 @@ def test_negative_target_for_rmsle_is_reported_before_training(project):
                    "Fix: set metric to rmse or mae in config.yml")
 
 
+@pytest.mark.slow
 def test_notice_that_does_not_change_is_said_once_per_call(project):
     for name in ("train.csv", "test.csv"):
         edit_file(project, name, lambda frame: frame.assign(color=np.where(frame["sepal_length"] > 5.8, "red", "blue")))

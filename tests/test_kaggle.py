@@ -48,6 +48,8 @@ ANSWERS = {
     "GenerateAccessToken": {"token": "fresh-oauth-token", "expiresIn": 3600},
 }
 
+pytestmark = pytest.mark.slow  # each test runs the real kaggle CLI in a process of its own
+
 
 # ---------------------------------------------------------------- fixtures and helpers
 

@@ -35,6 +35,8 @@ COMPETITIONS = {  # task -> (data folder, target, metric)
     "regression": ("data/input/regression", "progression", "rmsle"),
 }
 
+pytestmark = pytest.mark.slow  # every family (xgboost, catboost...) trained on three competitions
+
 
 def family_snippet(task, family, extra=""):
     """Give a RUNS snippet that trains `family` on the competition of `task`."""

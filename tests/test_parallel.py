@@ -16,6 +16,8 @@ from test_runs import EXP, set_config, set_runs
 
 SNIPPETS = [f"model:\n  params:\n    num_leaves: {n}" for n in (3, 4, 5, 6, 7, 8)]
 
+pytestmark = pytest.mark.slow  # processes started together, killed and signalled, with sleeps to make them overlap
+
 
 def slow_training(project):
     """Make each run sleep TEST_SLEEP seconds (0 when unset) once its record folder exists, so processes overlap."""

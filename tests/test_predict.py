@@ -91,6 +91,7 @@ def refused(result, *phrases):
 
 # ---------------------------------------------------------------- the run's own test file
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", list(FAMILIES))
 def test_prediction_of_the_runs_own_test_file_is_its_test_pred_and_submission(families, run, tmp_path):
     record = families / RECORDS / run
@@ -107,6 +108,7 @@ def test_prediction_of_the_runs_own_test_file_is_its_test_pred_and_submission(fa
     assert files_under(families) == before  # nothing written beside the code or into the record (no __pycache__)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", list(FAMILIES))
 def test_each_row_of_a_shuffled_subset_with_fewer_levels_predicts_as_in_the_full_file(families, run, tmp_path):
     test = pd.read_csv(families / "data/input/test.csv", dtype={"id": str})
@@ -126,6 +128,7 @@ def test_each_row_of_a_shuffled_subset_with_fewer_levels_predicts_as_in_the_full
     assert np.allclose(part.to_numpy(), full.loc[part.index].to_numpy(), rtol=1e-12, atol=1e-15), FAMILIES[run][0]
 
 
+@pytest.mark.slow
 def test_regression_scored_by_qwk_submits_the_same_whole_numbers_as_its_run(project, tmp_path):
     diabetes = datasets.load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
     diabetes.insert(0, "id", np.arange(len(diabetes)))
@@ -201,6 +204,7 @@ def test_output_that_would_overwrite_the_runs_record_or_the_test_file_is_refused
 
 # ---------------------------------------------------------------- where the data lives
 
+@pytest.mark.slow
 def test_data_dir_from_the_environment_is_read_instead_of_data_dir(project, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     shutil.move(project / "data" / "input", elsewhere)
@@ -226,6 +230,7 @@ def test_a_missing_file_under_the_environments_data_dir_names_the_variable(proje
 
 # ---------------------------------------------------------------- blends
 
+@pytest.mark.slow
 def test_blend_predicts_its_own_submission_with_labels(trained, tmp_path):
     made = run_python(trained, "scripts/blend.py", "exp001/run001", "exp001/run003", "--weights", "0.7,0.3")
     assert made.returncode == 0, made.stdout + made.stderr
@@ -240,6 +245,7 @@ def test_blend_predicts_its_own_submission_with_labels(trained, tmp_path):
     assert not list((trained / "data/output").rglob("__pycache__"))  # the records stay as they were
 
 
+@pytest.mark.slow
 def test_blend_of_two_families_predicts_its_own_probabilities(families, tmp_path):
     made = run_python(families, "scripts/blend.py", "exp001/run001", "exp001/run003", "--name", "probabilities")
     assert made.returncode == 0, made.stdout + made.stderr
@@ -256,6 +262,7 @@ def test_blend_of_two_families_predicts_its_own_probabilities(families, tmp_path
     assert np.allclose(sub[["grignolino", "barbera", "barolo"]].sum(axis=1), 1)
 
 
+@pytest.mark.slow
 def test_blend_of_a_run_that_cannot_predict_the_file_says_which(trained, tmp_path):
     assert run_python(trained, "scripts/blend.py", "exp001/run001", "exp001/run002").returncode == 0
     pd.read_csv(trained / "data/input/test.csv").drop(columns="sepal_length").to_csv(tmp_path / "t.csv", index=False)

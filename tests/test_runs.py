@@ -91,6 +91,7 @@ def test_key_at_the_wrong_level_suggests_where_it_lives(config):
         config.merge_update(base, {"model": {"max_depth": 3}}, "run001")
 
 
+@pytest.mark.slow
 def test_plus_prefix_adds_a_key_on_purpose(fast):
     set_runs(fast, "model:\n  params:\n    +lambda_l2: 0.5")
     result = run_exp(fast)
@@ -153,6 +154,7 @@ def test_malformed_snippet_names_the_run_and_its_line_in_exp_py(fast):
 
 # ---------------------------------------------------------------- lifecycle
 
+@pytest.mark.slow
 def test_finished_runs_are_skipped_and_force_keeps_the_old_record(fast):
     assert run_exp(fast, "--run", "1").returncode == 0
     first = (fast / EXP / "run001/status.json").read_text()
@@ -167,6 +169,7 @@ def test_finished_runs_are_skipped_and_force_keeps_the_old_record(fast):
     assert json.loads((fast / EXP / "run001/status.json").read_text())["status"] == "done"
 
 
+@pytest.mark.slow
 def test_edited_snippet_of_a_finished_run_is_an_error(fast):
     assert run_exp(fast, "--run", "1").returncode == 0
     set_runs(fast, "model:\n  params:\n    num_leaves: 31", "model:\n  params:\n    max_depth: 3")
@@ -179,6 +182,7 @@ def test_edited_snippet_of_a_finished_run_is_an_error(fast):
     assert run_exp(fast, "--force", "--run", "1").returncode == 0
 
 
+@pytest.mark.slow
 def test_changed_config_makes_finished_runs_stale_until_forced(fast):
     assert run_exp(fast, "--run", "1").returncode == 0
     set_config(fast, cv__n_splits=4)
@@ -194,6 +198,7 @@ def test_changed_config_makes_finished_runs_stale_until_forced(fast):
     assert len(json.loads((fast / EXP / "run001/metrics.json").read_text())["folds"]) == 4
 
 
+@pytest.mark.slow
 def test_crash_in_a_run_leaves_no_complete_looking_folder_and_the_rest_still_run(fast):
     break_training(fast, 'cfg["model"]["params"]["min_child_samples"] == 30')  # run002 of the example
     result = run_exp(fast)
@@ -230,6 +235,7 @@ def test_interrupted_run_is_marked_and_stops_the_experiment(fast):
     assert json.loads((out / "run001.failed/status.json").read_text())["status"] == "interrupted"
 
 
+@pytest.mark.slow
 def test_leftover_of_a_killed_run_is_not_done_and_is_replaced(fast):
     leftover = fast / EXP / ".run001.partial"
     leftover.mkdir(parents=True)
@@ -239,6 +245,7 @@ def test_leftover_of_a_killed_run_is_not_done_and_is_replaced(fast):
     assert not leftover.exists() and (fast / EXP / "run001/status.json").is_file()
 
 
+@pytest.mark.slow
 def test_list_shows_each_run_with_its_snippet_and_status(fast):
     assert run_exp(fast, "--run", "2").returncode == 0
     lines = run_exp(fast, "--list").stdout.splitlines()
@@ -254,6 +261,7 @@ def test_dry_run_shows_changes_and_writes_nothing(fast):
     assert not (fast / "data/output/exp").exists() and not (fast / "data/output/folds").exists()
 
 
+@pytest.mark.slow
 def test_debug_runs_are_written_apart_from_real_runs(fast):
     result = run_exp(fast, "--debug", "--run", "1")
     assert result.returncode == 0, result.stderr
@@ -272,6 +280,7 @@ def test_unknown_run_number_is_a_clear_error(fast):
 
 # ---------------------------------------------------------------- the record
 
+@pytest.mark.slow
 def test_record_holds_provenance_with_git_commit_and_uncommitted_diff(fast):
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(["git", "init", "-q"], cwd=fast, check=True)
@@ -294,6 +303,7 @@ def test_record_holds_provenance_with_git_commit_and_uncommitted_diff(fast):
     assert "fold 5/5" in log and "CV accuracy" in log
 
 
+@pytest.mark.slow
 def test_an_edit_made_while_the_runs_train_stays_out_of_their_saved_code(fast):
     # add_features runs while the process reads the data, after it started: there it edits models/ on disk,
     # as a user does mid-sweep. The process goes on with the code it imported, so src/ must hold that code.
@@ -326,6 +336,7 @@ print(json.dumps({"a_b_linked": same("a", "b"), "b_c_linked": same("b", "c"),
 """
 
 
+@pytest.mark.slow
 def test_runs_of_one_process_share_their_saved_code_and_a_changed_copy_is_not_linked_from(fast, tmp_path):
     assert run_exp(fast, "--run", "1-2").returncode == 0
     first, second = (fast / EXP / run / "src" for run in ("run001", "run002"))
@@ -343,6 +354,7 @@ def test_runs_of_one_process_share_their_saved_code_and_a_changed_copy_is_not_li
     assert json.loads(result.stdout) == {"a_b_linked": True, "b_c_linked": False, "c_as_read": True}
 
 
+@pytest.mark.slow
 def test_every_run_shares_one_fold_assignment(fast):
     assert run_exp(fast, "--run", "1-2").returncode == 0
     folds = [p.name for p in (fast / "data/output/folds").iterdir()]
@@ -434,6 +446,7 @@ def test_empty_runs_and_a_backwards_range_say_what_is_wrong(fast):
     assert "every run is done" not in empty.stdout + empty.stderr
 
 
+@pytest.mark.slow
 def test_snippet_inserted_at_the_top_is_refused_even_when_only_a_new_run_is_asked_for(fast):
     set_runs(fast, "model:\n  params:\n    num_leaves: 4", "model:\n  params:\n    num_leaves: 5")
     assert run_exp(fast, "--run", "1").returncode == 0
@@ -447,6 +460,7 @@ def test_snippet_inserted_at_the_top_is_refused_even_when_only_a_new_run_is_aske
     assert not (fast / EXP / "run003").exists()
 
 
+@pytest.mark.slow
 def test_summary_marks_the_best_run_of_the_whole_experiment(fast):
     set_runs(fast, "model:\n  params:\n    num_leaves: 4", "model:\n  params:\n    min_child_samples: 30")
     assert run_exp(fast, "--run", "1").returncode == 0

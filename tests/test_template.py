@@ -138,6 +138,7 @@ def test_invalid_names_are_rejected_before_anything_is_written(cookies, capfd, t
     assert output_dir.is_dir() and not any(output_dir.iterdir())
 
 
+@pytest.mark.slow
 def test_example_runs_the_same_from_the_root_and_from_its_folder(project, tmp_path):
     from_root = run_exp(project, cwd=project)
     assert from_root.returncode == 0, from_root.stdout + from_root.stderr
@@ -195,6 +196,7 @@ def committed_template(tmp_path_factory):
     return clone
 
 
+@pytest.mark.slow
 def test_cookiecutter_cli_from_git_url_generates_a_committed_project_and_verifies_example(committed_template, tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, HOME=str(tmp_path),  # no user config or replay from the developer's home
@@ -248,6 +250,7 @@ def test_without_a_git_identity_the_hook_says_in_one_line_what_to_run(baked_proj
     assert not (project / ".git").exists()
 
 
+@pytest.mark.slow
 def test_cruft_update_applies_a_template_change_without_rejects(committed_template, tmp_path):
     pytest.importorskip("cruft")
     template = tmp_path / "template"
@@ -288,6 +291,7 @@ def template_copy(tmp_path):
     return copy
 
 
+@pytest.mark.slow
 def test_failing_example_is_reported_loudly_and_the_project_is_kept(cookies, capfd, tmp_path):
     template = template_copy(tmp_path)
     train = template / "{{cookiecutter.project_slug}}/exp/exp001/train.py"
@@ -301,6 +305,7 @@ def test_failing_example_is_reported_loudly_and_the_project_is_kept(cookies, cap
     assert (Path(result.project_path) / "exp/exp001/exp.py").is_file()
 
 
+@pytest.mark.slow
 def test_strict_check_fails_the_bake_when_the_example_fails(cookies, tmp_path, monkeypatch):
     template = template_copy(tmp_path)
     train = template / "{{cookiecutter.project_slug}}/exp/exp001/train.py"

@@ -15,6 +15,7 @@ def tracked(project):
     return project
 
 
+@pytest.mark.slow
 def test_each_run_becomes_an_offline_wandb_run_grouped_by_experiment(tracked):
     pytest.importorskip("wandb")
     result = run_exp(tracked, "--run", "1-2", env={"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
@@ -45,6 +46,7 @@ def test_enabled_tracking_without_wandb_stops_before_training(tracked, without_w
     assert not (tracked / EXP).exists()
 
 
+@pytest.mark.slow
 def test_tracking_can_be_optional_when_wandb_is_missing(tracked, without_wandb):
     set_config(tracked, wandb__required=False)
     result = run_exp(tracked, "--run", "1", env=without_wandb)
