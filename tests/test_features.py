@@ -51,6 +51,7 @@ def encoded(baked_project, tmp_path_factory):
     return project, train
 
 
+@pytest.mark.slow
 def test_features_learned_in_a_fold_come_from_its_train_rows_only_and_each_fold_trains_on_its_own(encoded):
     project, train = encoded
     run = project / RECORDS / "run001"
@@ -72,6 +73,7 @@ def test_features_learned_in_a_fold_come_from_its_train_rows_only_and_each_fold_
     assert "band_te" not in set(pd.read_csv(project / RECORDS / "run002/importance.csv")["feature"])
 
 
+@pytest.mark.slow
 def test_predicting_from_the_record_applies_each_fold_s_saved_features(encoded, tmp_path):
     project, _ = encoded
     run = project / RECORDS / "run001"
