@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import jobs, plan, util
 from .config import load_config
-from .interrupts import Signals, catch_signals, shielded, stop_if_signalled
+from .interrupts import STOP_CODES, Signals, catch_signals, shielded, stop_if_signalled
 from .one_run import run_one
 from .summary import console_muted, show_summary
 from .util import ConfigError, DataError, log
@@ -136,7 +136,7 @@ def run_command(runs_list, exp_py, doc, argv):
         after = plan.read_states(runs, out_root)
         finished = [after[r.name][1] for r in todo if after[r.name][1] and after[r.name][1] != states[r.name][1]]
         show_summary(finished, after, out_root)
-        signalled = [c for c in codes if c in (130, 143)] or ([128 + Signals.received] if Signals.received else [])
+        signalled = [c for c in codes if c in STOP_CODES] or ([128 + Signals.received] if Signals.received else [])
         return signalled[0] if signalled else max(codes)
 
     finished, elsewhere = [], []
