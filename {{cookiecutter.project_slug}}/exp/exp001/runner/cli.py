@@ -48,7 +48,8 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
             state, detail = record.status_of(out_root, run)
             if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
                 continue  # another process recorded it between our first look and our claim
-            status = run_one(run, f"{i}/{len(todo)}", out_root, argv)
+            fresh = "--fresh" if args.fresh else "--force" if args.force else "--debug" if args.debug else None
+            status = run_one(run, f"{i}/{len(todo)}", out_root, argv, fresh)
             finished.append(status)
         finally:
             with shielded():
@@ -64,6 +65,7 @@ def parse_args(argv, doc):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="runs to train: 2,3 or run002 or 1-3 (default: all)")
     parser.add_argument("--force", action="store_true", help="redo runs that already have a record (the old one is kept)")
+    parser.add_argument("--fresh", action="store_true", help="start stopped runs from scratch instead of resuming them")
     parser.add_argument("--list", action="store_true", help="show each run with its snippet and status, then stop")
     parser.add_argument("--dry-run", action="store_true", help="show what each run changes, then stop; writes nothing")
     parser.add_argument("--debug", action="store_true", help="quick smoke test on a sample, written under data/output/debug/")

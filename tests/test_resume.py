@@ -1,0 +1,109 @@
+"""A run stopped in the middle (kill -9, SIGTERM, Ctrl-C, SIGUSR1) goes on where it stopped."""
+import json
+import re
+import signal
+
+import pytest
+
+from conftest import run_exp
+from test_parallel import assert_clean_records, slow_training, start_exp, trained_count
+from test_runs import EXP, set_runs
+
+RESULTS = ("oof.csv", "test_pred.csv", "submission.csv", "importance.csv")
+
+
+def stop_in_fold(project):
+    """Make training send itself TEST_STOP_SIGNAL when fold TEST_STOP_IN_FOLD starts (nothing when unset)."""
+    path = project / "exp/exp001/train.py"
+    anchor = "        train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)\n"
+    assert path.read_text().count(anchor) == 1
+    hook = ("        import os, signal\n"
+            "        if os.environ.get('TEST_STOP_IN_FOLD') == str(k + 1):\n"
+            "            os.kill(os.getpid(), getattr(signal, os.environ['TEST_STOP_SIGNAL']))\n"
+            "            time.sleep(60)\n")
+    path.write_text(path.read_text().replace(anchor, anchor + hook))
+    return project
+
+
+def stop_run(project, name="SIGKILL", *args):
+    """Train run001 until fold 3 starts, then stop it with signal `name`; give the exit code."""
+    result = run_exp(project, "--run", "1", *args, env={"TEST_STOP_IN_FOLD": "3", "TEST_STOP_SIGNAL": name})
+    assert "fold 2/5" in result.stdout and "fold 3/5" not in result.stdout, result.stdout + result.stderr
+    assert (project / EXP / ".run001.resume/fold1/fold.json").is_file()
+    return result.returncode
+
+
+def assert_same_results(project, reference, run="run001"):
+    """The record equals an uninterrupted run's: predictions, submission, importance and scores (not timings)."""
+    for name in RESULTS:
+        assert (project / EXP / run / name).read_text() == (reference / EXP / run / name).read_text(), name
+    ours, theirs = (json.loads((p / EXP / run / "metrics.json").read_text()) for p in (project, reference))
+    for timing in ("fit_seconds", "total_seconds"):
+        ours.pop(timing), theirs.pop(timing)
+    assert ours == theirs
+
+
+# ---------------------------------------------------------------- resuming
+
+@pytest.mark.parametrize("name, code", [("SIGKILL", -9), ("SIGTERM", 143), ("SIGINT", 130), ("SIGUSR1", 138)])
+def test_a_run_stopped_in_fold_3_resumes_at_fold_3_with_the_results_of_an_uninterrupted_run(
+        project, trained_project, name, code):
+    stop_in_fold(project)
+    assert stop_run(project, name) == code
+    listing = run_exp(project, "--list").stdout
+    assert re.search(r"run001\s+(not run|interrupted)\s*resuming at fold 3 \(folds 1-2 done\)", listing), listing
+
+    result = run_exp(project, "--run", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run001: resuming at fold 3 (folds 1-2 done)" in result.stdout
+    assert re.search(r"fold 2/5 .*saved before the stop", result.stdout) and "fold 3/5" in result.stdout
+    assert "resuming at fold 3" in (project / EXP / "run001/log.txt").read_text()
+    assert_same_results(project, trained_project)
+    assert_clean_records(project, ["run001"])  # the resumable state is gone once the run is published
+
+
+def test_a_run_whose_snippet_was_edited_after_the_kill_starts_clean_and_its_old_state_is_kept_aside(project):
+    stop_in_fold(project)
+    assert stop_run(project) == -signal.SIGKILL
+    set_runs(project, "model:\n  params:\n    num_leaves: 5")
+
+    result = run_exp(project, "--run", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    kept = re.search(r"run001: its config changed since it stopped, so it starts clean; its saved state "
+                     r"\(folds 1-2 done\) is kept in data/output/exp/exp001/(\.run001\.resume\.set-aside-\d{8}-\d{6})/\n",
+                     result.stdout)
+    assert kept, result.stdout
+    assert "resuming" not in result.stdout and "saved before the stop" not in result.stdout
+    aside = project / EXP / kept.group(1)
+    assert sorted(p.name for p in aside.iterdir()) == ["fold0", "fold1", "progress.json", "resume.json"]
+    assert not (project / EXP / ".run001.resume").exists()
+    assert (project / EXP / "run001/status.json").is_file()
+
+
+def test_fresh_starts_a_stopped_run_from_scratch_with_the_same_results(project, trained_project):
+    stop_in_fold(project)
+    assert stop_run(project, "SIGTERM") == 143
+
+    result = run_exp(project, "--run", "1", "--fresh")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run001: --fresh: starting clean (the state of the stopped run, folds 1-2 done, is removed)" in result.stdout
+    assert "saved before the stop" not in result.stdout
+    assert_same_results(project, trained_project)
+    assert_clean_records(project, ["run001"])
+
+
+def test_two_processes_racing_to_resume_a_run_one_resumes_it_and_the_other_takes_the_next_run(project):
+    stop_in_fold(project)
+    slow_training(project)
+    assert stop_run(project) == -signal.SIGKILL
+    processes = [start_exp(project, "--run", "1-2", env={"TEST_SLEEP": "3"}) for _ in range(2)]
+    outputs = [p.communicate(timeout=180) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    stdout = [out for out, _ in outputs]
+    assert sum(out.count("run001: resuming at fold 3 (folds 1-2 done)") for out in stdout) == 1, stdout
+    assert [trained_count(stdout, run) for run in ("run001", "run002")] == [1, 1], stdout
+    assert all(trained_count([out], "run001") + trained_count([out], "run002") == 1 for out in stdout), stdout
+    assert_clean_records(project, ["run001", "run002"])
