@@ -1,7 +1,10 @@
-"""A run stopped in the middle (kill -9, SIGTERM, Ctrl-C, SIGUSR1) goes on where it stopped."""
+"""A run stopped in the middle (kill -9, SIGTERM, Ctrl-C, SIGUSR1) goes on where it stopped; --gpus."""
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -41,6 +44,16 @@ def assert_same_results(project, reference, run="run001"):
     for timing in ("fit_seconds", "total_seconds"):
         ours.pop(timing), theirs.pop(timing)
     assert ours == theirs
+
+
+def run_with_gpus(project, visible, *args, **extra):
+    """Run exp.py where CUDA_VISIBLE_DEVICES is `visible` (None: unset), whatever this machine's is."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env.update(OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", **extra)
+    if visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = visible
+    return subprocess.run([sys.executable, str(project / "exp/exp001/exp.py"), *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=300)
 
 
 # ---------------------------------------------------------------- resuming
@@ -107,3 +120,31 @@ def test_two_processes_racing_to_resume_a_run_one_resumes_it_and_the_other_takes
     assert [trained_count(stdout, run) for run in ("run001", "run002")] == [1, 1], stdout
     assert all(trained_count([out], "run001") + trained_count([out], "run002") == 1 for out in stdout), stdout
     assert_clean_records(project, ["run001", "run002"])
+
+
+# ---------------------------------------------------------------- --gpus
+
+@pytest.mark.parametrize("visible, gpus, expected", [(None, "0,1", ["0", "1"]), ("5,7", "all", ["5", "7"])])
+def test_gpus_starts_one_worker_per_gpu_each_seeing_only_its_own(project, visible, gpus, expected):
+    slow_training(project)  # each worker holds its run long enough for the other worker to take the next one
+    result = run_with_gpus(project, visible, "--run", "1-2", "--gpus", gpus, TEST_SLEEP="3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"--gpus: 2 worker processes, one per GPU (CUDA_VISIBLE_DEVICES={', '.join(expected)})" in result.stdout
+    seen = sorted(json.loads((project / EXP / run / "provenance.json").read_text())["cuda_visible_devices"]
+                  for run in ("run001", "run002"))
+    assert seen == expected
+    assert_clean_records(project, ["run001", "run002"])
+
+
+@pytest.mark.parametrize("gpus, visible, message", [
+    ("0,x", None, "error: --gpus 0,x: cannot read 'x' as a GPU. Write GPU numbers as nvidia-smi shows them"),
+    ("0,0", None, "error: --gpus 0,0: GPU 0 is listed twice; each GPU gets one worker. Fix: --gpus 0."),
+    ("all", "", "error: --gpus all: no GPU is visible (CUDA_VISIBLE_DEVICES= lists none)."),
+    ("1,2", "4,6", "error: --gpus 1,2: there is no GPU 2: this process sees 2 (CUDA_VISIBLE_DEVICES=4,6), numbered 0 to 1."),
+])
+def test_a_bad_gpu_list_is_one_message_before_any_training(project, gpus, visible, message):
+    result = run_with_gpus(project, visible, "--gpus", gpus)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count(message) == 1 and result.stderr.count("error:") == 1, result.stderr
+    assert "Traceback" not in result.stderr and "fold 1/5" not in result.stdout
+    assert not (project / EXP).exists()

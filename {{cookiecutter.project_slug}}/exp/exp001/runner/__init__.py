@@ -36,7 +36,7 @@ What each file does:
     record.py      a run's folder (partial, done, failed) and its provenance (git, versions, src/)
     claims.py      one process per run, across shells, GPUs and machines
     resume.py      a stopped run goes on where it stopped: its resumable state, checked against config and code
-    jobs.py        --jobs N: worker processes over the same claims
+    jobs.py        --jobs N and --gpus 0,1: worker processes over the same claims
     interrupts.py  Ctrl-C, SIGTERM and SIGUSR1: the run ends as interrupted, without a traceback
     tracking.py    optional W&B tracking
     util.py        paths, files, logging, and the two errors shown as messages

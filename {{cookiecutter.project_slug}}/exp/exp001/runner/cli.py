@@ -72,6 +72,7 @@ def parse_args(argv, doc):
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failed run")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="train up to N runs at once on this machine, splitting its cores (default 1)")
+    parser.add_argument("--gpus", metavar="LIST", help="one worker per GPU: 0,1,3 or all, each seeing only its own")
     return parser.parse_args(argv)
 
 
@@ -104,6 +105,9 @@ def run_command(runs_list, exp_py, doc, argv):
         selected = plan.select_runs(runs, args.run)
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")
+        if args.gpus is not None and args.jobs > 1:
+            raise ConfigError(f"--gpus {args.gpus} --jobs {args.jobs}: give one of them (--gpus starts one worker per GPU).")
+        gpus = jobs.parse_gpus(args.gpus) if args.gpus is not None else None
         if args.dry_run:
             return plan.show_dry_run(selected, base) or 0
         states = plan.read_states(runs, out_root)
@@ -133,8 +137,8 @@ def run_command(runs_list, exp_py, doc, argv):
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    if args.jobs > 1:
-        codes = jobs.run_workers(min(args.jobs, len(todo)), argv, exp_py)
+    if args.jobs > 1 or gpus:
+        codes = jobs.run_workers(min(len(gpus) if gpus else args.jobs, len(todo)), argv, exp_py, gpus)
         after = plan.read_states(runs, out_root)
         finished = [after[r.name][1] for r in todo if after[r.name][1] and after[r.name][1] != states[r.name][1]]
         show_summary(finished, after, out_root)
