@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_exp
 from test_parallel import assert_clean_records, slow_training, start_exp, trained_count
-from test_runs import EXP, set_runs
+from test_runs import EXP, set_config, set_runs
 
 RESULTS = ("oof.csv", "test_pred.csv", "submission.csv", "importance.csv")
 
@@ -148,3 +148,18 @@ def test_a_bad_gpu_list_is_one_message_before_any_training(project, gpus, visibl
     assert result.stderr.count(message) == 1 and result.stderr.count("error:") == 1, result.stderr
     assert "Traceback" not in result.stderr and "fold 1/5" not in result.stdout
     assert not (project / EXP).exists()
+
+
+def test_a_resumed_run_continues_the_same_wandb_run(project):
+    pytest.importorskip("wandb")
+    set_config(project, wandb__enabled=True)
+    stop_in_fold(project)
+    env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    run_exp(project, "--run", "1", env={**env, "TEST_STOP_IN_FOLD": "3", "TEST_STOP_SIGNAL": "SIGKILL"})
+    started = (project / EXP / ".run001.resume/wandb_id.txt").read_text().strip()
+
+    result = run_exp(project, "--run", "1", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "resuming at fold 3" in result.stdout
+    assert json.loads((project / EXP / "run001/wandb.json").read_text())["id"] == started

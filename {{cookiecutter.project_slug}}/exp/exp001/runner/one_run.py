@@ -37,7 +37,7 @@ def run_one(run, position, out_root, argv, fresh=None):
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
         resume_dir = resume.prepare(out_root, run, fresh)
         util.seed_everything(run.config.get("seed"))
-        tracker = tracking.start_tracking(run.config, run.name)
+        tracker = tracking.start_tracking(run.config, run.name, resume_dir)
         metrics = train_lab(train, run, partial, resume_dir)
         status.update(status="done", cv=metrics["cv"])
     except (ConfigError, DataError) as e:
