@@ -70,21 +70,29 @@ def test_a_run_stopped_in_fold_3_resumes_at_fold_3_with_the_results_of_an_uninte
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "run001: resuming at fold 3 (folds 1-2 done)" in result.stdout
+    assert json.loads((project / EXP / "run001/status.json").read_text())["resumed"] == "resuming at fold 3 (folds 1-2 done)"
     assert re.search(r"fold 2/5 .*saved before the stop", result.stdout) and "fold 3/5" in result.stdout
     assert "resuming at fold 3" in (project / EXP / "run001/log.txt").read_text()
     assert_same_results(project, trained_project)
     assert_clean_records(project, ["run001"])  # the resumable state is gone once the run is published
 
 
-def test_a_run_whose_snippet_was_edited_after_the_kill_starts_clean_and_its_old_state_is_kept_aside(project):
+@pytest.mark.parametrize("edited, what", [("snippet", "config"), ("metrics.py", "code (metrics.py)")])
+def test_a_run_whose_snippet_or_code_was_edited_after_the_kill_starts_clean_and_its_old_state_is_kept_aside(
+        project, edited, what):
     stop_in_fold(project)
     assert stop_run(project) == -signal.SIGKILL
-    set_runs(project, "model:\n  params:\n    num_leaves: 5")
+    if edited == "snippet":
+        set_runs(project, "model:\n  params:\n    num_leaves: 5")
+    else:
+        with open(project / "exp/exp001/metrics.py", "a") as f:
+            f.write("# edited after the kill\n")
+    assert f"starts clean: its {what} changed since it stopped" in run_exp(project, "--list").stdout
 
     result = run_exp(project, "--run", "1")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    kept = re.search(r"run001: its config changed since it stopped, so it starts clean; its saved state "
+    kept = re.search(rf"run001: its {re.escape(what)} changed since it stopped, so it starts clean; its saved state "
                      r"\(folds 1-2 done\) is kept in data/output/exp/exp001/(\.run001\.resume\.set-aside-\d{8}-\d{6})/\n",
                      result.stdout)
     assert kept, result.stdout

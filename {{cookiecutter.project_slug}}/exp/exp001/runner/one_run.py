@@ -36,6 +36,8 @@ def run_one(run, position, out_root, argv, fresh=None):
         handler = util.add_log_file(partial / "log.txt")
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
         resume_dir = resume.prepare(out_root, run, fresh)
+        if resume.progress(resume_dir):  # the record says it was made by more than one process
+            status["resumed"] = resume.describe(resume.progress(resume_dir))
         util.seed_everything(run.config.get("seed"))
         tracker = tracking.start_tracking(run.config, run.name, resume_dir)
         metrics = train_lab(train, run, partial, resume_dir)
