@@ -132,10 +132,16 @@ def test_two_processes_racing_to_resume_a_run_one_resumes_it_and_the_other_takes
 
 # ---------------------------------------------------------------- --gpus
 
-@pytest.mark.parametrize("visible, gpus, expected", [(None, "0,1", ["0", "1"]), ("5,7", "all", ["5", "7"])])
-def test_gpus_starts_one_worker_per_gpu_each_seeing_only_its_own(project, visible, gpus, expected):
+@pytest.mark.parametrize("visible, gpus, expected", [(None, "0,1", ["0", "1"]), ("5,7", "all", ["5", "7"]),
+                                                     (None, "all", ["0", "1"])])
+def test_gpus_starts_one_worker_per_gpu_each_seeing_only_its_own(project, tmp_path, visible, gpus, expected):
     slow_training(project)  # each worker holds its run long enough for the other worker to take the next one
-    result = run_with_gpus(project, visible, "--run", "1-2", "--gpus", gpus, TEST_SLEEP="3")
+    fake = tmp_path / "bin" / "nvidia-smi"  # what nvidia-smi -L prints on a machine with two GPUs
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA A100 (UUID: GPU-1a)'\necho 'GPU 1: NVIDIA A100 (UUID: GPU-2b)'\n")
+    fake.chmod(0o755)
+    result = run_with_gpus(project, visible, "--run", "1-2", "--gpus", gpus, TEST_SLEEP="3",
+                           PATH=f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"--gpus: 2 worker processes, one per GPU (CUDA_VISIBLE_DEVICES={', '.join(expected)})" in result.stdout
     seen = sorted(json.loads((project / EXP / run / "provenance.json").read_text())["cuda_visible_devices"]
