@@ -36,8 +36,9 @@ def run_one(run, position, out_root, argv, fresh=None):
         handler = util.add_log_file(partial / "log.txt")
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
         resume_dir = resume.prepare(out_root, run, fresh)
-        if resume.progress(resume_dir):  # the record says it was made by more than one process
-            status["resumed"] = resume.describe(resume.progress(resume_dir))
+        resumed = resume.progress(resume_dir)
+        if resumed:  # the record says it was made by more than one process
+            status["resumed"] = resume.describe(resumed)
         util.seed_everything(run.config.get("seed"))
         tracker = tracking.start_tracking(run.config, run.name, resume_dir)
         metrics = train_lab(train, run, partial, resume_dir)
@@ -90,8 +91,8 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         attempt(record.write_provenance, partial, run.config, status["started"], argv)
     status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
     log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
-    if partial is not None:
-        attempt(resume.finish, out_root, run.name, status["status"])
+    if partial is not None and status["status"] == "interrupted":
+        attempt(resume.keep, out_root, run.name)
     if handler is not None:
         util.remove_log_file(handler)
     if partial is None:
@@ -99,6 +100,8 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
     if not attempt(util.write_json, partial / "status.json", status) and (partial / "status.json").exists():
         (partial / "status.json").unlink()  # a half-written status.json must not mark the record whole
     attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
+    if status["status"] != "interrupted":
+        attempt(resume.remove, out_root, run.name)
 
 
 def write_error(e, folder=None):

@@ -115,14 +115,19 @@ def set_aside(folder):
     return aside
 
 
-def finish(out_root, name, status):
-    """Remove the run's state once it is published; keep it when the run was stopped and some of it is done."""
+def keep(out_root, name):
+    """Keep the state of a stopped run and say so; remove it when nothing was done yet."""
     folder = folder_of(out_root, name)
     state = progress(folder) if folder.is_dir() else None
-    if status == "interrupted" and state:
+    if state:
         log.info(f"{name}: {done_text(state)}, kept in {rel(folder)}/: the same command goes on from there")
-        return
-    shutil.rmtree(folder, ignore_errors=True)
+    else:
+        remove(out_root, name)
+
+
+def remove(out_root, name):
+    """Remove a run's state; called once the run is published, so a kill in between loses nothing."""
+    shutil.rmtree(folder_of(out_root, name), ignore_errors=True)
 
 
 def outlook(out_root, run):
