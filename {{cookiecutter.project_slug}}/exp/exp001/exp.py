@@ -11,6 +11,8 @@ Append new runs at the end: a run that has results keeps its number and its snip
     python exp/expNNN/exp.py --debug      quick smoke test on a sample, under data/output/debug/
     python exp/expNNN/exp.py --force      redo runs that have results (the old record is kept)
     python exp/expNNN/exp.py --jobs 2     two runs at a time on this machine (each gets half the cores)
+    python exp/expNNN/exp.py --gpus 0,1   one worker per GPU, each seeing only its own (--gpus all: every GPU)
+    python exp/expNNN/exp.py --fresh      start stopped runs from scratch (by default they resume at their fold)
     python exp/expNNN/predict.py run002 --test PATH --out PATH    another test file, from a finished run's record
 
 Start it as many times as you like (shells, GPUs, a Slurm array over a shared folder): each process

@@ -15,6 +15,7 @@ import features
 import models
 from metrics import METRICS, score
 from runner.util import DataError, log, write_json
+from tabular import checkpoints
 from tabular.checks import check_config  # noqa: F401  (the runner's contract: train.check_config)
 from tabular.encoding import to_model_scale, to_original_scale
 from tabular.folds import make_folds
@@ -24,8 +25,11 @@ from tabular.submission import check_layout
 
 # ---------------------------------------------------------------- one run
 
-def run(cfg, run_dir, n_rows=None):
-    """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
+def run(cfg, run_dir, n_rows=None, resume=None):
+    """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics.
+
+    resume: the folder the runner keeps this run's finished folds in, to go on from them (or None).
+    """
     np.random.seed(cfg["seed"])
     data = data_io.load_data(cfg, n_rows)
     write_json(run_dir / "features.json", data.spec)  # what predicting another test file needs
@@ -36,7 +40,7 @@ def run(cfg, run_dir, n_rows=None):
     if cfg["metric"] == "rmsle" and cfg["target_transform"] is None:
         log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
     folds = make_folds(data, cfg["cv"], cfg["seed"])
-    result = cross_validate(cfg, data, folds, run_dir)
+    result = cross_validate(cfg, data, folds, run_dir, resume)
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
 
@@ -60,45 +64,42 @@ def check_target(cfg, y):
                         "Fix: set target_transform: null in config.yml.")
 
 
-def cross_validate(cfg, data, folds, run_dir):
-    """Give out-of-fold and fold-averaged test predictions (on the target's scale), fold scores and importance."""
+def cross_validate(cfg, data, folds, run_dir, resume=None):
+    """Give out-of-fold and fold-averaged test predictions (on the target's scale), fold scores and importance.
+
+    Each finished fold is saved in `resume` (when given), and a fold found there is not trained again.
+    """
     metric, task = cfg["metric"], cfg["task"]
     n_splits = int(folds.max()) + 1
     width = len(data.classes) if task == "multiclass" else 0
     oof = np.zeros((len(data.y), width) if width else len(data.y))
     test_pred = np.zeros((len(data.X_test), width) if width else len(data.X_test))
     y_model = to_model_scale(cfg, data.y)
-    options, n_classes = cfg.get("features") or {}, len(data.classes)
-    (run_dir / "models").mkdir(exist_ok=True)
+    models_dir, shared = run_dir / "models", {}
+    models_dir.mkdir(exist_ok=True)
+    rows = checkpoints.rows_digest(data.y, folds)
+    checkpoints.check_rows(resume, rows)
     scores, iterations, seconds, importances = [], [], [], []
-    shared = None
     started = time.perf_counter()
     for k in range(n_splits):
-        fold_start = time.perf_counter()
         train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        # Features learned from this fold's train rows (features.fit_fold); without any, every fold shares one matrix.
-        state = features.fit_fold(data.X.iloc[train_idx], data.y[train_idx], options)
-        if state is None:
-            shared = shared or models.prepare(cfg, data.X, data.X_test, y_model, n_classes)
-            prepared = shared
-        else:
-            write_json(run_dir / "models" / f"fold{k}_features.json", state)  # predict.py applies it again
-            prepared = models.prepare(cfg, features.apply_fold(data.X, state, options),
-                                      features.apply_fold(data.X_test, state, options), y_model, n_classes)
-        fitted = models.fit_fold(cfg, prepared, y_model, train_idx, valid_idx)
-        oof[valid_idx] = to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X"][valid_idx]))
+        fold = checkpoints.load_fold(resume, k, models_dir)  # finished by an earlier process of this run
+        saved = fold is not None
+        if not saved:
+            fold, files = train_fold(cfg, data, y_model, train_idx, valid_idx, k, models_dir, shared)
+            checkpoints.save_fold(resume, k, fold, files, n_splits, rows)
+        oof[valid_idx] = fold["oof"]
         # Each fold's test prediction goes back to the target's scale before the mean, as predicting from the record does.
-        test_pred += to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X_test"])) / n_splits
-        models.save_fold(cfg, fitted, run_dir / "models", k)
+        test_pred += fold["test"] / n_splits
         scores.append(score(metric, data.y[valid_idx], oof[valid_idx]))
-        iterations.append(models.best_iteration(cfg, fitted))
-        importances.append(models.importance(cfg, fitted, prepared["names"]))
-        seconds.append(round(time.perf_counter() - fold_start, 3))
-        del fitted, prepared  # freed before the next fold trains: a LightGBM Booster still holds its training rows
+        iterations.append(fold["iteration"])
+        importances.append(fold["importance"])
+        seconds.append(fold["seconds"])
         elapsed = time.perf_counter() - started
-        left = elapsed / (k + 1) * (n_splits - k - 1)
+        left = sum(seconds) / (k + 1) * (n_splits - k - 1)
         rounds = f" best_iter={iterations[-1]}" if iterations[-1] is not None else ""
-        log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f}{rounds} ({seconds[-1]:.1f}s; elapsed {elapsed:.1f}s, ~{left:.0f}s left)")
+        timing = "saved before the stop" if saved else f"elapsed {elapsed:.1f}s, ~{left:.0f}s left"
+        log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f}{rounds} ({seconds[-1]:.1f}s; {timing})")
 
     higher = METRICS[metric].higher_is_better
     metrics = {
@@ -121,6 +122,32 @@ def cross_validate(cfg, data, folds, run_dir):
     log.info(f"  CV {metric} = {metrics['cv']:.5f} ± {metrics['cv_std']:.5f} (all out-of-fold: {metrics['oof']:.5f})")
     importance = pd.concat(importances, axis=1).mean(axis=1).sort_values(ascending=False)
     return {"oof": oof, "test_pred": test_pred, "metrics": metrics, "importance": importance}
+
+
+def train_fold(cfg, data, y_model, train_idx, valid_idx, k, models_dir, shared):
+    """Give fold k trained (its valid and test predictions on the target's scale, numbers) and the files it saved."""
+    fold_start = time.perf_counter()
+    # Features learned from this fold's train rows (features.fit_fold); without any, every fold shares one matrix.
+    state = features.fit_fold(data.X.iloc[train_idx], data.y[train_idx], cfg.get("features") or {})
+    files = []
+    if state is None:
+        if "prepared" not in shared:
+            shared["prepared"] = models.prepare(cfg, data.X, data.X_test, y_model, len(data.classes))
+        prepared = shared["prepared"]
+    else:
+        options = cfg.get("features") or {}
+        files.append(models_dir / f"fold{k}_features.json")
+        write_json(files[-1], state)  # predict.py applies it again
+        prepared = models.prepare(cfg, features.apply_fold(data.X, state, options),
+                                  features.apply_fold(data.X_test, state, options), y_model, len(data.classes))
+    fitted = models.fit_fold(cfg, prepared, y_model, train_idx, valid_idx)
+    fold = {"oof": to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X"][valid_idx])),
+            "test": to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X_test"])),
+            "iteration": models.best_iteration(cfg, fitted),
+            "importance": models.importance(cfg, fitted, prepared["names"])}
+    files += models.save_fold(cfg, fitted, models_dir, k)
+    # fitted is freed on return, before the next fold trains: a LightGBM Booster still holds its training rows.
+    return dict(fold, seconds=round(time.perf_counter() - fold_start, 3)), files
 
 
 def higher_is_better(metric):

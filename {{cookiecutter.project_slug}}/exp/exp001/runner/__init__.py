@@ -8,14 +8,24 @@ folder) only through this contract, which any kind of experiment (tabular, image
                                               called for config.yml and every run before any training
     train.check_before_training(cfg, n_rows)  read the data and raise DataError for what would fail only
                                               after training; called for every run before the first trains
-    train.run(cfg, run_dir, n_rows) -> dict   train one run, write its outputs into run_dir, give its
-                                              metrics: {"cv": float, ...}
+    train.run(cfg, run_dir, n_rows, resume=folder) -> dict
+                                              train one run, write its outputs into run_dir, give its
+                                              metrics: {"cv": float, ...}; keep in `resume` what going on
+                                              after a stop needs (see below)
     train.higher_is_better(metric) -> bool    the direction of a metric name (KeyError when unknown)
 
 cfg is config.yml with the run's snippet merged in (a dict); n_rows is None, or the sample size of
 --debug (config.yml's debug.n_rows). The lab raises ConfigError and DataError (from runner.util) for
 mistakes in the config or the data: they are shown as one message, and any other exception keeps its
 traceback. Errors of the file system (a full disk) fail only the run they hit.
+
+resume is the run's hidden .runNNN.resume/ folder. It is empty on a clean start; when an earlier
+process of the same run (same config, same code) was stopped or killed, it holds what that process
+saved there, and the lab goes on from it, so the record equals an uninterrupted run's. The lab writes
+each step whole (a hidden name, then a rename) and says how far it got in resume/progress.json,
+{"unit": "fold", "done": 2, "of": 5}, which the log and --list show. The runner keeps the folder when
+a run is stopped, sets it aside when the config or code changed, removes it when the run is published.
+A train.run without the resume argument still works: its runs start anew each time.
 
 What each file does:
     cli.py         the command line of exp.py, and the loop that claims and trains each run
@@ -25,8 +35,9 @@ What each file does:
     config.py      reading config.yml and snippets, the strict merge, the messages for bad keys and values
     record.py      a run's folder (partial, done, failed) and its provenance (git, versions, src/)
     claims.py      one process per run, across shells, GPUs and machines
-    jobs.py        --jobs N: worker processes over the same claims
-    interrupts.py  Ctrl-C and SIGTERM: the run ends as interrupted, without a traceback
+    resume.py      a stopped run goes on where it stopped: its resumable state, checked against config and code
+    jobs.py        --jobs N and --gpus 0,1: worker processes over the same claims
+    interrupts.py  Ctrl-C, SIGTERM and SIGUSR1: the run ends as interrupted, without a traceback
     tracking.py    optional W&B tracking
     util.py        paths, files, logging, and the two errors shown as messages
 """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import jobs, plan, util
 from .config import load_config
-from .interrupts import Signals, catch_signals, shielded, stop_if_signalled
+from .interrupts import STOP_CODES, Signals, catch_signals, shielded, stop_if_signalled
 from .one_run import run_one
 from .summary import console_muted, show_summary
 from .util import ConfigError, DataError, log
@@ -48,7 +48,8 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
             state, detail = record.status_of(out_root, run)
             if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
                 continue  # another process recorded it between our first look and our claim
-            status = run_one(run, f"{i}/{len(todo)}", out_root, argv)
+            fresh = "--fresh" if args.fresh else "--force" if args.force else "--debug" if args.debug else None
+            status = run_one(run, f"{i}/{len(todo)}", out_root, argv, fresh)
             finished.append(status)
         finally:
             with shielded():
@@ -64,12 +65,14 @@ def parse_args(argv, doc):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="runs to train: 2,3 or run002 or 1-3 (default: all)")
     parser.add_argument("--force", action="store_true", help="redo runs that already have a record (the old one is kept)")
+    parser.add_argument("--fresh", action="store_true", help="start stopped runs from scratch instead of resuming them")
     parser.add_argument("--list", action="store_true", help="show each run with its snippet and status, then stop")
     parser.add_argument("--dry-run", action="store_true", help="show what each run changes, then stop; writes nothing")
     parser.add_argument("--debug", action="store_true", help="quick smoke test on a sample, written under data/output/debug/")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failed run")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="train up to N runs at once on this machine, splitting its cores (default 1)")
+    parser.add_argument("--gpus", metavar="LIST", help="one worker per GPU: 0,1,3 or all, each seeing only its own")
     return parser.parse_args(argv)
 
 
@@ -102,6 +105,9 @@ def run_command(runs_list, exp_py, doc, argv):
         selected = plan.select_runs(runs, args.run)
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")
+        if args.gpus is not None and args.jobs > 1:
+            raise ConfigError(f"--gpus {args.gpus} --jobs {args.jobs}: give one of them (--gpus starts one worker per GPU).")
+        gpus = jobs.parse_gpus(args.gpus) if args.gpus is not None else None
         if args.dry_run:
             return plan.show_dry_run(selected, base) or 0
         states = plan.read_states(runs, out_root)
@@ -131,12 +137,12 @@ def run_command(runs_list, exp_py, doc, argv):
         print(f"error: {e}", file=sys.stderr)
         return 2
 
-    if args.jobs > 1:
-        codes = jobs.run_workers(min(args.jobs, len(todo)), argv, exp_py)
+    if args.jobs > 1 or gpus:
+        codes = jobs.run_workers(min(len(gpus) if gpus else args.jobs, len(todo)), argv, exp_py, gpus)
         after = plan.read_states(runs, out_root)
         finished = [after[r.name][1] for r in todo if after[r.name][1] and after[r.name][1] != states[r.name][1]]
         show_summary(finished, after, out_root)
-        signalled = [c for c in codes if c in (130, 143)] or ([128 + Signals.received] if Signals.received else [])
+        signalled = [c for c in codes if c in STOP_CODES] or ([128 + Signals.received] if Signals.received else [])
         return signalled[0] if signalled else max(codes)
 
     finished, elsewhere = [], []

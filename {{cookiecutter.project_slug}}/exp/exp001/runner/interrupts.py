@@ -1,7 +1,9 @@
-"""Ctrl-C and SIGTERM: the current run ends as "interrupted", its claim is released, no traceback.
+"""Ctrl-C, SIGTERM and SIGUSR1: the current run ends as "interrupted", its claim is released, no traceback.
 
-SIGTERM is what Slurm, `timeout` and `docker stop` send; it is treated like Ctrl-C. The exit code is
-128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), as a shell expects.
+SIGTERM is what Slurm, `timeout` and `docker stop` send; SIGUSR1 is what schedulers are often told to
+send ahead of a time limit (sbatch --signal=USR1@120). Both are treated like Ctrl-C: the run stops
+promptly and keeps what it finished, so the next start resumes it (resume.py). The exit code is
+128 + the signal number, as a shell expects: 130 for Ctrl-C, 143 for SIGTERM, 138 for SIGUSR1.
 """
 import contextlib
 import signal
@@ -10,11 +12,15 @@ import signal
 # main() catches these before any slow import (pandas, LightGBM and the experiment's own modules are
 # imported inside it), and still prints the summary of the runs that finished.
 class Stop(KeyboardInterrupt):
-    """Raised in the main thread by Ctrl-C or SIGTERM; the exit code is 128 + the signal number."""
+    """Raised in the main thread by Ctrl-C, SIGTERM or SIGUSR1; the exit code is 128 + the signal number."""
 
     def __init__(self, signum):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+STOP_CODES = tuple(128 + signum for signum in STOP_SIGNALS)  # 130, 143, 138
 
 
 class Signals:
@@ -31,14 +37,14 @@ def on_signal(signum, frame):
 
 
 def catch_signals():
-    """Make Ctrl-C and SIGTERM raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    """Make Ctrl-C, SIGTERM and SIGUSR1 raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
 
 
 @contextlib.contextmanager
 def shielded():
-    """Hold Ctrl-C and SIGTERM back while a record or claim is written, so it is never left half done."""
+    """Hold Ctrl-C, SIGTERM and SIGUSR1 back while a record or claim is written, so it is never left half done."""
     before = Signals.shielded
     Signals.shielded = True
     try:

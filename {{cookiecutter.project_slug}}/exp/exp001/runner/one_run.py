@@ -1,5 +1,6 @@
 """One run's life: trained into a hidden partial folder, recorded (provenance, status), then published."""
 import errno
+import inspect
 import os
 import signal
 import time
@@ -13,9 +14,14 @@ from .util import ConfigError, DataError, log
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
 
 
-def run_one(run, position, out_root, argv):
-    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
+def run_one(run, position, out_root, argv, fresh=None):
+    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not.
+
+    A run stopped earlier goes on from its saved state (resume.py), unless `fresh` names the option
+    that asks for a clean start.
+    """
     from . import record
+    from . import resume
     from . import tracking
     import train
 
@@ -29,9 +35,13 @@ def run_one(run, position, out_root, argv):
         record.snapshot_sources(partial / "src")
         handler = util.add_log_file(partial / "log.txt")
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
+        resume_dir = resume.prepare(out_root, run, fresh)
+        resumed = resume.progress(resume_dir)
+        if resumed:  # the record says it was made by more than one process
+            status["resumed"] = resume.describe(resumed)
         util.seed_everything(run.config.get("seed"))
-        tracker = tracking.start_tracking(run.config, run.name)
-        metrics = train.run(run.config, partial, run.n_rows)
+        tracker = tracking.start_tracking(run.config, run.name, resume_dir)
+        metrics = train_lab(train, run, partial, resume_dir)
         status.update(status="done", cv=metrics["cv"])
     except (ConfigError, DataError) as e:
         log.error(f"{run.name} failed: {e}")
@@ -53,9 +63,17 @@ def run_one(run, position, out_root, argv):
     return status
 
 
+def train_lab(train, run, partial, resume_dir):
+    """Call the lab's train.run, with the folder of its resumable state when it takes one."""
+    if "resume" in inspect.signature(train.run).parameters:
+        return train.run(run.config, partial, run.n_rows, resume=resume_dir)
+    return train.run(run.config, partial, run.n_rows)  # a lab that cannot resume starts each run anew
+
+
 def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):
     """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
     from . import record
+    from . import resume
     from . import tracking
 
     def attempt(step, *args):
@@ -73,6 +91,8 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         attempt(record.write_provenance, partial, run.config, status["started"], argv)
     status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
     log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
+    if partial is not None and status["status"] == "interrupted":
+        attempt(resume.keep, out_root, run.name)
     if handler is not None:
         util.remove_log_file(handler)
     if partial is None:
@@ -80,6 +100,8 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
     if not attempt(util.write_json, partial / "status.json", status) and (partial / "status.json").exists():
         (partial / "status.json").unlink()  # a half-written status.json must not mark the record whole
     attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
+    if status["status"] != "interrupted":
+        attempt(resume.remove, out_root, run.name)
 
 
 def write_error(e, folder=None):

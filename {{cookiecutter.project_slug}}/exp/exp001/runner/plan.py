@@ -162,6 +162,7 @@ def describe_update(run):
 
 def show_list(runs, states, out_root):
     from . import claims
+    from . import resume
 
     for run in runs:
         status, detail = states[run.name]
@@ -169,6 +170,8 @@ def show_list(runs, states, out_root):
         running = None if status == "done" else claims.holder(out_root, run.name)
         if running:
             status, score = "running", f" ({running.removeprefix('running ')})"
+        elif status != "done" and (outlook := resume.outlook(out_root, run)):
+            score = f" {outlook}"  # resuming at fold 3 (folds 1-2 done)
         print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
 
 

@@ -190,6 +190,7 @@ def write_provenance(run_dir, cfg, started, argv):
         "started": started,
         "finished": now(),
         "git": {k: git[k] for k in ("commit", "dirty")} | ({"note": git["note"]} if "note" in git else {}),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # the GPUs it saw (--gpus gives each worker one)
         **environment(),
     })
     if git["diff"]:

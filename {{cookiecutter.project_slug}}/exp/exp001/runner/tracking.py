@@ -2,6 +2,8 @@
 
 W&B runs offline unless config.yml says otherwise (wandb.mode), and writes under data/output/wandb/.
 """
+import uuid
+
 from .util import EXP_NAME, OUTPUT_DIR, ROOT, ConfigError, log, rel, write_json
 
 
@@ -21,8 +23,11 @@ def check_tracking(cfg):
         log.warning("wandb is not installed: running untracked (wandb.required is false)")
 
 
-def start_tracking(cfg, run_name):
-    """Give a W&B run for this run when wandb.enabled is true and wandb is installed, else None."""
+def start_tracking(cfg, run_name, resume_dir=None):
+    """Give a W&B run for this run when wandb.enabled is true and wandb is installed, else None.
+
+    A run that resumes continues the same W&B run: its id is kept with the run's resumable state.
+    """
     settings = cfg.get("wandb") or {}
     if not settings.get("enabled"):
         return None
@@ -32,9 +37,15 @@ def start_tracking(cfg, run_name):
         return None
     folder = OUTPUT_DIR / "wandb"  # never inside exp/, so new_exp.py copies no tracker files
     folder.mkdir(parents=True, exist_ok=True)
+    run_id = None
+    if resume_dir is not None:
+        saved = resume_dir / "wandb_id.txt"
+        run_id = saved.read_text(encoding="utf-8").strip() if saved.is_file() else uuid.uuid4().hex[:12]
+        saved.write_text(run_id + "\n", encoding="utf-8")
     return wandb.init(
         project=settings.get("project") or ROOT.name, entity=settings.get("entity"), mode=settings.get("mode", "offline"),
         group=EXP_NAME, name=f"{EXP_NAME}/{run_name}", config=cfg, dir=str(folder),
+        **({"id": run_id, "resume": "allow"} if run_id else {}),
     )
 
 

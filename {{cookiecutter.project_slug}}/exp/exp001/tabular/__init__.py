@@ -4,6 +4,7 @@
     encoding.py    features and target as the models read them, learned from train alone (features.json)
     submission.py  prediction frames, and the submission filled in from the sample and checked against it
     outputs.py     a run's oof.csv, test_pred.csv, submission.csv, importance and metrics.json
+    checkpoints.py each finished fold, saved so that a stopped run goes on at its next fold
     checks.py      config values no run could train with, reported before any run starts
     files.py       the record's fast CSV writer
 """
