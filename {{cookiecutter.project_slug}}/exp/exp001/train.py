@@ -22,8 +22,11 @@ from tabular.submission import check_layout
 
 # ---------------------------------------------------------------- one run
 
-def run(cfg, run_dir, n_rows=None):
-    """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics."""
+def run(cfg, run_dir, n_rows=None, report=None):
+    """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics.
+
+    report(fold, score), when given (--tune), hears each fold's score and may stop the run there.
+    """
     np.random.seed(cfg["seed"])
     data = data_io.load_data(cfg, n_rows)
     write_json(run_dir / "features.json", data.spec)  # what predicting another test file needs
@@ -34,7 +37,7 @@ def run(cfg, run_dir, n_rows=None):
     if cfg["metric"] == "rmsle" and cfg["target_transform"] is None:
         log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
     folds = make_folds(data, cfg["cv"], cfg["seed"])
-    result = cross_validate(cfg, data, folds, run_dir)
+    result = cross_validate(cfg, data, folds, run_dir, report)
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
 
@@ -58,7 +61,7 @@ def check_target(cfg, y):
                         "Fix: set target_transform: null in config.yml.")
 
 
-def cross_validate(cfg, data, folds, run_dir):
+def cross_validate(cfg, data, folds, run_dir, report=None):
     """Give out-of-fold and fold-averaged test predictions (on the target's scale), fold scores and importance."""
     metric, task = cfg["metric"], cfg["task"]
     n_splits = int(folds.max()) + 1
@@ -97,6 +100,8 @@ def cross_validate(cfg, data, folds, run_dir):
         left = elapsed / (k + 1) * (n_splits - k - 1)
         rounds = f" best_iter={iterations[-1]}" if iterations[-1] is not None else ""
         log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f}{rounds} ({seconds[-1]:.1f}s; elapsed {elapsed:.1f}s, ~{left:.0f}s left)")
+        if report:  # --tune: a trial whose folds are hopeless stops here (pruned), keeping the folds it saved
+            report(k, scores[-1])
 
     higher = METRICS[metric].higher_is_better
     metrics = {

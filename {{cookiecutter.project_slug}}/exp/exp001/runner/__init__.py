@@ -10,6 +10,11 @@ folder) only through this contract, which any kind of experiment (tabular, image
                                               after training; called for every run before the first trains
     train.run(cfg, run_dir, n_rows) -> dict   train one run, write its outputs into run_dir, give its
                                               metrics: {"cv": float, ...}
+        report=callable                       only with --tune: call report(fold, score) after each fold
+                                              (fold from 0, score in the metric's own direction); it
+                                              raises runner.util.Pruned to stop a hopeless trial, so let
+                                              it through. A lab without a fold loop may ignore report,
+                                              but must accept the keyword when it is to be tuned.
     train.higher_is_better(metric) -> bool    the direction of a metric name (KeyError when unknown)
 
 cfg is config.yml with the run's snippet merged in (a dict); n_rows is None, or the sample size of
@@ -27,6 +32,8 @@ What each file does:
     claims.py      one process per run, across shells, GPUs and machines
     jobs.py        --jobs N: worker processes over the same claims
     interrupts.py  Ctrl-C and SIGTERM: the run ends as interrupted, without a traceback
+    search.py      SEARCH, the space --tune samples: parsed, checked like a snippet, turned into snippets
+    tune.py        --tune and --promote: Optuna trials that are runs, recorded under tune/
     tracking.py    optional W&B tracking
     util.py        paths, files, logging, and the two errors shown as messages
 """

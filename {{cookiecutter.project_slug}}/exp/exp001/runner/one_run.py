@@ -7,20 +7,24 @@ import traceback
 
 from . import plan, util
 from .interrupts import Signals, shielded
-from .util import ConfigError, DataError, log
+from .util import ConfigError, DataError, Pruned, log
 
 # Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
 
 
-def run_one(run, position, out_root, argv):
-    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not."""
+def run_one(run, position, out_root, argv, report=None, extra=None):
+    """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not.
+
+    --tune passes report (train.run's report(fold, score)) and extra, more fields for status.json (its
+    study and trial); a trial stopped by report is published as NAME.pruned/ with the folds it finished.
+    """
     from . import record
     from . import tracking
     import train
 
     started, clock = util.now(), time.perf_counter()
-    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started}
+    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started, **(extra or {})}
     partial = handler = tracker = metrics = None
     try:
         partial = record.start(out_root, run.name)
@@ -31,8 +35,11 @@ def run_one(run, position, out_root, argv):
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
         util.seed_everything(run.config.get("seed"))
         tracker = tracking.start_tracking(run.config, run.name)
-        metrics = train.run(run.config, partial, run.n_rows)
+        metrics = train.run(run.config, partial, run.n_rows, **({"report": report} if report else {}))
         status.update(status="done", cv=metrics["cv"])
+    except Pruned as e:
+        log.info(f"{run.name} pruned: {e}")
+        status.update(status="pruned", folds=e.folds, note=str(e))
     except (ConfigError, DataError) as e:
         log.error(f"{run.name} failed: {e}")
         status.update(status="failed", error=str(e))
