@@ -180,3 +180,12 @@ def test_a_study_is_not_continued_with_another_space_or_metric_unless_renamed(qu
     assert renamed.returncode == 0, renamed.stdout + renamed.stderr
     assert (quick / TUNE / "f1/trial0000/status.json").is_file()
     assert len(study_of(quick).trials) == 1
+
+
+def test_tune_with_jobs_shares_the_trials_out_to_worker_processes(quick):
+    result = run_exp(quick, "--tune", "3", "--jobs", "2")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(t.number for t in study_of(quick).trials) == [0, 1, 2]
+    assert all(len(re.findall(rf"exp001/trial000{n} \(", result.stdout)) == 1 for n in range(3)), result.stdout
+    assert result.stdout.count("study exp001: 3 trials") == 1  # the table once, from the parent

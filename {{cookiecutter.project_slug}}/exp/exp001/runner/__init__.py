@@ -33,7 +33,9 @@ What each file does:
     jobs.py        --jobs N: worker processes over the same claims
     interrupts.py  Ctrl-C and SIGTERM: the run ends as interrupted, without a traceback
     search.py      SEARCH, the space --tune samples: parsed, checked like a snippet, turned into snippets
-    tune.py        --tune and --promote: Optuna trials that are runs, recorded under tune/
+    tune.py        --tune: Optuna trials that are runs, recorded under tune/, shared by processes
+    study.py       the Optuna study of --tune: its journal file, its checks, its best trials
+    promote.py     --promote: the best trial appended to RUNS
     tracking.py    optional W&B tracking
     util.py        paths, files, logging, and the two errors shown as messages
 """

@@ -13,8 +13,11 @@ from .interrupts import Signals
 from .util import log
 
 
-def run_workers(n, argv, exp_py):
-    """Run `exp.py` (without --jobs) in n worker processes over the same claims; give their exit codes."""
+def run_workers(n, argv, exp_py, each=None):
+    """Run `exp.py` (without --jobs) in n worker processes over the same claims; give their exit codes.
+
+    each(i, args), when given, gives worker i's own arguments (--tune shares its trials out).
+    """
     threads = max(1, (os.cpu_count() or 1) // n)
     # Workers split the cores: LightGBM and scikit-learn's OpenMP code follow OMP_NUM_THREADS unless
     # the config sets num_threads / n_jobs; the models read KAGGLE_EXP_THREADS (model.threads).
@@ -22,7 +25,8 @@ def run_workers(n, argv, exp_py):
     env.setdefault("OMP_NUM_THREADS", str(threads))
     args = without_jobs(argv)
     log.info(f"--jobs {n}: {n} worker processes, {threads} thread(s) each")
-    workers = [subprocess.Popen([sys.executable, str(exp_py), *args], env=env) for _ in range(n)]
+    workers = [subprocess.Popen([sys.executable, str(exp_py), *(each(i, args) if each else args)], env=env)
+               for i in range(n)]
     codes = []
     for worker in workers:
         while True:

@@ -9,7 +9,7 @@ or on machines sharing the folder add trials to the same study. Each trial is cl
 (claims.py); a trial whose process died is marked failed by the next process, and its values are tried
 once more. Optuna is imported inside functions: it imports numpy, which the runner never does at import.
 """
-import collections
+import os
 import time
 
 from . import claims, record, util
@@ -18,6 +18,7 @@ from .interrupts import Signals, shielded, stop_if_signalled
 from .one_run import run_one
 from .plan import Run
 from .search import parse_search
+from .study import distributions, load_study, open_study, show_best, trial_name, tune_dir
 from .util import ConfigError, Pruned, log
 
 # A RUNNING trial without a claim folder is between ask and claim (milliseconds), unless its process died
@@ -36,17 +37,9 @@ def add_arguments(parser):
     group.add_argument("--promote", action="store_true", help="append the study's best trial to RUNS, then stop")
 
 
-def tune_dir():
-    return util.OUTPUT_DIR / "exp" / util.EXP_NAME / "tune"
-
-
 def trials_root(study_name):
     """Give the folder of a study's trial records: tune/ for the experiment's own study, tune/NAME/ for another."""
     return tune_dir() if study_name == util.EXP_NAME else tune_dir() / study_name
-
-
-def trial_name(number):
-    return f"trial{number:04d}"
 
 
 def main(args, base, runs, exp_py, search_text, argv):
@@ -58,9 +51,9 @@ def main(args, base, runs, exp_py, search_text, argv):
         from .promote import promote
 
         return promote(load_study(args, name), exp_py, runs)
-    if args.tune < 1 or args.debug or (args.timeout is not None and args.timeout <= 0):
-        raise ConfigError(f"--tune {args.tune}{' --debug' if args.debug else ''}: give a number of trials of at least 1 "
-                          "and a positive --timeout; --debug cannot be combined with --tune (trials are full runs).")
+    if args.tune < 1 or args.jobs < 1 or args.debug or (args.timeout is not None and args.timeout <= 0):
+        raise ConfigError(f"--tune {args.tune}{' --debug' if args.debug else ''}: give numbers of trials and --jobs of at "
+                          "least 1 and a positive --timeout; --debug cannot be combined with --tune (trials are full runs).")
     if search_text is None:
         raise ConfigError("exp.py has no SEARCH, so --tune has nothing to sample. Fix: add one beside RUNS, e.g.\n"
                           'SEARCH = """\nmodel:\n  params:\n    num_leaves: int(8, 256, log)\n"""')
@@ -75,72 +68,35 @@ def main(args, base, runs, exp_py, search_text, argv):
     train.check_before_training(first, None)  # a missing file or column is reported before any trial
     plan.check_writable(tune_dir())
     study = open_study(args, name, space, metric, direction)
+    if args.jobs > 1:
+        return tune_in_workers(study, args, argv, exp_py)
     record.sources()  # read now: each trial's src/ is the code this process runs
     return tune(study, space, base, args, [str(exp_py), *argv], trials_root(name))
 
 
-def storage_of(args):
-    if args.storage:
-        return args.storage
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+def tune_in_workers(study, args, argv, exp_py):
+    """--jobs N: share the trials out to N worker processes on this machine (15 and 15 of 30); give the exit code."""
+    from . import jobs
 
-    tune_dir().mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(tune_dir() / "journal.log")))
+    n = min(args.jobs, args.tune)
+    shares = [args.tune // n + (i < args.tune % n) for i in range(n)]
 
+    def each(i, worker_argv):  # the same command, with this worker's share of the trials
+        out, skip = [], False
+        for a in worker_argv:
+            if skip:
+                skip = False
+            elif a == "--tune":
+                skip = True
+            elif not a.startswith("--tune="):
+                out.append(a)
+        return [*out, "--tune", str(shares[i])]
 
-def open_study(args, name, space, metric, direction):
-    """Give the study to add trials to, made now or earlier; refuse one made with another SEARCH or metric."""
-    import optuna
+    codes = jobs.run_workers(n, argv, exp_py, each)
+    show_best(study)
+    signalled = [c for c in codes if c in (130, 143)]
+    return signalled[0] if signalled else max(codes)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    pruner = optuna.pruners.NopPruner() if args.no_prune else optuna.pruners.WilcoxonPruner()
-    # constant_liar: trials running in other processes count as bad guesses, so processes spread out.
-    sampler = optuna.samplers.TPESampler(constant_liar=True)
-    study = optuna.create_study(storage=storage_of(args), study_name=name, direction=direction, sampler=sampler,
-                                pruner=pruner, load_if_exists=True)
-    made = study.user_attrs
-    described = space.describe()
-    fix = f"Fix: tune under a new study name (--study {name}-2), or restore SEARCH and config.yml's metric as they were."
-    if study.direction.name.lower() != direction or made.get("metric", metric) != metric:
-        raise ConfigError(f"study {name} was made to {study.direction.name.lower()} {made.get('metric', '?')}, but "
-                          f"trials now score {metric} ({direction}): their values cannot be compared. {fix}")
-    if "search" in made and made["search"] != described:
-        changes = [f"{k}: {made['search'].get(k, '(none)')} -> {described.get(k, '(none)')}"
-                   for k in sorted(set(made["search"]) | set(described)) if made["search"].get(k) != described.get(k)]
-        raise ConfigError(f"study {name} was made with another SEARCH ({'; '.join(changes)}), so its trials "
-                          f"sampled another space. {fix}")
-    if "search" not in made:
-        study.set_user_attr("search", described)
-        study.set_user_attr("metric", metric)
-    return study
-
-
-def load_study(args, name):
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if not args.storage and not (tune_dir() / "journal.log").is_file():
-        raise ConfigError(f"no study yet in {util.rel(tune_dir())}/. Fix: run python exp/{util.EXP_NAME}/exp.py --tune N first.")
-    try:
-        return optuna.load_study(study_name=name, storage=storage_of(args))
-    except KeyError:
-        raise ConfigError(f"there is no study {name} in {args.storage or util.rel(tune_dir() / 'journal.log')}. "
-                          "Fix: give the name --tune used (--study NAME), or run --tune first.") from None
-
-
-def distributions(space):
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    def one(p):
-        if p.kind == "choice":
-            return CategoricalDistribution(p.choices)
-        return (IntDistribution if p.kind == "int" else FloatDistribution)(p.low, p.high, log=p.log)
-
-    return {p.name: one(p) for p in space.params}
-
-
-# ---------------------------------------------------------------- the trials of this process
 
 def tune(study, space, base, args, argv, root):
     """Ask, train and tell args.tune trials (fewer when --timeout passes); give the exit code."""
@@ -170,7 +126,8 @@ def tune(study, space, base, args, argv, root):
         show_best(study)
         log.error("interrupted: run the same command again to add more trials")
         return 128 + (getattr(e, "signum", None) or Signals.received or 2)
-    show_best(study)
+    if os.environ.get("KAGGLE_EXP_WORKER") != "1":  # --jobs: the parent shows the table once, for all workers
+        show_best(study)
     failed = [s for s in statuses if s["status"] == "failed"]
     if failed:
         log.error(f"failed: {', '.join(s['run'] for s in failed)}; see log.txt in their .failed/ records")
@@ -256,25 +213,4 @@ def mark_failed(study, trial, root, who):
         study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
     log.info(f"{name}: marked failed, {why}; " + ("its values will be tried once more" if again
                                                   else "it was a retry already, so its values are not tried again"))
-
-
-def show_best(study, top=5):
-    """Log the study's counts and its best trials: value, the values tried, the record."""
-    from optuna.study import StudyDirection
-    from optuna.trial import TrialState
-
-    trials = study.get_trials(deepcopy=False)
-    counts = collections.Counter(t.state.name.lower() for t in trials)
-    done = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value,
-                  reverse=study.direction == StudyDirection.MAXIMIZE)
-    metric = study.user_attrs.get("metric", "value")
-    log.info(f"study {study.study_name}: {len(trials)} trials ({', '.join(f'{n} {s}' for s, n in counts.items())})"
-             + (f"; best {min(top, len(done))} by {metric}:" if done else ""))
-    for t in done[:top]:
-        values = ", ".join(f"{k.rsplit('.', 1)[-1]}={v:.4g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]}={v}"
-                           for k, v in t.params.items())
-        log.info(f"  {trial_name(t.number)}  {metric}={t.value:.5f}  {values}  {t.user_attrs.get('record', '?')}/")
-    if done:
-        log.info(f"  python exp/{util.EXP_NAME}/exp.py --promote{'' if study.study_name == util.EXP_NAME else ' --study ' + study.study_name}"
-                 "   appends the best trial to RUNS")
 
