@@ -47,6 +47,11 @@ def main(args, base, runs, exp_py, search_text, argv):
     name = args.study or util.EXP_NAME
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ConfigError(f"--study {name}: a study name is a folder name. Fix: use letters, digits, - _ . only.")
+    clash = [flag for flag, on in (("--run", args.run), ("--force", args.force), ("--list", args.list),
+                                   ("--dry-run", args.dry_run), ("--tune", args.promote and args.tune is not None)) if on]
+    if clash:
+        raise ConfigError(f"{'--promote' if args.promote else '--tune'} cannot be combined with {', '.join(clash)}: "
+                          "trials are runs of their own, under tune/. Fix: run the two commands one after the other.")
     if args.promote:
         from .promote import promote
 
