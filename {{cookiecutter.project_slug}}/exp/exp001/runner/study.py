@@ -28,9 +28,13 @@ def storage_of(args):
 
 def open_study(args, name, space, metric, direction):
     """Give the study to add trials to, made now or earlier; refuse one made with another SEARCH or metric."""
+    import warnings
+
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # constant_liar (and WilcoxonPruner in some 4.x releases) are marked experimental: a warning per process says nothing.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     pruner = optuna.pruners.NopPruner() if args.no_prune else optuna.pruners.WilcoxonPruner()
     # constant_liar: trials running in other processes count as bad guesses, so processes spread out.
     sampler = optuna.samplers.TPESampler(constant_liar=True)
