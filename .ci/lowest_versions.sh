@@ -22,6 +22,9 @@ project="$work/gen/my-kaggle-competition"
 export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
 "$python" "$project/exp/exp001/exp.py" \
     || { echo "lowest versions: FAILED: exp001 does not run at the versions above (output above)" >&2; exit 1; }
+# --tune at the lowest optuna: journal file storage, TPE, WilcoxonPruner (which needs optuna 4.2 with SciPy 1.15+).
+"$python" "$project/exp/exp001/exp.py" --tune 3 > /dev/null \
+    || { echo "lowest versions: FAILED: exp.py --tune at the versions above" >&2; exit 1; }
 "$python" "$project/scripts/leaderboard.py" > /dev/null \
     || { echo "lowest versions: FAILED: scripts/leaderboard.py at the versions above" >&2; exit 1; }
 # Inference at these versions: a finished run predicts its own test file with predict.py (from its saved
@@ -43,4 +46,4 @@ assert (work / "submission.csv").read_text() == (record / "submission.csv").read
 own, again = (pd.read_csv(folder / "test_pred.csv", dtype={"id": str}) for folder in (record, work))
 assert own["id"].equals(again["id"]) and np.allclose(own.iloc[:, 1:], again.iloc[:, 1:], rtol=1e-12), "test_pred differs"
 PY
-echo "lowest versions: the example, the leaderboard and predict.py ran in $((SECONDS - started)) s"
+echo "lowest versions: the example, --tune, the leaderboard and predict.py ran in $((SECONDS - started)) s"

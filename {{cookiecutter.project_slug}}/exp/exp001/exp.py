@@ -13,6 +13,8 @@ Append new runs at the end: a run that has results keeps its number and its snip
     python exp/expNNN/exp.py --jobs 2     two runs at a time on this machine (each gets half the cores)
     python exp/expNNN/exp.py --gpus 0,1   one worker per GPU, each seeing only its own (--gpus all: every GPU)
     python exp/expNNN/exp.py --fresh      start stopped runs from scratch (by default they resume at their fold)
+    python exp/expNNN/exp.py --tune 30    30 Optuna trials over SEARCH, each a run recorded under tune/
+    python exp/expNNN/exp.py --promote    append the best trial so far to RUNS, as a normal run
     python exp/expNNN/predict.py run002 --test PATH --out PATH    another test file, from a finished run's record
 
 Start it as many times as you like (shells, GPUs, a Slurm array over a shared folder): each process
@@ -40,6 +42,17 @@ RUNS = [
         +lambda_l1: 5  # '+' adds a key that config.yml does not have
     """,
 ]
+
+# What --tune samples, merged over config.yml like a snippet: int(low, high) and float(low, high), each with an
+# optional ", log"; choice(a, b, c); a plain value is set in every trial.
+SEARCH = """
+model:
+  params:
+    num_leaves: int(8, 256, log)
+    learning_rate: float(0.01, 0.3, log)
+    +feature_fraction: float(0.5, 1.0)
+    +lambda_l2: float(1e-3, 10, log)
+"""
 
 if __name__ == "__main__":
     runner.main(RUNS)

@@ -25,10 +25,11 @@ from tabular.submission import check_layout
 
 # ---------------------------------------------------------------- one run
 
-def run(cfg, run_dir, n_rows=None, resume=None):
+def run(cfg, run_dir, n_rows=None, resume=None, report=None):
     """Train and evaluate one run with cross-validation; write its outputs into run_dir; give metrics.
 
     resume: the folder the runner keeps this run's finished folds in, to go on from them (or None).
+    report(fold, score), when given (--tune), hears each fold's score and may stop the run there.
     """
     np.random.seed(cfg["seed"])
     data = data_io.load_data(cfg, n_rows)
@@ -40,7 +41,7 @@ def run(cfg, run_dir, n_rows=None, resume=None):
     if cfg["metric"] == "rmsle" and cfg["target_transform"] is None:
         log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
     folds = make_folds(data, cfg["cv"], cfg["seed"])
-    result = cross_validate(cfg, data, folds, run_dir, resume)
+    result = cross_validate(cfg, data, folds, run_dir, resume, report)
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
 
@@ -64,10 +65,11 @@ def check_target(cfg, y):
                         "Fix: set target_transform: null in config.yml.")
 
 
-def cross_validate(cfg, data, folds, run_dir, resume=None):
+def cross_validate(cfg, data, folds, run_dir, resume=None, report=None):
     """Give out-of-fold and fold-averaged test predictions (on the target's scale), fold scores and importance.
 
     Each finished fold is saved in `resume` (when given), and a fold found there is not trained again.
+    report(fold, score) (--tune) may stop the run after a fold.
     """
     metric, task = cfg["metric"], cfg["task"]
     n_splits = int(folds.max()) + 1
@@ -100,6 +102,8 @@ def cross_validate(cfg, data, folds, run_dir, resume=None):
         rounds = f" best_iter={iterations[-1]}" if iterations[-1] is not None else ""
         timing = "saved before the stop" if saved else f"elapsed {elapsed:.1f}s, ~{left:.0f}s left"
         log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f}{rounds} ({seconds[-1]:.1f}s; {timing})")
+        if report:  # --tune: a trial whose folds are hopeless stops here (pruned), keeping the folds it saved
+            report(k, scores[-1])
 
     higher = METRICS[metric].higher_is_better
     metrics = {

@@ -8,10 +8,15 @@ folder) only through this contract, which any kind of experiment (tabular, image
                                               called for config.yml and every run before any training
     train.check_before_training(cfg, n_rows)  read the data and raise DataError for what would fail only
                                               after training; called for every run before the first trains
-    train.run(cfg, run_dir, n_rows, resume=folder) -> dict
+    train.run(cfg, run_dir, n_rows, resume=folder, report=callable) -> dict
                                               train one run, write its outputs into run_dir, give its
                                               metrics: {"cv": float, ...}; keep in `resume` what going on
                                               after a stop needs (see below)
+        report                                only with --tune: call report(fold, score) after each fold
+                                              (fold from 0, score in the metric's own direction); it
+                                              raises runner.util.Pruned to stop a hopeless trial, so let
+                                              it through. A lab without a fold loop may ignore report,
+                                              but must accept the keyword when it is to be tuned.
     train.higher_is_better(metric) -> bool    the direction of a metric name (KeyError when unknown)
 
 cfg is config.yml with the run's snippet merged in (a dict); n_rows is None, or the sample size of
@@ -38,6 +43,10 @@ What each file does:
     resume.py      a stopped run goes on where it stopped: its resumable state, checked against config and code
     jobs.py        --jobs N and --gpus 0,1: worker processes over the same claims
     interrupts.py  Ctrl-C, SIGTERM and SIGUSR1: the run ends as interrupted, without a traceback
+    search.py      SEARCH, the space --tune samples: parsed, checked like a snippet, turned into snippets
+    tune.py        --tune: Optuna trials that are runs, recorded under tune/, shared by processes
+    study.py       the Optuna study of --tune: its journal file, its checks, its best trials
+    promote.py     --promote: the best trial appended to RUNS
     tracking.py    optional W&B tracking
     util.py        paths, files, logging, and the two errors shown as messages
 """

@@ -16,7 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import jobs, plan, util
+from . import jobs, plan, tune, util
 from .config import load_config
 from .interrupts import STOP_CODES, Signals, catch_signals, shielded, stop_if_signalled
 from .one_run import run_one
@@ -73,6 +73,7 @@ def parse_args(argv, doc):
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="train up to N runs at once on this machine, splitting its cores (default 1)")
     parser.add_argument("--gpus", metavar="LIST", help="one worker per GPU: 0,1,3 or all, each seeing only its own")
+    tune.add_arguments(parser)  # --tune, --promote and their options
     return parser.parse_args(argv)
 
 
@@ -84,7 +85,7 @@ def main(runs_list, caller):
     exp_py = Path(caller.get("__file__") or util.EXP_DIR / "exp.py")
     argv = sys.argv[1:]
     try:
-        code = run_command(runs_list, exp_py, caller.get("__doc__"), argv)
+        code = run_command(runs_list, exp_py, caller.get("__doc__"), argv, caller.get("SEARCH"))
     except KeyboardInterrupt as e:  # during imports, planning or data loading: nothing was started
         Signals.shielded = True
         log.error("interrupted before any run started")
@@ -92,7 +93,7 @@ def main(runs_list, caller):
     sys.exit(code)
 
 
-def run_command(runs_list, exp_py, doc, argv):
+def run_command(runs_list, exp_py, doc, argv, search=None):
     args = parse_args(argv, doc)
     util.setup_logging()
     import logging
@@ -102,6 +103,8 @@ def run_command(runs_list, exp_py, doc, argv):
     try:
         base = load_config(util.EXP_DIR / "config.yml")
         runs = plan.plan_runs(runs_list, exp_py.read_text(encoding="utf-8"), base, debug=args.debug)
+        if args.tune is not None or args.promote:  # tuning's trials are runs of their own, under tune/
+            return tune.main(args, base, runs, exp_py, search, argv)
         selected = plan.select_runs(runs, args.run)
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")

@@ -15,10 +15,11 @@ from .interrupts import Signals
 from .util import ConfigError, log
 
 
-def run_workers(n, argv, exp_py, gpus=None):
+def run_workers(n, argv, exp_py, gpus=None, each=None):
     """Run `exp.py` (without --jobs, --gpus) in n worker processes over the same claims; give their exit codes.
 
-    With `gpus` (device ids), worker i gets CUDA_VISIBLE_DEVICES=gpus[i].
+    With `gpus` (device ids), worker i gets CUDA_VISIBLE_DEVICES=gpus[i]. each(i, args), when given,
+    gives worker i's own arguments (--tune shares its trials out).
     """
     threads = max(1, (os.cpu_count() or 1) // n)
     # Workers split the cores: LightGBM and scikit-learn's OpenMP code follow OMP_NUM_THREADS unless
@@ -32,7 +33,8 @@ def run_workers(n, argv, exp_py, gpus=None):
                  f"{threads} thread(s) each")
     else:
         log.info(f"--jobs {n}: {n} worker processes, {threads} thread(s) each")
-    workers = [subprocess.Popen([sys.executable, str(exp_py), *args], env=worker_env) for worker_env in envs]
+    workers = [subprocess.Popen([sys.executable, str(exp_py), *(each(i, args) if each else args)], env=worker_env)
+               for i, worker_env in enumerate(envs)]
     codes = []
     for worker in workers:
         while True:

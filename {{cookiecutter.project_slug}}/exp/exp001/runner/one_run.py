@@ -8,17 +8,19 @@ import traceback
 
 from . import plan, util
 from .interrupts import Signals, shielded
-from .util import ConfigError, DataError, log
+from .util import ConfigError, DataError, Pruned, log
 
 # Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
 
 
-def run_one(run, position, out_root, argv, fresh=None):
+def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not.
 
     A run stopped earlier goes on from its saved state (resume.py), unless `fresh` names the option
-    that asks for a clean start.
+    that asks for a clean start. --tune passes report (train.run's report(fold, score)) and extra, more
+    fields for status.json (its study and trial); a trial stopped by report is published as NAME.pruned/
+    with the folds it finished.
     """
     from . import record
     from . import resume
@@ -26,7 +28,7 @@ def run_one(run, position, out_root, argv, fresh=None):
     import train
 
     started, clock = util.now(), time.perf_counter()
-    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started}
+    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started, **(extra or {})}
     partial = handler = tracker = metrics = None
     try:
         partial = record.start(out_root, run.name)
@@ -41,8 +43,11 @@ def run_one(run, position, out_root, argv, fresh=None):
             status["resumed"] = resume.describe(resumed)
         util.seed_everything(run.config.get("seed"))
         tracker = tracking.start_tracking(run.config, run.name, resume_dir)
-        metrics = train_lab(train, run, partial, resume_dir)
+        metrics = train_lab(train, run, partial, resume_dir, report)
         status.update(status="done", cv=metrics["cv"])
+    except Pruned as e:
+        log.info(f"{run.name} pruned: {e}")
+        status.update(status="pruned", folds=e.folds, note=str(e))
     except (ConfigError, DataError) as e:
         log.error(f"{run.name} failed: {e}")
         status.update(status="failed", error=str(e))
@@ -63,11 +68,12 @@ def run_one(run, position, out_root, argv, fresh=None):
     return status
 
 
-def train_lab(train, run, partial, resume_dir):
-    """Call the lab's train.run, with the folder of its resumable state when it takes one."""
+def train_lab(train, run, partial, resume_dir, report=None):
+    """Call the lab's train.run, with the folder of its resumable state when it takes one, and --tune's report."""
+    options = {"report": report} if report else {}
     if "resume" in inspect.signature(train.run).parameters:
-        return train.run(run.config, partial, run.n_rows, resume=resume_dir)
-    return train.run(run.config, partial, run.n_rows)  # a lab that cannot resume starts each run anew
+        options["resume"] = resume_dir
+    return train.run(run.config, partial, run.n_rows, **options)  # a lab that cannot resume starts each run anew
 
 
 def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):

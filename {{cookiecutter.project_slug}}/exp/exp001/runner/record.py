@@ -32,8 +32,8 @@ def start(out_root, name):
 
 
 def publish(partial, out_root, name, status, keep_old=True):
-    """Move a finished record into place, keeping any record it replaces unless keep_old is False (debug)."""
-    final = out_root / (name if status == "done" else f"{name}.failed")
+    """Move a finished record into place (NAME/, NAME.failed/, or NAME.pruned/ for a --tune trial), keeping any record it replaces unless keep_old is False (debug)."""
+    final = out_root / (name if status == "done" else f"{name}.{'pruned' if status == 'pruned' else 'failed'}")
     if status == "done" and final.exists() and keep_old:  # only with --force: keep the old result, never lose it
         kept = out_root / f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
         while kept.exists():

@@ -33,6 +33,14 @@ class DataError(Exception):
     """A missing file or column in the input data: shown as a message, not a traceback."""
 
 
+class Pruned(Exception):
+    """Raised by --tune's report(fold, score) to stop a trial whose folds so far are hopeless; `folds` holds their scores."""
+
+    def __init__(self, message, folds):
+        super().__init__(message)
+        self.folds = folds
+
+
 def closest(name, names):
     """Give ' (did you mean X?)' for the name in `names` closest to `name`, ignoring case; '' when none is close."""
     by_lower = {str(c).lower(): str(c) for c in names}
