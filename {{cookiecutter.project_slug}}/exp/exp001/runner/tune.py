@@ -12,7 +12,7 @@ once more. Optuna is imported inside functions: it imports numpy, which the runn
 import os
 import time
 
-from . import claims, record, util
+from . import claims, record, resume, util
 from .config import merge_update
 from .interrupts import Signals, shielded, stop_if_signalled
 from .one_run import run_one
@@ -210,6 +210,7 @@ def mark_failed(study, trial, root, who):
         util.write_json(partial / "status.json", {"exp": util.EXP_NAME, "run": name, "status": "failed", "error": why,
                                                   "study": study.study_name, "trial": trial.number, "params": trial.params})
         record.publish(partial, root, name, "failed")
+    resume.remove(root, name)  # its retry is a new trial: the dead one's saved folds are not resumed
     study._storage.set_trial_user_attr(trial._trial_id, "record", util.rel(root / f"{name}.failed"))
     study._storage.set_trial_user_attr(trial._trial_id, "error", why)
     study.tell(trial.number, state=TrialState.FAIL)
