@@ -53,6 +53,7 @@ EXPECTED_FILES = {
     "exp/exp001/tabular/files.py",
     "exp/exp001/tabular/folds.py",
     "exp/exp001/tabular/outputs.py",
+    "exp/exp001/tabular/preflight.py",
     "exp/exp001/tabular/submission.py",
     "exp/exp001/train.py",
     "scripts/blend.py",

@@ -7,7 +7,9 @@ folder) only through this contract, which any kind of experiment (tabular, image
     train.check_config(cfg, where)            raise ConfigError for a value no run could train with;
                                               called for config.yml and every run before any training
     train.check_before_training(cfg, n_rows)  read the data and raise DataError for what would fail only
-                                              after training; called for every run before the first trains
+                                              after training, or ConfigError for a value the model library
+                                              refuses (the runner names the run); called for every run
+                                              before the first trains
     train.run(cfg, run_dir, n_rows) -> dict   train one run, write its outputs into run_dir, give its
                                               metrics: {"cv": float, ...}
     train.higher_is_better(metric) -> bool    the direction of a metric name (KeyError when unknown)

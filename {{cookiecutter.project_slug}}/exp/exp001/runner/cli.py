@@ -125,7 +125,10 @@ def run_command(runs_list, exp_py, doc, argv):
             import train
             tracking.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
-                train.check_before_training(run.config, run.n_rows)
+                try:
+                    train.check_before_training(run.config, run.n_rows)
+                except ConfigError as e:  # a value the model library refuses: named with its run
+                    raise ConfigError(f"{run.name}: {e}") from None
         plan.check_writable(out_root)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

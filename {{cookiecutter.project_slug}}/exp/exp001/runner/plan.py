@@ -89,7 +89,7 @@ def check_config(config, where):
 
 def select_runs(runs, spec):
     """Give the runs named by --run: '2,3', 'run002', '1-3'; all runs when spec is None."""
-    if not spec:
+    if spec is None:  # --run "" names no run: refused below, not read as all of them
         return runs
     chosen = []
     for part in spec.split(","):
