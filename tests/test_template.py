@@ -49,6 +49,7 @@ EXPECTED_FILES = {
     "exp/exp001/runner/util.py",
     "exp/exp001/tabular/__init__.py",
     "exp/exp001/tabular/checks.py",
+    "exp/exp001/tabular/drift.py",
     "exp/exp001/tabular/encoding.py",
     "exp/exp001/tabular/files.py",
     "exp/exp001/tabular/folds.py",
