@@ -78,7 +78,11 @@ def find_run(args):
         name = f"{HERE.name}/run{int(match.group(1)):03d}"
         run_dir = ROOT / "data" / "output" / "exp" / name
     status = run_dir / "status.json"
-    if not status.is_file() or json.loads(status.read_text(encoding="utf-8")).get("status") != "done":
+    try:
+        done = status.is_file() and json.loads(status.read_text(encoding="utf-8")).get("status") == "done"
+    except (ValueError, AttributeError) as e:  # hand-edited or cut short
+        raise UsageError(f"{shown(status)} cannot be read ({e}). Fix: restore it, or train the run again.") from None
+    if not done:
         fix = (f" Fix: train it (python exp/{HERE.name}/exp.py --run {run_dir.name}), then predict again."
                if args.run_dir is None else " Fix: give the folder of a finished run (it has status.json).")
         raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still running, "
