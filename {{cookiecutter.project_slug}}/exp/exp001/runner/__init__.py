@@ -37,6 +37,11 @@ import sys
 # Records and Kaggle's read-only datasets keep code only: no __pycache__ beside the experiment's files.
 sys.dont_write_bytecode = True
 
+# Ctrl-C or SIGTERM from exp.py's first line on leave without a traceback; main() then takes them over.
+from .interrupts import catch_signals_early  # noqa: E402
+
+catch_signals_early(getattr(sys.modules.get("__main__"), "__file__", None))
+
 from .util import ConfigError, DataError  # noqa: E402  (the errors the lab raises)
 
 

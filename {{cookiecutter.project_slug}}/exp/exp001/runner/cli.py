@@ -77,7 +77,7 @@ def parse_args(argv, doc):
 
 def main(runs_list, caller):
     """Run exp.py's command line over RUNS and exit; `caller` is exp.py's globals (its __file__ and __doc__)."""
-    catch_signals()  # here, not at import: importing exp.py (a notebook) changes nothing
+    catch_signals()  # a run ends as interrupted from here; before, interrupts.catch_signals_early leaves quietly
     exp_py = Path(caller.get("__file__") or util.EXP_DIR / "exp.py")
     argv = sys.argv[1:]
     try:

@@ -5,6 +5,8 @@ SIGTERM is what Slurm, `timeout` and `docker stop` send; it is treated like Ctrl
 """
 import contextlib
 import signal
+import sys
+from pathlib import Path
 
 
 # main() catches these before any slow import (pandas, LightGBM and the experiment's own modules are
@@ -34,6 +36,23 @@ def catch_signals():
     """Make Ctrl-C and SIGTERM raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+
+
+def leave_quietly(signum, frame):
+    """Before main() runs (exp.py's own imports, RUNS): nothing was started, so leave at once, without a traceback."""
+    sys.stderr.write("interrupted before any run started\n")
+    raise SystemExit(128 + signum)
+
+
+def catch_signals_early(main_file):
+    """From `import runner` on, when exp.py (main_file) runs as the command: Ctrl-C and SIGTERM leave quietly.
+
+    Not when exp.py or the runner is imported (a notebook, predict.py): their signals stay as they were.
+    """
+    here = Path(__file__).resolve().parents[1]
+    if main_file and Path(main_file).name == "exp.py" and Path(main_file).resolve().parent == here:
+        signal.signal(signal.SIGINT, leave_quietly)
+        signal.signal(signal.SIGTERM, leave_quietly)
 
 
 @contextlib.contextmanager
