@@ -18,7 +18,7 @@ import pytest
 
 from conftest import run_exp
 from test_inputs import EXP_DIR, edit_config, edit_file, set_runs
-from test_parallel import slow_training, start_exp, wait_for
+from test_parallel import slow_training, start_exp
 
 OUT = "data/output/exp/exp001"
 
