@@ -60,11 +60,14 @@ def check_params(cfg, where):
 
 
 def sample_rows(y, classes, n=SAMPLE_ROWS):
-    """Give up to n row positions holding every class (the first rows of each), in train's order."""
-    if not classes:
-        return np.arange(min(n, len(y)))
+    """Give (row positions, True where a row trains): up to n rows, every class among the training ones."""
+    if not classes:  # spread over the file: the first rows of a sorted file may share one target (CatBoost refuses that)
+        rows = np.unique(np.linspace(0, len(y) - 1, min(n, len(y))).astype(int))
+        return rows, np.arange(len(rows)) % 2 == 0
     per_class = max(2, n // len(classes))
-    return np.sort(np.concatenate([np.flatnonzero(y == k)[:per_class] for k in range(len(classes))]))
+    picked = [np.flatnonzero(y == k)[:per_class] for k in range(len(classes))]
+    # Alternating within each class: a class's first row always trains, so no model meets fewer classes than the task.
+    return np.concatenate(picked), np.concatenate([np.arange(len(rows)) % 2 == 0 for rows in picked])
 
 
 @contextlib.contextmanager
@@ -86,22 +89,23 @@ def preflight(cfg, data):
     One or two boosting rounds on a few dozen rows, early stopping and prediction included, so a
     refused parameter, metric or objective is named before any run trains.
     """
-    rows = sample_rows(data.y, data.classes)
+    rows, trains = sample_rows(data.y, data.classes)
     trial = copy.deepcopy(cfg)
     trial["model"]["num_boost_round"] = min(cfg["model"]["num_boost_round"], 2)
     if cfg["model"]["early_stopping_rounds"]:
         trial["model"]["early_stopping_rounds"] = 1
     y = to_model_scale(cfg, data.y[rows])
-    halves = (np.arange(len(rows)) % 2 == 0), (np.arange(len(rows)) % 2 == 1)  # every class in both halves
     try:
         with quiet():
             X = data.X.iloc[rows]
             prepared = models.prepare(trial, X, X, y, len(data.classes))
-            fitted = models.fit_fold(trial, prepared, y, np.flatnonzero(halves[0]), np.flatnonzero(halves[1]))
+            valid = np.flatnonzero(~trains) if (~trains).any() else np.flatnonzero(trains)  # a one-row file
+            fitted = models.fit_fold(trial, prepared, y, np.flatnonzero(trains), valid)
             pred = np.asarray(models.predict_fold(trial, fitted, prepared["X"][:4]))
     except Exception as e:  # the library's own refusal, whatever its exception class
         raise ConfigError(refusal(cfg, e)) from None
-    expected = (4, len(data.classes)) if cfg["task"] == "multiclass" else (4,)
+    shown = min(4, len(rows))
+    expected = (shown, len(data.classes)) if cfg["task"] == "multiclass" else (shown,)
     if pred.shape != expected:
         raise ConfigError(
             f"{cfg['model']['name']} trained with these model.params predicts {pred.shape[1:] or 'one value'} "
