@@ -15,6 +15,10 @@ COMPETITION_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 # cookiecutter.json falls back to this folder name when project_name slugifies to nothing ('!!!'):
 # an empty name would make cookiecutter write into the output folder itself.
 NO_SLUG = "-"
+# A folder name may have 255 bytes; the project's own paths (data/output/exp/exp001/run001.replaced-...) go deeper.
+# cookiecutter.json cuts the slug of a long project_name at 120 characters: cookiecutter creates the folder before
+# this hook runs, and a name over 255 bytes would fail there with a traceback instead of this message.
+MAX_SLUG = 100
 
 
 def main():
@@ -29,6 +33,11 @@ def main():
         problems.append(
             f"project_slug {PROJECT_SLUG!r} is not a valid folder name: use lowercase letters, digits, '-' and '_', "
             "starting with a letter or digit (for example my-competition)."
+        )
+    elif len(PROJECT_SLUG) > MAX_SLUG:
+        problems.append(
+            f"project_name {PROJECT_NAME[:40]!r}... makes a folder name longer than {MAX_SLUG} characters, too long "
+            "for a project folder: use a shorter project_name, or give a short folder name (project_slug=my-competition)."
         )
     if not COMPETITION_SLUG.fullmatch(COMPETITION):
         problems.append(

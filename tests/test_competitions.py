@@ -253,7 +253,7 @@ def test_group_cv_keeps_each_group_within_one_fold(project, scheme):
     assert (oof.groupby("patient")["fold"].nunique() == 1).all()
     assert oof["fold"].nunique() == 5
     assert metrics["n_features"] == 30  # patient is dropped, not a feature
-    folds = list((project / "data/output/folds").glob(f"{scheme}_k5_*_patient_*.csv"))
+    folds = list((project / "data/output/folds").glob(f"{scheme}_k5_*.csv"))
     assert len(folds) == 1
 
 

@@ -40,7 +40,11 @@ def read_run(text):
         raise UserError(f"{text}: cannot read it as expNNN/runNNN, e.g. exp001/run002.")
     exp, run = f"exp{int(match.group(1)):03d}", f"run{int(match.group(2)):03d}"
     folder = RECORDS_ROOT / exp / run
-    done = (folder / "status.json").is_file() and json.loads((folder / "status.json").read_text("utf-8")).get("status") == "done"
+    try:
+        done = (folder / "status.json").is_file() and json.loads((folder / "status.json").read_text("utf-8")).get("status") == "done"
+    except (ValueError, AttributeError) as e:  # hand-edited or cut short
+        raise UserError(f"{rel(folder / 'status.json')} cannot be read ({e}), so {exp}/{run} cannot be blended. "
+                        f"Fix: restore it, or redo the run: python exp/{exp}/exp.py --run {run} --force") from None
     needed = ("config.yml", "oof.csv", "test_pred.csv", "submission.csv", "src/train.py")
     if not done or not all((folder / n).is_file() for n in needed):
         raise UserError(f"{exp}/{run} has no complete record in {rel(RECORDS_ROOT / exp)}/ (failed, interrupted, not run, "

@@ -14,10 +14,14 @@ only the complete copy is renamed into place.
 """
 import argparse
 import ast
+import contextlib
 import os
 import re
 import shutil
+import signal
+import socket
 import sys
+import time
 
 from helpers.atomic_files import temporary_name
 from helpers.project import EXP_ROOT, RECORDS_ROOT, UserError, rel
@@ -118,15 +122,56 @@ def copy_experiment(source, target, idea):
         shutil.copytree(source, hidden, ignore=shutil.ignore_patterns(*IGNORED))
         write_notes(source, hidden, target.name, idea)
         os.rename(hidden, target)  # replaces the empty claimed folder in one step
-    except OSError as e:
+    except BaseException as e:  # a full disk, Ctrl-C or SIGTERM: nothing half-made stays behind
         shutil.rmtree(hidden, ignore_errors=True)
         with_reason = f" ({e.strerror})" if getattr(e, "strerror", None) else f" ({e})"
         try:
             target.rmdir()  # give the number back, unless something was put there meanwhile
         except OSError:
             pass
+        if not isinstance(e, OSError):
+            raise
         raise UserError(f"could not copy {rel(source)} to {rel(target)}{with_reason}; nothing was created. "
                         "Fix: check the disk and the folder's permissions, then run the command again.") from None
+
+
+def clean_leftovers(min_age=60):
+    """Remove what an interrupted or killed new_exp.py left: its hidden copy, and the empty folder it had claimed.
+
+    A hidden copy is named .expNNN.<host>.<pid>.<id>.tmp: it is left over when that pid on this host is gone
+    (an hour old, for another host). An empty expNNN/ is left over once no live copy is being made for it and
+    it is min_age seconds old (a new_exp.py claims the folder a moment before it starts the copy).
+    """
+    if not EXP_ROOT.is_dir():
+        return
+    host, now = socket.gethostname(), time.time()
+    live = set()
+    for path in EXP_ROOT.glob(".exp*.tmp"):
+        match = re.fullmatch(r"\.(exp\d{3,})\.(.+)\.(\d+)\.[0-9a-f]+\.tmp", path.name)
+        if not match:
+            continue
+        name, owner, pid = match.group(1), match.group(2), int(match.group(3))
+        gone = not pid_alive(pid) if owner == host else now - path.stat().st_mtime > 3600
+        if gone:
+            shutil.rmtree(path, ignore_errors=True)
+            print(f"removed {rel(path)}, left by an interrupted new_exp.py")
+        else:
+            live.add(name)
+    for number, path in list_experiments(complete=False).items():
+        if path.name not in live and not any(path.iterdir()) and now - path.stat().st_mtime > min_age:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+                print(f"removed the empty {rel(path)}/, claimed by an interrupted new_exp.py")
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def write_notes(source, folder, name, idea):
@@ -175,15 +220,25 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # SIGTERM (`timeout`, a closed terminal) unwinds like Ctrl-C, so copy_experiment removes what it started.
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
+        clean_leftovers()
         source = choose_source(list_experiments(), args.source)
         target = choose_target(args.target)
         copy_experiment(source, target, args.idea)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        print("interrupted: nothing was created", file=sys.stderr)
+        return 143 if str(e) == "SIGTERM" else 130
     print_next_steps(source, target)
     return 0
 

@@ -91,9 +91,9 @@ def listing():
 
 def propose(train_path, test_path, sample_path, args):
     """Give the proposed settings: id, target, task and metric, each from the files unless given."""
-    train = read_table(train_path)
-    test_columns = list(read_table(test_path, nrows=5).columns)
-    sample = read_table(sample_path)
+    train = read_text_table(train_path)
+    test_columns = list(read_text_table(test_path, nrows=5).columns)
+    sample = read_text_table(sample_path)
     id_column = args.id or sample.columns[0]
     if id_column not in train.columns or id_column not in test_columns:
         raise SwitchError(f"id column {id_column!r} (the first column of {sample_path.name}) is not in both "
@@ -109,6 +109,16 @@ def propose(train_path, test_path, sample_path, args):
     return {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
             "id": str(id_column), "target": str(target), "task": task, "metric": metric,
             "only_in_train": extra, "rows": len(train)}
+
+
+def read_text_table(path, nrows=None):
+    """Give the table at `path`, or raise SwitchError for a file that is not UTF-8 text (a latin-1 export)."""
+    try:
+        return read_table(path, nrows=nrows)
+    except UnicodeDecodeError as e:
+        raise SwitchError(f"data/input/{path.name} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at position "
+                          f"{e.start:,}; a latin-1 or Windows export?). Fix: save it as UTF-8, e.g. iconv -f latin1 "
+                          f"-t utf-8 {path.name} > utf8.csv, then move utf8.csv to {path.name}.") from None
 
 
 def guess_task(target):

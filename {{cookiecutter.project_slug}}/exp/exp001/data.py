@@ -17,6 +17,7 @@ import pandas as pd
 
 from features import add_features
 from runner.util import ROOT, DataError, closest, notice, rel
+from tabular.drift import check_finite, check_kinds, check_labels
 from tabular.encoding import encode_features, encode_target, is_numeric, learn_feature_spec
 from tabular.folds import GROUP_SCHEMES, group_values
 from tabular.submission import check_sample
@@ -74,6 +75,7 @@ def read_dataset(spec, task, n_rows, options):
 
     train, test = add_features(train, options), add_features(test, options)
     features = choose_features(train, test, spec, paths)
+    check_kinds(train, test, features, spec, paths)  # numbers in one file, text in the other
     # A column that is not a number in train or test cannot be cast to float: treat it as categories.
     categorical = [c for c in features if c in spec["categorical"] or not (is_numeric(train[c]) and is_numeric(test[c]))]
     auto = [c for c in categorical if c not in spec["categorical"]]
@@ -85,10 +87,13 @@ def read_dataset(spec, task, n_rows, options):
     if unique:
         notice(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
                "Add it to data.drop in config.yml, or make features from it in add_features.", logging.WARNING)
+    if task != "regression":
+        check_labels(train[spec["target"]], spec["target"], paths["train"])
     y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
     fspec = learn_feature_spec(train[features], categorical, spec, task, classes, y)
     X = encode_features(train[features], fspec, paths["train"])
     X_test = encode_features(test[features], fspec, paths["test"])
+    check_finite(X, paths["train"]), check_finite(X_test, paths["test"])
     check_sample(sample, test[spec["id"]], classes, spec["id"], spec["target"], paths["sample_submission"], paths["test"])
     extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
     return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra, fspec)

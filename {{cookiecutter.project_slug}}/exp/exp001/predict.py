@@ -44,6 +44,7 @@ def parse_args(argv):
     parser.add_argument("--sample", type=Path, help="the sample submission (default: the run's data.sample_submission)")
     parser.add_argument("--out", type=Path, help="where the submission goes")
     parser.add_argument("--raw-out", type=Path, help="where the predictions go, like test_pred.csv")
+    parser.add_argument("--force", action="store_true", help="overwrite --out or --raw-out when the file exists")
     args = parser.parse_args(argv)
     if (args.run is None) == (args.run_dir is None):
         parser.error("give a run (run002) or --run-dir, one of the two")
@@ -77,7 +78,11 @@ def find_run(args):
         name = f"{HERE.name}/run{int(match.group(1)):03d}"
         run_dir = ROOT / "data" / "output" / "exp" / name
     status = run_dir / "status.json"
-    if not status.is_file() or json.loads(status.read_text(encoding="utf-8")).get("status") != "done":
+    try:
+        done = status.is_file() and json.loads(status.read_text(encoding="utf-8")).get("status") == "done"
+    except (ValueError, AttributeError) as e:  # hand-edited or cut short
+        raise UsageError(f"{shown(status)} cannot be read ({e}). Fix: restore it, or train the run again.") from None
+    if not done:
         fix = (f" Fix: train it (python exp/{HERE.name}/exp.py --run {run_dir.name}), then predict again."
                if args.run_dir is None else " Fix: give the folder of a finished run (it has status.json).")
         raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still running, "
@@ -117,6 +122,33 @@ def check_inputs(args, run_dir):
                 run_dir.resolve()):
             raise UsageError(f"{option} {shown(path)} would overwrite the test file, the sample or the run's record. "
                              "Fix: write the submission somewhere else, e.g. --out submission.csv.")
+        protected = protected_folder(path)
+        if protected:
+            raise UsageError(f"{option} {shown(path)} is inside {protected}, which holds inputs or finished records that "
+                             "nothing may change. Fix: write it somewhere else, e.g. --out submission.csv.")
+        if path.exists() and not args.force:
+            raise UsageError(f"{option} {shown(path)} exists already. Fix: give another path, or --force to overwrite it.")
+
+
+def protected_folder(path):
+    """Give the folder (for messages) of the inputs or records that holds `path`, or None when `path` may be written."""
+    path = path.resolve()
+    inputs = [ROOT / "data" / "input"] if IN_PROJECT else []
+    if os.environ.get(DATA_DIR_ENV):
+        inputs.append(absolute(Path(os.environ[DATA_DIR_ENV])))
+    for folder in inputs:
+        if path.is_relative_to(folder.resolve()):
+            return shown(folder) + "/"
+    output = (ROOT / "data" / "output").resolve()
+    if IN_PROJECT and path.is_relative_to(output):
+        parts = path.relative_to(output).parts
+        if parts[0] == "blend" and len(parts) > 1:
+            return "data/output/blend/"
+        # A record: data/output/exp/<exp>/runNNN/ and its kept copies (runNNN.failed, runNNN.replaced-...).
+        record = next((i for i, part in enumerate(parts[:-1]) if re.fullmatch(r"run\d{3,}.*", part)), None)
+        if record is not None:
+            return "data/output/" + "/".join(parts[: record + 1]) + "/"
+    return None
 
 
 def run_saved_code(saved, run_dir, args):

@@ -20,6 +20,7 @@ from tabular.checks import check_config  # noqa: F401  (the runner's contract: t
 from tabular.encoding import to_model_scale, to_original_scale
 from tabular.folds import make_folds
 from tabular.outputs import save_predictions
+from tabular.preflight import preflight
 from tabular.submission import check_layout
 
 
@@ -52,6 +53,7 @@ def check_before_training(cfg, n_rows=None):
     check_target(cfg, dataset.y)
     columns = [c for c in dataset.sample.columns if c != cfg["data"]["id"]]
     check_layout(cfg, dataset.classes, columns, METRICS[cfg["metric"]].needs_labels)
+    preflight(cfg, dataset)  # the model library tries the run's settings on a few dozen rows
 
 
 def check_target(cfg, y):
@@ -60,6 +62,9 @@ def check_target(cfg, y):
     if cfg["metric"] == "rmsle" and (y < 0).any():
         raise DataError(f"target {name!r} has negative values, which metric rmsle cannot score. "
                         "Fix: set metric to rmse or mae in config.yml.")
+    if cfg["metric"] == "mape" and (y == 0).any():
+        raise DataError(f"target {name!r} is 0 on {int((y == 0).sum()):,} rows, and metric mape divides by the target, "
+                        "so those rows score without bound. Fix: set metric to smape or mae in config.yml.")
     if (transform == "log1p" and (y <= -1).any()) or (transform == "sqrt" and (y < 0).any()):
         raise DataError(f"target {name!r} has values as low as {y.min()}, which target_transform {transform} cannot take. "
                         "Fix: set target_transform: null in config.yml.")

@@ -1,4 +1,4 @@
-"""Build the folder of a Kaggle dataset from an experiment's code and its runs' records, secrets left out.
+"""Build the folder of a Kaggle dataset from an experiment's code and its runs' records, chosen by allowlist.
 
 `python scripts/kaggle_cli.py package exp001/run002 [--upload]` calls build_dataset(); this file only writes
 the folder. The dataset holds code/<exp>/ (today's code of the experiment), one folder per run (its models,
@@ -18,12 +18,23 @@ from pathlib import Path
 from .kaggle_project import complete_run, parse_run, read_project
 from .project import BLEND_ROOT, RECORDS_ROOT, ROOT, UserError, rel
 
-# Experiment files that are not code: left out of a dataset, as new_exp.py leaves them out of a copy.
-NOT_CODE = ["__pycache__", ".ipynb_checkpoints", "*.pyc", "*.pyo", ".DS_Store", "wandb", "data", "output", "outputs"]
-# Files of a run record that prediction never reads: left out of a dataset to keep it small.
-NOT_NEEDED_TO_PREDICT = ["oof.csv", "test_pred.csv", "submission.csv", "log.txt", "git.diff", "*.png", "wandb"]
-# Names that look like secrets: never copied into a dataset (matched case-insensitively, files and folders).
-SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*credentials*", "*token*"]
+# What a dataset ships is chosen by allowlist: anything else (a key file, a notebook's scratch, data) stays out.
+# Code of the experiment (code/<exp>/, a record's src/): text files of these kinds, outside the folders below.
+CODE_SUFFIXES = (".py", ".yml", ".yaml", ".md", ".json", ".txt")
+NOT_CODE_FOLDERS = ("__pycache__", ".ipynb_checkpoints", "wandb", "data", "output", "outputs")
+# A run record: its metadata at the top, its fold models, its src/ (code, as above).
+RECORD_FILES = ("*.json", "*.yml", "*.yaml", "importance.csv")
+MODEL_SUFFIXES = (".txt", ".ubj", ".json", ".cbm", ".pkl")
+# A blend's folder: its blend.json.
+BLEND_FILES = ("*.json",)
+# Left out without a word: caches, and the outputs every record has that prediction never reads.
+ROUTINE = ("*.pyc", "*.pyo", "oof.csv", "test_pred.csv", "submission.csv", "log.txt", "git.diff", "*.png")
+# Names that look like secrets: never shipped even when their kind is allowed, and named apart (case-insensitive).
+SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*.key", "*credentials*", "*token*", "*secret*",
+                "*password*", "*api*key*", "*service*account*", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
+                ".netrc", "_netrc", ".pgpass", ".pypirc"]
+# What a secret's text holds: a text file of an allowed kind holding one of these stays out too.
+SECRET_TEXT = ("PRIVATE KEY-----", '"private_key"', "aws_secret_access_key")
 # Written by `package` at the top of a dataset folder: what it holds (the notebook finds the dataset by it).
 PACKAGE_FILE = "kaggle_package.json"
 # What predicts a blend, shipped in its dataset: predict_blend.py and the project modules it imports.
@@ -55,14 +66,14 @@ def dataset_names(args, exp, run):
 def build_dataset(folder, code_dir, exp, records, dataset_id, title):
     """Write the dataset folder, rebuilt from the records every time; give its path. Secret-looking files are named."""
     shutil.rmtree(folder, ignore_errors=True)
-    secrets = []
+    left_out = []
     # code/<exp>/ so that the experiment's own root (two folders up) is the dataset's folder, as in the project.
-    copy_without_secrets(code_dir, folder / "code" / exp, NOT_CODE, secrets)
+    copy_allowed(code_dir, folder / "code" / exp, is_code, left_out)
     for name, run_dir in records.items():
         warn_if_code_changed(run_dir, code_dir, f"{exp}/{name}")
-        copy_without_secrets(run_dir, folder / name, NOT_NEEDED_TO_PREDICT, secrets)
+        copy_allowed(run_dir, folder / name, is_record_file, left_out)
     runs = list(records)
-    return finish_dataset(folder, {"exp": exp, "runs": runs}, dataset_id, title, ", ".join(runs), secrets)
+    return finish_dataset(folder, {"exp": exp, "runs": runs}, dataset_id, title, ", ".join(runs), left_out)
 
 
 def blend_records(summary):
@@ -84,52 +95,87 @@ def build_blend_dataset(folder, name, summary, dataset_id, title):
     """Write the dataset folder of a blend (each run's code and record, blend.json, predict_blend.py); give its path."""
     records = blend_records(summary)
     shutil.rmtree(folder, ignore_errors=True)
-    secrets = []
+    left_out = []
     for exp in sorted({run.split("/")[0] for run in records}):
         if (ROOT / "exp" / exp).is_dir():  # today's code, as in a run's dataset; the records' src/ is what predicts
-            copy_without_secrets(ROOT / "exp" / exp, folder / "exp" / exp, NOT_CODE, secrets)
+            copy_allowed(ROOT / "exp" / exp, folder / "exp" / exp, is_code, left_out)
     for run, record in records.items():
         code_dir = ROOT / "exp" / run.split("/")[0]
         if code_dir.is_dir():
             warn_if_code_changed(record, code_dir, run)
-        copy_without_secrets(record, folder / record.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
+        copy_allowed(record, folder / record.relative_to(ROOT), is_record_file, left_out)
     blend_dir = BLEND_ROOT / name
-    copy_without_secrets(blend_dir, folder / blend_dir.relative_to(ROOT), NOT_NEEDED_TO_PREDICT, secrets)
+    copy_allowed(blend_dir, folder / blend_dir.relative_to(ROOT), lambda parts: fnmatch_any(parts[-1], BLEND_FILES)
+                 and len(parts) == 1, left_out)
     for script in BLEND_SCRIPTS:
         (folder / "scripts" / script).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / "scripts" / script, folder / "scripts" / script)
     contents = {"blend": name, "runs": summary["runs"], "weights": summary["weights"]}
-    return finish_dataset(folder, contents, dataset_id, title, f"{name}: {' + '.join(summary['runs'])}", secrets)
+    return finish_dataset(folder, contents, dataset_id, title, f"{name}: {' + '.join(summary['runs'])}", left_out)
 
 
-def finish_dataset(folder, contents, dataset_id, title, what, secrets):
-    """Write kaggle_package.json and dataset-metadata.json, say what the folder holds and which secrets stayed out."""
+def finish_dataset(folder, contents, dataset_id, title, what, left_out):
+    """Write kaggle_package.json and dataset-metadata.json, say what the folder holds and what stayed out."""
     write_json(folder / PACKAGE_FILE, dict(contents, competition=read_project().get("competition")))
     metadata = {"title": title, "id": dataset_id, "licenses": [{"name": "CC0-1.0"}]}
     write_json(folder / "dataset-metadata.json", metadata)
     print(f"dataset folder: {rel(folder)}/ ({what}; id {metadata['id']})")
+    secrets = [p for p in left_out if looks_secret(p)]
+    others = [p for p in left_out if p not in secrets]
     if secrets:
         print(f"left out {len(secrets)} secret-looking file(s), never to be uploaded: "
               f"{', '.join(rel(p) for p in secrets)}. Keep secrets outside exp/, the run records and the blends.")
+    if others:
+        shown = ", ".join(rel(p) for p in others[:20]) + (f" and {len(others) - 20} more" if len(others) > 20 else "")
+        print(f"left out {len(others)} file(s) a notebook does not need (only code, the models and the records' "
+              f"metadata are shipped): {shown}")
     return folder
 
 
-def is_secret(name):
-    """Tell whether a file or folder name looks like it holds a secret (an API key, a token, a private key)."""
-    return any(fnmatch.fnmatch(name.lower(), pattern) for pattern in SECRET_NAMES)
+def fnmatch_any(name, patterns):
+    return any(fnmatch.fnmatch(name.lower(), pattern) for pattern in patterns)
 
 
-def copy_without_secrets(source, dest, not_needed, secrets):
-    """Copy the folder source to dest, leaving out not_needed names and secret-looking ones (added to secrets)."""
-    def ignore(folder, names):
-        skipped = set(shutil.ignore_patterns(*not_needed)(folder, names))
-        for name in names:
-            if name not in skipped and is_secret(name):
-                secrets.append(Path(folder) / name)
-                skipped.add(name)
-        return skipped
+def is_code(parts):
+    """Tell whether a file of an experiment's folder (its path parts inside it) is code a notebook needs."""
+    return Path(parts[-1]).suffix.lower() in CODE_SUFFIXES and not set(parts[:-1]) & set(NOT_CODE_FOLDERS)
 
-    shutil.copytree(source, dest, ignore=ignore)
+
+def is_record_file(parts):
+    """Tell whether a file of a run record (its path parts inside it) is needed to predict: metadata, models, src/."""
+    if parts[0] == "src":
+        return len(parts) > 1 and is_code(parts[1:])
+    if parts[0] == "models":
+        return len(parts) == 2 and Path(parts[1]).suffix.lower() in MODEL_SUFFIXES
+    return len(parts) == 1 and fnmatch_any(parts[0], RECORD_FILES)
+
+
+def looks_secret(path):
+    """Tell whether a file looks like it holds a secret: by its name, or (a small text file) by what it holds."""
+    if fnmatch_any(path.name, SECRET_NAMES):
+        return True
+    try:
+        return path.stat().st_size < 1_000_000 and any(text in path.read_text(errors="replace") for text in SECRET_TEXT)
+    except OSError:
+        return False
+
+
+def copy_allowed(source, dest, allowed, left_out):
+    """Copy the files of `source` that allowed(path parts) accepts and that do not look secret; add the rest to left_out."""
+    for path in sorted(source.rglob("*")):
+        if path.is_dir() or (path.is_symlink() and not path.resolve().is_relative_to(source.resolve())):
+            if path.is_symlink():
+                left_out.append(path)  # a link out of the folder would ship what it points to
+            continue
+        parts = path.relative_to(source).parts
+        if not allowed(parts) or looks_secret(path):
+            routine = set(parts[:-1]) & {"__pycache__", ".ipynb_checkpoints", "wandb"} or fnmatch_any(parts[-1], ROUTINE)
+            if looks_secret(path) or not routine:
+                left_out.append(path)
+            continue
+        target = dest.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
 
 
 def write_json(path, data):

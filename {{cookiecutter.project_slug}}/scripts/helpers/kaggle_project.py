@@ -57,16 +57,27 @@ def complete_run(exp, run):
     folder = RECORDS_ROOT / exp / run
     status_file = folder / "status.json"
     if status_file.is_file():
-        status = json.loads(status_file.read_text(encoding="utf-8"))
+        status = read_status(status_file, exp, run)
         if status.get("status") == "done":
             return folder, status
     failed = RECORDS_ROOT / exp / f"{run}.failed"
     if (failed / "status.json").is_file():
-        state = json.loads((failed / "status.json").read_text(encoding="utf-8")).get("status", "failed")
+        state = read_status(failed / "status.json", exp, run).get("status", "failed")
         raise UserError(f"{exp}/{run} did not finish ({state}); see {rel(failed / 'log.txt')}. Only complete runs "
                         f"can be used. Fix the problem, then: python exp/{exp}/exp.py --run {run}")
     raise UserError(f"{exp}/{run} has no complete record in {rel(RECORDS_ROOT / exp)}/. Train it first: "
                     f"python exp/{exp}/exp.py --run {run} (list the runs with --list).")
+
+
+def read_status(path, exp, run):
+    """Give a record's status.json, or raise UserError naming it when it cannot be read (hand-edited, cut short)."""
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+        status.get("status")
+        return status
+    except (ValueError, AttributeError) as e:
+        raise UserError(f"{rel(path)} cannot be read ({e}), so {exp}/{run} cannot be used. Fix: restore it, or redo "
+                        f"the run: python exp/{exp}/exp.py --run {run} --force") from None
 
 
 def parse_blend(text):

@@ -6,6 +6,7 @@ status.json) is left out, so a leaderboard built while runs train never shows a 
 import csv
 import json
 import re
+import sys
 from datetime import datetime
 
 import yaml
@@ -31,6 +32,17 @@ def read_json(path):
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+_WARNED = set()
+
+
+def warn_unreadable(path):
+    """Name, once per command, a status.json that is there but cannot be read (hand-edited, cut short)."""
+    if path.is_file() and path not in _WARNED:
+        _WARNED.add(path)
+        print(f"warning: {path.relative_to(ROOT)} cannot be read, so that run is left out of the board. "
+              "Fix: restore it, or redo the run with --force.", file=sys.stderr)
 
 
 def read_yaml(path):
@@ -88,6 +100,7 @@ def read_run(exp, run, folder, failed):
     """Give one board row for a run record, or None when the record is not whole."""
     status = read_json(folder / "status.json")
     if not status:  # status.json is written last: without it the record is incomplete
+        warn_unreadable(folder / "status.json")
         return None
     row = dict.fromkeys(COLUMNS, "")
     row.update(exp=exp, run=run, status=status.get("status", "failed" if failed else "done"),

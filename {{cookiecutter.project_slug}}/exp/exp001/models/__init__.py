@@ -138,9 +138,28 @@ def importance(cfg, fold_models, features):
 def save_fold(cfg, fold_models, models_dir, k):
     """Write models/fold<k>.<ext> (fold<k>_seed<s>.<ext> with several seeds); give the paths."""
     module, fold_seeds = family(cfg), seeds(cfg)
-    if len(fold_seeds) == 1:
-        return [module.save(fold_models[0], models_dir / f"fold{k}")]
-    return [module.save(m, models_dir / f"fold{k}_seed{s}") for m, s in zip(fold_models, fold_seeds)]
+    stems = [f"fold{k}"] if len(fold_seeds) == 1 else [f"fold{k}_seed{s}" for s in fold_seeds]
+    try:
+        paths = [module.save(m, models_dir / stem) for m, stem in zip(fold_models, stems)]
+    except OSError:
+        raise
+    except Exception:  # a library's own error for a file it could not write: say so when the folder refuses writes
+        raise_write_error(models_dir / stems[0])
+        raise
+    raise_write_error(models_dir / stems[0])  # XGBoost and CatBoost write nothing to a full disk without a word
+    return paths
+
+
+def raise_write_error(path):
+    """Raise the OSError (a full disk, a read-only folder) that a small write beside `path` meets; else return None."""
+    probe = path.with_name(f".{path.name}.write-probe")
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 4096)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def load_fold(cfg, models_dir, k):

@@ -16,6 +16,7 @@ import models
 from runner.util import log
 
 SUFFIX = ".txt"
+GPU = True  # model.device: gpu -> device_type gpu (OpenCL); model.params.device_type: cuda for a CUDA build
 
 # Our metric -> the LightGBM metric that early stopping watches. Label metrics such as
 # accuracy move in coarse steps and stop too early, so they watch logloss instead.

@@ -7,7 +7,9 @@ folder) only through this contract, which any kind of experiment (tabular, image
     train.check_config(cfg, where)            raise ConfigError for a value no run could train with;
                                               called for config.yml and every run before any training
     train.check_before_training(cfg, n_rows)  read the data and raise DataError for what would fail only
-                                              after training; called for every run before the first trains
+                                              after training, or ConfigError for a value the model library
+                                              refuses (the runner names the run); called for every run
+                                              before the first trains
     train.run(cfg, run_dir, n_rows, resume=folder, report=callable) -> dict
                                               train one run, write its outputs into run_dir, give its
                                               metrics: {"cv": float, ...}; keep in `resume` what going on
@@ -54,6 +56,11 @@ import sys
 
 # Records and Kaggle's read-only datasets keep code only: no __pycache__ beside the experiment's files.
 sys.dont_write_bytecode = True
+
+# Ctrl-C or SIGTERM from exp.py's first line on leave without a traceback; main() then takes them over.
+from .interrupts import catch_signals_early  # noqa: E402
+
+catch_signals_early(getattr(sys.modules.get("__main__"), "__file__", None))
 
 from .util import ConfigError, DataError  # noqa: E402  (the errors the lab raises)
 

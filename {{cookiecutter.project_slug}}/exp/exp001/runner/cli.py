@@ -81,7 +81,7 @@ def parse_args(argv, doc):
 
 def main(runs_list, caller):
     """Run exp.py's command line over RUNS and exit; `caller` is exp.py's globals (its __file__ and __doc__)."""
-    catch_signals()  # here, not at import: importing exp.py (a notebook) changes nothing
+    catch_signals()  # a run ends as interrupted from here; before, interrupts.catch_signals_early leaves quietly
     exp_py = Path(caller.get("__file__") or util.EXP_DIR / "exp.py")
     argv = sys.argv[1:]
     try:
@@ -134,7 +134,10 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
             import train
             tracking.check_tracking(base)
             for run in todo:  # read the data now, so a missing file or column is reported before any training
-                train.check_before_training(run.config, run.n_rows)
+                try:
+                    train.check_before_training(run.config, run.n_rows)
+                except ConfigError as e:  # a value the model library refuses: named with its run
+                    raise ConfigError(f"{run.name}: {e}") from None
         plan.check_writable(out_root)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -7,6 +7,8 @@ promptly and keeps what it finished, so the next start resumes it (resume.py). T
 """
 import contextlib
 import signal
+import sys
+from pathlib import Path
 
 
 # main() catches these before any slow import (pandas, LightGBM and the experiment's own modules are
@@ -40,6 +42,23 @@ def catch_signals():
     """Make Ctrl-C, SIGTERM and SIGUSR1 raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, on_signal)
+
+
+def leave_quietly(signum, frame):
+    """Before main() runs (exp.py's own imports, RUNS): nothing was started, so leave at once, without a traceback."""
+    sys.stderr.write("interrupted before any run started\n")
+    raise SystemExit(128 + signum)
+
+
+def catch_signals_early(main_file):
+    """From `import runner` on, when exp.py (main_file) runs as the command: Ctrl-C and SIGTERM leave quietly.
+
+    Not when exp.py or the runner is imported (a notebook, predict.py): their signals stay as they were.
+    """
+    here = Path(__file__).resolve().parents[1]
+    if main_file and Path(main_file).name == "exp.py" and Path(main_file).resolve().parent == here:
+        signal.signal(signal.SIGINT, leave_quietly)
+        signal.signal(signal.SIGTERM, leave_quietly)
 
 
 @contextlib.contextmanager

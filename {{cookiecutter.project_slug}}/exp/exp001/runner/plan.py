@@ -5,6 +5,7 @@ A finished run whose snippet was edited (changed) or whose config.yml has change
 it too: its record would no longer say how it was made. --list and --dry-run show the plan and stop.
 """
 import functools
+import sys
 import textwrap
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ def check_config(config, where):
 
 def select_runs(runs, spec):
     """Give the runs named by --run: '2,3', 'run002', '1-3'; all runs when spec is None."""
-    if not spec:
+    if spec is None:  # --run "" names no run: refused below, not read as all of them
         return runs
     chosen = []
     for part in spec.split(","):
@@ -121,9 +122,15 @@ def check_unchanged(out_root, states, force):
     """Refuse to go on when any finished run of RUNS no longer matches its snippet or config.yml: its record would lie."""
     changed = [name for name, state in states.items() if state == "changed"]
     stale = [name for name, state in states.items() if state == "stale"]
-    if force or not (changed or stale):
+    unreadable = [name for name, state in states.items() if state == "unreadable"]
+    if force or not (changed or stale or unreadable):
         return
     where = util.rel(out_root)
+    if unreadable:
+        raise ConfigError(
+            f"{', '.join(unreadable)}: the status.json of the record cannot be read (see --list), so whether it finished "
+            f"is unknown. Fix: restore it (from git or a backup), or move {where}/{unreadable[0]}*/ away, or redo it "
+            f"with --force --run {unreadable[0]} (the old record is kept).")
     if changed:
         raise ConfigError(
             f"{', '.join(changed)}: the snippet in RUNS differs from the one saved in "
@@ -173,6 +180,10 @@ def show_list(runs, states, out_root):
         elif status != "done" and (outlook := resume.outlook(out_root, run)):
             score = f" {outlook}"  # resuming at fold 3 (folds 1-2 done)
         print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
+    for run in runs:  # named once, below the list that still shows every other run
+        if states[run.name][0] == "unreadable":
+            print(f"warning: {states[run.name][1]['error']}. Fix: restore it, or redo {run.name} with --force.",
+                  file=sys.stderr)
 
 
 def show_dry_run(runs, base):

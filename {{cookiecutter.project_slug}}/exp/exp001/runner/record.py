@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .config import parse_yaml
-from .util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, write_json
+from .util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, rel, write_json
 
 
 def start(out_root, name):
@@ -61,7 +61,11 @@ def status_of(out_root, run):
     """
     done = out_root / run.name
     if (done / "status.json").is_file():
-        status = read_json(done / "status.json")
+        try:  # a hand-edited or cut-short status.json: named, not a traceback
+            status = read_json(done / "status.json")
+            status.get("status")
+        except (OSError, ValueError, AttributeError) as e:
+            return "unreadable", {"status": "unreadable", "error": f"{rel(done / 'status.json')} cannot be read ({e})"}
         # A file that holds to the letter what run_one writes needs no parsing: parsing took 1.6 ms a
         # record, paid for every finished run by each summary and each start.
         update_text = (done / "config_update.yml").read_text(encoding="utf-8")
@@ -74,8 +78,11 @@ def status_of(out_root, run):
         return "done", status
     failed = out_root / f"{run.name}.failed"
     if (failed / "status.json").is_file():
-        status = read_json(failed / "status.json")
-        return status["status"], status
+        try:
+            status = read_json(failed / "status.json")
+            return status["status"], status
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            return "unreadable", {"status": "unreadable", "error": f"{rel(failed / 'status.json')} cannot be read ({e})"}
     return "not run", {}
 
 

@@ -6,6 +6,7 @@ from metrics import METRICS
 from runner.util import ConfigError
 from tabular.encoding import TARGET_TRANSFORM_NAMES, TARGET_TRANSFORMS
 from tabular.folds import GROUP_SCHEMES
+from tabular.preflight import check_params
 
 TASKS = ("binary", "multiclass", "regression")
 CV_SCHEMES = ("kfold", "stratified", "group", "stratified_group")
@@ -38,8 +39,13 @@ def check_config(cfg, where):
     if not isinstance(cv["n_splits"], int) or cv["n_splits"] < 2:
         fail("cv.n_splits", cv["n_splits"], ["a whole number of at least 2"])
     whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
-    if not whole(cfg["seed"]):
-        fail("seed", cfg["seed"], ["a whole number, like 42"])
+    if not whole(cfg["seed"]) or not 0 <= cfg["seed"] < 2**32:
+        fail("seed", cfg["seed"], ["a whole number from 0 to 2**32 - 1, like 42"])
+    if cv.get("seed") is not None and not (whole(cv["seed"]) and 0 <= cv["seed"] < 2**32):
+        fail("cv.seed", cv["seed"], ["a whole number from 0 to 2**32 - 1, like 42", "null (the run's seed)"])
+    n_rows = (cfg.get("debug") or {}).get("n_rows")
+    if n_rows is not None and not (whole(n_rows) and n_rows >= 1):
+        fail("debug.n_rows", n_rows, ["a whole number of rows, at least 1, like 1000", "null (all rows)"])
     if cfg["target_transform"] not in TARGET_TRANSFORM_NAMES:
         fail("target_transform", cfg["target_transform"], ["null", *TARGET_TRANSFORMS])
     if cfg["target_transform"] is not None and cfg["task"] != "regression":
@@ -55,8 +61,18 @@ def check_model_config(cfg, where, fail, whole):
         fail("model.name", name, models.MODEL_NAMES)
     if model["device"] not in models.DEVICES:
         fail("model.device", model["device"], models.DEVICES)
-    if model["seeds"] is not None and not (isinstance(model["seeds"], list) and model["seeds"] and all(map(whole, model["seeds"]))):
-        fail("model.seeds", model["seeds"], ["null (the run's seed)", "a list of whole numbers, like [0, 1, 2]"])
+    if model["seeds"] is not None and not (isinstance(model["seeds"], list) and model["seeds"] and all(
+            whole(s) and 0 <= s < 2**32 for s in model["seeds"]) and len(set(model["seeds"])) == len(model["seeds"])):
+        fail("model.seeds", model["seeds"], ["null (the run's seed)", "a list of different whole numbers from 0 to "
+                                             "2**32 - 1, like [0, 1, 2] (a repeated seed trains the same model twice)"])
+    if not isinstance(model["params"], dict):
+        fail("model.params", model["params"], ["a section of the model's parameters (key: value lines below it)"])
+    if not whole(model["num_boost_round"]) or model["num_boost_round"] < 1:
+        fail("model.num_boost_round", model["num_boost_round"], ["a whole number of at least 1, like 1000"])
+    if model["early_stopping_rounds"] is not None and not (whole(model["early_stopping_rounds"]) and model["early_stopping_rounds"] >= 1):
+        fail("model.early_stopping_rounds", model["early_stopping_rounds"], ["a whole number of at least 1, like 50",
+                                                                             "null (train all rounds)"])
+    check_params(cfg, where)
     seed_keys = [key for key in model["params"] if key in ("seed", "random_seed", "random_state")]
     if seed_keys:
         raise ConfigError(f"{where}: model.params.{seed_keys[0]} would be replaced by the run's seed. "

@@ -1,5 +1,6 @@
 """Folds: which fold each train row validates in, made once and shared by every run with the same CV settings."""
 import hashlib
+import json
 import weakref
 
 import numpy as np
@@ -49,14 +50,17 @@ def make_folds(data, cv, seed_default):
     """
     from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
-    scheme, n_splits, seed = cv["scheme"], cv["n_splits"], cv.get("seed", seed_default)
+    scheme, n_splits = cv["scheme"], cv["n_splits"]
+    seed = seed_default if cv.get("seed") is None else cv["seed"]
     groups = group_values(data, cv["group"]) if scheme in GROUP_SCHEMES else None
     strata = data.y
     if not data.classes and scheme in ("stratified", "stratified_group"):
         # Regression: stratify on ten quantile bins, so every fold sees the whole range of the target.
         strata = pd.qcut(data.y, 10, labels=False, duplicates="drop")
     digest = rows_digest(data, cv["group"] if groups is not None else None, groups)
-    name = f"{scheme}_k{n_splits}_seed{seed}" + (f"_{cv['group']}" if groups is not None else "") + f"_{digest}.csv"
+    # Named by a hash of the settings, never by their text: a cv.group like '../x' cannot reach the path.
+    settings = json.dumps([seed, cv["group"] if groups is not None else None, digest]).encode()
+    name = f"{scheme}_k{int(n_splits)}_{hashlib.sha1(settings).hexdigest()[:12]}.csv"
     path = OUTPUT_DIR / "folds" / name
     if path in _FOLDS:
         return _FOLDS[path]
