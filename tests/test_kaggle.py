@@ -222,9 +222,9 @@ def test_submissions_printed_by_the_real_cli_are_saved_and_reach_the_leaderboard
     assert fake_kaggle.requests("ListSubmissions")[0]["body"]["pageSize"] == 200
     rows = list(csv.DictReader((trained / "data" / "output" / "submissions.csv").open()))
     assert [(r["date"], r["status"], r["publicScore"]) for r in rows] == [
-        ("2025-01-03 10:00:00", "SubmissionStatus.PENDING", ""),
-        ("2025-01-02 10:00:00", "SubmissionStatus.COMPLETE", "0.91000"),
-        ("2025-01-01 10:00:00", "SubmissionStatus.COMPLETE", "0.88000")]
+        ("2025-01-03 10:00:00", "PENDING", ""),
+        ("2025-01-02 10:00:00", "COMPLETE", "0.91000"),
+        ("2025-01-01 10:00:00", "COMPLETE", "0.88000")]
     run_python(trained, "scripts/leaderboard.py", "--no-plot")
     board = {r["run"]: r for r in read_board(trained)}
     assert board["run002"]["public_lb"] == "0.91"  # the newest of its two submissions

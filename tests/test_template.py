@@ -52,6 +52,7 @@ EXPECTED_FILES = {
     "exp/exp001/tabular/encoding.py",
     "exp/exp001/tabular/files.py",
     "exp/exp001/tabular/folds.py",
+    "exp/exp001/tabular/names.py",
     "exp/exp001/tabular/outputs.py",
     "exp/exp001/tabular/submission.py",
     "exp/exp001/train.py",

@@ -157,7 +157,9 @@ def predict(run_dir, args):
         state_file = run_dir / "models" / f"fold{k}_features.json"  # features this fold learned (features.fit_fold)
         fold_X = models.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options)) if state_file.is_file() else X
         test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, fold_X)) / n_splits
-    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {n_splits} folds of {cfg['model']['name']}")
+    n_seeds = len(models.seeds(cfg))
+    used = f"{n_splits} folds" + (f" x {n_seeds} seeds ({n_splits * n_seeds} models)" if n_seeds > 1 else "")
+    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {used} of {cfg['model']['name']}")
     if args.raw_out is not None:
         write(prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
     if args.out is not None:

@@ -103,7 +103,8 @@ def run_command(runs_list, exp_py, doc, argv):
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")
         if args.dry_run:
-            return plan.show_dry_run(selected, base) or 0
+            done = [] if args.force or args.debug else [n for n, (s, _) in plan.read_states(selected, out_root).items() if s == "done"]
+            return plan.show_dry_run(selected, base, done) or 0
         states = plan.read_states(runs, out_root)
         if args.list:
             return plan.show_list(runs, states, out_root) or 0

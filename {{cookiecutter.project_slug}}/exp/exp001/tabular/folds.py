@@ -35,7 +35,9 @@ def rows_digest(data, group, groups):
     if key not in _DIGESTS:
         digest = hashlib.sha1("\n".join(data.ids.astype(str).tolist()).encode() + data.y.tobytes())
         if groups is not None:
-            digest.update(pd.util.hash_array(groups).tobytes())
+            # Which rows share a group, not how the column is stored: as a feature it is encoded (float32,
+            # categories), dropped it is read as it is, and both make the same folds, so the same file.
+            digest.update(pd.factorize(groups, sort=True)[0].astype(np.int64).tobytes())
         _DIGESTS[key] = digest.hexdigest()[:10]
         weakref.finalize(data, _DIGESTS.pop, key, None)  # a new Dataset may reuse the id of a freed one
     return _DIGESTS[key]
