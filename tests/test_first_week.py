@@ -1,11 +1,14 @@
 """The first week on a real competition (issue 21): the small things a Kaggler trips over on day one."""
 import importlib
+import json
 import sys
 
 import pytest
+import yaml
 
 from conftest import run_exp, run_python
 from test_runs import set_config, set_runs
+from test_switch_competition import put_regression_competition
 
 EXP = "data/output/exp/exp001"
 FAST = {"model__num_boost_round": 20, "model__early_stopping_rounds": 5}
@@ -75,3 +78,47 @@ def test_predict_counts_every_seeded_model(project):
     result = run_python(project, "exp/exp001/predict.py", "run001", "--test", "data/input/test.csv", "--out", "sub.csv")
     assert result.returncode == 0, result.stderr
     assert "with 5 folds x 3 seeds (15 models) of lightgbm" in result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- warnings that save a day
+
+def test_warnings_reach_the_log_metrics_and_summary_one_line_each(project):
+    set_config(project, model__num_boost_round=3, model__early_stopping_rounds=5)
+    set_runs(project,
+             "model:\n  seeds: [0, 1, 2]",  # LightGBM without bagging: every seed trains the same trees
+             "cv:\n  scheme: group\n  group: petal_width",
+             "cv:\n  scheme: group\n  group: petal_width\ndata:\n  features: [sepal_length, petal_width]")
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    summary = out[out.index("summary ("):]
+
+    log1 = (project / EXP / "run001/log.txt").read_text()
+    assert "warning: model.seeds [0, 1, 2]: every seed gave the same predictions" in log1
+    assert "folds 1, 2, 3, 4, 5 of 5 stopped at model.num_boost_round 3" in log1
+    metrics = json.loads((project / EXP / "run001/metrics.json").read_text())
+    assert len(metrics["warnings"]) == 2
+    assert summary.count("warning: model.seeds") == 1 and summary.count("stopped at model.num_boost_round") == 3
+
+    importance = (project / EXP / "run002/importance.csv").read_text()
+    assert "petal_width" not in importance, "the group column is no feature by default"
+    assert "cv.group 'petal_width' is left out of the features" in (project / EXP / "run002/log.txt").read_text()
+    assert "petal_width" in (project / EXP / "run003/importance.csv").read_text(), "kept when data.features lists it"
+    assert "cv.group 'petal_width' is also a feature (data.features lists it)" in (project / EXP / "run003/log.txt").read_text()
+    assert "warning: cv.group 'petal_width' is left out" in summary and "warning: cv.group 'petal_width' is also" in summary
+
+
+def test_rmsle_competition_gets_log1p_and_a_warning_without_it(project):
+    put_regression_competition(project)
+    result = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug", "--metric", "rmsle")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "target_transform: log1p" in result.stdout
+    config = yaml.safe_load((project / "exp/exp001/config.yml").read_text())
+    assert (config["metric"], config["target_transform"]) == ("rmsle", "log1p")
+    set_config(project, **FAST)
+    set_runs(project, "seed: 42", "target_transform: null")
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning: metric rmsle" not in (project / EXP / "run001/log.txt").read_text()
+    assert "warning: metric rmsle is rmse on log(1 + y), but target_transform is null" in \
+        (project / EXP / "run002/log.txt").read_text()

@@ -106,9 +106,14 @@ def propose(train_path, test_path, sample_path, args):
     task = args.task or guess_task(train[target])
     metric = args.metric or guess_metric(task, sample)
     extra = [c for c in only_in_train if c != target]
-    return {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
-            "id": str(id_column), "target": str(target), "task": task, "metric": metric,
-            "only_in_train": extra, "rows": len(train)}
+    settings = {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
+                "id": str(id_column), "target": str(target), "task": task, "metric": metric,
+                "only_in_train": extra, "rows": len(train)}
+    if metric == "rmsle":  # rmse on log(1 + y): the model learns that scale
+        settings["target_transform"] = "log1p"
+    elif task != "regression":  # transforms are for regression only
+        settings["target_transform"] = None
+    return settings
 
 
 def guess_task(target):
@@ -143,7 +148,7 @@ def rewrite_config(text, settings):
         if key:
             indent, name = key.group(1), key.group(2)
             nested = section == "data" and indent and name in ("train", "test", "sample_submission", "id", "target")
-            if nested or (not indent and name in ("task", "metric")):
+            if nested or (not indent and name in ("task", "metric", "target_transform") and name in settings):
                 value = yaml.safe_dump(settings[name], width=1000).removesuffix("...\n").strip()
                 line = f"{indent}{name}{key.group(3)}{value}"
                 if key.group(5):  # keep the comment, in its column when the new value fits
@@ -154,7 +159,8 @@ def rewrite_config(text, settings):
     new = "".join(lines)
     config = yaml.safe_load(new)
     got = {**{k: config["data"][k] for k in ("train", "test", "sample_submission", "id", "target")},
-           "task": config["task"], "metric": config["metric"]}
+           "task": config["task"], "metric": config["metric"],
+           **({"target_transform": config.get("target_transform")} if "target_transform" in settings else {})}
     wanted = {k: settings[k] for k in got}
     if got != wanted:
         raise SwitchError(f"could not rewrite config.yml safely (got {got}, wanted {wanted}). Nothing was changed: "
@@ -202,6 +208,9 @@ def main(argv=None):
     for key in ("train", "test", "sample_submission", "id", "target"):
         print(f"  data.{key}: {settings[key]}")
     print(f"  task: {settings['task']}\n  metric: {settings['metric']}   (check the competition's Evaluation page)")
+    if "target_transform" in settings:
+        print(f"  target_transform: {settings['target_transform'] or 'null'}"
+              + ("   (rmsle is rmse on log(1 + y): the model learns that scale)" if settings["target_transform"] else ""))
     if settings["only_in_train"]:
         print(f"  note: {', '.join(settings['only_in_train'])} are in train but not in test: list them in data.drop.")
     print(f"exp/{args.exp}/exp.py: RUNS becomes one base run.")

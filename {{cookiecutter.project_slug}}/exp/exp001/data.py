@@ -16,7 +16,7 @@ import pandas as pd
 from features import add_features
 from runner.util import ROOT, DataError, closest, notice, rel
 from tabular.encoding import encode_features, encode_target, is_numeric, learn_feature_spec
-from tabular.folds import GROUP_SCHEMES, group_values
+from tabular.folds import GROUP_SCHEMES, data_section, group_values
 from tabular.submission import check_sample
 
 # Where the competition's files are when they are not in data.dir: a Kaggle notebook sets it to
@@ -47,9 +47,10 @@ def load_data(cfg, n_rows=None):
     Every check of the files runs here, so the runner's read before training reports them all.
     """
     options = cfg.get("features") or {}
-    key = json.dumps([cfg["data"], cfg["task"], options, n_rows, os.environ.get(DATA_DIR_ENV)], sort_keys=True, default=str)
+    spec = data_section(cfg)  # cv.group left out of the features unless data.features lists it
+    key = json.dumps([spec, cfg["task"], options, n_rows, os.environ.get(DATA_DIR_ENV)], sort_keys=True, default=str)
     if key not in _CACHE:
-        _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows, options)
+        _CACHE[key] = read_dataset(spec, cfg["task"], n_rows, options)
     if cfg["cv"]["scheme"] in GROUP_SCHEMES:
         group_values(_CACHE[key], cfg["cv"]["group"])  # a missing column is reported before any training
     return _CACHE[key]
@@ -165,7 +166,7 @@ def choose_features(train, test, spec, paths):
         features = list(spec["features"])
         require_columns(train, features, paths["train"], "in config.yml, list only these in data.features")
     else:
-        unwanted = {spec["id"], spec["target"], *spec["drop"]}
+        unwanted = {spec["id"], spec["target"], *spec["drop"], spec.get("cv_group")}
         features = [c for c in train.columns if c not in unwanted]
     require_columns(test, features, paths["test"],
                     "in config.yml, add the columns only train has to data.drop (or list the features in data.features)")

@@ -32,7 +32,7 @@ def run_one(run, position, out_root, argv):
         util.seed_everything(run.config.get("seed"))
         tracker = tracking.start_tracking(run.config, run.name)
         metrics = train.run(run.config, partial, run.n_rows)
-        status.update(status="done", cv=metrics["cv"])
+        status.update(status="done", cv=metrics["cv"], **({"warnings": metrics["warnings"]} if metrics.get("warnings") else {}))
     except (ConfigError, DataError) as e:
         log.error(f"{run.name} failed: {e}")
         status.update(status="failed", error=str(e))

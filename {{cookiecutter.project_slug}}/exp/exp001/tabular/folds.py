@@ -21,6 +21,14 @@ def group_values(data, group):
                     f"{', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
 
 
+def data_section(cfg):
+    """Give cfg's data section as data.py reads it: the cv.group column is no feature unless data.features lists it."""
+    data, group = cfg["data"], cfg["cv"].get("group")
+    if cfg["cv"].get("scheme") not in GROUP_SCHEMES or not group or group in (data["features"] or []) or group in data["drop"]:
+        return data
+    return {**data, "categorical": [c for c in data["categorical"] if c != group], "cv_group": group}
+
+
 _FOLDS = {}
 _DIGESTS = {}  # (id of a loaded Dataset, cv.group) -> digest; an entry leaves with its Dataset
 
