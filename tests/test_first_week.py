@@ -3,6 +3,7 @@ import importlib
 import json
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -100,6 +101,7 @@ def test_warnings_reach_the_log_metrics_and_summary_one_line_each(project):
     assert len(metrics["warnings"]) == 2
     assert summary.count("warning: model.seeds") == 1 and summary.count("stopped at model.num_boost_round") == 3
 
+    assert (project / EXP / "run001/confusion_matrix.png").is_file() and not (project / EXP / "run001/calibration.png").exists()
     importance = (project / EXP / "run002/importance.csv").read_text()
     assert "petal_width" not in importance, "the group column is no feature by default"
     assert "cv.group 'petal_width' is left out of the features" in (project / EXP / "run002/log.txt").read_text()
@@ -120,5 +122,60 @@ def test_rmsle_competition_gets_log1p_and_a_warning_without_it(project):
     result = run_exp(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warning: metric rmsle" not in (project / EXP / "run001/log.txt").read_text()
+    assert (project / EXP / "run001/oof_vs_target.png").is_file()
     assert "warning: metric rmsle is rmse on log(1 + y), but target_transform is null" in \
         (project / EXP / "run002/log.txt").read_text()
+
+
+# ---------------------------------------------------------------- predict.py on any test file
+
+def test_predict_on_another_test_file_keeps_its_rows_and_ids_with_the_samples_columns(trained, tmp_path):
+    test = pd.read_csv(trained / "data/input/test.csv")
+    other = pd.concat([test, test.assign(id=test["id"] + 1000)]).sample(frac=1, random_state=3)
+    other["id"] = other["id"] + 5000  # no id of the sample's
+    other.to_csv(tmp_path / "other.csv", index=False)
+    out = tmp_path / "sub.csv"
+    result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "other.csv"), "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is not the competition's test file" in result.stderr + result.stdout
+    sub = pd.read_csv(out)
+    assert list(sub.columns) == list(pd.read_csv(trained / "data/input/sample_submission.csv").columns)
+    assert sub["id"].tolist() == other["id"].tolist()
+    assert sub["species"].isin(["setosa", "versicolor", "virginica"]).all()
+
+
+def test_predict_without_a_sample_file_takes_the_runs_submission_columns(trained, tmp_path):
+    (trained / "data/input/sample_submission.csv").unlink()
+    out = tmp_path / "sub.csv"
+    result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", "data/input/test.csv", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "give --sample PATH" in result.stderr + result.stdout
+    assert pd.read_csv(out)["id"].tolist() == pd.read_csv(trained / "data/input/test.csv")["id"].tolist()
+
+
+def test_predict_on_a_part_of_the_test_file_names_the_flags_that_fix_it(trained, tmp_path):
+    pd.read_csv(trained / "data/input/test.csv").head(10).to_csv(tmp_path / "part.csv", index=False)
+    result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "part.csv"),
+                        "--out", str(tmp_path / "sub.csv"))
+    assert result.returncode == 2
+    assert "--sample data/input/sample_submission.csv: 20 of its 30 ids are not in --test" in result.stderr
+    assert "Fix: give --test the whole test file" in result.stderr
+
+
+# ---------------------------------------------------------------- diagnostic pictures
+
+def test_every_record_has_the_pictures_of_its_task(project):
+    from PIL import Image
+
+    for name in ("train.csv", "sample_submission.csv"):
+        frame = pd.read_csv(project / "data/input" / name)
+        frame["species"] = (frame["species"] == "virginica").map({True: "yes", False: "no"})
+        frame.to_csv(project / "data/input" / name, index=False)
+    set_config(project, task="binary", metric="auc", **FAST)
+    set_runs(project, "seed: 42")
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = project / EXP / "run001"
+    for picture in ("confusion_matrix.png", "calibration.png"):
+        assert Image.open(record / picture).size[0] > 300
+    assert not (record / "oof_vs_target.png").exists()

@@ -435,7 +435,7 @@ def test_package_builds_a_dataset_with_code_models_and_run_record(trained, tmp_p
     assert (folder / "code" / "exp001" / "exp.py").read_bytes() == (code / "exp.py").read_bytes()
     # The run record that prediction needs, without the big outputs it never reads.
     record = trained / "data" / "output" / "exp" / "exp001" / "run002"
-    left_out = {"oof.csv", "test_pred.csv", "submission.csv", "log.txt", "importance.png", "git.diff"}
+    left_out = {"oof.csv", "test_pred.csv", "submission.csv", "log.txt", "importance.png", "confusion_matrix.png", "git.diff"}
     assert files_under(folder / "run002") == [f for f in files_under(record) if f not in left_out]
     assert {"config.yml", "models/fold0.txt", "src/train.py", "metrics.json"} <= set(files_under(folder / "run002"))
     assert not (folder / "run001").exists()
