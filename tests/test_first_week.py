@@ -1,6 +1,8 @@
 """The first week on a real competition (issue 21): the small things a Kaggler trips over on day one."""
 import importlib
 import json
+import os
+import subprocess
 import sys
 
 import pandas as pd
@@ -179,3 +181,58 @@ def test_every_record_has_the_pictures_of_its_task(project):
     for picture in ("confusion_matrix.png", "calibration.png"):
         assert Image.open(record / picture).size[0] > 300
     assert not (record / "oof_vs_target.png").exists()
+
+
+# ---------------------------------------------------------------- threads by default
+
+def run_exp_on_any_threads(project, *args, **env):
+    """Run exp001/exp.py without OMP_NUM_THREADS, which would take precedence over the rule under test."""
+    full = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    return subprocess.run([sys.executable, str(project / "exp/exp001/exp.py"), *args], cwd=project, capture_output=True,
+                          text=True, timeout=300, env=dict(full, PYTHONDONTWRITEBYTECODE="1", **env))
+
+
+def test_a_run_picks_its_threads_from_the_data_and_says_so(project):
+    set_config(project, **FAST)
+    set_runs(project, "seed: 42", "model:\n  params:\n    +num_threads: 2")
+    result = run_exp_on_any_threads(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    log1, log2 = ((project / EXP / run / "log.txt").read_text() for run in ("run001", "run002"))
+    assert "threads: 1: 120 rows x 4 features is small data" in log1
+    assert "[num_threads: 1]" in (project / EXP / "run001/models/fold0.txt").read_text()
+    assert "threads: as the config says: model.params.num_threads = 2" in log2
+    assert "[num_threads: 2]" in (project / EXP / "run002/models/fold0.txt").read_text()
+
+    again = run_exp_on_any_threads(project, "--run", "1", "--force", KAGGLE_EXP_THREADS="2")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "threads: 2: KAGGLE_EXP_THREADS=2" in again.stdout + again.stderr
+    assert "[num_threads: 2]" in (project / EXP / "run001/models/fold0.txt").read_text()
+
+
+def test_large_data_takes_every_usable_core(baked_project, monkeypatch):
+    thread_count = import_from(baked_project / "exp/exp001", "models.thread_count")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("KAGGLE_EXP_THREADS", raising=False)
+    monkeypatch.setattr(thread_count, "usable_cores", lambda: 8)
+    cfg = {"model": {"params": {}}}
+    assert thread_count.choose(cfg, 1_000, 20, ("num_threads",))[0] == 1
+    assert thread_count.choose(cfg, 1_000_000, 20, ("num_threads",))[0] == 8
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert thread_count.choose(cfg, 1_000_000, 20, ("num_threads",)) == (3, "OMP_NUM_THREADS=3 (the machine's setting)")
+    assert thread_count.choose({"model": {"params": {"nthread": 4}}}, 10, 2, ("nthread", "n_jobs"))[0] is None
+
+
+# ---------------------------------------------------------------- progress inside a fold
+
+def test_each_boosting_library_reports_progress_inside_a_long_fold(project):
+    set_config(project, model__num_boost_round=4, model__early_stopping_rounds=10)
+    set_runs(project, "seed: 42",
+             "model:\n  name: xgboost\n  =params:\n    max_depth: 2",
+             "model:\n  name: catboost\n  =params:\n    depth: 2")
+    result = run_exp(project, "--run", "1,2,3", env={"KAGGLE_EXP_PROGRESS_SECONDS": "0.000001"})  # every round
+    assert result.returncode == 0, result.stdout + result.stderr
+    for run, metric in (("run001", "multi_logloss"), ("run002", "mlogloss"), ("run003", "MultiClass")):
+        log = (project / EXP / run / "log.txt").read_text()
+        assert f"round 2/4 valid {metric}=" in log and "left" in log, (run, log)
+    quiet = run_exp(project, "--run", "1", "--force")
+    assert "round 2/4" not in quiet.stdout + quiet.stderr, "short folds stay quiet"
