@@ -4,20 +4,22 @@ In order, the first that is set decides:
     model.params' own key (num_threads, nthread, thread_count, n_jobs)   the config's word
     KAGGLE_EXP_THREADS      set by exp.py --jobs N (the cores split between the workers), or by you
     OMP_NUM_THREADS         the machine's word, read by every OpenMP library
-    the data                one thread below SMALL_DATA values (rows x features), else every usable core
+    the data and machine    one thread below SMALL_DATA values (rows x features); above, the usable cores
+                            that other work leaves free (the cores minus the 1-minute load average), at least one
 
 Why one thread for small data: a fold of a few thousand rows trains in milliseconds, and OpenMP's
 threads spend more time waiting for each other than working; when another process keeps a core busy
 the waiting gets far worse (LightGBM's documentation advises few threads for small data). Measured
-with benchmarks/bench_threads.py (numbers in benchmarks/README.md): on 2 cores beside a busy loop,
-2 threads took up to several times as long as 1 below the threshold, and gained little above it.
+with benchmarks/bench_threads.py (numbers in benchmarks/README.md), LightGBM on 2 shared cores: at
+1,000 and 10,000 rows x 20 features, 2 threads took 18 to 21 times as long as 1; at 100,000 x 20,
+1.1 to 1.7 times as long. Other work on the machine costs threads their speed-up too, hence the load.
 """
 import os
 
 from runner.util import log
 
 THREADS_ENV = "KAGGLE_EXP_THREADS"
-SMALL_DATA = 2_000_000  # rows x features of the train matrix below which one thread is fastest
+SMALL_DATA = 5_000_000  # rows x features of the train matrix below which one thread is fastest
 
 _CHOICE = {"threads": None}  # the count the family modules give the libraries; set by choose() for each run
 _SAID = {}                   # id(cfg) -> the line logged for that run's config, so each run says it once
@@ -45,7 +47,18 @@ def choose(cfg, n_rows, n_features, names):
     if cells < SMALL_DATA or cores == 1:
         return 1, (f"{n_rows:,} rows x {n_features} features is small data (under {SMALL_DATA:,} values): one thread "
                    f"is fastest, and stays fast beside other work; {cores} cores usable")
-    return cores, f"every usable core for {n_rows:,} rows x {n_features} features"
+    load = machine_load()
+    free = min(cores, max(1, round(cores - load)))
+    return free, (f"{n_rows:,} rows x {n_features} features; {cores} usable cores, "
+                  + (f"load average {load:.1f}, so {free} free" if free < cores else "all of them free"))
+
+
+def machine_load():
+    """Give the 1-minute load average: how many cores other work keeps busy (0 where the system cannot tell)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def decide(cfg, n_rows, n_features, names):
