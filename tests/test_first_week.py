@@ -214,9 +214,13 @@ def test_large_data_takes_every_usable_core(baked_project, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("KAGGLE_EXP_THREADS", raising=False)
     monkeypatch.setattr(thread_count, "usable_cores", lambda: 8)
+    monkeypatch.setattr(thread_count, "machine_load", lambda: 0.3)
     cfg = {"model": {"params": {}}}
     assert thread_count.choose(cfg, 1_000, 20, ("num_threads",))[0] == 1
     assert thread_count.choose(cfg, 1_000_000, 20, ("num_threads",))[0] == 8
+    monkeypatch.setattr(thread_count, "machine_load", lambda: 6.8)  # other work on 7 cores
+    assert thread_count.choose(cfg, 1_000_000, 20, ("num_threads",)) == (
+        1, "1,000,000 rows x 20 features; 8 usable cores, load average 6.8, so 1 free")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert thread_count.choose(cfg, 1_000_000, 20, ("num_threads",)) == (3, "OMP_NUM_THREADS=3 (the machine's setting)")
     assert thread_count.choose({"model": {"params": {"nthread": 4}}}, 10, 2, ("nthread", "n_jobs"))[0] is None
@@ -236,3 +240,28 @@ def test_each_boosting_library_reports_progress_inside_a_long_fold(project):
         assert f"round 2/4 valid {metric}=" in log and "left" in log, (run, log)
     quiet = run_exp(project, "--run", "1", "--force")
     assert "round 2/4" not in quiet.stdout + quiet.stderr, "short folds stay quiet"
+
+
+# ---------------------------------------------------------------- stale experiments, long commands
+
+def test_new_exp_and_switch_competition_name_the_experiments_gone_stale(project):
+    assert run_python(project, "scripts/new_exp.py").returncode == 0  # exp002 reads the iris files
+    put_regression_competition(project)  # the competition's files are replaced: no species column any more
+
+    switched = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug")
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+    assert "reading train.csv (" in switched.stdout
+    assert "exp002: data/input/train.csv no longer has its target column 'species'" in switched.stdout
+    assert "exp001:" not in switched.stdout.split("stale experiments", 1)[-1], "the switched one is up to date"
+
+    (project / "data/input/test.csv").rename(project / "data/input/test_old.csv")
+    created = run_python(project, "scripts/new_exp.py")
+    assert created.returncode == 0, created.stderr
+    assert "exp001: data.test data/input/test.csv no longer exists" in created.stdout
+    assert "python scripts/switch_competition.py --exp exp002" in created.stdout
+
+
+def test_blend_optimize_says_what_it_is_doing(trained):
+    result = run_python(trained, "scripts/blend.py", "exp001/run001", "exp001/run003", "--optimize", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "optimizing the weights of 2 runs" in result.stdout and "step 0.01: best out-of-fold score" in result.stdout

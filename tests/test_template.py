@@ -75,6 +75,7 @@ EXPECTED_FILES = {
     "scripts/helpers/leaderboard_tables.py",
     "scripts/helpers/project.py",
     "scripts/helpers/run_diff.py",
+    "scripts/helpers/stale.py",
     "scripts/kaggle_cli.py",
     "scripts/leaderboard.py",
     "scripts/new_exp.py",

@@ -21,6 +21,7 @@ import sys
 
 from helpers.atomic_files import temporary_name
 from helpers.project import EXP_ROOT, RECORDS_ROOT, UserError, rel
+from helpers.stale import print_stale
 
 EXP_NAME = re.compile(r"exp(\d{3,})")
 
@@ -188,6 +189,7 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     print_next_steps(source, target, args.idea)
+    print_stale()
     return 0
 
 

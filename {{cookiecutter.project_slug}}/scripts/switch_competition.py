@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
+from helpers.stale import print_stale
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 # The experiment's metric table (your own metrics included), read by the experiment's own code in a child
@@ -196,6 +197,7 @@ def main(argv=None):
             raise SwitchError(f"exp/{args.exp}/ has no config.yml and exp.py. Fix: name an experiment with --exp.")
         check_metric(args.metric, exp_dir)
         files = [find_file(role, getattr(args, role)) for role in ("train", "test", "sample")]
+        print("reading " + ", ".join(f"{p.name} ({p.stat().st_size / 2**20:,.1f} MB)" for p in files) + " ...", flush=True)
         settings = propose(*files, args)
         new_config = rewrite_config(config_path.read_text(encoding="utf-8"), settings)
         new_exp_py = reset_runs(exp_py.read_text(encoding="utf-8"), exp_py)
@@ -230,12 +232,14 @@ def main(argv=None):
     shutil.copy2(config_path, code_backup / "config.yml")
     shutil.copy2(exp_py, code_backup / "exp.py")
     for path in records:
+        print(f"moving {path.relative_to(ROOT)}/ aside ...", flush=True)
         destination = backup / "records" / path.relative_to(OUTPUT_DIR)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), str(destination))
     config_path.write_text(new_config, encoding="utf-8")
     exp_py.write_text(new_exp_py, encoding="utf-8")
     print(f"Done. The old config.yml, exp.py and records are in {backup.relative_to(ROOT)}/")
+    print_stale(skip=(args.exp,))
     if args.no_debug:
         print(f"Check it: python exp/{args.exp}/exp.py --debug")
         return 0
