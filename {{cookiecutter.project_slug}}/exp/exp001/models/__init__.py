@@ -21,6 +21,8 @@ The calls below work without training, for predicting from a finished run's reco
                                                   of this over its folds
 
 To add a family: write models/<name>.py with the operations above, and add one line to FAMILIES.
+Beside the families: thread_count.py (the run's thread count, chosen and logged) and progress.py
+(the boosting libraries' callbacks that report a long fold's progress).
 """
 import hashlib
 import importlib

@@ -48,13 +48,14 @@ def rounds_ran_out(cfg, metrics, n_rows):
     rounds = metrics.get("best_iterations") or []
     if n_rows or not model.get("early_stopping_rounds") or not rounds or rounds[0] is None:
         return []  # --debug cuts the rounds on purpose
-    limit = model["num_boost_round"]
-    full = [k + 1 for k, r in enumerate(rounds) if r is not None and r >= limit]
+    limit, patience = model["num_boost_round"], model["early_stopping_rounds"]
+    # Early stopping ends a fold `patience` rounds after its best one; a best round later than that hit the limit.
+    full = [k + 1 for k, r in enumerate(rounds) if r is not None and r + patience > limit]
     if not full:
         return []
     which = f"fold {full[0]}" if len(full) == 1 else f"folds {', '.join(map(str, full))}"
     return [f"{which} of {len(rounds)} stopped at model.num_boost_round {limit}, not by early stopping: the model "
-            "was still improving. Fix: raise model.num_boost_round, or the learning_rate."]
+            "may still have been improving. Fix: raise model.num_boost_round, or the learning_rate."]
 
 
 def group_as_feature(cfg, data):
