@@ -16,8 +16,8 @@ MAX_POINTS = 20_000     # a scatter of more rows shows nothing more
 MAX_CLASSES = 30
 # Palette images (one byte a pixel) encode as PNG three times faster than RGB ones: colors are indices.
 WHITE, BLACK, GRAY, BLUE, SHADES = 0, 1, 2, 3, 4  # SHADES..SHADES+99: white to dark blue
-PALETTE = [255, 255, 255, 0, 0, 0, 170, 170, 170, 31, 119, 180] + [
-    v for k in range(100) for v in (int(255 - 2 * k), int(255 - 2 * k), 255)]
+PALETTE = bytes([255, 255, 255, 0, 0, 0, 170, 170, 170, 31, 119, 180] + [
+    v for k in range(100) for v in (int(255 - 2 * k), int(255 - 2 * k), 255)])  # bytes: a list is converted slowly
 
 
 def plot_diagnostics(task, y, oof, classes, run_dir):
