@@ -224,9 +224,9 @@ def test_submissions_printed_by_the_real_cli_are_saved_and_reach_the_leaderboard
     assert fake_kaggle.requests("ListSubmissions")[0]["body"]["pageSize"] == 200
     rows = list(csv.DictReader((trained / "data" / "output" / "submissions.csv").open()))
     assert [(r["date"], r["status"], r["publicScore"]) for r in rows] == [
-        ("2025-01-03 10:00:00", "SubmissionStatus.PENDING", ""),
-        ("2025-01-02 10:00:00", "SubmissionStatus.COMPLETE", "0.91000"),
-        ("2025-01-01 10:00:00", "SubmissionStatus.COMPLETE", "0.88000")]
+        ("2025-01-03 10:00:00", "PENDING", ""),
+        ("2025-01-02 10:00:00", "COMPLETE", "0.91000"),
+        ("2025-01-01 10:00:00", "COMPLETE", "0.88000")]
     run_python(trained, "scripts/leaderboard.py", "--no-plot")
     board = {r["run"]: r for r in read_board(trained)}
     assert board["run002"]["public_lb"] == "0.91"  # the newest of its two submissions
@@ -437,7 +437,7 @@ def test_package_builds_a_dataset_with_code_models_and_run_record(trained, tmp_p
     assert (folder / "code" / "exp001" / "exp.py").read_bytes() == (code / "exp.py").read_bytes()
     # The run record that prediction needs, without the big outputs it never reads.
     record = trained / "data" / "output" / "exp" / "exp001" / "run002"
-    left_out = {"oof.csv", "test_pred.csv", "submission.csv", "log.txt", "importance.png", "git.diff"}
+    left_out = {"oof.csv", "test_pred.csv", "submission.csv", "log.txt", "importance.png", "confusion_matrix.png", "git.diff"}
     assert files_under(folder / "run002") == [f for f in files_under(record) if f not in left_out]
     assert {"config.yml", "models/fold0.txt", "src/train.py", "metrics.json"} <= set(files_under(folder / "run002"))
     assert not (folder / "run001").exists()

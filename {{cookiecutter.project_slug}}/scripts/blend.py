@@ -107,6 +107,7 @@ def optimize_weights(score_of, n, higher):
                 w[i], w[j] = w[i] + move, w[j] - move
                 if move > 1e-12 and better(s := score_of(w), best):
                     best_w, best, improved = w, s, True
+        print(f"  step {step:g}: best out-of-fold score {best:.6g}", flush=True)
     return best_w
 
 
@@ -225,6 +226,8 @@ def run_blend(args):
     def score_of(weights):
         return metric.score(y, blend(oofs, weights))
 
+    if args.optimize:
+        print(f"optimizing the weights of {n} runs out of fold (moving weight between pairs, steps 0.2 to 0.01) ...", flush=True)
     weights = optimize_weights(score_of, n, higher) if args.optimize else np.array(args.weights or [1.0] * n)
     weights = weights / weights.sum()
     singles, blended = [score_of(w) for w in np.eye(n)], score_of(weights)

@@ -157,6 +157,7 @@ def package(args):
         _, summary, _ = complete_blend(blend)
         slug, title = dataset_names(args, blend, None)
         user = kaggle_username(args)
+        print(f"packaging {blend} ({', '.join(summary['runs'])}) into {rel(DATASETS_DIR / slug)}/ ...", flush=True)
         folder = build_blend_dataset(DATASETS_DIR / slug, blend, summary, f"{user}/{slug}", title)
         notes = args.message or f"{blend} {' '.join(summary['runs'])}"
     else:
@@ -167,6 +168,7 @@ def package(args):
         records = package_records(exp, run)
         slug, title = dataset_names(args, exp, run)
         user = kaggle_username(args)
+        print(f"packaging {exp} ({', '.join(records)}): code and records into {rel(DATASETS_DIR / slug)}/ ...", flush=True)
         folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
         notes = args.message or f"{exp} {' '.join(records)}"
 

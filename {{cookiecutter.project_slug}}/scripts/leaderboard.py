@@ -5,6 +5,7 @@
     python scripts/leaderboard.py --top 20         the 20 best runs of each metric
     python scripts/leaderboard.py --metric rmse    only runs scored with rmse
     python scripts/leaderboard.py --no-plot        skip the chart
+    python scripts/leaderboard.py --full-changes   each run's whole change, not cut at 50 characters
 
 Each run shows its status, the keys its snippet changed, CV mean ± std, the public LB score
 (when data/output/submissions.csv exists: python scripts/kaggle_cli.py submissions), the model,
@@ -101,6 +102,7 @@ def parse_args(argv):
     parser.add_argument("--top", type=int, help="only the N best runs of each metric")
     parser.add_argument("--metric", help="only runs scored with this metric, e.g. auc")
     parser.add_argument("--no-plot", action="store_true", help="do not draw data/output/leaderboard.png (faster)")
+    parser.add_argument("--full-changes", action="store_true", help="show each run's whole change, not its first 50 characters")
     return parser.parse_args(argv)
 
 
@@ -133,7 +135,7 @@ def main(argv=None):
         written.append("leaderboard.png")
 
     shown = filter_rows(groups, args.exp, args.metric, args.top)
-    print(render_text(shown) if shown else "no run matches --exp / --metric.")
+    print(render_text(shown, changes_width=None if args.full_changes else 50) if shown else "no run matches --exp / --metric.")
     print(f"\n* best run of its experiment. {len(rows)} runs; written: " + ", ".join(f"data/output/{name}" for name in written))
     return 0
 

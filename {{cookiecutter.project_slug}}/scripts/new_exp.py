@@ -25,6 +25,7 @@ import time
 
 from helpers.atomic_files import temporary_name
 from helpers.project import EXP_ROOT, RECORDS_ROOT, UserError, rel
+from helpers.stale import print_stale
 
 EXP_NAME = re.compile(r"exp(\d{3,})")
 
@@ -199,12 +200,15 @@ def count_runs(exp_py):
     return None
 
 
-def print_next_steps(source, target):
+def print_next_steps(source, target, idea=None):
     runs = count_runs(target / "exp.py")
     inherited = "the runs" if runs is None else f"{runs} run" + ("" if runs == 1 else "s")
     print(f"created exp/{target.name} from exp/{source.name}\n")
     print("next:")
-    print(f"  1. write the idea in exp/{target.name}/NOTES.md")
+    if idea:
+        print(f"  1. the idea is in exp/{target.name}/NOTES.md; write the result there when the runs are done")
+    else:
+        print(f"  1. write the idea in exp/{target.name}/NOTES.md (or pass --idea \"...\" next time)")
     print(f"  2. change the code or config.yml in exp/{target.name}/; see what changed with:")
     print(f"       diff -ru exp/{source.name} exp/{target.name}")
     print(f"  3. edit RUNS at the top of exp/{target.name}/exp.py: it still lists {source.name}'s {inherited},")
@@ -239,7 +243,8 @@ def main(argv=None):
     except KeyboardInterrupt as e:
         print("interrupted: nothing was created", file=sys.stderr)
         return 143 if str(e) == "SIGTERM" else 130
-    print_next_steps(source, target)
+    print_next_steps(source, target, args.idea)
+    print_stale()
     return 0
 
 

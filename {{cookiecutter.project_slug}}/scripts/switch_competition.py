@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
+from helpers.stale import print_stale
 DATA_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 # The experiment's metric table (your own metrics included), read by the experiment's own code in a child
@@ -106,9 +107,14 @@ def propose(train_path, test_path, sample_path, args):
     task = args.task or guess_task(train[target])
     metric = args.metric or guess_metric(task, sample)
     extra = [c for c in only_in_train if c != target]
-    return {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
-            "id": str(id_column), "target": str(target), "task": task, "metric": metric,
-            "only_in_train": extra, "rows": len(train)}
+    settings = {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
+                "id": str(id_column), "target": str(target), "task": task, "metric": metric,
+                "only_in_train": extra, "rows": len(train)}
+    if metric == "rmsle":  # rmse on log(1 + y): the model learns that scale
+        settings["target_transform"] = "log1p"
+    elif task != "regression":  # transforms are for regression only
+        settings["target_transform"] = None
+    return settings
 
 
 def read_text_table(path, nrows=None):
@@ -153,7 +159,7 @@ def rewrite_config(text, settings):
         if key:
             indent, name = key.group(1), key.group(2)
             nested = section == "data" and indent and name in ("train", "test", "sample_submission", "id", "target")
-            if nested or (not indent and name in ("task", "metric")):
+            if nested or (not indent and name in ("task", "metric", "target_transform") and name in settings):
                 value = yaml.safe_dump(settings[name], width=1000).removesuffix("...\n").strip()
                 line = f"{indent}{name}{key.group(3)}{value}"
                 if key.group(5):  # keep the comment, in its column when the new value fits
@@ -164,7 +170,8 @@ def rewrite_config(text, settings):
     new = "".join(lines)
     config = yaml.safe_load(new)
     got = {**{k: config["data"][k] for k in ("train", "test", "sample_submission", "id", "target")},
-           "task": config["task"], "metric": config["metric"]}
+           "task": config["task"], "metric": config["metric"],
+           **({"target_transform": config.get("target_transform")} if "target_transform" in settings else {})}
     wanted = {k: settings[k] for k in got}
     if got != wanted:
         raise SwitchError(f"could not rewrite config.yml safely (got {got}, wanted {wanted}). Nothing was changed: "
@@ -200,6 +207,7 @@ def main(argv=None):
             raise SwitchError(f"exp/{args.exp}/ has no config.yml and exp.py. Fix: name an experiment with --exp.")
         check_metric(args.metric, exp_dir)
         files = [find_file(role, getattr(args, role)) for role in ("train", "test", "sample")]
+        print("reading " + ", ".join(f"{p.name} ({p.stat().st_size / 2**20:,.1f} MB)" for p in files) + " ...", flush=True)
         settings = propose(*files, args)
         new_config = rewrite_config(config_path.read_text(encoding="utf-8"), settings)
         new_exp_py = reset_runs(exp_py.read_text(encoding="utf-8"), exp_py)
@@ -212,6 +220,9 @@ def main(argv=None):
     for key in ("train", "test", "sample_submission", "id", "target"):
         print(f"  data.{key}: {settings[key]}")
     print(f"  task: {settings['task']}\n  metric: {settings['metric']}   (check the competition's Evaluation page)")
+    if "target_transform" in settings:
+        print(f"  target_transform: {settings['target_transform'] or 'null'}"
+              + ("   (rmsle is rmse on log(1 + y): the model learns that scale)" if settings["target_transform"] else ""))
     if settings["only_in_train"]:
         print(f"  note: {', '.join(settings['only_in_train'])} are in train but not in test: list them in data.drop.")
     print(f"exp/{args.exp}/exp.py: RUNS becomes one base run.")
@@ -231,12 +242,14 @@ def main(argv=None):
     shutil.copy2(config_path, code_backup / "config.yml")
     shutil.copy2(exp_py, code_backup / "exp.py")
     for path in records:
+        print(f"moving {path.relative_to(ROOT)}/ aside ...", flush=True)
         destination = backup / "records" / path.relative_to(OUTPUT_DIR)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), str(destination))
     config_path.write_text(new_config, encoding="utf-8")
     exp_py.write_text(new_exp_py, encoding="utf-8")
     print(f"Done. The old config.yml, exp.py and records are in {backup.relative_to(ROOT)}/")
+    print_stale(skip=(args.exp,))
     if args.no_debug:
         print(f"Check it: python exp/{args.exp}/exp.py --debug")
         return 0

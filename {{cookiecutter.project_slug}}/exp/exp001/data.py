@@ -19,7 +19,7 @@ from features import add_features
 from runner.util import ROOT, DataError, closest, notice, rel
 from tabular.drift import check_finite, check_kinds, check_labels
 from tabular.encoding import encode_features, encode_target, is_numeric, learn_feature_spec
-from tabular.folds import GROUP_SCHEMES, group_values
+from tabular.folds import GROUP_SCHEMES, data_section, group_values
 from tabular.submission import check_sample
 
 # Where the competition's files are when they are not in data.dir: a Kaggle notebook sets it to
@@ -50,9 +50,10 @@ def load_data(cfg, n_rows=None):
     Every check of the files runs here, so the runner's read before training reports them all.
     """
     options = cfg.get("features") or {}
-    key = json.dumps([cfg["data"], cfg["task"], options, n_rows, os.environ.get(DATA_DIR_ENV)], sort_keys=True, default=str)
+    spec = data_section(cfg)  # cv.group left out of the features unless data.features lists it
+    key = json.dumps([spec, cfg["task"], options, n_rows, os.environ.get(DATA_DIR_ENV)], sort_keys=True, default=str)
     if key not in _CACHE:
-        _CACHE[key] = read_dataset(cfg["data"], cfg["task"], n_rows, options)
+        _CACHE[key] = read_dataset(spec, cfg["task"], n_rows, options)
     if cfg["cv"]["scheme"] in GROUP_SCHEMES:
         group_values(_CACHE[key], cfg["cv"]["group"])  # a missing column is reported before any training
     return _CACHE[key]
@@ -172,7 +173,7 @@ def choose_features(train, test, spec, paths):
         features = list(spec["features"])
         require_columns(train, features, paths["train"], "in config.yml, list only these in data.features")
     else:
-        unwanted = {spec["id"], spec["target"], *spec["drop"]}
+        unwanted = {spec["id"], spec["target"], *spec["drop"], spec.get("cv_group")}
         features = [c for c in train.columns if c not in unwanted]
     require_columns(test, features, paths["test"],
                     "in config.yml, add the columns only train has to data.drop (or list the features in data.features)")
@@ -189,9 +190,9 @@ def load_test_for_prediction(cfg, spec, test_path):
     """
     path = ROOT / test_path
     frame = read_table(path, spec["id"])
-    require_columns(frame, [spec["id"]], path, f"give a test file with the id column {spec['id']!r}")
+    require_columns(frame, [spec["id"]], path, f"give --test a file with the id column {spec['id']!r}")
     check_rows(frame, spec["id"], path)
     frame = add_features(frame, cfg.get("features") or {})
     features = list(spec["features"])
-    require_columns(frame, features, path, "give a test file with the columns of the competition's test file")
+    require_columns(frame, features, path, "give --test a file with the columns of the competition's test file")
     return encode_features(frame[features], spec, path), frame[spec["id"]].copy()

@@ -102,8 +102,7 @@ def default_sample(run_dir):
     if os.environ.get(DATA_DIR_ENV):
         return absolute(Path(os.environ[DATA_DIR_ENV])) / spec["sample_submission"]
     if not IN_PROJECT:
-        raise UsageError(f"no --sample given, and neither a project nor {DATA_DIR_ENV} says where "
-                         f"{spec['sample_submission']} is. Fix: give --sample PATH.")
+        return None  # the submission takes the columns of the run's own submission.csv
     return ROOT / spec["dir"] / spec["sample_submission"]
 
 
@@ -189,18 +188,53 @@ def predict(run_dir, args):
         state_file = run_dir / "models" / f"fold{k}_features.json"  # features this fold learned (features.fit_fold)
         fold_X = models.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options)) if state_file.is_file() else X
         test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, fold_X)) / n_splits
-    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {n_splits} folds of {cfg['model']['name']}")
+    n_seeds = len(models.seeds(cfg))
+    used = f"{n_splits} folds" + (f" x {n_seeds} seeds ({n_splits * n_seeds} models)" if n_seeds > 1 else "")
+    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {used} of {cfg['model']['name']}")
     if args.raw_out is not None:
         write(prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
     if args.out is not None:
-        sample = data_io.read_table(args.sample, id_name)
-        data_io.require_columns(sample, [id_name], args.sample, f"give the competition's sample submission (id column {id_name!r})")
-        check_sample(sample, ids, spec["classes"], id_name, spec["target"], args.sample, args.test)
+        sample = submission_layout(args, run_dir, ids, id_name)
+        check_sample(sample, ids, spec["classes"], id_name, spec["target"], args.sample or args.test, args.test)
         submitted = to_submitted(cfg, test_pred, spec.get("target_range"))
         run_data = types.SimpleNamespace(classes=spec["classes"], sample=sample, test_ids=ids)  # what make_submission reads
         submission = make_submission(run_data, submitted, cfg, train.METRICS[cfg["metric"]].needs_labels)
         check_submission(submission, sample, id_name)
         write(submission, args.out)
+
+
+def submission_layout(args, run_dir, ids, id_name):
+    """Give the sample the submission fills in: the competition's for its test file; for another test file,
+    that file's ids in its row order with the sample's columns (the run's submission.csv's without a sample)."""
+    import numpy as np
+    import pandas as pd
+
+    import data as data_io
+    from runner.util import log
+
+    if args.sample is None or not args.sample.is_file():
+        if not (run_dir / "submission.csv").is_file():  # a packaged record leaves it out
+            raise UsageError(f"no sample submission ({shown(args.sample) + ' not found' if args.sample else 'no project'}), and "
+                             f"{run_dir.name} has no submission.csv to take the columns from. Fix: give --sample PATH.")
+        columns = pd.read_csv(run_dir / "submission.csv", nrows=0).columns
+        log.info(f"no sample submission ({'--sample not given' if args.sample is None else shown(args.sample) + ' not found'}):"
+                 f" the ids of --test in its row order, with the columns of {run_dir.name}/submission.csv. "
+                 "For the competition's order, give --sample PATH.")
+        return pd.DataFrame({c: ids.array if c == id_name else np.nan for c in columns})
+    sample = data_io.read_table(args.sample, id_name)
+    data_io.require_columns(sample, [id_name], args.sample,
+                            f"give --sample the competition's sample submission (id column {id_name!r})")
+    in_sample = pd.Index(sample[id_name].astype(str)).unique().get_indexer(ids.astype(str)) >= 0
+    if in_sample.all():  # the competition's test file (check_sample refuses a part of it)
+        missing = len(set(sample[id_name].astype(str))) - len(set(ids.astype(str)))
+        if missing > 0:
+            raise UsageError(f"--sample {shown(args.sample)}: {missing:,} of its {len(sample):,} ids are not in --test "
+                             f"{shown(args.test)}, which holds no other id: a part of the competition's test file? Fix: give "
+                             "--test the whole test file, or a test file of other ids (predicted in its own row order).")
+        return sample
+    log.info(f"--test {shown(args.test)} is not the competition's test file ({int((~in_sample).sum()):,} of its ids are not "
+             f"in {shown(args.sample)}): the submission holds its ids in its row order, with the sample's columns")
+    return pd.DataFrame({c: ids.array if c == id_name else sample[c].iloc[:1].repeat(len(ids)).array for c in sample.columns})
 
 
 def write(frame, path):
@@ -222,7 +256,10 @@ def main(argv=None):
         run_dir = find_run(args)
         args.test, args.out, args.raw_out = absolute(args.test), absolute(args.out), absolute(args.raw_out)
         # Only a submission needs the sample.
-        args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
+        given_sample = args.sample is not None
+        args.sample = absolute(args.sample) if given_sample or args.out is None else default_sample(run_dir)
+        if not given_sample and args.sample is not None and not args.sample.is_file():
+            args.sample = None  # no sample where the run's config says: the layout of the run's own submission.csv
         check_inputs(args, run_dir)
         saved = run_dir / "src" / "predict.py"
         if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():

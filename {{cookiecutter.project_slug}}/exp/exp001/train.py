@@ -15,7 +15,7 @@ import features
 import models
 from metrics import METRICS, score
 from runner.util import DataError, log, write_json
-from tabular import checkpoints
+from tabular import advice, checkpoints
 from tabular.checks import check_config  # noqa: F401  (the runner's contract: train.check_config)
 from tabular.encoding import to_model_scale, to_original_scale
 from tabular.folds import make_folds
@@ -39,10 +39,9 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
              + (f", {len(data.classes)} classes" if data.classes else "")
              + (f"; categorical: {', '.join(map(str, data.categorical))}" if data.categorical else ""))
     check_target(cfg, data.y)
-    if cfg["metric"] == "rmsle" and cfg["target_transform"] is None:
-        log.info("  hint: metric rmsle is rmse on log(1 + y); set target_transform: log1p so the model learns that scale")
     folds = make_folds(data, cfg["cv"], cfg["seed"])
     result = cross_validate(cfg, data, folds, run_dir, resume, report)
+    result["metrics"]["warnings"] = advice.run_warnings(cfg, data, result, run_dir, n_rows)  # also in the summary
     save_predictions(cfg, data, folds, result, run_dir)
     return result["metrics"]
 

@@ -12,6 +12,8 @@
     leaderboard_records.py  the run records and saved public LB scores, read into leaderboard rows
     leaderboard_tables.py   the leaderboard as a terminal table, Markdown and CSV
     leaderboard_chart.py    the leaderboard chart: each metric's CV for every run in the order they finished
+    run_diff.py             two run records compared: config keys, the code in src/, scores per fold, oof correlation
+    stale.py                experiments whose config.yml reads data files that are gone or lack their target
 
 Scripts are not copied per experiment, so what two commands need lives here once. Experiments never
 import from here: each experiment folder keeps all of its own code.

@@ -61,12 +61,21 @@ def read_submissions_json(text, command):
     for row in rows:  # the same date format as the CSV that older versions saved, so rows merge
         row["date"] = str(row.get("date") or "").replace("T", " ")
         row.update((k, "" if row.get(k) is None else row.get(k)) for k in SUBMISSION_FIELDS)
+        row["status"] = plain_status(row["status"])
     return rows
 
 
+def plain_status(status):
+    """Give COMPLETE for kaggle 2.x's SubmissionStatus.COMPLETE (the enum as printed), as the website says it."""
+    return str(status).rpartition("SubmissionStatus.")[2]
+
+
 def read_submissions_csv(text):
-    """Give the rows of the saved submissions CSV."""
-    return list(csv.DictReader(text.splitlines()))
+    """Give the rows of the saved submissions CSV (statuses saved by earlier versions made plain)."""
+    rows = list(csv.DictReader(text.splitlines()))
+    for row in rows:
+        row["status"] = plain_status(row.get("status") or "")
+    return rows
 
 
 def merge_submissions(saved, fresh):

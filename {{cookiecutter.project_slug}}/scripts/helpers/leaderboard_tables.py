@@ -25,7 +25,8 @@ def format_cell(row, column):
 
 
 def shorten(text, width):
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """Give text cut to `width` characters (… marks the cut); all of it when width is None."""
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
 def table_columns(rows):

@@ -23,6 +23,8 @@ The calls below work without training, for predicting from a finished run's reco
                                                   of this over its folds
 
 To add a family: write models/<name>.py with the operations above, and add one line to FAMILIES.
+Beside the families: thread_count.py (the run's thread count, chosen and logged) and progress.py
+(the boosting libraries' callbacks that report a long fold's progress).
 """
 import hashlib
 import importlib
@@ -31,6 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from models import thread_count
 
 # model.name -> (module in this folder, pip package it needs or None when requirements.txt has it).
 FAMILIES = {
@@ -73,11 +77,11 @@ def missing_package(name):
 
 
 def threads(params, names):
-    """Give params with KAGGLE_EXP_THREADS as the thread count, unless params set one under any of `names`.
+    """Give params with the run's thread count (thread_count.py), unless params set one under any of `names`.
 
-    The one place where --jobs reaches the models: names[0] is the family's own key for threads.
+    The one place where --jobs and the chosen count reach the models: names[0] is the family's own key for threads.
     """
-    value = os.environ.get(THREADS_ENV)
+    value = thread_count.chosen() or os.environ.get(THREADS_ENV)  # the env alone when no run chose (predict.py)
     if not value or any(name in params for name in names):
         return params
     return {**params, names[0]: int(value)}
@@ -97,8 +101,14 @@ def prepare(cfg, X, X_test, y, n_classes):
     on the same features share them, and features that changed are never served stale ones.
     """
     features = to_features(X, X_test, n_classes)
+    module = family(cfg)
+    names = getattr(module, "THREAD_PARAMS", ("n_jobs",) if cfg["model"]["name"] in getattr(module, "PARALLEL_MODELS", ()) else None)
+    if names:
+        thread_count.decide(cfg, *features.X.shape, names)  # logged once per run
+    else:
+        thread_count.forget()
     return {"X": features.X, "X_test": features.X_test, "names": features.names,
-            "family": family(cfg).prepare(cfg, features, y)}
+            "family": module.prepare(cfg, features, y)}
 
 
 def to_features(X, X_test, n_classes):

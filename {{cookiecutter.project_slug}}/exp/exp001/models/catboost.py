@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 import models
+from models import progress
 from runner.util import log
 
 SUFFIX = ".cbm"
@@ -81,7 +82,8 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
         iterations=model["num_boost_round"], early_stopping_rounds=model["early_stopping_rounds"] or None,
         **params_for(cfg, seed))
     pool = state["pool"]
-    return estimator.fit(pool.slice(train_idx), eval_set=pool.slice(valid_idx), use_best_model=True)
+    report = [] if cfg["model"]["device"] == "gpu" else [progress.catboost_callback(model["num_boost_round"])]  # CPU only
+    return estimator.fit(pool.slice(train_idx), eval_set=pool.slice(valid_idx), use_best_model=True, callbacks=report or None)
 
 
 def predict(estimator, X, task):

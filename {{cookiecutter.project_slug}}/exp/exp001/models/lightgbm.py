@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 import models
+from models import progress
 from runner.util import log
 
 SUFFIX = ".txt"
@@ -104,12 +105,12 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     """Give a Booster fitted on train_idx, early-stopped on valid_idx when early_stopping_rounds is set."""
     model = cfg["model"]
     full = state["dataset"]
-    stopping = {}
+    stopping = {"callbacks": [progress.lightgbm_callback(model["num_boost_round"])]}  # a line every 30 s of a long fold
     # Without early stopping nothing reads the valid rows' metric, which LightGBM would compute every
     # round (8% of a 1M-row fold's training here); train.py scores the fold from its predictions.
     if model["early_stopping_rounds"]:
         stopping = {"valid_sets": [subset(full, valid_idx)], "valid_names": ["valid"], "callbacks": [
-            lgb.early_stopping(model["early_stopping_rounds"], first_metric_only=True, verbose=False)]}
+            lgb.early_stopping(model["early_stopping_rounds"], first_metric_only=True, verbose=False), *stopping["callbacks"]]}
     # keep_training_booster: otherwise train() copies the model through its text form to drop the training
     # data (8 ms a fold on 120 rows, half the training); train.py frees each fold's Booster before the next.
     return lgb.train(params_for(cfg, state["n_classes"], seed), subset(full, train_idx),

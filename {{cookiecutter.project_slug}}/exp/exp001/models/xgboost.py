@@ -9,6 +9,7 @@ import pandas as pd
 import xgboost as xgb
 
 import models
+from models import progress
 
 SUFFIX = ".ubj"
 GPU = True
@@ -56,11 +57,12 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
               "nthread": params.get("nthread", params.get("n_jobs"))}
     max_bin = params.get("max_bin", 256)
     dtrain = xgb.QuantileDMatrix(state["X"][train_idx], y[train_idx], max_bin=max_bin, **common)
+    report = [progress.xgboost_callback(model["num_boost_round"])]  # a line every 30 s of a long fold
     if not model["early_stopping_rounds"]:  # nothing would read the valid rows' metric: neither build nor score them
-        return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], verbose_eval=False)
+        return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], verbose_eval=False, callbacks=report)
     dvalid = xgb.QuantileDMatrix(state["X"][valid_idx], y[valid_idx], ref=dtrain, max_bin=max_bin, **common)
     return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], evals=[(dvalid, "valid")],
-                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False)
+                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False, callbacks=report)
 
 
 def predict(booster, X, task):

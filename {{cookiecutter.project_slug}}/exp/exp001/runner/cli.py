@@ -112,7 +112,8 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
             raise ConfigError(f"--gpus {args.gpus} --jobs {args.jobs}: give one of them (--gpus starts one worker per GPU).")
         gpus = jobs.parse_gpus(args.gpus) if args.gpus is not None else None
         if args.dry_run:
-            return plan.show_dry_run(selected, base) or 0
+            done = [] if args.force or args.debug else [n for n, (s, _) in plan.read_states(selected, out_root).items() if s == "done"]
+            return plan.show_dry_run(selected, base, done) or 0
         states = plan.read_states(runs, out_root)
         if args.list:
             return plan.show_list(runs, states, out_root) or 0

@@ -186,10 +186,10 @@ def show_list(runs, states, out_root):
                   file=sys.stderr)
 
 
-def show_dry_run(runs, base):
+def show_dry_run(runs, base, done=()):
     flat_base = flatten(base)
     for run in runs:
-        print(f"{run.name}:")
+        print(f"{run.name}:" + ("  done: skipped (--force to redo)" if run.name in done else ""))
         changes = flatten(run.update)
         for key, value in changes.items():
             print(f"  {key}: {flat_base.get(key, '(new)')} -> {value}")

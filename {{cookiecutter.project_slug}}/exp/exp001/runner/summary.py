@@ -27,6 +27,8 @@ def show_summary(statuses, states, out_root):
         score = f"{s['metric']}={s['cv']:.5f}" if s["status"] == "done" else s["status"]
         mark = "  <- best" if best and s["status"] == "done" and s["run"] == best["run"] and len(done) > 1 else ""
         log.info(f"  {s['run']}  {score}{mark}")
+        for warning in s.get("warnings") or []:  # the run's warnings (metrics["warnings"]), one line each
+            log.info(f"    warning: {warning}")
     if best and len(done) > 1 and best["run"] not in {s["run"] for s in statuses}:
         log.info(f"  (best so far: {best['run']} {best['metric']}={best['cv']:.5f})")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from runner.util import DataError, log, rel
+from tabular.names import listed
 
 
 def is_numeric(column):
@@ -83,7 +84,7 @@ def encode_target(target, task, name, path):
         raise DataError(f"{where} has {len(classes)} different numbers but task is multiclass: it looks like a regression "
                         "target. Fix: set task: regression (and a metric such as rmse) in config.yml.")
     if task == "binary" and len(classes) != 2:
-        raise DataError(f"{where} has {len(classes)} values ({', '.join(map(str, classes[:10]))}) but task is binary. "
+        raise DataError(f"{where} has {len(classes)} values ({listed(classes[:10])}) but task is binary. "
                         "Fix: set task to multiclass or regression.")
     return codes.astype(np.int32), classes.tolist()
 

@@ -22,6 +22,14 @@ def group_values(data, group):
                     f"{', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
 
 
+def data_section(cfg):
+    """Give cfg's data section as data.py reads it: the cv.group column is no feature unless data.features lists it."""
+    data, group = cfg["data"], cfg["cv"].get("group")
+    if cfg["cv"].get("scheme") not in GROUP_SCHEMES or not group or group in (data["features"] or []) or group in data["drop"]:
+        return data
+    return {**data, "categorical": [c for c in data["categorical"] if c != group], "cv_group": group}
+
+
 _FOLDS = {}
 _DIGESTS = {}  # (id of a loaded Dataset, cv.group) -> digest; an entry leaves with its Dataset
 
@@ -36,7 +44,9 @@ def rows_digest(data, group, groups):
     if key not in _DIGESTS:
         digest = hashlib.sha1("\n".join(data.ids.astype(str).tolist()).encode() + data.y.tobytes())
         if groups is not None:
-            digest.update(pd.util.hash_array(groups).tobytes())
+            # Which rows share a group, not how the column is stored: as a feature it is encoded (float32,
+            # categories), dropped it is read as it is, and both make the same folds, so the same file.
+            digest.update(pd.factorize(groups, sort=True)[0].astype(np.int64).tobytes())
         _DIGESTS[key] = digest.hexdigest()[:10]
         weakref.finalize(data, _DIGESTS.pop, key, None)  # a new Dataset may reuse the id of a freed one
     return _DIGESTS[key]

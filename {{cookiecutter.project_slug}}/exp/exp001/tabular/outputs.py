@@ -4,6 +4,7 @@ import pandas as pd
 
 from metrics import METRICS
 from runner.util import write_json
+from tabular.diagnostics import plot_diagnostics
 from tabular.files import write_csv
 from tabular.submission import check_submission, make_submission, prediction_frame
 
@@ -26,6 +27,7 @@ def save_predictions(cfg, data, folds, result, run_dir):
 
     result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
     plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
+    plot_diagnostics(cfg["task"], data.y, result["oof"], data.classes, run_dir)  # oof_vs_target.png, confusion_matrix.png, ...
     write_json(run_dir / "metrics.json", result["metrics"])
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from metrics import predicted_codes
 from runner.util import DataError, log, notice, rel
+from tabular.names import listed
 
 
 def prediction_frame(ids, pred, classes, id_name):
@@ -33,9 +34,9 @@ def check_sample(sample, test_ids, classes, id_name, target, sample_path, test_p
                logging.WARNING)
     columns = [c for c in sample.columns if c != id_name]
     if len(columns) != 1 and not one_column_per_class(columns, classes, target):
-        raise DataError(f"{rel(sample_path)}: cannot fill columns {', '.join(map(str, columns))}. "
+        raise DataError(f"{rel(sample_path)}: cannot fill columns {listed(columns)}. "
                         "Fix: give a sample submission with the id and one prediction column, "
-                        f"or the id and one column per class ({', '.join(map(str, classes)) or 'no classes: task is regression'}).")
+                        f"or the id and one column per class ({listed(classes) or 'no classes: task is regression'}).")
 
 
 def one_column_per_class(columns, classes, target):
@@ -69,7 +70,7 @@ def make_submission(data, test_pred, cfg, label_metric, sample=None, test_ids=No
         probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
         for c in columns:
             sub[c] = probs[:, class_of[str(c)]]
-        log.info(f"submission: the probability of each class in {', '.join(map(str, columns))}")
+        log.info(f"submission: the probability of each class in {listed(columns)}")
     elif task == "regression":
         # rmsle cannot take values below -1, and CV scored them clipped at 0.
         sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
@@ -91,12 +92,12 @@ def check_layout(cfg, classes, columns, label_metric):
     if one_column_per_class(columns, classes, spec["target"]):
         return
     if len(columns) != 1:
-        raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. "
+        raise DataError(f"{spec['sample_submission']}: cannot fill columns {listed(columns)}. "
                         "Fix: give a sample submission with one prediction column, "
-                        f"or one column per class ({', '.join(map(str, classes))}).")
+                        f"or one column per class ({listed(classes)}).")
     if cfg["task"] == "multiclass" and not label_metric:
         raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
-                        f"needs one probability column per class ({', '.join(map(str, classes))}). "
+                        f"needs one probability column per class ({listed(classes)}). "
                         "Fix: choose a label metric such as accuracy or f1.")
 
 
