@@ -104,7 +104,7 @@ def test_a_hopeless_trial_is_pruned_after_some_folds_and_keeps_its_record(quick)
 def test_a_trial_whose_process_was_killed_is_marked_failed_and_its_values_tried_again(quick):
     slow_training(quick)
     victim = start_exp(quick, "--tune", "1", env={"TEST_SLEEP": "60"})
-    wait_for(quick / TUNE / ".trial0000.partial")
+    wait_for(quick / TUNE / ".trial0000.partial.*")
     time.sleep(0.3)
     victim.kill()  # kill -9: no cleanup at all
     victim.communicate()

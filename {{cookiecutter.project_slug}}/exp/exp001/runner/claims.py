@@ -40,6 +40,11 @@ class Claim:
             except OSError:
                 return
 
+    def is_ours(self):
+        """Tell whether this process still holds the run: another may have taken the claim over meanwhile."""
+        owner = read_owner(self.folder)
+        return owner is not None and owner.get("token") == self.token
+
     def release(self):
         """Remove the claim, unless another process has taken it over meanwhile."""
         self._stop.set()

@@ -49,7 +49,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
             if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
                 continue  # another process recorded it between our first look and our claim
             fresh = "--fresh" if args.fresh else "--force" if args.force else "--debug" if args.debug else None
-            status = run_one(run, f"{i}/{len(todo)}", out_root, argv, fresh)
+            status = run_one(run, f"{i}/{len(todo)}", out_root, argv, fresh, claim=held)
             finished.append(status)
         finally:
             with shielded():
@@ -166,7 +166,7 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         show_summary(finished, plan.read_states(runs, out_root), out_root)
     elif not finished and elsewhere:
         log.info(f"nothing left for this process: {', '.join(elsewhere)} running in other processes")
-    failed = [s for s in finished if s["status"] != "done"]
+    failed = [s for s in finished if s["status"] not in ("done", "taken over")]
     if failed:
         causes = "; ".join(f"{s['run']}: {s.get('error', s['status']).splitlines()[-1].rstrip('.')}" for s in failed)
         folders = ", ".join(f"{util.rel(out_root)}/{s['run']}.failed/" for s in failed)

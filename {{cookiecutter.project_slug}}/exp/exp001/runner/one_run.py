@@ -14,13 +14,14 @@ from .util import ConfigError, DataError, Pruned, log
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
 
 
-def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None):
+def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, claim=None):
     """Train one run into a hidden folder, then publish it: runNNN/ when done, runNNN.failed/ if not.
 
     A run stopped earlier goes on from its saved state (resume.py), unless `fresh` names the option
     that asks for a clean start. --tune passes report (train.run's report(fold, score)) and extra, more
     fields for status.json (its study and trial); a trial stopped by report is published as NAME.pruned/
-    with the folds it finished.
+    with the folds it finished. `claim` (claims.Claim) is checked before publishing: a run taken over
+    by another process meanwhile is that process's to publish, and this process's work on it is discarded.
     """
     from . import record
     from . import resume
@@ -31,7 +32,7 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None):
     status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started, **(extra or {})}
     partial = handler = tracker = metrics = None
     try:
-        partial = record.start(out_root, run.name)
+        partial = record.start(out_root, run.name, claim.token if claim else None)
         (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
         (partial / "config.yml").write_text(run.config_text, encoding="utf-8")
         record.snapshot_sources(partial / "src")
@@ -64,7 +65,7 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None):
             status.update(status="failed", error=f"{type(e).__name__}: {e}")
     finally:
         with shielded():
-            finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock)
+            finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock, claim)
     return status
 
 
@@ -76,7 +77,7 @@ def train_lab(train, run, partial, resume_dir, report=None):
     return train.run(run.config, partial, run.n_rows, **options)  # a lab that cannot resume starts each run anew
 
 
-def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock):
+def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock, claim=None):
     """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
     from . import record
     from . import resume
@@ -96,6 +97,8 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         attempt(tracking.finish_tracking, tracker, metrics, partial)
         attempt(record.write_provenance, partial, run.config, status["started"], argv)
     status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
+    if claim is not None and not claim.is_ours():
+        return discard_taken_over(run, status, partial, handler, claim)
     log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
     if partial is not None and status["status"] == "interrupted":
         attempt(resume.keep, out_root, run.name)
@@ -108,6 +111,22 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
     attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
     if status["status"] != "interrupted":
         attempt(resume.remove, out_root, run.name)
+
+
+def discard_taken_over(run, status, partial, handler, claim):
+    """Drop this process's work on a run another process took over: the record is that one's alone."""
+    import shutil
+
+    from . import claims
+
+    taker = claims.describe_owner(claims.read_owner(claim.folder))
+    log.error(f"{run.name}: taken over by another process while this one trained it ({taker}): "
+              "its record will be that process's, and this process's work on it is discarded")
+    if handler is not None:
+        util.remove_log_file(handler)
+    if partial is not None:
+        shutil.rmtree(partial, ignore_errors=True)
+    status.update(status="taken over", error=f"taken over: {taker}")
 
 
 def write_error(e, folder=None):

@@ -1,7 +1,7 @@
 """A run's record: its folder's life (partial, done, failed) and its provenance.
 
 A record folder runNNN/ appears only once the run is complete: the run writes into a hidden
-.runNNN.partial/ and is renamed at the end, to runNNN.failed/ if it did not finish.
+.runNNN.partial.<host>.<pid>.<claim>/ of its own and is renamed at the end, to runNNN.failed/ if it did not finish.
 
 Before that, a process claims the run (claims.py), so that processes sharing the output folder
 never train the same run at once; W&B tracking is in tracking.py.
@@ -19,16 +19,40 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from . import claims
 from .config import parse_yaml
 from .util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, rel, write_json
 
 
-def start(out_root, name):
-    """Give an empty hidden folder for a run to write into."""
-    partial = out_root / f".{name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)  # left by a run that was killed
+def start(out_root, name, token=None):
+    """Give an empty hidden folder for this process to write a run into, its own: named by its host, pid and claim.
+
+    Two processes may both believe they hold a run (one paused past the claim timeout, or hosts with
+    different timeouts): each writes only into its own folder, so a record is never a mix of two.
+    Another process's folder is removed only when that process is dead on this host.
+    """
+    remove_dead_partials(out_root, name)
+    partial = out_root / f".{name}.partial.{claims.HOST}.{os.getpid()}.{(token or 'unclaimed')[:8]}"
+    shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     return partial
+
+
+def partials(out_root, name):
+    """Give (folder, host, pid) for each partial folder of run `name`; host and pid are None when its name tells neither."""
+    found = []
+    for folder in out_root.glob(f".{name}.partial*"):
+        parts = folder.name[len(f".{name}.partial."):].rsplit(".", 2)  # host (may hold dots), pid, token
+        known = folder.name != f".{name}.partial" and len(parts) == 3 and parts[1].isdigit()
+        found.append((folder, parts[0] if known else None, int(parts[1]) if known else None))
+    return found
+
+
+def remove_dead_partials(out_root, name):
+    """Remove the partial folders of run `name` left by dead processes of this host (and the earlier layout's one)."""
+    for folder, host, pid in partials(out_root, name):
+        if host is None or (host == claims.HOST and pid != os.getpid() and not claims.pid_alive(pid, None)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def publish(partial, out_root, name, status, keep_old=True):

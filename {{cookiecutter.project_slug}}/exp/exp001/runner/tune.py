@@ -122,7 +122,7 @@ def tune(study, space, base, args, argv, root):
                 raise ConfigError(f"{trial_name(trial.number)} is claimed already ({note}), though Optuna just made "
                                   f"it. Fix: move {util.rel(root)}/ away, or tune under a new --study name.")
             try:
-                statuses.append(run_trial(study, trial, space, base, root, f"{i}/{args.tune}", argv, not args.no_prune))
+                statuses.append(run_trial(study, trial, space, base, root, f"{i}/{args.tune}", argv, not args.no_prune, held))
             finally:
                 with shielded():
                     held.release()
@@ -145,7 +145,7 @@ def fail_state():
     return TrialState.FAIL
 
 
-def run_trial(study, trial, space, base, root, position, argv, prune):
+def run_trial(study, trial, space, base, root, position, argv, prune, claim=None):
     """Train one asked trial as a run and tell the study how it ended; give its status."""
     from optuna.trial import TrialState
 
@@ -163,8 +163,10 @@ def run_trial(study, trial, space, base, root, position, argv, prune):
                          list(folds))
 
     folds = []
-    status = run_one(run, position, root, argv, report=report,
+    status = run_one(run, position, root, argv, report=report, claim=claim,
                      extra={"study": study.study_name, "trial": trial.number, "params": values})
+    if status["status"] == "taken over":  # the process that took it over tells the study
+        return status
     published = {"done": name, "pruned": f"{name}.pruned"}.get(status["status"], f"{name}.failed")
     with shielded():
         trial.set_user_attr("record", util.rel(root / published))
@@ -205,8 +207,9 @@ def mark_failed(study, trial, root, who):
 
     name = trial_name(trial.number)
     why = f"its process died while it trained ({who})"
-    partial = root / f".{name}.partial"
-    if partial.is_dir():  # the folds it saved stay readable, as a failed record
+    dead = [folder for folder, _, _ in record.partials(root, name)]
+    partial = max(dead, key=lambda folder: folder.stat().st_mtime, default=None)
+    if partial is not None:  # the folds it saved stay readable, as a failed record
         util.write_json(partial / "status.json", {"exp": util.EXP_NAME, "run": name, "status": "failed", "error": why,
                                                   "study": study.study_name, "trial": trial.number, "params": trial.params})
         record.publish(partial, root, name, "failed")

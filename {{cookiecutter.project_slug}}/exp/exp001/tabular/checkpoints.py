@@ -17,7 +17,7 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from runner.util import log, write_atomic, write_json
+from runner.util import log, temporary_name, write_atomic, write_json
 
 
 def rows_digest(y, folds):
@@ -57,8 +57,10 @@ def save_fold(resume, k, fold, files, n_splits, rows):
     """Save finished fold k (its predictions, numbers and model `files`) whole, then count it in progress.json."""
     if resume is None:
         return
-    tmp, folder = resume / f".fold{k}.tmp", resume / f"fold{k}"
-    shutil.rmtree(tmp, ignore_errors=True)  # left by a process stopped while saving
+    # A name of this process's own: a process that lost the run to another (paused past its claim) may
+    # still be saving the same fold, and neither may remove or half-fill the other's.
+    folder = resume / f"fold{k}"
+    tmp = temporary_name(folder)
     (tmp / "models").mkdir(parents=True)
     for path in files:
         link_or_copy(path, tmp / "models" / path.name)
@@ -67,8 +69,10 @@ def save_fold(resume, k, fold, files, n_splits, rows):
     np.save(tmp / "importance.npy", fold["importance"].to_numpy(), allow_pickle=False)
     write_json(tmp / "fold.json", {"iteration": fold["iteration"], "seconds": fold["seconds"], "rows": rows,
                                    "names": [str(name) for name in fold["importance"].index]})
-    shutil.rmtree(folder, ignore_errors=True)
-    os.rename(tmp, folder)
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # saved already (by the other process, from the same config, code and data): keep that one
+        shutil.rmtree(tmp, ignore_errors=True)
     write_atomic(resume / "progress.json", json.dumps({"unit": "fold", "done": k + 1, "of": n_splits}) + "\n")
 
 

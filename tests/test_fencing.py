@@ -1,0 +1,84 @@
+"""Fencing: when two processes both believe they hold a run, its record is the work of exactly one of them.
+
+A process on another host paused past the claim timeout (a VM freeze, a long GC, a slow NFS) is taken
+over; so is a live one whose host has a longer timeout than the taker's. Hosts are simulated with
+`unshare -u` (a UTS namespace with its own host name), so each process sees the other as remote.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from test_parallel import slow_training, wait_for
+from test_runs import EXP
+
+pytestmark = pytest.mark.slow
+
+
+def can_rename_host():
+    try:
+        return subprocess.run(["unshare", "-u", "hostname", "fencing-check"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+needs_hosts = pytest.mark.skipif(not can_rename_host(), reason="unshare -u (a host name of its own) is not allowed here")
+
+
+def start_on_host(project, host, timeout, sleep):
+    """Start `exp.py --run 1` as if on machine `host`, with its own claim timeout; give the Popen."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1",
+               KAGGLE_EXP_CLAIM_TIMEOUT=str(timeout), TEST_SLEEP=str(sleep))
+    script = f'hostname {host} && exec "$0" exp/exp001/exp.py --run 1'
+    return subprocess.Popen(["unshare", "-u", "sh", "-c", script, sys.executable], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def assert_one_process_record(project, trained_project, loser_output):
+    """run001 is whole, made by one process, equal to a sequential run's; the loser said so and left nothing."""
+    run = project / EXP / "run001"
+    assert (run / "status.json").is_file()
+    assert (run / "log.txt").read_text().count("exp001/run001 (") == 1, "one process's log"
+    for name in ("oof.csv", "test_pred.csv", "submission.csv"):
+        assert (run / name).read_bytes() == (trained_project / EXP / "run001" / name).read_bytes(), name
+    assert "run001: taken over by another process while this one trained it" in loser_output
+    assert "this process's work on it is discarded" in loser_output
+    assert not list((project / EXP).glob(".run001.partial*")), "the loser's partial folder is gone"
+    assert sorted(p.name for p in (project / EXP).iterdir() if not p.name.startswith(".")) == ["run001"]
+
+
+@needs_hosts
+def test_an_owner_paused_past_the_timeout_loses_the_run_and_discards_its_work(project, trained_project):
+    slow_training(project)
+    first = start_on_host(project, "host-a", timeout=2, sleep=8)
+    wait_for(project / EXP / ".run001.partial.host-a.*/log.txt")
+    os.kill(first.pid, signal.SIGSTOP)  # a VM freeze: no refresh of its claim, no work
+    try:
+        time.sleep(3)  # past the 2 s timeout
+        second = start_on_host(project, "host-b", timeout=2, sleep=0)
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 0, out + err
+        assert "run001: taking over the claim of pid" in out, out
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    out1, err1 = first.communicate(timeout=120)
+    assert first.returncode == 0, out1 + err1
+    assert_one_process_record(project, trained_project, out1)
+
+
+@needs_hosts
+def test_hosts_with_different_claim_timeouts_still_leave_one_process_s_record(project, trained_project):
+    slow_training(project)
+    patient = start_on_host(project, "host-a", timeout=300, sleep=6)  # refreshes its claim every 30 s
+    wait_for(project / EXP / ".run001.partial.host-a.*/log.txt")
+    time.sleep(1.5)
+    hasty = start_on_host(project, "host-b", timeout=1, sleep=0)  # sees a claim older than 1 s as abandoned
+    out, err = hasty.communicate(timeout=120)
+    assert hasty.returncode == 0 and "taking over the claim" in out, out + err
+    out1, err1 = patient.communicate(timeout=120)
+    assert patient.returncode == 0, out1 + err1
+    assert_one_process_record(project, trained_project, out1)
