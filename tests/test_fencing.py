@@ -82,3 +82,33 @@ def test_hosts_with_different_claim_timeouts_still_leave_one_process_s_record(pr
     out1, err1 = patient.communicate(timeout=120)
     assert patient.returncode == 0, out1 + err1
     assert_one_process_record(project, trained_project, out1)
+
+
+def test_jobs_workers_stop_when_their_parent_is_killed(project):
+    slow_training(project)
+    parent = subprocess.Popen([sys.executable, "exp/exp001/exp.py", "--jobs", "2"], cwd=project,
+                              env=dict(os.environ, OMP_NUM_THREADS="1", TEST_SLEEP="60"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(project / EXP / ".run001.partial.*/log.txt")
+    wait_for(project / EXP / ".run002.partial.*/log.txt")
+    workers = [int(p.name.rsplit(".", 2)[1]) for p in (project / EXP).glob(".run00*.partial.*")]
+    assert len(workers) == 2
+    parent.kill()  # kill -9: it cannot pass a signal on
+    parent.wait()
+
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker kept training after its parent died"
+        time.sleep(0.2)
+    for run in ("run001", "run002"):
+        status = (project / EXP / f"{run}.failed" / "status.json").read_text()
+        assert '"interrupted"' in status and "SIGTERM" in status, status
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended; it only waits to be reaped
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"

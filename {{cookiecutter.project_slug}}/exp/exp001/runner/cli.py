@@ -100,6 +100,8 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
     logging.raiseExceptions = False  # a full disk must not print a logging traceback for every line
     out_root = util.OUTPUT_DIR / ("debug" if args.debug else "exp") / util.EXP_NAME
     worker = os.environ.get("KAGGLE_EXP_WORKER") == "1"
+    if worker:
+        jobs.follow_parent()
     try:
         base = load_config(util.EXP_DIR / "config.yml")
         runs = plan.plan_runs(runs_list, exp_py.read_text(encoding="utf-8"), base, debug=args.debug)

@@ -10,6 +10,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 from .interrupts import Signals
 from .util import ConfigError, log
@@ -104,3 +106,18 @@ def visible_gpus():
     except (OSError, subprocess.SubprocessError):
         return []
     return re.findall(r"^GPU (\d+):", listing, flags=re.M)
+
+
+def follow_parent():
+    """In a worker: stop as on SIGTERM once the parent is gone (after a kill -9 nobody forwards signals).
+
+    The run then ends as interrupted, keeping its finished folds, instead of training on unsupervised.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
