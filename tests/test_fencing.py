@@ -112,3 +112,16 @@ def alive(pid):
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended; it only waits to be reaped
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_claim_left_without_its_owner_file_blocks_its_run_for_seconds_only(project):
+    claim = project / EXP / ".run001.claim"
+    claim.mkdir(parents=True)  # a process killed between creating its claim and writing owner.json
+    old = time.time() - 30
+    os.utime(claim, (old, old))
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "exp/exp001/exp.py", "--run", "1"], cwd=project, capture_output=True,
+                            text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run001: taking over the claim of a process that never finished claiming it" in result.stdout
+    assert (project / EXP / "run001/status.json").is_file() and time.monotonic() - started < 60

@@ -120,11 +120,18 @@ def claim_age(folder):
     return 0.0
 
 
+# A claim folder without its owner.json: its process was killed between creating the folder and writing
+# the file, which takes microseconds. After this many seconds nobody is about to write it.
+OWNERLESS_GRACE = 10.0
+
+
 def is_abandoned(owner, age):
     """Tell whether a claim's owner is gone: a dead pid on this machine, else no refresh for CLAIM_TIMEOUT."""
-    if owner is not None and owner.get("host") == HOST:
+    if owner is None:
+        return age > min(OWNERLESS_GRACE, CLAIM_TIMEOUT)
+    if owner.get("host") == HOST:
         return not pid_alive(owner.get("pid"), owner.get("pid_started"))
-    return age > CLAIM_TIMEOUT  # another machine, or a claim whose owner.json is not written yet
+    return age > CLAIM_TIMEOUT  # another machine
 
 
 def pid_alive(pid, started):
