@@ -162,6 +162,10 @@ def test_predict_on_a_part_of_the_test_file_names_the_flags_that_fix_it(trained,
     assert result.returncode == 2
     assert "--sample data/input/sample_submission.csv: 20 of its 30 ids are not in --test" in result.stderr
     assert "Fix: give --test the whole test file" in result.stderr
+    pd.read_csv(trained / "data/input/test.csv").drop(columns="petal_width").to_csv(tmp_path / "narrow.csv", index=False)
+    result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "narrow.csv"),
+                        "--out", str(tmp_path / "sub.csv"))
+    assert result.returncode == 2 and "error: --test " in result.stderr and "no column 'petal_width'" in result.stderr
 
 
 # ---------------------------------------------------------------- diagnostic pictures

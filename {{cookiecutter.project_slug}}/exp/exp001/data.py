@@ -190,9 +190,9 @@ def load_test_for_prediction(cfg, spec, test_path):
     """
     path = ROOT / test_path
     frame = read_table(path, spec["id"])
-    require_columns(frame, [spec["id"]], path, f"give --test a file with the id column {spec['id']!r}")
+    require_columns(frame, [spec["id"]], path, f"give a test file with the id column {spec['id']!r}")
     check_rows(frame, spec["id"], path)
     frame = add_features(frame, cfg.get("features") or {})
     features = list(spec["features"])
-    require_columns(frame, features, path, "give --test a file with the columns of the competition's test file")
+    require_columns(frame, features, path, "give a test file with the columns of the competition's test file")
     return encode_features(frame[features], spec, path), frame[spec["id"]].copy()

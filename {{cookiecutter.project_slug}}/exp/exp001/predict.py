@@ -177,7 +177,10 @@ def predict(run_dir, args):
     cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
     spec = util.read_json(run_dir / "features.json")
     id_name = spec["id"]
-    X_test, ids = data_io.load_test_for_prediction(cfg, spec, args.test)
+    try:
+        X_test, ids = data_io.load_test_for_prediction(cfg, spec, args.test)
+    except util.DataError as e:  # the file given with --test: the message names the flag
+        raise UsageError(f"--test {e}") from None
     X = models.to_matrix(X_test)
     n_splits, options = cfg["cv"]["n_splits"], cfg.get("features") or {}
     # The fold means in the order and arithmetic of training, so the run's own test file gives its test_pred.csv.
