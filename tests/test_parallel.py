@@ -133,7 +133,8 @@ def test_run_of_a_killed_process_is_taken_over_by_the_next_start(fast):
 def test_a_running_run_keeps_its_claim_fresh_and_is_skipped_by_another_start(fast):
     slow_training(fast)
     env = {"KAGGLE_EXP_CLAIM_TIMEOUT": "1"}
-    holder = start_exp(fast, "--run", "1", env={**env, "TEST_SLEEP": "6"})
+    # Long enough for the other start to import the model library for its preflight before it looks for a claim.
+    holder = start_exp(fast, "--run", "1", env={**env, "TEST_SLEEP": "15"})
     wait_for(fast / EXP / ".run001.partial.*/log.txt")
     time.sleep(1.5)
     owner = fast / EXP / ".run001.claim/owner.json"

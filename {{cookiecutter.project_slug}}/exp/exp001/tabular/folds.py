@@ -70,7 +70,7 @@ def make_folds(data, cv, seed_default):
     digest = rows_digest(data, cv["group"] if groups is not None else None, groups)
     # Named by a hash of the settings, never by their text: a cv.group like '../x' cannot reach the path.
     settings = json.dumps([seed, cv["group"] if groups is not None else None, digest]).encode()
-    name = f"{scheme}_k{int(n_splits)}_{hashlib.sha1(settings).hexdigest()[:12]}.csv"
+    name = f"{scheme}_k{int(n_splits)}_{hashlib.blake2b(settings, digest_size=6).hexdigest()}.csv"
     path = OUTPUT_DIR / "folds" / name
     if path in _FOLDS:
         return _FOLDS[path]
