@@ -101,7 +101,7 @@ def tune_in_workers(study, args, argv, exp_py):
         return [*out, "--tune", str(shares[i])]
 
     codes = jobs.run_workers(n, argv, exp_py, each)
-    show_best(study)
+    show_best(study, args.storage)
     signalled = [c for c in codes if c in (130, 143)]
     return signalled[0] if signalled else max(codes)
 
@@ -136,11 +136,11 @@ def tune(study, space, base, args, argv, root):
                     held.release()
     except KeyboardInterrupt as e:
         Signals.shielded = True
-        show_best(study)
+        show_best(study, args.storage)
         log.error("interrupted: run the same command again to add more trials")
         return 128 + (getattr(e, "signum", None) or Signals.received or 2)
     if os.environ.get("KAGGLE_EXP_WORKER") != "1":  # --jobs: the parent shows the table once, for all workers
-        show_best(study)
+        show_best(study, args.storage)
     failed = [s for s in statuses if s["status"] == "failed"]
     if failed:
         log.error(f"failed: {', '.join(s['run'] for s in failed)}; see log.txt in their .failed/ records")
