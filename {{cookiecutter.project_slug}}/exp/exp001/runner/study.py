@@ -84,7 +84,7 @@ def distributions(space):
 # ---------------------------------------------------------------- the trials of this process
 
 
-def show_best(study, top=5):
+def show_best(study, storage=None, top=5):
     """Log the study's counts and its best trials: value, the values tried, the record."""
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
@@ -101,5 +101,7 @@ def show_best(study, top=5):
                            for k, v in t.params.items())
         log.info(f"  {trial_name(t.number)}  {metric}={t.value:.5f}  {values}  {t.user_attrs.get('record', '?')}/")
     if done:
-        log.info(f"  python exp/{util.EXP_NAME}/exp.py --promote{'' if study.study_name == util.EXP_NAME else ' --study ' + study.study_name}"
+        options = "" if study.study_name == util.EXP_NAME else f" --study {study.study_name}"
+        options += f" --storage {storage}" if storage else ""
+        log.info(f"  python exp/{util.EXP_NAME}/exp.py --promote{options}"
                  "   appends the best trial to RUNS")

@@ -37,9 +37,12 @@ def add_arguments(parser):
     group.add_argument("--promote", action="store_true", help="append the study's best trial to RUNS, then stop")
 
 
-def trials_root(study_name):
-    """Give the folder of a study's trial records: tune/ for the experiment's own study, tune/NAME/ for another."""
-    return tune_dir() if study_name == util.EXP_NAME else tune_dir() / study_name
+def trials_root(study_name, storage=None):
+    """Give the folder of a study's trial records: tune/ for the experiment's own study, tune/NAME/ for another.
+
+    A study in another --storage is another study, numbered from trial 0 again: its records go to tune/NAME/.
+    """
+    return tune_dir() if study_name == util.EXP_NAME and not storage else tune_dir() / study_name
 
 
 def main(args, base, runs, exp_py, search_text, argv):
@@ -76,7 +79,7 @@ def main(args, base, runs, exp_py, search_text, argv):
     if args.jobs > 1:
         return tune_in_workers(study, args, argv, exp_py)
     record.sources()  # read now: each trial's src/ is the code this process runs
-    return tune(study, space, base, args, [str(exp_py), *argv], trials_root(name))
+    return tune(study, space, base, args, [str(exp_py), *argv], trials_root(name, args.storage))
 
 
 def tune_in_workers(study, args, argv, exp_py):
@@ -98,7 +101,7 @@ def tune_in_workers(study, args, argv, exp_py):
         return [*out, "--tune", str(shares[i])]
 
     codes = jobs.run_workers(n, argv, exp_py, each)
-    show_best(study)
+    show_best(study, args.storage)
     signalled = [c for c in codes if c in (130, 143)]
     return signalled[0] if signalled else max(codes)
 
@@ -117,10 +120,15 @@ def tune(study, space, base, args, argv, root):
             with shielded():  # asked and claimed together, or a dead process's trial is found by the next
                 trial = study.ask(distributions(space))
                 held, note = claims.claim(root, trial_name(trial.number))
-            if held is None:  # a leftover claim of the same name: this trial cannot be recorded
+            name = trial_name(trial.number)
+            taken = [root / f"{name}{end}" for end in ("", ".pruned", ".failed") if (root / f"{name}{end}").exists()]
+            if held is None or taken:  # a claim or record of the same name, from another study: never overwritten
                 study.tell(trial, state=fail_state())
-                raise ConfigError(f"{trial_name(trial.number)} is claimed already ({note}), though Optuna just made "
-                                  f"it. Fix: move {util.rel(root)}/ away, or tune under a new --study name.")
+                if held:
+                    held.release()
+                raise ConfigError(f"{name} has a {'record' if taken else 'claim'} already "
+                                  f"({util.rel(taken[0]) if taken else note}) from another study of the same name "
+                                  f"(another --storage?). Fix: tune under a new --study name, or move {util.rel(root)}/ away.")
             try:
                 statuses.append(run_trial(study, trial, space, base, root, f"{i}/{args.tune}", argv, not args.no_prune, held))
             finally:
@@ -128,11 +136,11 @@ def tune(study, space, base, args, argv, root):
                     held.release()
     except KeyboardInterrupt as e:
         Signals.shielded = True
-        show_best(study)
+        show_best(study, args.storage)
         log.error("interrupted: run the same command again to add more trials")
         return 128 + (getattr(e, "signum", None) or Signals.received or 2)
     if os.environ.get("KAGGLE_EXP_WORKER") != "1":  # --jobs: the parent shows the table once, for all workers
-        show_best(study)
+        show_best(study, args.storage)
     failed = [s for s in statuses if s["status"] == "failed"]
     if failed:
         log.error(f"failed: {', '.join(s['run'] for s in failed)}; see log.txt in their .failed/ records")
