@@ -14,7 +14,7 @@ import time
 import pytest
 
 from test_parallel import slow_training, wait_for
-from test_runs import EXP
+from test_runs import EXP, fast  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +125,18 @@ def test_a_claim_left_without_its_owner_file_blocks_its_run_for_seconds_only(pro
     assert result.returncode == 0, result.stdout + result.stderr
     assert "run001: taking over the claim of a process that never finished claiming it" in result.stdout
     assert (project / EXP / "run001/status.json").is_file() and time.monotonic() - started < 60
+
+
+def test_a_failed_record_has_its_status_and_log_even_when_the_disk_fills_at_the_end(fast, tmp_path):
+    from test_parallel import fake_file_system
+    env = fake_file_system(tmp_path, "'.run002.partial' in p and 'status.json.' in p and p.endswith('.tmp')", "ENOSPC")
+    result = subprocess.run([sys.executable, "exp/exp001/exp.py"], cwd=fast, capture_output=True, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1", **env), timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "No space left on device" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    failed = fast / EXP / "run002.failed"
+    status = __import__("json").loads((failed / "status.json").read_text())
+    assert status["status"] == "failed"
+    assert status["error"] == "the run stopped before it could record how it ended (see log.txt)"
+    assert "run002" in (failed / "log.txt").read_text()
+    assert sorted(p.name for p in (fast / EXP).iterdir() if not p.name.startswith(".")) == ["run001", "run002.failed", "run003"]

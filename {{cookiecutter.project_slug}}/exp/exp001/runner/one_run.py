@@ -1,6 +1,7 @@
 """One run's life: trained into a hidden partial folder, recorded (provenance, status), then published."""
 import errno
 import inspect
+import json
 import os
 import signal
 import time
@@ -9,6 +10,9 @@ import traceback
 from . import plan, util
 from .interrupts import Signals, shielded
 from .util import ConfigError, DataError, Pruned, log
+
+# What a record's status.json says until the run ends and writes how it ended.
+STOPPED_UNRECORDED = "the run stopped before it could record how it ended (see log.txt)"
 
 # Errors of the file system, not of the code: the run fails with this cause, and the other runs still go.
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG)
@@ -33,6 +37,7 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
     partial = handler = tracker = metrics = None
     try:
         partial = record.start(out_root, run.name, claim.token if claim else None)
+        util.write_json(partial / "status.json", {**status, "status": "failed", "error": STOPPED_UNRECORDED})
         (partial / "config_update.yml").write_text(run.snippet + "\n", encoding="utf-8")
         (partial / "config.yml").write_text(run.config_text, encoding="utf-8")
         record.snapshot_sources(partial / "src")
@@ -106,8 +111,9 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         util.remove_log_file(handler)
     if partial is None:
         return
-    if not attempt(util.write_json, partial / "status.json", status) and (partial / "status.json").exists():
-        (partial / "status.json").unlink()  # a half-written status.json must not mark the record whole
+    # Whole or not at all: when it cannot be written (a full disk), the placeholder written at the start
+    # stays, and says the run failed, so a .failed/ record always has its status.json.
+    attempt(lambda: util.write_atomic(partial / "status.json", json.dumps(status, indent=2, default=str) + "\n"))
     attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
     if status["status"] != "interrupted":
         attempt(resume.remove, out_root, run.name)
