@@ -67,9 +67,11 @@ def fast(project):
 
 def test_two_processes_train_each_run_once_with_the_results_of_a_sequential_run(project, trained_project):
     slow_training(project)
-    first = start_exp(project, env={"TEST_SLEEP": "1"})
+    # Each run sleeps long enough that the second start, which reads the data and preflights every run's
+    # settings before it claims one, finds runs left even on a busy machine.
+    first = start_exp(project, env={"TEST_SLEEP": "3"})
     time.sleep(0.3)
-    second = start_exp(project, env={"TEST_SLEEP": "1"})
+    second = start_exp(project, env={"TEST_SLEEP": "3"})
     outputs = [p.communicate(timeout=180) for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     stdout = [out for out, _ in outputs]

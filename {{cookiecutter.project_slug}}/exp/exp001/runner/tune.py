@@ -100,7 +100,7 @@ def tune_in_workers(study, args, argv, exp_py):
                 out.append(a)
         return [*out, "--tune", str(shares[i])]
 
-    codes = jobs.run_workers(n, argv, exp_py, each)
+    codes = jobs.run_workers(n, argv, exp_py, each=each)
     show_best(study, args.storage)
     signalled = [c for c in codes if c in (130, 143)]
     return signalled[0] if signalled else max(codes)
