@@ -189,3 +189,42 @@ def test_tune_with_jobs_shares_the_trials_out_to_worker_processes(quick):
     assert sorted(t.number for t in study_of(quick).trials) == [0, 1, 2]
     assert all(len(re.findall(rf"exp001/trial000{n} \(", result.stdout)) == 1 for n in range(3)), result.stdout
     assert result.stdout.count("study exp001: 3 trials") == 1  # the table once, from the parent
+
+
+def test_a_trial_s_record_is_used_like_a_run_s_by_predict_blend_leaderboard_and_package(quick, tmp_path):
+    assert run_exp(quick, "--tune", "2", "--run", "1").returncode == 2  # (--run is refused with --tune)
+    result = run_exp(quick, "--tune", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert run_exp(quick, "--run", "1").returncode == 0
+    trial = quick / TUNE / "trial0001"
+
+    predicted = run_python(quick, "exp/exp001/predict.py", "trial0001", "--test", "data/input/test.csv",
+                           "--out", str(tmp_path / "submission.csv"))
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    assert (tmp_path / "submission.csv").read_text() == (trial / "submission.csv").read_text()
+
+    blended = run_python(quick, "scripts/blend.py", "exp001/run001", "exp001/tune/trial0001")
+    assert blended.returncode == 0, blended.stdout + blended.stderr
+    assert "exp001/tune/trial0001" in json.loads((quick / "data/output/blend/blend001/blend.json").read_text())["runs"]
+
+    board = run_python(quick, "scripts/leaderboard.py", "--no-plot")
+    assert board.returncode == 0 and "trial0001" not in board.stdout, "trials stay off the board by default"
+    with_trials = run_python(quick, "scripts/leaderboard.py", "--no-plot", "--trials")
+    assert with_trials.returncode == 0 and "tune/trial0001" in with_trials.stdout, with_trials.stdout
+
+    packaged = run_python(quick, "scripts/kaggle_cli.py", "package", "exp001/tune/trial0001", "--slug", "trial-one", "--user", "alice")
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    shipped = {p.relative_to(quick / "data/output").as_posix() for p in (quick / "data/output").rglob("*") if p.is_file()}
+    assert any(name.endswith("tune/trial0001/models/fold0.txt") for name in shipped), sorted(shipped)[:40]
+
+
+def test_config_yml_s_tune_section_names_the_storage_and_switches_pruning_off(quick, tmp_path):
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    set_config(quick, tune={"storage": url, "prune": False})
+    result = run_exp(quick, "--tune", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    study = optuna.load_study(study_name="exp001", storage=url)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+    assert f"study exp001 in {url}: pruning off" in result.stdout, result.stdout
+    assert (quick / TUNE / "exp001/trial0000/status.json").is_file()
+    assert not (quick / TUNE / "journal.log").exists()

@@ -28,17 +28,17 @@ import yaml
 
 from helpers.atomic_files import temporary_name
 from helpers.blending import blend, fill_submission, predictions
-from helpers.project import BLEND_ROOT, RECORDS_ROOT, UserError, data_dir, read_table, rel
+from helpers.project import BLEND_ROOT, RECORDS_ROOT, UserError, data_dir, parse_run_ref, read_table, rel
 
 
 # ---------------------------------------------------------------- reading and checking the runs
 
 def read_run(text):
     """Give a complete run's name, folder, merged config, oof and test predictions (ids as text)."""
-    match = re.fullmatch(r"exp(\d+)/run(\d+)/?", text.strip())
-    if not match:
-        raise UserError(f"{text}: cannot read it as expNNN/runNNN, e.g. exp001/run002.")
-    exp, run = f"exp{int(match.group(1)):03d}", f"run{int(match.group(2)):03d}"
+    parsed = parse_run_ref(text)
+    if not parsed:
+        raise UserError(f"{text}: cannot read it as expNNN/runNNN, e.g. exp001/run002 (a --tune trial: exp001/tune/trial0003).")
+    exp, run = parsed
     folder = RECORDS_ROOT / exp / run
     try:
         done = (folder / "status.json").is_file() and json.loads((folder / "status.json").read_text("utf-8")).get("status") == "done"

@@ -102,6 +102,7 @@ def parse_args(argv):
     parser.add_argument("--top", type=int, help="only the N best runs of each metric")
     parser.add_argument("--metric", help="only runs scored with this metric, e.g. auc")
     parser.add_argument("--no-plot", action="store_true", help="do not draw data/output/leaderboard.png (faster)")
+    parser.add_argument("--trials", action="store_true", help="also --tune's trials (exp001/tune/trial0003); off, so they do not flood the board")
     parser.add_argument("--full-changes", action="store_true", help="show each run's whole change, not its first 50 characters")
     return parser.parse_args(argv)
 
@@ -119,7 +120,7 @@ def parse_exps(text):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    rows = read_runs()
+    rows = read_runs(args.trials)
     if not rows:
         print(f"no run records yet under {RECORDS_ROOT.relative_to(ROOT)}/. Train some: python exp/exp001/exp.py")
         return 0

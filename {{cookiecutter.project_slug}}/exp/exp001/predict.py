@@ -70,12 +70,13 @@ def find_run(args):
     if args.run_dir is not None:
         run_dir, name = absolute(args.run_dir), str(args.run_dir)
     else:
-        match = re.fullmatch(r"(?:run)?(\d+)/?", args.run.strip().lower())
+        match = re.fullmatch(r"(?:run)?(\d+)/?|(?:tune/)?trial(\d+)/?", args.run.strip().lower())
         if not match:
-            raise UsageError(f"{args.run}: cannot read it as a run; write run002 or 2.")
+            raise UsageError(f"{args.run}: cannot read it as a run; write run002 or 2 (a --tune trial: trial0003).")
         if not IN_PROJECT:
             raise UsageError(f"{HERE} is not in a project (no {ROOT / 'project.yml'}). Fix: give the record with --run-dir.")
-        name = f"{HERE.name}/run{int(match.group(1)):03d}"
+        run = f"run{int(match.group(1)):03d}" if match.group(1) else f"tune/trial{int(match.group(2)):04d}"
+        name = f"{HERE.name}/{run}"
         run_dir = ROOT / "data" / "output" / "exp" / name
     status = run_dir / "status.json"
     try:

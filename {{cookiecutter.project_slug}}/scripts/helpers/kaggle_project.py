@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .project import BLEND_ROOT, OUTPUT_DIR, RECORDS_ROOT, ROOT, UserError, rel
+from .project import BLEND_ROOT, OUTPUT_DIR, RECORDS_ROOT, ROOT, UserError, parse_run_ref, rel
 
 DATASETS_DIR = OUTPUT_DIR / "kaggle_datasets"
 NOTEBOOKS_DIR = OUTPUT_DIR / "kaggle_notebooks"
@@ -43,13 +43,16 @@ def read_json_file(path):
 # ---------------------------------------------------------------- runs
 
 def parse_run(text, need_run=True):
-    """Give (exp, run or None) from 'exp001/run002' (also 'exp1/run2'); run may be left out when need_run is False."""
-    match = re.fullmatch(r"exp(\d+)(?:/run(\d+))?/?", text.strip())
-    if not match or (need_run and match.group(2) is None):
+    """Give (exp, run or None) from 'exp001/run002' (also 'exp1/run2', a trial's 'exp001/tune/trial0003');
+    run may be left out when need_run is False."""
+    parsed = parse_run_ref(text)
+    if parsed:
+        return parsed
+    match = re.fullmatch(r"exp(\d+)/?", text.strip())
+    if not match or need_run:
         form = "expNNN/runNNN" if need_run else "expNNN or expNNN/runNNN"
-        raise UserError(f"{text}: cannot read it as {form}, e.g. exp001/run002.")
-    run = f"run{int(match.group(2)):03d}" if match.group(2) else None
-    return f"exp{int(match.group(1)):03d}", run
+        raise UserError(f"{text}: cannot read it as {form}, e.g. exp001/run002 (a --tune trial: exp001/tune/trial0003).")
+    return f"exp{int(match.group(1)):03d}", None
 
 
 def complete_run(exp, run):

@@ -17,6 +17,7 @@ EXP_NAME = re.compile(r"exp(\d{3,})")
 # runNNN is a complete run, runNNN.failed a failed or interrupted one; .runNNN.partial (in
 # progress) and runNNN.replaced-<time> (kept after --force) are not on the board.
 RUN_FOLDER = re.compile(r"(run\d{3,})(\.failed)?")
+TRIAL_FOLDER = re.compile(r"(trial\d{4,})(\.failed|\.pruned)?")  # --tune's trials, under expNNN/tune/
 RUN_REF = re.compile(r"\b(exp\d{3,})/(run\d{3,})\b")
 
 # The C loader is many times faster; it matters with a thousand runs.
@@ -81,7 +82,7 @@ def exp_number(name):
     return int(match.group(1)) if match else None
 
 
-def find_run_folders():
+def find_run_folders(trials=False):
     """Give (exp, run, folder, failed) of every complete or failed run record, in number order."""
     found = []
     if not RECORDS_ROOT.is_dir():
@@ -92,7 +93,12 @@ def find_run_folders():
             match = RUN_FOLDER.fullmatch(folder.name)
             if match:
                 found.append((exp_dir.name, match.group(1), folder, bool(match.group(2))))
-    found.sort(key=lambda item: (exp_number(item[0]), int(item[1][3:])))
+        for folder in (exp_dir / "tune").iterdir() if trials and (exp_dir / "tune").is_dir() else ():
+            match = TRIAL_FOLDER.fullmatch(folder.name)
+            if match:
+                found.append((exp_dir.name, f"tune/{match.group(1)}", folder, bool(match.group(2))))
+    # Runs in number order, then trials in number order, within each experiment.
+    found.sort(key=lambda item: (exp_number(item[0]), item[1].startswith("tune/"), int(re.sub(r"\D", "", item[1]))))
     return found
 
 
@@ -124,9 +130,9 @@ def read_run(exp, run, folder, failed):
     return row
 
 
-def read_runs():
-    """Give a board row for every run record under data/output/exp/."""
-    rows = [read_run(*found) for found in find_run_folders()]
+def read_runs(trials=False):
+    """Give a board row for every run record under data/output/exp/ (and --tune's trials when `trials`)."""
+    rows = [read_run(*found) for found in find_run_folders(trials)]
     return [row for row in rows if row is not None]
 
 

@@ -1,5 +1,6 @@
 """The project's folders and files, and what every command does with them: short paths, errors, reading tables."""
 import os
+import re
 from pathlib import Path
 
 # scripts/helpers/project.py -> the project root, whatever the current directory is.
@@ -47,3 +48,16 @@ def read_table(path, id_col=None, nrows=None):
         table = pd.read_parquet(path)
         return table.head(nrows) if nrows else table
     return pd.read_csv(path, nrows=nrows, dtype={id_col: str} if id_col else None)
+
+
+# A run of RUNS (exp001/run002) or a --tune trial (exp001/tune/trial0003): the record's path under data/output/exp/.
+RUN_REF = re.compile(r"exp(\d+)/(?:run(\d+)|(?:tune/)?trial(\d+))/?")
+
+
+def parse_run_ref(text):
+    """Give (exp, run) for 'exp001/run002' or a trial's 'exp001/tune/trial0003' (run: 'tune/trial0003'), else None."""
+    match = RUN_REF.fullmatch(text.strip())
+    if not match:
+        return None
+    exp = f"exp{int(match.group(1)):03d}"
+    return exp, f"run{int(match.group(2)):03d}" if match.group(2) else f"tune/trial{int(match.group(3)):04d}"

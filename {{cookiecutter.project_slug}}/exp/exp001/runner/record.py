@@ -74,7 +74,7 @@ def publish(partial, out_root, name, status, keep_old=True):
 
 
 # Sections that do not change a run's result: editing them leaves finished runs valid.
-NOT_RESULT_KEYS = ("debug", "wandb")
+NOT_RESULT_KEYS = ("debug", "wandb", "tune")
 
 
 def status_of(out_root, run):

@@ -40,6 +40,8 @@ def open_study(args, name, space, metric, direction):
     sampler = optuna.samplers.TPESampler(constant_liar=True)
     study = optuna.create_study(storage=storage_of(args), study_name=name, direction=direction, sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
+    where = args.storage or util.rel(tune_dir() / "journal.log")
+    log.info(f"study {name} in {where}: pruning {'off' if args.no_prune else 'by fold (WilcoxonPruner)'}")
     made = study.user_attrs
     described = space.describe()
     fix = f"Fix: tune under a new study name (--study {name}-2), or restore SEARCH and config.yml's metric as they were."

@@ -48,6 +48,9 @@ def trials_root(study_name, storage=None):
 def main(args, base, runs, exp_py, search_text, argv):
     """Run --tune or --promote; give the exit code. Every mistake is a ConfigError before any trial."""
     name = args.study or util.EXP_NAME
+    settings = base.get("tune") or {}  # config.yml's tune section: the command line's flags win
+    args.storage = args.storage or settings.get("storage")
+    args.no_prune = args.no_prune or settings.get("prune") is False
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ConfigError(f"--study {name}: a study name is a folder name. Fix: use letters, digits, - _ . only.")
     clash = [flag for flag, on in (("--run", args.run), ("--force", args.force), ("--list", args.list),
