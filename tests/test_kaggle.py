@@ -653,6 +653,11 @@ def test_notebook_on_kaggles_paths_reproduces_the_runs_own_submission(trained, t
     assert ran.returncode == 0, ran.stdout + ran.stderr
     own = trained / "data" / "output" / "exp" / "exp001" / "run002" / "submission.csv"
     assert (working / "submission.csv").read_text() == own.read_text()
+    # Run again in the same session (the submission is there already): it writes it anew.
+    again = subprocess.run([sys.executable, str(script), "--input", str(input_dir), "--working", str(working)],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (working / "submission.csv").read_text() == own.read_text()
 
 
 def test_notebook_push_reaches_the_real_cli_and_says_how_to_submit_the_version(trained, fake_kaggle):

@@ -157,6 +157,8 @@ def run_saved_code(saved, run_dir, args):
     for option, path in (("--sample", args.sample), ("--out", args.out), ("--raw-out", args.raw_out)):
         if path is not None:
             command += [option, str(path)]
+    if args.force and b'"--force"' in saved.read_bytes():  # older saved code has no --force, and overwrites anyway
+        command.append("--force")
     print(f"predicting with the run's saved code: {saved}", flush=True)
     return subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode
 

@@ -37,8 +37,11 @@ PACKAGE_FILE = __PACKAGE_FILE__  # at the top of the dataset
 
 def predict_command(dataset_dir, data_dir, out):
     """Give the one command that predicts: predict.py on the packaged run record, or predict_blend.py on the blend."""
+    # --force: a second run of the notebook in the same session writes over the first one's submission
+    # (a predict.py from before --force overwrites without being asked).
+    force = ["--force"] if not BLEND and b'"--force"' in (dataset_dir / SCRIPT).read_bytes() else []
     return [sys.executable, str(dataset_dir / SCRIPT),
-            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR)]),
+            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR), *force]),
             "--test", str(data_dir / TEST_FILE),
             "--sample", str(data_dir / SAMPLE_FILE),
             "--out", str(out)]
