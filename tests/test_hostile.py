@@ -50,6 +50,8 @@ def test_value_the_model_library_refuses_is_named_before_any_run_trains(project,
      ["run001: model.params.objective is 'binary', an objective for binary, but task is multiclass"]),
     ("model:\n  params:\n    +objective: regression",
      ["run001: model.params.objective is 'regression', an objective for regression, but task is multiclass"]),
+    ("model:\n  name: xgboost\n  =params:\n    eval_metric: logloss",
+     ["run001: model.params.eval_metric 'logloss' scores binary, but task is multiclass"]),
     ("model:\n  num_boost_round: 0", ["run001: model.num_boost_round is 0; allowed: a whole number of at least 1"]),
     ("model:\n  num_boost_round: true", ["run001: model.num_boost_round is a number in config.yml (1000) but this run "
                                          "sets a true/false (true)"]),

@@ -32,6 +32,11 @@ OBJECTIVE_TASKS = {
 XGBOOST_PREFIXES = {"binary": "binary", "multi": "multiclass", "reg": "regression", "count": "regression",
                     "survival": "regression"}
 LEARNING_RATE_KEYS = ("learning_rate", "eta", "shrinkage_rate")
+# XGBoost's eval_metric names that score one task only; it takes the others' without a word and early-stops on nonsense.
+XGBOOST_METRIC_TASKS = {"mlogloss": "multiclass", "merror": "multiclass", "logloss": "binary", "error": "binary",
+                        "aucpr": "binary", "rmse": "regression", "rmsle": "regression", "mae": "regression",
+                        "mape": "regression", "mphe": "regression", "poisson-nloglik": "regression",
+                        "gamma-nloglik": "regression", "tweedie-nloglik": "regression"}
 
 
 def objective_task(model_name, objective):
@@ -52,6 +57,13 @@ def check_params(cfg, where):
                 f"{where}: model.params.{key} is {params[key]!r}, an objective for {objective_task(name, params[key])}, "
                 f"but task is {task}. Fix: drop model.params.{key} (the task chooses the objective), or give one for "
                 f"{task}, or change task in config.yml.")
+    metrics = params.get("eval_metric") if name == "xgboost" else None
+    for metric in (metrics if isinstance(metrics, list) else [metrics] if metrics else []):
+        scores = XGBOOST_METRIC_TASKS.get(str(metric).split("@")[0].lower())
+        if scores not in (None, task):
+            raise ConfigError(f"{where}: model.params.eval_metric {metric!r} scores {scores}, but task is {task}: "
+                              "early stopping would watch a score that means nothing here. Fix: drop eval_metric "
+                              f"(the task chooses it), or give one for {task}.")
     for key in LEARNING_RATE_KEYS:  # XGBoost trains nothing with 0 and says nothing
         value = params.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
