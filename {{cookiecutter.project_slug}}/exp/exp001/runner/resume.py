@@ -40,21 +40,27 @@ def digest(content):
 
 
 def progress(folder):
-    """Give the lab's progress.json when some of the run is done, else None."""
+    """Give the lab's progress.json when some of the run is done (a fold, or an epoch of one), else None."""
     try:
         state = read_json(folder / "progress.json")
     except (OSError, ValueError):
         return None
-    return state if isinstance(state, dict) and state.get("done") else None
+    return state if isinstance(state, dict) and (state.get("done") or state.get("epoch")) else None
 
 
 def describe(state):
-    """Give 'resuming at fold 3 (folds 1-2 done)'."""
-    unit, done, total = state.get("unit", "step"), int(state["done"]), state.get("of")
-    finished = f"{unit} 1 done" if done == 1 else f"{unit}s 1-{done} done"
+    """Give 'resuming at fold 3 (folds 1-2 done)', or 'resuming at fold 3, epoch 7 (folds 1-2 done)'.
+
+    `epoch` (labs that checkpoint inside a fold, like the image lab) counts the epochs the current fold finished.
+    """
+    unit, done, total, epoch = state.get("unit", "step"), int(state.get("done") or 0), state.get("of"), int(state.get("epoch") or 0)
     if total and done >= total:
-        return f"resuming with every {unit} done ({finished})"
-    return f"resuming at {unit} {done + 1} ({finished})"
+        return f"resuming with every {unit} done ({unit}s 1-{done} done)"
+    if done:
+        finished = f"{unit} 1 done" if done == 1 else f"{unit}s 1-{done} done"
+    else:
+        finished = f"epoch 1 of {unit} 1 done" if epoch == 1 else f"epochs 1-{epoch} of {unit} 1 done"
+    return f"resuming at {unit} {done + 1}" + (f", epoch {epoch + 1}" if epoch else "") + f" ({finished})"
 
 
 def changes(saved, wanted):
