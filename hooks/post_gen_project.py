@@ -50,6 +50,8 @@ FIRST_COMMIT_MESSAGE = "New project from cookiecutter-kaggle-exp"
 
 def lay_out_kind():
     """Put the chosen kind's lab beside exp/exp001/runner/ and its example into data/input/; drop .kinds/."""
+    if not KINDS.is_dir():  # laid out already: the hook ran before
+        return
     if KIND != "tabular":
         exp, data = PROJECT / "exp" / "exp001", PROJECT / "data" / "input"
         for entry in exp.iterdir():

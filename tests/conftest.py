@@ -13,6 +13,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 def pytest_configure(config):
     # Tests never need a screen; keep matplotlib quiet and fast.
     os.environ.setdefault("MPLBACKEND", "Agg")
+    config.addinivalue_line("markers", "slow: trains a model (deselect with -m 'not slow')")
 
 
 @pytest.fixture(scope="session")
