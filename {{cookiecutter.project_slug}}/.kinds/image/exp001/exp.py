@@ -29,9 +29,9 @@ RUNS = [
     """,
     """
     image:
-      size: 32
+      size: 24        # bigger images, so fewer of them per batch (on a GPU: what fits in its memory)
     dataset:
-      batch_size: 64
+      batch_size: 24
     """,
 ]
 
