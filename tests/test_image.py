@@ -258,3 +258,30 @@ def test_without_torch_the_hook_explains_and_keeps_the_image_project(image_baked
     assert "The digits image example was not run: no Python here has the packages it needs" in result.stdout
     assert "torch, torchvision, timm" in result.stdout and "python3 -m pip install -r requirements.txt" in result.stdout
     assert (project / EXP / "train.py").is_file() and (project / "data/input/train_images/img0000.png").is_file()
+
+
+# ---------------------------------------------------------------- Kaggle code competitions
+
+@pytest.mark.slow
+def test_an_image_run_s_notebook_asks_for_a_gpu_and_predicts_offline_from_kaggle_s_mounts(image_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_trained[0], project)
+    assert run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "ada").returncode == 0
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and "internet off; GPU" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    metadata = json.loads((notebook / "kernel-metadata.json").read_text())
+    assert metadata["enable_gpu"] is True and metadata["enable_internet"] is False
+    # Kaggle's mounts: the competition's files (test images included) and the packaged dataset, read-only.
+    competition = tmp_path / "input" / "playground-series-s5e1"
+    competition.mkdir(parents=True)
+    for name in ("test.csv", "sample_submission.csv", "test_images"):
+        (shutil.copytree if name == "test_images" else shutil.copy)(project / "data/input" / name, competition / name)
+    shutil.copytree(next((project / "data/output/kaggle_datasets").iterdir()), tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    own = project / "data/output/exp/exp001/run002/submission.csv"
+    assert (tmp_path / "working/submission.csv").read_text() == own.read_text()
