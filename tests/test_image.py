@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_exp, run_python
+from test_layout import cycles, import_graph
 from test_template import EXPECTED_IMAGE_FILES, files_of, render_hook
 
 EXP = Path("exp/exp001")
@@ -72,6 +73,7 @@ def test_the_image_experiment_shows_at_most_ten_entries_beside_the_same_runner(i
             if (n := len(p.read_text().splitlines())) > 300}
     assert long == {}
     assert not (image_baked / ".kinds").exists() and not (baked_project / ".kinds").exists()
+    assert cycles(import_graph(image_baked / EXP)) == []
 
 
 def test_only_the_image_kind_requires_torch_and_timm(image_baked, baked_project):
@@ -130,10 +132,23 @@ def test_predict_gives_back_test_pred_on_a_shuffled_subset_of_the_test_images(im
     assert pd.read_csv(tmp_path / "sub.csv", dtype={"id": str})["label"].tolist() == submitted.tolist()
 
 
+@pytest.mark.slow
+def test_a_run_on_the_cpu_gives_the_same_numbers_when_trained_again(image_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_trained[0], project)
+    record = project / "data/output/exp/exp001/run001"
+    before = {name: (record / name).read_text() for name in ("oof.csv", "test_pred.csv")}
+    folds = json.loads((record / "metrics.json").read_text())["folds"]
+    result = run_exp(project, "--run", "1", "--force")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((record / "metrics.json").read_text())["folds"] == folds
+    assert {name: (record / name).read_text() for name in before} == before
+
+
 # ---------------------------------------------------------------- every task, on images as Kaggle ships them
 
 def kaggle_like_images(project):
-    """Rewrite the example's images as competitions ship them: PNG and JPEG, L/RGB/RGBA/P/LA, many sizes.
+    """Rewrite the example's images as competitions ship them: PNG and JPEG, L/RGB/RGBA/P/LA/16-bit, many sizes.
 
     train.csv and test.csv gain a `file` column naming each image (data.image: train_images/{file}).
     """
@@ -144,8 +159,9 @@ def kaggle_like_images(project):
         for k, image_id in enumerate(frame["id"]):
             source = data / folder / f"{image_id}.png"
             image = Image.open(source).convert("L").resize((10 + k % 5 * 7, 12 + k % 3 * 9))
-            mode = ["L", "RGB", "RGBA", "P", "LA"][k % 5]
-            image = image.convert(mode)
+            mode = ["L", "RGB", "RGBA", "P", "LA", "I;16"][k % 6]
+            # 16-bit grayscale (medical and satellite images often are): built from its pixels
+            image = Image.fromarray(np.asarray(image, dtype=np.uint16) * 257) if mode == "I;16" else image.convert(mode)
             source.unlink()
             if k % 3 == 0 and mode in ("L", "RGB"):
                 name = f"{image_id}.jpg"

@@ -111,6 +111,10 @@ def read_image(path, size):
     from PIL import Image
 
     with Image.open(path) as image:
+        if image.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit or float pixels: each image stretched into 0..255
+            pixels = np.asarray(image, dtype=np.float32)
+            span = float(pixels.max() - pixels.min()) or 1.0
+            image = Image.fromarray(((pixels - pixels.min()) * (255 / span)).astype(np.uint8))
         if image.mode in ("RGBA", "LA", "P", "PA"):  # transparent pixels over white, as a viewer shows them
             image = image.convert("RGBA")
             background = Image.new("RGBA", image.size, (255, 255, 255, 255))
