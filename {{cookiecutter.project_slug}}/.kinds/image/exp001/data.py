@@ -111,6 +111,9 @@ def read_image(path, size):
     from PIL import Image
 
     with Image.open(path) as image:
+        # A JPEG much larger than the target decodes at 1/2, 1/4 or 1/8 of its size (still at least the target):
+        # several times faster, and the resize below smooths it the same way.
+        image.draft(None, (size[1], size[0]))
         if image.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit or float pixels: each image stretched into 0..255
             pixels = np.asarray(image, dtype=np.float32)
             span = float(pixels.max() - pixels.min()) or 1.0
