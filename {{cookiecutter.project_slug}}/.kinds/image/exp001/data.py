@@ -54,8 +54,8 @@ def load_table(cfg, n_rows=None):
     return SimpleNamespace(
         ids=train[spec["id"]].reset_index(drop=True), test_ids=test[spec["id"]].reset_index(drop=True),
         y=y, classes=classes, sample=sample,
-        paths=image_paths(train, spec["image"], folder, spec["train"]),
-        test_paths=image_paths(test, spec["test_image"], folder, spec["test"]),
+        paths=image_paths(train, spec["image"], folder, spec["train"], "data.image"),
+        test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image"),
         target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
@@ -89,12 +89,12 @@ def encode_target(train, targets, task, path):
     return column.map(codes).to_numpy(dtype=np.int64), classes
 
 
-def image_paths(frame, pattern, folder, table):
+def image_paths(frame, pattern, folder, table, key="data.test_image"):
     """Give each row's image path: `pattern` filled with the row's columns, under `folder`."""
     try:
         return [folder / pattern.format(**row) for row in frame.astype(str).to_dict("records")]
     except KeyError as e:
-        raise DataError(f"data.image pattern {pattern!r} names column {e.args[0]!r}, which {table} lacks; its columns: "
+        raise DataError(f"{key} pattern {pattern!r} names column {e.args[0]!r}, which {table} lacks; its columns: "
                         f"{', '.join(map(str, frame.columns))}. Fix: write the pattern with those, e.g. train_images/{{id}}.png.") from None
 
 
