@@ -199,7 +199,10 @@ def test_every_task_trains_on_mixed_images_and_predicts_again_from_its_record(im
     text = text.replace("train_images/{id}.png", "train_images/{file}").replace("test_images/{id}.png", "test_images/{file}")
     text = text.replace("  size: 32 ", "  size: [20, 16] ", 1)  # a run keeps the kind of value config.yml has
     config.write_text(text.replace("  scheme: stratified ", "  scheme: kfold ", 1))
-    one_run(project, f"task: {task}\nmetric: {metric}")
+    # Augmentations, gradient accumulation and (for one task) a worker process ride along: each path runs once.
+    workers = 1 if task == "multilabel" else 0
+    one_run(project, f"task: {task}\nmetric: {metric}\naugment:\n  hflip: 0.5\n  vflip: 0.5\n"
+                     f"  random_resized_crop: [0.8, 1.0]\ntrain:\n  accumulate: 2\ndataset:\n  num_workers: {workers}")
 
     result = run_exp(project)
 
