@@ -1,4 +1,4 @@
-"""Finish the new project: make sure its folders exist, make it a git repository, then prove the iris example runs.
+"""Finish the new project: lay out its kind, make sure its folders exist, make it a git repository, then prove its example runs.
 
 Standard library only: cookiecutter often runs from a pipx/uvx environment without numpy,
 so the example runs in a subprocess with a Python that has the project's packages.
@@ -26,6 +26,7 @@ GIT_INIT = {{ cookiecutter.git_init | tojson }} == "yes"
 # `cruft update` and diffs them; a .git made there would land in that diff and fail the update.
 UNDER_CRUFT = {{ cookiecutter._commit | default("") | tojson }} != ""
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
+KIND = {{ cookiecutter.kind | default("tabular") | tojson }} or "tabular"  # tests render the hook without a kind
 
 PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
 # `cruft update` renders the old and the new template into fresh tempfile folders (tmpXXXXXXXX) only to diff
@@ -33,13 +34,35 @@ PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
 CRUFT_SCRATCH_RENDER = (UNDER_CRUFT and PROJECT.parent.name.startswith("tmp")
                         and PROJECT.parent.parent == Path(tempfile.gettempdir()).resolve())
 FOLDERS = ["data/input", "data/output", "exp", "scripts"]
-MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"]
-EXPECTED_RUNS = ["run001", "run002", "run003"]
+# The template holds one runner/ and the tabular lab in exp/exp001; other kinds wait in .kinds/<kind>/.
+KINDS = PROJECT / ".kinds"
+EXAMPLE = {"tabular": "iris example", "image": "digits image example"}[KIND]
+MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"] + (
+    ["torch", "torchvision", "timm", "PIL"] if KIND == "image" else [])
+EXPECTED_RUNS = ["run001", "run002", "run003"] if KIND == "tabular" else ["run001", "run002"]
+USUAL_SECONDS = "2 to 10 s" if KIND == "tabular" else "10 to 30 s"
 RUN_FILES = ["status.json", "config_update.yml", "config.yml", "metrics.json", "oof.csv",
              "test_pred.csv", "submission.csv", "log.txt", "provenance.json"]
 CHECK_LOG = PROJECT / "data" / "output" / "example_check.log"
 TIMEOUT_SECONDS = 900
 FIRST_COMMIT_MESSAGE = "New project from cookiecutter-kaggle-exp"
+
+
+def lay_out_kind():
+    """Put the chosen kind's lab beside exp/exp001/runner/ and its example into data/input/; drop .kinds/."""
+    if not KINDS.is_dir():  # laid out already: the hook ran before
+        return
+    if KIND != "tabular":
+        exp, data = PROJECT / "exp" / "exp001", PROJECT / "data" / "input"
+        for entry in exp.iterdir():
+            if entry.name != "runner":  # one run machinery for every kind
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        for name in ("train.csv", "test.csv", "sample_submission.csv"):
+            (data / name).unlink()
+        for source, target in ((KINDS / KIND / "exp001", exp), (KINDS / KIND / "input", data)):
+            for entry in source.iterdir():
+                shutil.move(str(entry), str(target / entry.name))
+    shutil.rmtree(KINDS, ignore_errors=True)
 
 
 def ensure_folders():
@@ -165,6 +188,7 @@ def write_check_log(status, text):
 
 
 def main():
+    lay_out_kind()
     ensure_folders()
     if CRUFT_SCRATCH_RENDER:
         return 0
@@ -177,18 +201,18 @@ def main():
     python = find_python()
     if python is None:
         how = (f"    cd {shown(PROJECT)}\n    python3 -m pip install -r requirements.txt\n    python3 exp/exp001/exp.py")
-        text = ("The iris example was not run: no Python here has the packages it needs "
+        text = (f"The {EXAMPLE} was not run: no Python here has the packages it needs "
                 f"({', '.join(MODULES)}). Install them and run it yourself:\n{how}")
         write_check_log("not run", text)
         print(f"\n{text}\n")
         return 0
-    print(f"Checking the iris example: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually 2 to 10 s "
+    print(f"Checking the {EXAMPLE}: exp001 trains {len(EXPECTED_RUNS)} runs in a scratch copy, usually {USUAL_SECONDS} "
           "(skip it next time with verify_example=no)...", flush=True)
     problems, output, seconds = run_example(python)
     if problems:
         write_check_log("failed", f"python: {python}\nproblems:\n  " + "\n  ".join(problems) + f"\n\noutput of exp.py:\n{output}")
         bar = "!" * 78
-        print(f"\n{bar}\nTHE IRIS EXAMPLE FAILED in the new project {PROJECT_SLUG} (python: {python}).\n"
+        print(f"\n{bar}\nTHE {EXAMPLE.upper()} FAILED in the new project {PROJECT_SLUG} (python: {python}).\n"
               + "\n".join(f"  - {p}" for p in problems)
               + f"\nLast lines of its output:\n{chr(10).join(output.splitlines()[-15:])}\n"
               + f"Full log: {shown(CHECK_LOG)}\n"
@@ -197,7 +221,7 @@ def main():
         return 1 if os.environ.get("KAGGLE_EXP_STRICT_CHECK") == "1" else 0
     # No log on success: it would hold timings, which differ on every render and which `cruft update` would
     # then try to merge into the user's project.
-    print(f"Iris example verified: exp001 ran {len(EXPECTED_RUNS)} runs in {seconds:.1f} s with {python}.\n"
+    print(f"{EXAMPLE[0].upper() + EXAMPLE[1:]} verified: exp001 ran {len(EXPECTED_RUNS)} runs in {seconds:.1f} s with {python}.\n"
           f"Next: {run_it}   (README.md, 'Switch to your competition', for your competition's data)")
     return 0
 

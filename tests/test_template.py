@@ -90,6 +90,23 @@ EXPECTED_FILES = {
     "scripts/predict_blend.py",
     "scripts/switch_competition.py",
 }
+# kind=image: the same project with the image lab beside the same runner/, and the digits example as Kaggle ships images.
+TABULAR_LAB = {f for f in EXPECTED_FILES if f.startswith("exp/exp001/") and not f.startswith("exp/exp001/runner/")}
+EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
+    "exp/exp001/config.yml",
+    "exp/exp001/data.py",
+    "exp/exp001/exp.py",
+    "exp/exp001/image/__init__.py",
+    "exp/exp001/image/checks.py",
+    "exp/exp001/image/curves.py",
+    "exp/exp001/image/folds.py",
+    "exp/exp001/image/outputs.py",
+    "exp/exp001/metrics.py",
+    "exp/exp001/model.py",
+    "exp/exp001/predict.py",
+    "exp/exp001/train.py",
+} | {f"data/input/train_images/img{k:04d}.png" for k in range(240)} | {
+    f"data/input/test_images/img{k:04d}.png" for k in range(240, 300)}
 JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")
 
 
@@ -105,13 +122,14 @@ def render_hook(name, **values):
     return re.sub(r"{{ cookiecutter\.(\w+) (?:\|[^}]*)?\| tojson }}", lambda m: json.dumps(values.get(m.group(1), "")), hook)
 
 
-@pytest.mark.parametrize("verify", ["yes", "no"])
-def test_each_option_bakes_exactly_the_documented_files(cookies, verify):
-    result = cookies.bake(extra_context={"verify_example": verify})
+# kind=image with the check: tests/test_image.py::test_the_hook_verifies_the_image_example_and_leaves_the_project_clean
+@pytest.mark.parametrize("kind, verify", [("tabular", "yes"), ("tabular", "no"), ("image", "no")])
+def test_each_option_bakes_exactly_the_documented_files(cookies, kind, verify):
+    result = cookies.bake(extra_context={"kind": kind, "verify_example": verify})
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
     # A verified check leaves nothing behind: no runs and no log (whose timings would differ on every render).
-    assert files_of(project) == EXPECTED_FILES
+    assert files_of(project) == {"tabular": EXPECTED_FILES, "image": EXPECTED_IMAGE_FILES}[kind]
     assert not (project / "data/output/exp").exists(), "the check must not leave runs in the user's project"
 
 

@@ -218,14 +218,16 @@ def notebook(args):
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
     predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
         "script": f"code/{exp}/predict.py", "run_dir": run}
+    # An image run (its record has labels.json) predicts on a GPU; its predict.py reads the test images beside test.csv.
+    gpu = args.gpu or (not blend and (config_dir / "labels.json").is_file())
     folder = build_notebook(
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,  # a title that slugifies to the id
-        competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=args.gpu,
+        competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,
         package_file=PACKAGE_FILE, test_file=data.get("test", "test.csv"),
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
-          f"internet off; {'GPU' if args.gpu else 'CPU'})")
+          f"internet off; {'GPU' if gpu else 'CPU'})")
     command = ["kaggle", "kernels", "push", "-p", rel(folder)]
     if not args.push:
         print(f"push it (after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")

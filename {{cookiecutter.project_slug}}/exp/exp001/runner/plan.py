@@ -66,7 +66,8 @@ def plan_runs(runs_list, source, base, debug=False):
         try:
             config = merge_update(base, update, name)
             if debug:  # quick and untracked
-                config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
+                if "num_boost_round" in config["debug"]:  # an image lab reads debug.epochs itself
+                    config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
                 config["wandb"]["enabled"] = False
             check_config(config, name)
         except ConfigError as problem:

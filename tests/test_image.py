@@ -1,0 +1,306 @@
+"""The image kind: baked, trained on the CPU with a tiny timm model (1 epoch), predicted again from its record."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import run_exp, run_python
+from test_layout import cycles, import_graph
+from test_template import EXPECTED_IMAGE_FILES, files_of, render_hook
+
+EXP = Path("exp/exp001")
+
+
+@pytest.fixture(scope="session")
+def image_baked(cookies_session):
+    """Give a project baked with kind=image, the example check skipped (read-only by convention)."""
+    result = cookies_session.bake(extra_context={"kind": "image", "verify_example": "no"})
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
+def quick_copy(image_baked, folder, epochs=1, n_splits=3, tta=True):
+    """Give a copy of the image project whose config trains quickly: one epoch, few folds, hflip TTA."""
+    project = folder / image_baked.name
+    shutil.copytree(image_baked, project)
+    config = project / EXP / "config.yml"
+    text = config.read_text()
+    for old, new in (("  epochs: 3\n", f"  epochs: {epochs}\n"), ("  n_splits: 5\n", f"  n_splits: {n_splits}\n"),
+                     ("  hflip: false\n", f"  hflip: {str(tta).lower()}\n")):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    config.write_text(text)
+    return project
+
+
+@pytest.fixture(scope="session")
+def image_trained(image_baked, tmp_path_factory):
+    """Give an image project whose exp001 ran its two runs (16 and 24 pixels) for one epoch; read-only by convention."""
+    project = quick_copy(image_baked, tmp_path_factory.mktemp("image-trained"))
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, result
+
+
+def one_run(project, snippet):
+    """Replace exp.py's RUNS by one run with `snippet`."""
+    exp_py = project / EXP / "exp.py"
+    text = exp_py.read_text()
+    start, end = text.index("RUNS = ["), text.index("]\n\nif __name__")
+    body = "\n".join("    " + line for line in snippet.strip().splitlines())
+    exp_py.write_text(text[:start] + f'RUNS = [\n    """\n{body}\n    """,\n' + text[end:])
+
+
+# ---------------------------------------------------------------- layout
+
+def test_the_image_experiment_shows_at_most_ten_entries_beside_the_same_runner(image_baked, baked_project):
+    entries = sorted(p.name for p in (image_baked / EXP).iterdir())
+    assert len(entries) <= 10 and {"config.yml", "exp.py", "train.py", "data.py", "model.py", "metrics.py",
+                                   "predict.py", "runner"} <= set(entries), entries
+    runner = sorted(p.relative_to(image_baked / EXP) for p in (image_baked / EXP / "runner").rglob("*.py"))
+    assert runner == sorted(p.relative_to(baked_project / EXP) for p in (baked_project / EXP / "runner").rglob("*.py"))
+    for name in runner:  # one runner/ in the template, for every kind
+        assert (image_baked / EXP / name).read_bytes() == (baked_project / EXP / name).read_bytes(), name
+    long = {str(p.relative_to(image_baked)): n for p in (image_baked / EXP).rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {}
+    assert not (image_baked / ".kinds").exists() and not (baked_project / ".kinds").exists()
+    assert cycles(import_graph(image_baked / EXP)) == []
+
+
+def test_only_the_image_kind_requires_torch_and_timm(image_baked, baked_project):
+    image = (image_baked / "requirements.txt").read_text()
+    assert re.search(r"^torch>=", image, re.M) and re.search(r"^torchvision>=", image, re.M)
+    assert re.search(r"^timm>=", image, re.M)
+    assert "torch" not in (baked_project / "requirements.txt").read_text()
+
+
+# ---------------------------------------------------------------- one trained project
+
+@pytest.mark.slow
+def test_each_image_run_writes_its_record_with_a_checked_submission(image_trained):
+    project, result = image_trained
+    out = project / "data/output/exp/exp001"
+    sample = pd.read_csv(project / "data/input/sample_submission.csv", dtype={"id": str})
+    for run, size in (("run001", 16), ("run002", 24)):
+        for name in ("metrics.json", "oof.csv", "test_pred.csv", "submission.csv", "history.csv", "curves.png",
+                     "labels.json", "log.txt", "status.json", "config.yml", "src/train.py", "src/image/outputs.py",
+                     "models/fold0.pt", "models/fold2.pt"):
+            assert (out / run / name).is_file(), f"{run}/{name} missing"
+        metrics = json.loads((out / run / "metrics.json").read_text())
+        assert 0 <= metrics["cv"] <= 1 and metrics["image_size"] == [size, size] and len(metrics["folds"]) == 3
+        submission = pd.read_csv(out / run / "submission.csv", dtype={"id": str})
+        assert list(submission.columns) == ["id", "label"] and submission["id"].equals(sample["id"])
+        assert set(submission["label"]) <= set(range(10))
+        history = pd.read_csv(out / run / "history.csv")
+        assert list(history.columns) == ["fold", "epoch", "train_loss", "valid_loss", "accuracy", "lr", "seconds", "best"]
+        assert len(history) == 3
+        oof = pd.read_csv(out / run / "oof.csv")
+        assert list(oof.columns[:3]) == ["id", "fold", "label"] and oof.shape[1] == 13
+        assert Image.open(out / run / "curves.png").size[0] > 0
+    log = (out / "run002/log.txt").read_text()
+    assert re.search(r"fold 1/3 epoch 1/1 train_loss=\S+ valid_loss=\S+ accuracy=\S+ \* lr=\S+ "
+                     r"\(\S+s, [\d,]+ images/s; ~\d+s left\)", log), log
+    assert "with TTA hflip" in log
+    assert "run001  accuracy=" in result.stdout and "<- best" in result.stdout
+
+
+@pytest.mark.slow
+def test_predict_gives_back_test_pred_on_a_shuffled_subset_of_the_test_images(image_trained, tmp_path):
+    project, _ = image_trained
+    record = project / "data/output/exp/exp001/run002"
+    test = pd.read_csv(project / "data/input/test.csv", dtype={"id": str}).sample(frac=0.5, random_state=1)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    test.assign(label=0).to_csv(tmp_path / "sample.csv", index=False)
+    result = run_python(project, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "test.csv"),
+                        "--images", "data/input", "--raw-out", str(tmp_path / "pred.csv"), "--out", str(tmp_path / "sub.csv"),
+                        "--sample", str(tmp_path / "sample.csv"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    again = pd.read_csv(tmp_path / "pred.csv", dtype={"id": str}).set_index("id")
+    own = pd.read_csv(record / "test_pred.csv", dtype={"id": str}).set_index("id").loc[test["id"]]
+    assert list(again.index) == list(test["id"]) and list(again.columns) == list(own.columns)
+    assert np.allclose(again.to_numpy(), own.to_numpy(), rtol=0, atol=1e-6)
+    submitted = pd.read_csv(record / "submission.csv", dtype={"id": str}).set_index("id").loc[test["id"], "label"]
+    assert pd.read_csv(tmp_path / "sub.csv", dtype={"id": str})["label"].tolist() == submitted.tolist()
+
+
+@pytest.mark.slow
+def test_a_run_on_the_cpu_gives_the_same_numbers_when_trained_again(image_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_trained[0], project)
+    record = project / "data/output/exp/exp001/run001"
+    before = {name: (record / name).read_text() for name in ("oof.csv", "test_pred.csv")}
+    folds = json.loads((record / "metrics.json").read_text())["folds"]
+    result = run_exp(project, "--run", "1", "--force")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((record / "metrics.json").read_text())["folds"] == folds
+    assert {name: (record / name).read_text() for name in before} == before
+
+
+# ---------------------------------------------------------------- every task, on images as Kaggle ships them
+
+def kaggle_like_images(project):
+    """Rewrite the example's images as competitions ship them: PNG and JPEG, L/RGB/RGBA/P/LA/16-bit, many sizes.
+
+    train.csv and test.csv gain a `file` column naming each image (data.image: train_images/{file}).
+    """
+    data = project / "data/input"
+    for table, folder in (("train.csv", "train_images"), ("test.csv", "test_images")):
+        frame = pd.read_csv(data / table, dtype={"id": str})
+        files = []
+        for k, image_id in enumerate(frame["id"]):
+            source = data / folder / f"{image_id}.png"
+            image = Image.open(source).convert("L").resize((10 + k % 5 * 7, 12 + k % 3 * 9))
+            mode = ["L", "RGB", "RGBA", "P", "LA", "I;16"][k % 6]
+            # 16-bit grayscale (medical and satellite images often are): built from its pixels
+            image = Image.fromarray(np.asarray(image, dtype=np.uint16) * 257) if mode == "I;16" else image.convert(mode)
+            source.unlink()
+            if k % 3 == 0 and mode in ("L", "RGB"):
+                name = f"{image_id}.jpg"
+                image.save(data / folder / name, quality=90)
+            else:
+                name = f"{image_id}.png"
+                image.save(data / folder / name)
+            files.append(name)
+        frame.insert(1, "file", files)
+        frame.to_csv(data / table, index=False)
+    return pd.read_csv(data / "train.csv", dtype={"id": str}), pd.read_csv(data / "test.csv", dtype={"id": str})
+
+
+TASKS = {
+    # task: (metric, config.yml's target line, new target columns from the digit, the sample's prediction columns)
+    "binary": ("auc", "label", lambda d: {"label": np.where(d % 2 == 0, "even", "odd")}, ["label"]),
+    "multilabel": ("auc", "[even, big]", lambda d: {"even": (d % 2 == 0).astype(int), "big": (d >= 5).astype(int)},
+                   ["even", "big"]),
+    "regression": ("rmse", "label", lambda d: {"label": d * 1.5 + 0.25}, ["label"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_every_task_trains_on_mixed_images_and_predicts_again_from_its_record(image_baked, tmp_path, task):
+    metric, target, make_target, columns = TASKS[task]
+    project = quick_copy(image_baked, tmp_path, n_splits=2)
+    train, test = kaggle_like_images(project)
+    train = train.head(90)  # quick: what is tested is each task's path, not its score
+    digits = train.pop("label").to_numpy()
+    train.assign(**make_target(digits)).to_csv(project / "data/input/train.csv", index=False)
+    test[["id"]].assign(**{c: 0.5 for c in columns}).to_csv(project / "data/input/sample_submission.csv", index=False)
+    config = project / EXP / "config.yml"
+    text = config.read_text().replace("  target: label ", f"  target: {target} ", 1)
+    text = text.replace("train_images/{id}.png", "train_images/{file}").replace("test_images/{id}.png", "test_images/{file}")
+    text = text.replace("  size: 32 ", "  size: [20, 16] ", 1)  # a run keeps the kind of value config.yml has
+    config.write_text(text.replace("  scheme: stratified ", "  scheme: kfold ", 1))
+    # Augmentations, gradient accumulation and (for one task) a worker process ride along: each path runs once.
+    workers = 1 if task == "multilabel" else 0
+    one_run(project, f"task: {task}\nmetric: {metric}\naugment:\n  hflip: 0.5\n  vflip: 0.5\n"
+                     f"  random_resized_crop: [0.8, 1.0]\ntrain:\n  accumulate: 2\ndataset:\n  num_workers: {workers}")
+
+    result = run_exp(project)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = project / "data/output/exp/exp001/run001"
+    assert np.isfinite(json.loads((record / "metrics.json").read_text())["cv"])
+    submission = pd.read_csv(record / "submission.csv", dtype={"id": str})
+    assert list(submission.columns) == ["id", *columns] and submission["id"].equals(test["id"])
+    values = submission[columns].to_numpy(dtype=float)
+    assert np.isfinite(values).all()
+    if task != "regression":
+        assert ((values >= 0) & (values <= 1)).all()
+    predicted = run_python(project, "exp/exp001/predict.py", "run001", "--test", "data/input/test.csv",
+                           "--raw-out", str(tmp_path / "pred.csv"), "--out", str(tmp_path / "sub.csv"))
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    own = pd.read_csv(record / "test_pred.csv", dtype={"id": str})
+    again = pd.read_csv(tmp_path / "pred.csv", dtype={"id": str})
+    assert again["id"].equals(own["id"]) and np.allclose(again.iloc[:, 1:], own.iloc[:, 1:], rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- bad images, before training
+
+def test_a_missing_and_a_corrupt_image_are_named_with_their_rows_before_training(image_baked, tmp_path):
+    project = quick_copy(image_baked, tmp_path)
+    images = project / "data/input/train_images"
+    (images / "img0003.png").unlink()
+    (images / "img0010.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+
+    result = run_exp(project)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "2 of 240 images of train.csv cannot be used" in result.stderr
+    assert "data/input/train_images/img0003.png (row 5 of train.csv): file not found" in result.stderr
+    assert "data/input/train_images/img0010.png (row 12 of train.csv): cannot be read" in result.stderr
+    assert not (project / "data/output/exp").exists()
+
+
+def test_a_typo_in_an_image_run_is_reported_before_training(image_baked, tmp_path):
+    project = quick_copy(image_baked, tmp_path)
+    one_run(project, "train:\n  lr: 0.01\n  epoch: 2")
+    result = run_exp(project)
+    assert result.returncode == 2 and "unknown key train.epoch (did you mean train.epochs?)" in result.stderr, result.stderr
+    one_run(project, "model:\n  name: not_a_model")
+    result = run_exp(project)
+    assert result.returncode == 2 and "model.name 'not_a_model' is not a timm model" in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------- the hook
+
+@pytest.mark.slow
+def test_the_hook_verifies_the_image_example_and_leaves_the_project_clean(cookies, capfd):
+    result = cookies.bake(extra_context={"kind": "image"})
+    assert result.exit_code == 0, result.exception
+    out = capfd.readouterr().out
+    assert re.search(r"Checking the digits image example: exp001 trains 2 runs.*\n"
+                     r"Digits image example verified: exp001 ran 2 runs in [\d.]+ s", out), out
+    assert files_of(Path(result.project_path)) == EXPECTED_IMAGE_FILES
+
+
+def test_without_torch_the_hook_explains_and_keeps_the_image_project(image_baked, tmp_path):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    bin_dir = bare / ("Scripts" if os.name == "nt" else "bin")
+    project = tmp_path / image_baked.name
+    shutil.copytree(image_baked, project)
+    (tmp_path / "hook.py").write_text(render_hook("post_gen_project.py", project_slug=image_baked.name, kind="image",
+                                                  git_init="no", verify_example="yes"))
+    result = subprocess.run([str(bin_dir / "python"), str(tmp_path / "hook.py")], cwd=project,
+                            env={"PATH": str(bin_dir), "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "The digits image example was not run: no Python here has the packages it needs" in result.stdout
+    assert "torch, torchvision, timm" in result.stdout and "python3 -m pip install -r requirements.txt" in result.stdout
+    assert (project / EXP / "train.py").is_file() and (project / "data/input/train_images/img0000.png").is_file()
+
+
+# ---------------------------------------------------------------- Kaggle code competitions
+
+@pytest.mark.slow
+def test_an_image_run_s_notebook_asks_for_a_gpu_and_predicts_offline_from_kaggle_s_mounts(image_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_trained[0], project)
+    assert run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "ada").returncode == 0
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and "internet off; GPU" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    metadata = json.loads((notebook / "kernel-metadata.json").read_text())
+    assert metadata["enable_gpu"] is True and metadata["enable_internet"] is False
+    # Kaggle's mounts: the competition's files (test images included) and the packaged dataset, read-only.
+    competition = tmp_path / "input" / "playground-series-s5e1"
+    competition.mkdir(parents=True)
+    for name in ("test.csv", "sample_submission.csv", "test_images"):
+        (shutil.copytree if name == "test_images" else shutil.copy)(project / "data/input" / name, competition / name)
+    shutil.copytree(next((project / "data/output/kaggle_datasets").iterdir()), tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    own = project / "data/output/exp/exp001/run002/submission.csv"
+    assert (tmp_path / "working/submission.csv").read_text() == own.read_text()

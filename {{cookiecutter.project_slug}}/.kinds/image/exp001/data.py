@@ -1,0 +1,201 @@
+"""Reading the competition's table and images: ids, the target, each row's image file, batches with augmentations.
+
+data.image and data.test_image are path patterns relative to data.dir, filled with each row's columns
+(train_images/{id}.png, or {path} when a column holds the file name). Images may come in any size,
+mode (grayscale, RGB, RGBA, palette) and format Pillow reads (PNG, JPEG, ...): each is decoded to RGB
+and resized to image.size. With dataset.cache, that happens once per process and is shared by every
+fold and by every run with the same image.size.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from runner.util import ROOT, DataError, rel
+
+DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"  # on Kaggle: where the competition's files are mounted
+_CACHE = {}  # (path, height, width) -> HxWx3 uint8 array: decoded and resized once per process
+
+
+# ---------------------------------------------------------------- the table
+
+def data_dir(cfg):
+    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR when set, else data.dir from the project root."""
+    return Path(os.environ.get(DATA_DIR_ENV) or ROOT / cfg["data"]["dir"])
+
+
+def read_csv(path, id_name):
+    """Give the CSV at `path` with its id column as text (ids like 007 keep their zeros)."""
+    if not Path(path).is_file():
+        raise DataError(f"{rel(path)}: file not found. Fix: put the competition's files there, or set data.dir in config.yml.")
+    return pd.read_csv(path, dtype={id_name: str})
+
+
+def load_table(cfg, n_rows=None):
+    """Give train and test ids, the target (class codes, 0/1 columns or values), classes and every image's path."""
+    spec, task = cfg["data"], cfg["task"]
+    folder = data_dir(cfg)
+    train = read_csv(folder / spec["train"], spec["id"])
+    if n_rows:  # --debug: a sample, the same rows every time
+        train = train.sample(n=min(n_rows, len(train)), random_state=cfg["seed"]).sort_index()
+    test = read_csv(folder / spec["test"], spec["id"])
+    sample = read_csv(folder / spec["sample_submission"], spec["id"])
+    targets = spec["target"] if isinstance(spec["target"], list) else [spec["target"]]
+    require_columns(train, [spec["id"], *targets], folder / spec["train"])
+    require_columns(test, [spec["id"]], folder / spec["test"])
+    require_columns(sample, [spec["id"]], folder / spec["sample_submission"])
+    group = cfg["cv"]["group"]
+    require_columns(train, [group] if group else [], folder / spec["train"])
+    y, classes = encode_target(train, targets, task, folder / spec["train"])
+    return SimpleNamespace(
+        ids=train[spec["id"]].reset_index(drop=True), test_ids=test[spec["id"]].reset_index(drop=True),
+        y=y, classes=classes, sample=sample,
+        paths=image_paths(train, spec["image"], folder, spec["train"], "data.image"),
+        test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image"),
+        target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
+        groups=train[group].to_numpy() if group else None,
+    )
+
+
+def require_columns(frame, columns, path):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{rel(path)} has no column {', '.join(map(repr, missing))}; its columns: "
+                        f"{', '.join(map(str, frame.columns))}. Fix: set data.id, data.target (and cv.group) in config.yml.")
+
+
+def encode_target(train, targets, task, path):
+    """Give y and the classes: codes 0.. for binary and multiclass, a 0/1 matrix for multilabel, floats for regression."""
+    values = train[targets]
+    if values.isna().any().any():
+        raise DataError(f"{rel(path)}: the target has {int(values.isna().sum().sum())} missing values. Fix: drop those rows.")
+    if task == "multilabel":
+        if not values.isin([0, 1]).all().all():
+            raise DataError(f"{rel(path)}: multilabel targets {', '.join(targets)} must be 0 or 1. Fix: one 0/1 column per label.")
+        return values.to_numpy(dtype=np.float32), targets
+    column = values[targets[0]]
+    if task == "regression":
+        return column.to_numpy(dtype=np.float64), []
+    classes = sorted(column.unique().tolist())
+    if task == "binary" and len(classes) != 2 or len(classes) < 2:
+        raise DataError(f"{rel(path)}: target {targets[0]!r} has {len(classes)} classes ({', '.join(map(str, classes[:10]))}), "
+                        f"which task {task} cannot learn. Fix: set task to {'multiclass' if len(classes) > 2 else 'binary'}, "
+                        "or check data.target.")
+    codes = {c: k for k, c in enumerate(classes)}
+    return column.map(codes).to_numpy(dtype=np.int64), classes
+
+
+def image_paths(frame, pattern, folder, table, key="data.test_image"):
+    """Give each row's image path: `pattern` filled with the row's columns, under `folder`."""
+    try:
+        return [folder / pattern.format(**row) for row in frame.astype(str).to_dict("records")]
+    except KeyError as e:
+        raise DataError(f"{key} pattern {pattern!r} names column {e.args[0]!r}, which {table} lacks; its columns: "
+                        f"{', '.join(map(str, frame.columns))}. Fix: write the pattern with those, e.g. train_images/{{id}}.png.") from None
+
+
+# ---------------------------------------------------------------- the images
+
+def image_size(cfg):
+    """Give image.size as (height, width)."""
+    size = cfg["image"]["size"]
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def read_image(path, size):
+    """Give the image at `path` as RGB, resized to size (height, width): an HxWx3 uint8 array."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        # A JPEG much larger than the target decodes at 1/2, 1/4 or 1/8 of its size (still at least the target):
+        # several times faster, and the resize below smooths it the same way.
+        image.draft(None, (size[1], size[0]))
+        if image.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit or float pixels: each image stretched into 0..255
+            pixels = np.asarray(image, dtype=np.float32)
+            span = float(pixels.max() - pixels.min()) or 1.0
+            image = Image.fromarray(((pixels - pixels.min()) * (255 / span)).astype(np.uint8))
+        if image.mode in ("RGBA", "LA", "P", "PA"):  # transparent pixels over white, as a viewer shows them
+            image = image.convert("RGBA")
+            background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, image)
+        image = image.convert("RGB")
+        if image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.BILINEAR)
+        return np.array(image, dtype=np.uint8)  # a writable copy: torch refuses read-only arrays
+
+
+def load_images(paths, size, cache=True, table="train.csv", threads=8):
+    """Give every image decoded and resized (a list of arrays), or raise one DataError naming each bad file and its row.
+
+    With cache, arrays are kept for the rest of the process; without it they are only checked here.
+    """
+    def one(path):
+        key = (str(path), *size)
+        if key in _CACHE:
+            return _CACHE[key], None
+        try:
+            array = read_image(path, size)
+        except FileNotFoundError:
+            return None, "file not found"
+        except Exception as e:  # truncated, not an image, an unknown mode: Pillow's own words
+            return None, f"cannot be read ({type(e).__name__}: {e})"
+        if cache:
+            _CACHE[key] = array
+        return array, None
+
+    with ThreadPoolExecutor(threads) as pool:  # Pillow decodes without the GIL
+        results = list(pool.map(one, paths))
+    bad = [(row, paths[row], problem) for row, (_, problem) in enumerate(results) if problem]
+    if bad:
+        listed = "; ".join(f"{rel(path)} (row {row + 2} of {table}): {problem}" for row, path, problem in bad[:5])
+        more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise DataError(f"{len(bad)} of {len(paths)} images of {table} cannot be used: {listed}{more}. "
+                        "Fix: restore those files, or drop their rows; check data.image and data.dir.")
+    return [array for array, _ in results] if cache else None
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Give (image as a 3xHxW uint8 tensor, target) pairs; images from memory (cache) or decoded from disk."""
+
+    def __init__(self, paths, size, arrays=None, targets=None, augment=None):
+        self.paths, self.size, self.arrays, self.targets, self.augment = paths, size, arrays, targets, augment
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        array = self.arrays[i] if self.arrays is not None else read_image(self.paths[i], self.size)
+        image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+        if self.augment is not None:
+            image = self.augment(image)
+        target = self.targets[i] if self.targets is not None else 0
+        return image, torch.as_tensor(target)
+
+
+def make_augment(cfg):
+    """Give the training augmentations from config.yml's augment section, or None when all are off."""
+    from torchvision.transforms import v2
+
+    spec, steps = cfg["augment"], []
+    if spec["random_resized_crop"]:
+        steps.append(v2.RandomResizedCrop(image_size(cfg), scale=tuple(spec["random_resized_crop"]), antialias=True))
+    if spec["hflip"]:
+        steps.append(v2.RandomHorizontalFlip(spec["hflip"]))
+    if spec["vflip"]:
+        steps.append(v2.RandomVerticalFlip(spec["vflip"]))
+    return v2.Compose(steps) if steps else None
+
+
+def make_loader(cfg, dataset, shuffle, seed=0):
+    """Give a DataLoader over `dataset` with dataset.batch_size and num_workers; shuffled in a seeded order."""
+    workers = cfg["dataset"]["num_workers"]
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=cfg["dataset"]["batch_size"], shuffle=shuffle, num_workers=workers,
+        persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
+        generator=torch.Generator().manual_seed(seed),
+        # batch norm cannot train on a last batch of one image
+        drop_last=shuffle and len(dataset) % cfg["dataset"]["batch_size"] == 1)

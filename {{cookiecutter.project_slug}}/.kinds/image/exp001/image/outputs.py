@@ -1,0 +1,105 @@
+"""A run's files beside its metrics: oof.csv, test_pred.csv, the checked submission.csv, history.csv, curves.png."""
+import numpy as np
+import pandas as pd
+
+from image.curves import plot_curves
+from metrics import METRICS, predicted_codes
+from runner.util import DataError, log, write_json
+
+
+def save_outputs(cfg, table, folds, result, run_dir):
+    """Write out-of-fold and test predictions, the checked submission, each epoch's history, the curves and metrics."""
+    spec = cfg["data"]
+    oof = prediction_frame(table.ids, result["oof"], cfg["task"], table.classes, spec["id"])
+    oof.insert(1, "fold", folds)
+    if cfg["task"] == "multilabel":
+        for j, label in enumerate(table.classes):
+            oof.insert(2 + j, label, table.y[:, j].astype(int))
+    else:
+        oof.insert(2, spec["target"], np.asarray(table.classes, dtype=object)[table.y] if table.classes else table.y)
+    oof.to_csv(run_dir / "oof.csv", index=False)
+    prediction_frame(table.test_ids, result["test_pred"], cfg["task"], table.classes, spec["id"]).to_csv(
+        run_dir / "test_pred.csv", index=False)
+    submission = make_submission(cfg, table.classes, result["test_pred"], table.test_ids, table.sample)
+    submission.to_csv(run_dir / "submission.csv", index=False)
+    history = pd.DataFrame(result["history"])
+    history.to_csv(run_dir / "history.csv", index=False)
+    plot_curves(history, cfg["metric"], run_dir / "curves.png")
+    write_json(run_dir / "metrics.json", result["metrics"])
+
+
+def prediction_frame(ids, pred, task, classes, id_name):
+    """Give a frame of id and prediction columns: pred, or pred_<class> per class or label."""
+    frame = pd.DataFrame({id_name: np.asarray(ids)})
+    if pred.ndim == 2:
+        for k, label in enumerate(classes):
+            frame[f"pred_{label}"] = pred[:, k]
+    else:
+        frame["pred"] = pred
+    return frame
+
+
+def columns_are_classes(columns, classes, target):
+    """True when the sample's prediction columns are the classes or labels (named like them, or <target>_<class>)."""
+    names = {str(c) for c in classes} | {f"{target}_{c}" for c in classes}
+    return bool(classes) and len(columns) > 1 and all(str(c) in names for c in columns)
+
+
+def check_layout(cfg, table):
+    """Raise DataError when the sample's prediction columns cannot hold what this task and metric predict.
+
+    Called before any training too, so a sample that does not fit never costs a trained run.
+    """
+    spec, task = cfg["data"], cfg["task"]
+    columns = [c for c in table.sample.columns if c != spec["id"]]
+    target = spec["target"] if isinstance(spec["target"], str) else ""
+    if columns_are_classes(columns, table.classes, target):
+        return
+    if task == "multilabel" or len(columns) != 1:
+        raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. Fix: give a "
+                        f"sample submission with the id and one column per {'label' if task == 'multilabel' else 'class'} "
+                        f"({', '.join(map(str, table.classes))}){'' if task == 'multilabel' else ', or one prediction column'}.")
+    if task == "multiclass" and not METRICS[cfg["metric"]].needs_labels:
+        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
+                        f"needs one probability column per class ({', '.join(map(str, table.classes))}). "
+                        "Fix: choose a label metric such as accuracy or f1.")
+
+
+def make_submission(cfg, classes, test_pred, test_ids, sample):
+    """Give the submission: the sample with its prediction columns filled in, in the sample's order, checked.
+
+    One column per class or label gets probabilities; a single column gets labels for label metrics,
+    else P(positive) or values.
+    """
+    spec, task = cfg["data"], cfg["task"]
+    id_name, target = spec["id"], spec["target"] if isinstance(spec["target"], str) else ""
+    columns = [c for c in sample.columns if c != id_name]
+    order = pd.Index(pd.Series(test_ids).astype(str)).get_indexer(sample[id_name].astype(str))
+    if (order < 0).any():
+        raise DataError(f"{spec['sample_submission']}: {int((order < 0).sum())} ids are not in the test file. "
+                        "Fix: use the competition's own files, and check data.id.")
+    pred, sub = test_pred[order], sample.copy()
+    if columns_are_classes(columns, classes, target):
+        probs = pred if pred.ndim == 2 else np.column_stack([1 - pred, pred])
+        index = {str(c): k for k, c in enumerate(classes)} | {f"{target}_{c}": k for k, c in enumerate(classes)}
+        for c in columns:
+            sub[c] = probs[:, index[str(c)]]
+    elif task == "regression":
+        sub[columns[0]] = np.clip(pred, 0, None) if cfg["metric"] == "rmsle" else pred
+    elif METRICS[cfg["metric"]].needs_labels:
+        sub[columns[0]] = np.asarray(classes, dtype=object)[predicted_codes(pred)]
+        log.info(f"submission: predicted labels of {target} in {columns[0]}")
+    else:
+        sub[columns[0]] = pred
+    check_submission(sub, sample, id_name)
+    return sub
+
+
+def check_submission(sub, sample, id_name):
+    """Raise DataError unless `sub` has the sample's ids in order, its columns, and no missing values."""
+    if list(sub.columns) != list(sample.columns) or not sub[id_name].equals(sample[id_name]):
+        raise DataError("the submission's columns or ids differ from sample_submission's. "
+                        "Fix: make_submission in image/outputs.py must keep the sample's columns and ids in order.")
+    bad = [str(c) for c in sub.columns if sub[c].isna().any()]
+    if bad:
+        raise DataError(f"submission has missing values in {', '.join(bad)}. Fix: check the predictions in test_pred.csv.")

@@ -1,0 +1,213 @@
+"""Predict new test images from a finished run, without training: the run's own code (its src/) and fold checkpoints.
+
+    python exp/exp001/predict.py run002 --test data/input/test.csv --out submission.csv
+    python exp/exp001/predict.py run002 --test PATH --images DIR --sample PATH --out PATH
+    python exp/exp001/predict.py --run-dir PATH/run002 --test PATH --out PATH      a packaged record (Kaggle)
+    ... --raw-out PATH     also (or only) the predictions, laid out like the run's test_pred.csv (for blends)
+
+The test table's rows name their images through the run's data.test_image pattern, read from --images
+(default: the test table's folder). Every fold's best checkpoint predicts them with the run's TTA, and the
+submission is the sample (default: data.sample_submission of the run's config, in $KAGGLE_EXP_DATA_DIR when
+set) filled in and checked. Relative paths are read from the project root. Nothing is written but --out and --raw-out.
+
+The run predicts with the code that trained it: its src/. When the run's src/predict.py differs from this
+file, that one runs instead, so later edits here never change a run's predictions.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+# The record and Kaggle's read-only dataset stay as they are: no __pycache__ beside the code.
+sys.dont_write_bytecode = True
+
+HERE = Path(__file__).resolve().parent
+# exp/expNNN/predict.py -> the project root; for a packaged or saved copy (code/expNNN/, runNNN/src/) it is no project.
+ROOT = HERE.parents[1]
+IN_PROJECT = (ROOT / "project.yml").is_file()
+DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"  # the same variable data.py reads
+
+
+class UsageError(Exception):
+    """Bad input on the command line: one line, exit code 2."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", nargs="?", help=f"a finished run of {HERE.name}: run002 or 2")
+    parser.add_argument("--run-dir", type=Path, help="the run's record folder instead (a packaged run on Kaggle)")
+    parser.add_argument("--test", type=Path, required=True, help="the test table (CSV): one row per image")
+    parser.add_argument("--images", type=Path, help="the folder data.test_image is relative to (default: the test table's)")
+    parser.add_argument("--sample", type=Path, help="the sample submission (default: the run's data.sample_submission)")
+    parser.add_argument("--out", type=Path, help="where the submission goes")
+    parser.add_argument("--raw-out", type=Path, help="where the predictions go, like test_pred.csv")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, cuda:1")
+    args = parser.parse_args(argv)
+    if (args.run is None) == (args.run_dir is None):
+        parser.error("give a run (run002) or --run-dir, one of the two")
+    if args.out is None and args.raw_out is None:
+        parser.error("give --out (the submission), --raw-out (the predictions), or both")
+    return args
+
+
+def absolute(path):
+    """Give `path` from the project root (from the current folder outside a project), as an absolute path."""
+    if path is None or path.is_absolute():
+        return path
+    return (ROOT if IN_PROJECT else Path.cwd()) / path
+
+
+def shown(path):
+    """Give `path` from the project root when it is inside the project, for short messages."""
+    return str(path.relative_to(ROOT)) if IN_PROJECT and path.is_relative_to(ROOT) else str(path)
+
+
+def find_run(args):
+    """Give the run's record folder, refusing a run that has not finished."""
+    if args.run_dir is not None:
+        run_dir, name = absolute(args.run_dir), str(args.run_dir)
+    else:
+        match = re.fullmatch(r"(?:run)?(\d+)/?", args.run.strip().lower())
+        if not match:
+            raise UsageError(f"{args.run}: cannot read it as a run; write run002 or 2.")
+        if not IN_PROJECT:
+            raise UsageError(f"{HERE} is not in a project (no {ROOT / 'project.yml'}). Fix: give the record with --run-dir.")
+        name = f"{HERE.name}/run{int(match.group(1)):03d}"
+        run_dir = ROOT / "data" / "output" / "exp" / name
+    status = run_dir / "status.json"
+    if not status.is_file() or json.loads(status.read_text(encoding="utf-8")).get("status") != "done":
+        fix = (f" Fix: train it (python exp/{HERE.name}/exp.py --run {run_dir.name}), then predict again."
+               if args.run_dir is None else " Fix: give the folder of a finished run (it has status.json).")
+        raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still running, "
+                         f"failed or interrupted), so it has no complete set of fold checkpoints.{fix}")
+    for needed in ("config.yml", "labels.json", "models", "src/predict.py"):
+        if not (run_dir / needed).exists():
+            raise UsageError(f"{name} has no {needed}, which predicting with the run's own code needs (a partial copy). "
+                             "Fix: train the run again, or package the whole record.")
+    return run_dir
+
+
+def default_sample(run_dir):
+    """Give the run's sample submission: data.sample_submission in $KAGGLE_EXP_DATA_DIR, else in data.dir."""
+    import yaml
+
+    spec = yaml.safe_load((run_dir / "config.yml").read_text(encoding="utf-8"))["data"]
+    if os.environ.get(DATA_DIR_ENV):
+        return absolute(Path(os.environ[DATA_DIR_ENV])) / spec["sample_submission"]
+    if not IN_PROJECT:
+        raise UsageError(f"no --sample given, and neither a project nor {DATA_DIR_ENV} says where "
+                         f"{spec['sample_submission']} is. Fix: give --sample PATH.")
+    return ROOT / spec["dir"] / spec["sample_submission"]
+
+
+def check_inputs(args, run_dir):
+    """Raise UsageError for a missing input, or an output that would land on an input or in the record."""
+    for option, path in (("--test", args.test), ("--sample", args.sample)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{option} {shown(path)}: file not found. Fix: give the path of the {option[2:]} file "
+                             "(a relative path is read from the project root).")
+    if args.images is not None and not args.images.is_dir():
+        raise UsageError(f"--images {shown(args.images)}: no such folder. Fix: give the folder holding the test images.")
+    for option, path in (("--out", args.out), ("--raw-out", args.raw_out)):
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            raise UsageError(f"{option} {shown(path)}: the folder {shown(path.parent)} does not exist. Fix: create it first.")
+        if path.resolve() in (args.test.resolve(), args.sample and args.sample.resolve()) or path.resolve().is_relative_to(
+                run_dir.resolve()):
+            raise UsageError(f"{option} {shown(path)} would overwrite the test file, the sample or the run's record. "
+                             "Fix: write the submission somewhere else, e.g. --out submission.csv.")
+
+
+def run_saved_code(saved, run_dir, args):
+    """Run the record's own predict.py on the same (absolute) paths; give its exit code."""
+    command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--device", args.device]
+    for option, path in (("--images", args.images), ("--sample", args.sample), ("--out", args.out),
+                         ("--raw-out", args.raw_out)):
+        if path is not None:
+            command += [option, str(path)]
+    print(f"predicting with the run's saved code: {saved}", flush=True)
+    return subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode
+
+
+def predict(run_dir, args):
+    """Predict args.test's images with every fold checkpoint of the run; write the submission and/or the raw predictions."""
+    import numpy as np
+    import torch
+
+    import data as data_io
+    import model as model_io
+    import train
+    from image.outputs import make_submission, prediction_frame
+    from runner import util
+    from runner.config import parse_yaml
+
+    util.setup_logging()
+    cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
+    labels, spec, task = util.read_json(run_dir / "labels.json"), cfg["data"], cfg["task"]
+    classes, stats = labels["classes"], labels["target_stats"]
+    test = data_io.read_csv(args.test, spec["id"])
+    data_io.require_columns(test, [spec["id"]], args.test)
+    paths = data_io.image_paths(test, spec["test_image"], args.images or args.test.parent, args.test.name)
+    size = data_io.image_size(cfg)
+    dataset = data_io.ImageDataset(paths, size, data_io.load_images(paths, size, True, args.test.name))
+    device = model_io.pick_device(args.device)
+    # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
+    net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}}, model_io.n_outputs(task, classes))
+    n_splits = cfg["cv"]["n_splits"]
+    test_pred = 0
+    for k in range(n_splits):  # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
+        checkpoint = torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device, weights_only=True)
+        net.load_state_dict(checkpoint["model"])
+        net.to(device)
+        test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, train.tta_flips(cfg))[0] / n_splits
+    util.log.info(f"{run_dir.name}: predicted {len(paths):,} images of {shown(args.test)} with {n_splits} folds "
+                  f"of {cfg['model']['name']} on {device}")
+    if args.raw_out is not None:
+        write(prediction_frame(test[spec["id"]], np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
+    if args.out is not None:
+        sample = data_io.read_csv(args.sample, spec["id"])
+        data_io.require_columns(sample, [spec["id"]], args.sample)
+        write(make_submission(cfg, classes, np.asarray(test_pred), test[spec["id"]], sample), args.out)
+
+
+def write(frame, path):
+    """Write `frame` as a run writes its CSVs, under a temporary name renamed into place: whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.to_csv(tmp, index=False)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {shown(path)}", flush=True)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        run_dir = find_run(args)
+        args.test, args.out, args.raw_out = absolute(args.test), absolute(args.out), absolute(args.raw_out)
+        args.images = absolute(args.images)
+        # Only a submission needs the sample.
+        args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
+        check_inputs(args, run_dir)
+        saved = run_dir / "src" / "predict.py"
+        if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():
+            return run_saved_code(saved, run_dir, args)
+        sys.path.insert(0, str(run_dir / "src"))  # the run's own data, model and train code, beside its predict.py
+        from runner.util import ConfigError, DataError
+        try:
+            predict(run_dir, args)
+        except (ConfigError, DataError) as e:
+            raise UsageError(str(e)) from None
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
