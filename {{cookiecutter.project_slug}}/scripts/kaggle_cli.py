@@ -30,8 +30,8 @@ import yaml
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
-from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, competition_slug, complete_blend, complete_run,
-                                    parse_blend, parse_run, read_json_file)
+from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
+                                    complete_run, notebook_message, parse_blend, parse_run, read_json_file)
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
                                         read_submissions_json, write_submissions_csv)
 from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
@@ -88,11 +88,6 @@ def submit(args):
     return 0
 
 
-def blend_message(name, summary):
-    """Give the submission message of a blend: its name, OOF score and runs (the leaderboard reads it)."""
-    return f"blend/{name} oof={summary['oof']:.5f} ({'+'.join(summary['runs'])})"
-
-
 def submit_kernel(args):
     """Submit a code competition: the submission.csv that version N of a Kaggle notebook wrote."""
     if not (args.kernel and args.version):
@@ -121,15 +116,6 @@ def submit_kernel(args):
     print("\nsubmitted. Kaggle runs the notebook on the hidden test set; fetch the score later: "
           "python scripts/kaggle_cli.py submissions")
     return 0
-
-
-def notebook_message(kernel):
-    """Give the message of what a notebook built here by `notebook` predicts ('expNNN/runNNN cv=...', or the blend's),
-    so the leaderboard can join its score."""
-    for path in sorted(NOTEBOOKS_DIR.glob("*/kernel-metadata.json")):
-        if read_json_file(path).get("id") == kernel:
-            return read_json_file(path.parent / "built_from.json").get("message")
-    return None
 
 
 def submissions(args):

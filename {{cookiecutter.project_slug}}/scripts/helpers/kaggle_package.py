@@ -24,7 +24,7 @@ CODE_SUFFIXES = (".py", ".yml", ".yaml", ".md", ".json", ".txt")
 NOT_CODE_FOLDERS = ("__pycache__", ".ipynb_checkpoints", "wandb", "data", "output", "outputs")
 # A run record: its metadata at the top, its fold models, its src/ (code, as above).
 RECORD_FILES = ("*.json", "*.yml", "*.yaml", "importance.csv")
-MODEL_SUFFIXES = (".txt", ".ubj", ".json", ".cbm", ".pkl")
+MODEL_SUFFIXES = (".txt", ".ubj", ".json", ".cbm", ".pkl", ".pt")  # .pt: the image lab's fold checkpoints
 # A blend's folder: its blend.json.
 BLEND_FILES = ("*.json",)
 # Left out without a word: caches, and the outputs every record has that prediction never reads.

@@ -99,3 +99,19 @@ def complete_blend(name):
     summary = json.loads((folder / "blend.json").read_text(encoding="utf-8"))
     exp, run = parse_run(summary["runs"][0])
     return folder, summary, RECORDS_ROOT / exp / run
+
+
+# ---------------------------------------------------------------- submission messages
+
+def blend_message(name, summary):
+    """Give the submission message of a blend: its name, OOF score and runs (the leaderboard reads it)."""
+    return f"blend/{name} oof={summary['oof']:.5f} ({'+'.join(summary['runs'])})"
+
+
+def notebook_message(kernel):
+    """Give the message of what a notebook built here by `notebook` predicts ('expNNN/runNNN cv=...', or the blend's),
+    so the leaderboard can join its score."""
+    for path in sorted(NOTEBOOKS_DIR.glob("*/kernel-metadata.json")):
+        if read_json_file(path).get("id") == kernel:
+            return read_json_file(path.parent / "built_from.json").get("message")
+    return None
