@@ -54,7 +54,8 @@ train.normalize = stopping
 Path(run_dir).mkdir(parents=True)
 if resume != "-":
     Path(resume).mkdir(exist_ok=True)  # the runner makes it, in runner/resume.py
-train.run(cfg, Path(run_dir), resume=None if resume == "-" else Path(resume))
+train.run(cfg, Path(run_dir), resume=None if resume == "-" else Path(resume),
+          report=lambda fold, score: print(f"report {fold} {score:.5f}", flush=True))
 '''
 
 # 240 images, 3 folds: 160 train images, 10 batches of 16 per epoch; augmentations on, so the RNGs matter.
@@ -78,6 +79,7 @@ def never_stopped(image_baked, tmp_path_factory):  # noqa: F811
     (project / "driver.py").write_text(DRIVER)
     result = train_run(project, project / "runs/never-stopped")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("report ")] == ["0", "1", "2"]
     return project, project / "runs/never-stopped"
 
 
@@ -113,6 +115,8 @@ def test_a_run_stopped_mid_epoch_in_fold_2_resumes_to_the_numbers_of_a_run_never
     assert "fold 1/3 epoch" not in log and "fold 2/3 epoch 1/2" not in log  # not trained again
     assert "fold 1/3 accuracy=" in log and "saved before the stop" in log.split("fold 1/3 accuracy=")[1].splitlines()[0]
     assert f"fold 2/3: resuming at {where} (saved before the stop)" in log
+    # --tune hears every fold's score, the saved fold's too
+    assert [line.split()[1] for line in log.splitlines() if line.startswith("report ")] == ["0", "1", "2"]
     assert "fold 2/3 epoch 2/2" in log and "fold 3/3 epoch 1/2" in log
     assert_same(project / f"runs/resumed-{minutes}", reference)
     for k in range(3):  # each fold's best checkpoint, as predict.py reads them

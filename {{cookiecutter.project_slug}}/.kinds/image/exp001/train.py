@@ -168,10 +168,10 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     clock["epochs_left"] -= loop["epoch"]
     # A state saved by the epoch that train.patience stopped the fold at trains no further.
     stopped = spec["patience"] and loop["epoch"] and loop["epoch"] - loop["best_epoch"] >= spec["patience"]
-    for epoch in range(loop["epoch"] + 1, epochs + 1 if not stopped else 0):
+    for epoch in range(loop["epoch"] + 1, (loop["epoch"] if stopped else epochs) + 1):
         started = last_save = time.perf_counter()
         net.train()
-        skip = loop["step"]
+        skip, seen_before = loop["step"], loop["seen"] if loop["step"] else 0  # resumed mid-epoch: batches done before
         loop_start = loader.generator.get_state()  # the epoch's order: a state saved mid-epoch draws it again
         if not skip:
             loop["loss_sum"], loop["seen"] = 0.0, 0
@@ -207,7 +207,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
         clock["seconds"], clock["epochs"], clock["epochs_left"] = clock["seconds"] + seconds, clock["epochs"] + 1, clock["epochs_left"] - 1
         log.info(f"  fold {k + 1}/{n_splits} epoch {epoch}/{epochs} train_loss={loss_sum / seen:.4f} valid_loss={valid_loss:.4f} "
                  f"{metric}={value:.5f}{' *' if improved else ''} lr={history[-1]['lr']:.2e} "
-                 f"({seconds:.1f}s, {seen / train_seconds:,.0f} images/s; ~{clock['seconds'] / clock['epochs'] * clock['epochs_left']:.0f}s left)")
+                 f"({seconds:.1f}s, {(seen - seen_before) / train_seconds:,.0f} images/s; ~{clock['seconds'] / clock['epochs'] * clock['epochs_left']:.0f}s left)")
         if spec["patience"] and epoch - loop["best_epoch"] >= spec["patience"]:
             log.info(f"  fold {k + 1}/{n_splits}: no better {metric} for {spec['patience']} epochs (train.patience); stopped")
             clock["epochs_left"] -= epochs - epoch
