@@ -7,21 +7,21 @@ runner that makes and keeps the folder is tested with the tabular kind. The stop
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from pathlib import Path
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from test_image import EXP, image_baked, quick_copy  # noqa: F401  (image_baked: a fixture)
+from test_image import image_baked, quick_copy  # noqa: F401  (image_baked: a fixture)
 
 pytestmark = pytest.mark.slow
 
 DRIVER = '''
 import json, sys
-from pathlib import Path
 
 import torch
 import yaml
@@ -136,3 +136,30 @@ def test_a_resume_folder_of_other_rows_is_not_reused(never_stopped):
     assert not (resume / "fold0").exists()
     assert json.loads((resume / "progress.json").read_text()) == {"unit": "fold", "done": 0, "of": 3, "epoch": 1}
     shutil.rmtree(resume)
+
+
+def test_a_run_killed_with_sigkill_while_saving_every_step_resumes_to_the_same_numbers(never_stopped):
+    project, reference = never_stopped
+    resume, run_dir = project / "runs/.resume-killed", project / "runs/killed"
+    command = [sys.executable, str(project / "driver.py"), str(project), str(run_dir), str(resume), "0",
+               json.dumps({**CONFIG, "train.checkpoint_minutes": 0})]
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1")
+    process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:  # killed in fold 2, wherever it is: inside a batch or amid writing state.pt
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                progress = json.loads((resume / "progress.json").read_text())
+            except (OSError, ValueError):
+                progress = {}
+            if progress.get("done") == 1 and (resume / "state.pt").is_file():  # fold 2 saved at least once
+                time.sleep(0.7)
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        assert process.wait(60) == -signal.SIGKILL  # killed, not finished
+    result = train_run(project, project / "runs/killed-resumed", resume, **{"train.checkpoint_minutes": 0})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "fold 1/3 epoch" not in result.stdout and "fold 2/3: resuming at epoch" in result.stdout
+    assert_same(project / "runs/killed-resumed", reference)
