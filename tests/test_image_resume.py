@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 DRIVER = '''
 import json, sys
+from pathlib import Path
 
 import torch
 import yaml

@@ -162,7 +162,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     higher, checkpoint = METRICS[metric].higher_is_better, run_dir / "models" / f"fold{k}.pt"
     parts = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
-    loop = checkpoints.load_state(resume, k, parts, loader, checkpoint) or {
+    loop = checkpoints.load_state(resume, k, parts, loader, checkpoint, n_splits) or {
         "epoch": 0, "step": 0, "loss_sum": 0.0, "seen": 0, "best": None, "best_epoch": 0, "best_pred": None, "history": []}
     every = spec["checkpoint_minutes"] * 60 if spec["checkpoint_minutes"] is not None and resume is not None else None
     clock["epochs_left"] -= loop["epoch"]

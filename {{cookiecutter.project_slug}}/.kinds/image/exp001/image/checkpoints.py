@@ -137,7 +137,7 @@ def save_state(resume, k, parts, loop, checkpoint, n_splits):
     write_progress(resume, k, n_splits, loop["epoch"])
 
 
-def load_state(resume, k, parts, loader, checkpoint):
+def load_state(resume, k, parts, loader, checkpoint, n_splits):
     """Restore the saved fold k in progress into `parts`, the RNGs and the loader; give the loop's values, or None.
 
     The loader's generator is set back to the epoch's start: batches(loader, step) then skips the batches done.
@@ -158,15 +158,8 @@ def load_state(resume, k, parts, loader, checkpoint):
     loop["best_pred"] = state["best_pred"].numpy() if state["best_pred"] is not None else None
     loop["rng"] = state["rng"]
     where = f"epoch {loop['epoch'] + 1}, batch {loop['step'] + 1}" if loop["step"] else f"epoch {loop['epoch'] + 1}"
-    log.info(f"  fold {k + 1}/{n_of(resume)}: resuming at {where} (saved before the stop)")
+    log.info(f"  fold {k + 1}/{n_splits}: resuming at {where} (saved before the stop)")
     return loop
-
-
-def n_of(resume):
-    try:
-        return json.loads((resume / "progress.json").read_text())["of"]
-    except (OSError, ValueError, KeyError):
-        return "?"
 
 
 def batches(loader, skip=0, rng=None):
