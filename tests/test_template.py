@@ -97,6 +97,7 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/data.py",
     "exp/exp001/exp.py",
     "exp/exp001/image/__init__.py",
+    "exp/exp001/image/checkpoints.py",
     "exp/exp001/image/checks.py",
     "exp/exp001/image/curves.py",
     "exp/exp001/image/folds.py",

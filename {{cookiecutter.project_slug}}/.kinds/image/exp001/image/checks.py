@@ -53,6 +53,9 @@ def check_config(cfg, where):
     need(cfg["train"]["scheduler"] in SCHEDULERS, "train.scheduler", f"one of {', '.join(SCHEDULERS)}.")
     need(cfg["train"]["patience"] is None or positive_int(cfg["train"]["patience"]), "train.patience",
          "null (train every epoch) or a number of epochs without a better valid score.")
+    minutes = cfg["train"]["checkpoint_minutes"]
+    need(minutes is None or (number(minutes) and minutes >= 0), "train.checkpoint_minutes",
+         "null (a stopped run resumes from its last finished epoch) or minutes between saves inside an epoch, e.g. 30.")
     need(isinstance(cfg["train"]["amp"], bool), "train.amp", "true or false (used on CUDA only).")
     need(isinstance(cfg["model"]["name"], str), "model.name", "a timm architecture, e.g. resnet18.")
     need(cfg["model"]["pretrained"] is None or isinstance(cfg["model"]["pretrained"], (bool, str)), "model.pretrained",
