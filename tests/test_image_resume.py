@@ -1,8 +1,8 @@
 """The image lab resumes a stopped run: stopped mid-epoch in fold 2, resumed, it gives what a run never stopped gives.
 
-The lab is called directly (train.run with a resume folder of the test's own), in a subprocess: the
-runner that makes and keeps the folder is tested with the tabular kind. The stop is a KeyboardInterrupt
-(what Ctrl-C raises) at a chosen training batch, raised from train.normalize.
+The lab is called directly (train.run with a resume folder of the test's own), in a subprocess, and stopped
+by a KeyboardInterrupt (what Ctrl-C raises) at a chosen training batch, raised from train.normalize. The
+last test goes through the runner: a real Ctrl-C to exp.py, then the same command again.
 """
 import json
 import os
@@ -164,3 +164,32 @@ def test_a_run_killed_with_sigkill_while_saving_every_step_resumes_to_the_same_n
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fold 1/3 epoch" not in result.stdout and "fold 2/3: resuming at epoch" in result.stdout
     assert_same(project / "runs/killed-resumed", reference)
+
+
+def test_an_image_run_stopped_by_ctrl_c_resumes_through_the_runner_to_the_numbers_of_a_run_never_stopped(
+        image_baked, tmp_path):  # noqa: F811
+    project = quick_copy(image_baked, tmp_path, epochs=12, n_splits=3)
+    exp_py, records = project / "exp/exp001/exp.py", project / "data/output/exp/exp001"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    log = tmp_path / "first.txt"
+    with open(log, "w") as out:
+        first = subprocess.Popen([sys.executable, str(exp_py), "--run", "1"], cwd=project, env=env, stdout=out,
+                                 stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 240
+        while "fold 2/3 epoch 3/12" not in log.read_text():
+            assert first.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130, log.read_text()
+
+    listed = subprocess.run([sys.executable, str(exp_py), "--list"], cwd=project, env=env, capture_output=True, text=True)
+    assert "resuming at fold 2, epoch" in listed.stdout and "(fold 1 done)" in listed.stdout, listed.stdout
+    again = subprocess.run([sys.executable, str(exp_py), "--run", "1"], cwd=project, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "run001: resuming at fold 2, epoch" in again.stdout, again.stdout + again.stderr
+    assert "fold 1/3 epoch 1/12" not in again.stdout, "a finished fold is not trained again"
+    fresh = subprocess.run([sys.executable, str(exp_py), "--run", "1", "--force", "--fresh"], cwd=project, env=env,
+                           capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    (replaced,) = records.glob("run001.replaced-*")  # the resumed record, kept by --force
+    for name in ("oof.csv", "test_pred.csv", "submission.csv"):
+        assert (replaced / name).read_bytes() == (records / "run001" / name).read_bytes(), name
