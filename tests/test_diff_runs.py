@@ -1,5 +1,8 @@
 """Comparing two runs: scripts/diff_runs.py, and the leaderboard's whole changes."""
+import pytest
 from conftest import run_python
+
+pytestmark = pytest.mark.slow  # trains the runs it compares
 
 
 def test_diff_runs_shows_config_code_scores_and_oof_correlation(trained):

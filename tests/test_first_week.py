@@ -13,6 +13,8 @@ from conftest import run_exp, run_python
 from test_runs import set_config, set_runs
 from test_switch_competition import put_regression_competition
 
+pytestmark = pytest.mark.slow  # each test trains runs
+
 EXP = "data/output/exp/exp001"
 FAST = {"model__num_boost_round": 20, "model__early_stopping_rounds": 5}
 

@@ -20,6 +20,8 @@ from conftest import run_exp
 from test_inputs import EXP_DIR, edit_config, edit_file, set_runs
 from test_parallel import slow_training, start_exp
 
+pytestmark = pytest.mark.slow  # each guard is shown on trained runs
+
 OUT = "data/output/exp/exp001"
 
 

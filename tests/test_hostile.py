@@ -12,6 +12,8 @@ import pytest
 from conftest import run_exp
 from test_inputs import assert_refused, edit_config, edit_file, set_runs
 
+pytestmark = pytest.mark.slow  # each bad input goes through exp.py's preflight
+
 
 
 # ---------------------------------------------------------------- values the model library refuses (preflight)

@@ -16,6 +16,8 @@ import pytest
 from conftest import run_exp, run_python
 from test_inputs import EXP_DIR, edit_config
 
+pytestmark = pytest.mark.slow  # signals, full disks and processes
+
 
 # ---------------------------------------------------------------- nothing written over an input or a record
 

@@ -12,6 +12,8 @@ from conftest import run_exp
 from test_parallel import assert_clean_records, slow_training, start_exp, trained_count
 from test_runs import EXP, set_config, set_runs
 
+pytestmark = pytest.mark.slow  # runs stopped and resumed in subprocesses
+
 RESULTS = ("oof.csv", "test_pred.csv", "submission.csv", "importance.csv")
 
 

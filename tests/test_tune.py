@@ -15,6 +15,8 @@ from conftest import run_exp, run_python
 from test_parallel import slow_training, start_exp, wait_for
 from test_runs import EXP, set_config
 
+pytestmark = pytest.mark.slow  # trials train runs, several processes at once
+
 TUNE = f"{EXP}/tune"
 SMALL_SEARCH = """
 model:
