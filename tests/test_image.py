@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 
 from conftest import run_exp, run_python
@@ -197,11 +198,11 @@ def test_every_task_trains_on_mixed_images_and_predicts_again_from_its_record(im
     config = project / EXP / "config.yml"
     text = config.read_text().replace("  target: label ", f"  target: {target} ", 1)
     text = text.replace("train_images/{id}.png", "train_images/{file}").replace("test_images/{id}.png", "test_images/{file}")
-    text = text.replace("  size: 32 ", "  size: [20, 16] ", 1)  # a run keeps the kind of value config.yml has
     config.write_text(text.replace("  scheme: stratified ", "  scheme: kfold ", 1))
-    # Augmentations, gradient accumulation and (for one task) a worker process ride along: each path runs once.
+    # Augmentations, gradient accumulation, [height, width] over config.yml's one number (image.size: 32) and
+    # (for one task) a worker process ride along: each path runs once.
     workers = 1 if task == "multilabel" else 0
-    one_run(project, f"task: {task}\nmetric: {metric}\naugment:\n  hflip: 0.5\n  vflip: 0.5\n"
+    one_run(project, f"task: {task}\nmetric: {metric}\nimage:\n  size: [20, 16]\naugment:\n  hflip: 0.5\n  vflip: 0.5\n"
                      f"  random_resized_crop: [0.8, 1.0]\ntrain:\n  accumulate: 2\ndataset:\n  num_workers: {workers}")
 
     result = run_exp(project)
@@ -209,6 +210,7 @@ def test_every_task_trains_on_mixed_images_and_predicts_again_from_its_record(im
     assert result.returncode == 0, result.stdout + result.stderr
     record = project / "data/output/exp/exp001/run001"
     assert np.isfinite(json.loads((record / "metrics.json").read_text())["cv"])
+    assert yaml.safe_load((record / "config.yml").read_text())["image"]["size"] == [20, 16]
     submission = pd.read_csv(record / "submission.csv", dtype={"id": str})
     assert list(submission.columns) == ["id", *columns] and submission["id"].equals(test["id"])
     values = submission[columns].to_numpy(dtype=float)
@@ -304,3 +306,124 @@ def test_an_image_run_s_notebook_asks_for_a_gpu_and_predicts_offline_from_kaggle
     assert result.returncode == 0, result.stdout + result.stderr
     own = project / "data/output/exp/exp001/run002/submission.csv"
     assert (tmp_path / "working/submission.csv").read_text() == own.read_text()
+
+
+# ---------------------------------------------------------------- the scripts beside image runs
+
+@pytest.mark.slow
+def test_a_blend_of_image_runs_predicts_a_shuffled_hidden_test_subset_as_it_filled_its_own_submission(image_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_trained[0], project)
+    result = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run002")
+    assert result.returncode == 0, result.stdout + result.stderr
+    blend_dir, records = project / "data/output/blend/blend001", project / "data/output/exp/exp001"
+    runs = [pd.read_csv(records / run / "oof.csv", dtype={"id": str}) for run in ("run001", "run002")]
+    blended = pd.read_csv(blend_dir / "oof.csv", dtype={"id": str})
+    probabilities = [c for c in runs[0].columns if c.startswith("pred_")]
+    assert len(probabilities) == 10 and np.allclose(blended[probabilities], (runs[0][probabilities] + runs[1][probabilities]) / 2)
+    hidden = pd.read_csv(project / "data/input/test.csv", dtype={"id": str}).sample(frac=0.5, random_state=3)
+    hidden.to_csv(project / "data/input/hidden_test.csv", index=False)  # beside test_images/, as on Kaggle
+    hidden.assign(label=0).to_csv(tmp_path / "hidden_sample.csv", index=False)
+    predicted = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/hidden_test.csv",
+                           "--sample", str(tmp_path / "hidden_sample.csv"), "--out", str(tmp_path / "sub.csv"))
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    own = pd.read_csv(blend_dir / "submission.csv", dtype={"id": str}).set_index("id").loc[hidden["id"]].reset_index()
+    assert pd.read_csv(tmp_path / "sub.csv", dtype={"id": str}).equals(own)
+
+
+@pytest.mark.slow
+def test_multilabel_image_runs_blend_and_the_blend_s_notebook_asks_for_a_gpu(image_baked, tmp_path):
+    project = quick_copy(image_baked, tmp_path, n_splits=2)
+    data = project / "data/input"
+    train = pd.read_csv(data / "train.csv", dtype={"id": str}).head(60)
+    digits = train.pop("label").to_numpy()
+    train.assign(even=(digits % 2 == 0).astype(int), big=(digits >= 5).astype(int)).to_csv(data / "train.csv", index=False)
+    test = pd.read_csv(data / "test.csv", dtype={"id": str})
+    test.assign(even=0.5, big=0.5).to_csv(data / "sample_submission.csv", index=False)
+    config = project / EXP / "config.yml"
+    text = config.read_text().replace("  target: label ", "  target: [even, big] ", 1)
+    config.write_text(text.replace("  scheme: stratified ", "  scheme: kfold ", 1))
+    exp_py = project / EXP / "exp.py"
+    text = exp_py.read_text()
+    start, end = text.index("RUNS = ["), text.index("]\n\nif __name__")
+    exp_py.write_text(text[:start] + 'RUNS = [\n    "task: multilabel\\nmetric: auc",\n'
+                      '    "task: multilabel\\nmetric: auc\\nseed: 7",\n' + text[end:])
+    trained = run_exp(project)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+
+    result = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run002", "--optimize")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"auc \(higher is better\), out of fold on 60 rows", result.stdout), result.stdout
+    blend_dir = project / "data/output/blend/blend001"
+    submission = pd.read_csv(blend_dir / "submission.csv", dtype={"id": str})
+    assert list(submission.columns) == ["id", "even", "big"] and submission["id"].equals(test["id"])
+    assert ((submission[["even", "big"]] >= 0) & (submission[["even", "big"]] <= 1)).all().all()
+    predicted = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
+                           "--out", str(tmp_path / "sub.csv"))
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[["even", "big"]], submission[["even", "big"]], rtol=0, atol=1e-6)
+    assert run_python(project, "scripts/kaggle_cli.py", "package", "blend001", "--user", "ada").returncode == 0
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "blend001", "--user", "ada")
+    assert built.returncode == 0 and "internet off; GPU" in built.stdout, built.stdout + built.stderr
+
+
+def kaggle_layouts(project, multilabel):
+    """Lay the example's images out as other competitions do: images/train/<image_id> with image_id 'img0001.png'
+    (the file name in the table), or, for multilabel, train/<id>.png with one 0/1 column per label."""
+    data = project / "data/input"
+    train, test = (pd.read_csv(data / name, dtype={"id": str}) for name in ("train.csv", "test.csv"))
+    if multilabel:
+        (data / "train_images").rename(data / "train")
+        (data / "test_images").rename(data / "test")
+        digits = train.pop("label").to_numpy()
+        train.assign(even=(digits % 2 == 0).astype(int), big=(digits >= 5).astype(int)).to_csv(data / "train.csv", index=False)
+        test.assign(even=0.5, big=0.5).to_csv(data / "sample_submission.csv", index=False)
+        return
+    (data / "images").mkdir()
+    (data / "train_images").rename(data / "images/train")
+    (data / "test_images").rename(data / "images/test")
+    for frame, name in ((train, "train.csv"), (test, "test.csv")):
+        frame.insert(0, "image_id", frame.pop("id") + ".png")
+        frame.to_csv(data / name, index=False)
+    test.assign(label=0).to_csv(data / "sample_submission.csv", index=False)
+
+
+@pytest.mark.slow
+def test_switch_competition_finds_where_the_images_are_and_a_run_may_give_height_and_width(image_baked, tmp_path):
+    project = quick_copy(image_baked, tmp_path)
+    kaggle_layouts(project, multilabel=False)
+
+    result = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "data.image: images/train/{image_id}\n" in result.stdout, result.stdout
+    config = yaml.safe_load((project / EXP / "config.yml").read_text())
+    assert config["data"]["image"] == "images/train/{image_id}" and config["data"]["test_image"] == "images/test/{image_id}"
+    assert config["data"]["id"] == "image_id" and config["task"] == "multiclass" and "target_transform" not in config
+    one_run(project, "image:\n  size: [24, 16]")
+    debug = run_exp(project, "--debug")
+    assert debug.returncode == 0, debug.stdout + debug.stderr
+    record = project / "data/output/debug/exp001/run001"
+    assert yaml.safe_load((record / "config.yml").read_text())["image"]["size"] == [24, 16]
+    assert list(pd.read_csv(record / "submission.csv").columns) == ["image_id", "label"]
+
+
+def test_switch_competition_proposes_multilabel_and_names_images_it_cannot_find(image_baked, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_baked, project)
+    kaggle_layouts(project, multilabel=True)
+
+    result = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load((project / EXP / "config.yml").read_text())
+    assert config["data"]["target"] == ["even", "big"] and config["task"] == "multilabel" and config["metric"] == "auc"
+    assert config["data"]["image"] == "train/{id}.png" and config["data"]["test_image"] == "test/{id}.png"
+    assert "  target: [even, big]" in (project / EXP / "config.yml").read_text()  # one line, its comment kept
+    shutil.rmtree(project / "data/input/test")
+    before = (project / EXP / "config.yml").read_text()
+    failed = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug")
+    assert failed.returncode == 1 and "cannot find the images of test.csv's first rows" in failed.stderr, failed.stderr
+    assert "--test-image test_images/{id}.png" in failed.stderr
+    assert (project / EXP / "config.yml").read_text() == before

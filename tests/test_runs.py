@@ -126,6 +126,18 @@ def test_changing_the_kind_of_a_value_is_refused(config, update, message):
     assert message in str(error.value)
 
 
+def test_a_number_and_a_list_of_numbers_replace_each_other(config):
+    # image.size: 384 in config.yml, [384, 512] in a run (and back); the lab's own checks judge the shape
+    base = {"image": {"size": 384, "crop": [0.8, 1.0]}, "data": {"drop": []}}
+    merged = config.merge_update(base, {"image": {"size": [384, 512], "crop": 0.9}}, "run002")
+    assert merged["image"] == {"size": [384, 512], "crop": 0.9}
+    for update, message in (({"image": {"size": ["a", 2]}}, "image.size is a number in config.yml (384) but this run sets a list"),
+                            ({"image": {"size": []}}, "image.size is a number in config.yml (384) but this run sets a list"),
+                            ({"data": {"drop": 3}}, "data.drop is a list in config.yml ([]) but this run sets a number")):
+        with pytest.raises(config.ConfigError, match=re.escape(message)):
+            config.merge_update(base, update, "run002")
+
+
 def test_whole_number_into_decimal_is_fine(config):
     merged = config.merge_update({"lr": 0.1, "depth": 3}, {"lr": 1, "depth": 2.5}, "run001")
     assert merged == {"lr": 1, "depth": 2.5}

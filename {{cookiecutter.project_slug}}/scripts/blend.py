@@ -199,6 +199,8 @@ def choose_folder(name):
 def encode_target(first):
     """Give (classes, y): the class labels by code ([] for regression) and the target as the metrics take it."""
     cfg, columns = first["cfg"], first["columns"]
+    if cfg["task"] == "multilabel":  # the image lab's: one 0/1 column per label, scored as a matrix
+        return list(cfg["data"]["target"]), first["oof"][cfg["data"]["target"]].to_numpy(dtype=int)
     target = first["oof"][cfg["data"]["target"]]
     if cfg["task"] == "regression":
         return [], target.to_numpy(dtype=float)

@@ -204,8 +204,9 @@ def notebook(args):
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
     predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
         "script": f"code/{exp}/predict.py", "run_dir": run}
-    # An image run (its record has labels.json) predicts on a GPU; its predict.py reads the test images beside test.csv.
-    gpu = args.gpu or (not blend and (config_dir / "labels.json").is_file())
+    # An image run (its record has labels.json), or a blend whose first run is one, predicts on a GPU;
+    # its predict.py reads the test images beside test.csv.
+    gpu = args.gpu or (config_dir / "labels.json").is_file()
     folder = build_notebook(
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,  # a title that slugifies to the id
         competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,

@@ -92,7 +92,9 @@ def predict_blend(args):
     sys.dont_write_bytecode = True  # no __pycache__ in the record
     sys.path.insert(0, str(runs[0][1] / "src"))
     import train
-    classes = json.loads((runs[0][1] / "features.json").read_text(encoding="utf-8"))["classes"]
+    # The class labels by code: features.json in a tabular record, labels.json in an image one.
+    classes_file = next(p for p in (runs[0][1] / "features.json", runs[0][1] / "labels.json") if p.is_file())
+    classes = json.loads(classes_file.read_text(encoding="utf-8"))["classes"]
     submission = fill_submission(sample, test_pred[order], cfg, classes, train.METRICS[cfg["metric"]].needs_labels)
     if submission.isna().any().any():
         raise UserError(f"the blend's submission has missing values in {', '.join(submission.columns[submission.isna().any()])}.")

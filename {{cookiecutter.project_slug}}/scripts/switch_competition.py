@@ -8,8 +8,10 @@
 It reads the train, test and sample submission files in data/input/ (CSV or Parquet) and
 proposes the id column (the sample's first), the target (the train column that test lacks),
 the task (from the target's values) and a metric (check it on the competition's Evaluation
-page). Then, in exp/<exp>/:
-  - config.yml: the data file names, data.id, data.target, task and metric are rewritten;
+page). For an image experiment, also where each row's image is (data.image, data.test_image:
+tried on the first rows, e.g. train_images/{id}.png), and multilabel when the sample submission
+has several 0/1 label columns of train. Then, in exp/<exp>/:
+  - config.yml: the data file names, data.id, data.target, (data.image, data.test_image,) task and metric are rewritten;
     comments and every other key stay as they are;
   - exp.py: RUNS becomes one base run (the example's runs were tuned for iris);
   - the experiment's old records (data/output/exp/<exp>/, data/output/debug/<exp>/) are moved
@@ -28,10 +30,12 @@ from datetime import datetime
 import pandas as pd
 import yaml
 
+from helpers.image_paths import multilabel_columns, propose_pattern
 from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
 from helpers.stale import print_stale
+
 DATA_SUFFIXES = (".csv", ".parquet")
-TASKS = ("binary", "multiclass", "regression")
+TASKS = ("binary", "multiclass", "regression", "multilabel")  # multilabel: image experiments
 # The experiment's metric table (your own metrics included), read by the experiment's own code in a child
 # process: scripts never import experiment code. metrics.py holds it; experiments made before it, train.py.
 READ_METRICS = """
@@ -90,8 +94,8 @@ def listing():
     return ", ".join(names) or "(none)"
 
 
-def propose(train_path, test_path, sample_path, args):
-    """Give the proposed settings: id, target, task and metric, each from the files unless given."""
+def propose(train_path, test_path, sample_path, args, image_exp=False):
+    """Give the proposed settings: id, target, task, metric (and image paths), each from the files unless given."""
     train = read_text_table(train_path)
     test_columns = list(read_text_table(test_path, nrows=5).columns)
     sample = read_text_table(sample_path)
@@ -100,21 +104,41 @@ def propose(train_path, test_path, sample_path, args):
         raise SwitchError(f"id column {id_column!r} (the first column of {sample_path.name}) is not in both "
                           f"{train_path.name} and {test_path.name}. Fix: give it with --id COLUMN.")
     only_in_train = [c for c in train.columns if c not in test_columns]
-    target = args.target or (only_in_train[0] if len(only_in_train) == 1 else None)
-    if target is None or target not in train.columns:
+    # multilabel: one 0/1 column per label in train, one probability column each in the sample submission
+    wants_labels = image_exp and not args.target and args.task in (None, "multilabel")
+    labels = multilabel_columns(train, sample) if wants_labels else None
+    if args.task == "multilabel" and not labels:
+        raise SwitchError("--task multilabel needs an image experiment and a sample submission whose columns after "
+                          "the id are 0/1 columns of train, one per label. Fix: choose another --task.")
+    target = labels or args.target or (only_in_train[0] if len(only_in_train) == 1 else None)
+    if not labels and (target is None or target not in train.columns):
         raise SwitchError(f"cannot tell the target: columns only in {train_path.name}: {only_in_train or 'none'}. "
                           f"Fix: give it with --target COLUMN (one of {list(train.columns)}).")
-    task = args.task or guess_task(train[target])
-    metric = args.metric or guess_metric(task, sample)
-    extra = [c for c in only_in_train if c != target]
+    task = "multilabel" if labels else args.task or guess_task(train[target])
+    metric = args.metric or ("auc" if labels else guess_metric(task, sample))
     settings = {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
-                "id": str(id_column), "target": str(target), "task": task, "metric": metric,
-                "only_in_train": extra, "rows": len(train)}
+                "id": str(id_column), "target": labels or str(target), "task": task, "metric": metric,
+                "only_in_train": [c for c in only_in_train if c not in (labels or [target])], "rows": len(train),
+                **(propose_images(train_path, test_path, args) if image_exp else {})}
     if metric == "rmsle":  # rmse on log(1 + y): the model learns that scale
         settings["target_transform"] = "log1p"
     elif task != "regression":  # transforms are for regression only
         settings["target_transform"] = None
     return settings
+
+
+def propose_images(train_path, test_path, args):
+    """Give data.image and data.test_image: the patterns given, or those under which the first rows' images exist."""
+    found = {"image": args.image or propose_pattern(train_path, INPUT_DIR, "train"),
+             "test_image": args.test_image or propose_pattern(test_path, INPUT_DIR, "test")}
+    for key, path in (("image", train_path), ("test_image", test_path)):
+        if found[key] is None:
+            option = "--" + key.replace("_", "-")
+            raise SwitchError(f"cannot find the images of {path.name}'s first rows in data/input/ (tried each image folder "
+                              f"with each column, with and without the folder's suffix). Fix: unzip the images into "
+                              f"data/input/, or give {option} PATTERN, relative to data/input/ and filled with the "
+                              f"row's columns, e.g. {option} {'test' if 'test' in key else 'train'}_images/{{id}}.png.")
+    return found
 
 
 def read_text_table(path, nrows=None):
@@ -158,9 +182,10 @@ def rewrite_config(text, settings):
         key = re.match(r"^(\s*)([\w+]+)(:[ \t]*)([^#\n]*?)([ \t]*#.*)?(\n?)$", line)
         if key:
             indent, name = key.group(1), key.group(2)
-            nested = section == "data" and indent and name in ("train", "test", "sample_submission", "id", "target")
+            nested = section == "data" and indent and name in ("train", "test", "sample_submission", "id", "target",
+                                                                 "image", "test_image") and name in settings
             if nested or (not indent and name in ("task", "metric", "target_transform") and name in settings):
-                value = yaml.safe_dump(settings[name], width=1000).removesuffix("...\n").strip()
+                value = yaml.safe_dump(settings[name], width=1000, default_flow_style=True).removesuffix("...\n").strip()
                 line = f"{indent}{name}{key.group(3)}{value}"
                 if key.group(5):  # keep the comment, in its column when the new value fits
                     comment = key.group(5).lstrip()
@@ -169,7 +194,8 @@ def rewrite_config(text, settings):
         lines.append(line)
     new = "".join(lines)
     config = yaml.safe_load(new)
-    got = {**{k: config["data"][k] for k in ("train", "test", "sample_submission", "id", "target")},
+    data_keys = [k for k in ("train", "test", "sample_submission", "id", "target", "image", "test_image") if k in settings]
+    got = {**{k: config["data"].get(k) for k in data_keys},
            "task": config["task"], "metric": config["metric"],
            **({"target_transform": config.get("target_transform")} if "target_transform" in settings else {})}
     wanted = {k: settings[k] for k in got}
@@ -196,6 +222,8 @@ def main(argv=None):
     parser.add_argument("--target", help="target column (default: the one train column that test lacks)")
     parser.add_argument("--task", choices=TASKS)
     parser.add_argument("--metric", help="a metric of the experiment's metrics.py (your own ones too)")
+    parser.add_argument("--image", help="image experiments: data.image, e.g. train_images/{id}.png (default: found)")
+    parser.add_argument("--test-image", help="image experiments: data.test_image (default: found)")
     parser.add_argument("--yes", action="store_true", help="apply without asking")
     parser.add_argument("--no-debug", action="store_true", help="do not run exp.py --debug afterwards")
     args = parser.parse_args(argv)
@@ -208,7 +236,10 @@ def main(argv=None):
         check_metric(args.metric, exp_dir)
         files = [find_file(role, getattr(args, role)) for role in ("train", "test", "sample")]
         print("reading " + ", ".join(f"{p.name} ({p.stat().st_size / 2**20:,.1f} MB)" for p in files) + " ...", flush=True)
-        settings = propose(*files, args)
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        settings = propose(*files, args, image_exp="image" in (config.get("data") or {}))
+        if "target_transform" not in config:  # the image lab has none: rmsle there is scored on log1p already
+            settings.pop("target_transform", None)
         new_config = rewrite_config(config_path.read_text(encoding="utf-8"), settings)
         new_exp_py = reset_runs(exp_py.read_text(encoding="utf-8"), exp_py)
     except SwitchError as e:
@@ -217,8 +248,9 @@ def main(argv=None):
 
     records = [p for p in (OUTPUT_DIR / "exp" / args.exp, OUTPUT_DIR / "debug" / args.exp) if p.exists()]
     print(f"exp/{args.exp}/config.yml will read:")
-    for key in ("train", "test", "sample_submission", "id", "target"):
-        print(f"  data.{key}: {settings[key]}")
+    for key in ("train", "test", "sample_submission", "id", "target", "image", "test_image"):
+        if key in settings:
+            print(f"  data.{key}: {settings[key]}")
     print(f"  task: {settings['task']}\n  metric: {settings['metric']}   (check the competition's Evaluation page)")
     if "target_transform" in settings:
         print(f"  target_transform: {settings['target_transform'] or 'null'}"

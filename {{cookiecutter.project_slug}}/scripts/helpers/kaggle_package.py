@@ -82,7 +82,8 @@ def blend_records(summary):
     for name in summary["runs"]:
         exp, run = parse_run(name)
         record = complete_run(exp, run)[0]
-        missing = [n for n in ("features.json", "src/predict.py") if not (record / n).is_file()]
+        labels = "labels.json" if (record / "labels.json").is_file() else "features.json"  # image or tabular record
+        missing = [n for n in (labels, "src/predict.py") if not (record / n).is_file()]
         if missing:
             raise UserError(f"{name} has no {missing[0]} in its record ({rel(record)}/): it was trained before runs "
                             f"could predict from their record, so no notebook can predict it. Fix: train it again "

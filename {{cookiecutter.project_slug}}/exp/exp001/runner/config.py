@@ -227,6 +227,9 @@ def check_same_kind(old, new, dotted, where):
     old_kind, new_kind = describe(old), describe(new)
     if old_kind == new_kind:  # int and float are both "number", so 3 -> 0.5 is fine
         return
+    listed = old if old_kind == "list" else new
+    if {old_kind, new_kind} == {"number", "list"} and listed and all(describe(v) == "number" for v in listed):
+        return  # one number or one per axis, like image.size: 384 -> [384, 512]; the lab's checks judge the shape
     raise ConfigError(
         f"{where}: {dotted} is a {old_kind} in config.yml ({short(old)}) but this run sets a {new_kind} ({short(new)}). "
         f"Fix: give a {old_kind}, or change the value in config.yml if the kind really changes."

@@ -1,0 +1,67 @@
+"""Where an image competition keeps its images: the data.image and data.test_image patterns to propose.
+
+Kaggle ships them in many ways: train_images/<id>.png, train/<image_id>.jpg, a file_name column holding
+'images/abc.jpg', or a column with the file name and its suffix. Rather than guessing from names, each
+candidate pattern is tried on the table's first rows, and only one whose files all exist is proposed.
+"""
+import os
+from collections import Counter
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".dcm")
+ROWS_TRIED = 30  # enough to rule out a pattern that fits by chance; the lab checks every file before training
+FILES_LOOKED_AT = 1000  # per folder: its common suffix shows in the first files, and a huge folder stays quick
+
+
+def first_rows(path):
+    """Give the first rows of a CSV or Parquet table with every value as text (ids like 0001 keep their zeros)."""
+    import pandas as pd  # here, so that importing this module costs nothing
+
+    if path.suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path).head(ROWS_TRIED).astype(str)
+    return pd.read_csv(path, nrows=ROWS_TRIED, dtype=str, keep_default_na=False)
+
+
+def image_folders(input_dir, depth=2):
+    """Give {folder relative to input_dir ('' for itself): its most common image suffix}, `depth` levels down."""
+    found, level = {}, [input_dir]
+    for _ in range(depth + 1):
+        below = []
+        for folder in level:
+            with os.scandir(folder) as entries:
+                names = [(e.name, e.is_dir()) for _, e in zip(range(FILES_LOOKED_AT), entries)]
+            suffixes = Counter(os.path.splitext(n)[1] for n, is_dir in names if not is_dir
+                               and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
+            if suffixes:
+                found["" if folder == input_dir else folder.relative_to(input_dir).as_posix()] = suffixes.most_common(1)[0][0]
+            below += [folder / n for n, is_dir in names if is_dir and not n.startswith(".")]
+        level = below
+    return found
+
+
+def propose_pattern(table_path, input_dir, role):
+    """Give the pattern (like 'train_images/{id}.png') under which the first rows of table_path find their
+    images in input_dir; among several, the one whose folder's name says `role` ('train' or 'test')."""
+    rows = first_rows(table_path)
+    if rows.empty:
+        return None
+    fitting = []
+    for folder, suffix in image_folders(input_dir).items():
+        for column in rows.columns:
+            for ending in ("", suffix):  # a column holding 'abc.jpg', or 'abc' with the suffix added
+                pattern = f"{folder}/{{{column}}}{ending}" if folder else f"{{{column}}}{ending}"
+                try:
+                    if all((input_dir / pattern.format(**row)).is_file() for row in rows.to_dict("records")):
+                        fitting.append(pattern)
+                except (KeyError, AttributeError, IndexError, ValueError):  # a column name format() cannot take
+                    continue
+    named = [p for p in fitting if role in p.split("{")[0].lower()]
+    return (named or fitting or [None])[0]
+
+
+def multilabel_columns(train, sample):
+    """Give the sample submission's label columns when they are several 0/1 columns of train (multilabel), else None."""
+    labels = [c for c in sample.columns[1:] if c in train.columns]
+    if len(labels) < 2 or len(labels) != len(sample.columns) - 1:
+        return None
+    zero_one = all(set(train[c].dropna().unique()) <= {0, 1} for c in labels)
+    return labels if zero_one else None
