@@ -293,19 +293,34 @@ def test_an_image_run_s_notebook_asks_for_a_gpu_and_predicts_offline_from_kaggle
     notebook = next((project / "data/output/kaggle_notebooks").iterdir())
     metadata = json.loads((notebook / "kernel-metadata.json").read_text())
     assert metadata["enable_gpu"] is True and metadata["enable_internet"] is False
-    # Kaggle's mounts: the competition's files (test images included) and the packaged dataset, read-only.
+    # Kaggle's mounts: the competition's files and the packaged dataset, read-only. The hidden test set is not the
+    # public one: a shuffled part of the public rows, and images the run never predicted, under new ids.
     competition = tmp_path / "input" / "playground-series-s5e1"
-    competition.mkdir(parents=True)
-    for name in ("test.csv", "sample_submission.csv", "test_images"):
-        (shutil.copytree if name == "test_images" else shutil.copy)(project / "data/input" / name, competition / name)
+    (competition / "test_images").mkdir(parents=True)
+    public = pd.read_csv(project / "data/input/test.csv", dtype={"id": str}).sample(n=20, random_state=5)
+    unseen = pd.read_csv(project / "data/input/train.csv", dtype={"id": str}).tail(10)
+    for image_id in public["id"]:
+        shutil.copy(project / f"data/input/test_images/{image_id}.png", competition / f"test_images/{image_id}.png")
+    for k, image_id in enumerate(unseen["id"]):
+        shutil.copy(project / f"data/input/train_images/{image_id}.png", competition / f"test_images/hidden{k:02d}.png")
+    hidden = pd.concat([public[["id"]], pd.DataFrame({"id": [f"hidden{k:02d}" for k in range(10)]})]).sample(frac=1, random_state=6)
+    hidden.to_csv(competition / "test.csv", index=False)
+    hidden.assign(label=0).to_csv(competition / "sample_submission.csv", index=False)
     shutil.copytree(next((project / "data/output/kaggle_datasets").iterdir()), tmp_path / "input" / "exp001-data")
     (tmp_path / "working").mkdir()
     result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
                              "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stdout + result.stderr
-    own = project / "data/output/exp/exp001/run002/submission.csv"
-    assert (tmp_path / "working/submission.csv").read_text() == own.read_text()
+    submitted = pd.read_csv(tmp_path / "working/submission.csv", dtype={"id": str})
+    assert submitted["id"].tolist() == hidden["id"].tolist()
+    own = pd.read_csv(project / "data/output/exp/exp001/run002/submission.csv", dtype={"id": str}).set_index("id")
+    assert submitted.set_index("id").loc[public["id"], "label"].tolist() == own.loc[public["id"], "label"].tolist()
+    # the rows the run never saw: as predict.py predicts them from the record in the project
+    local = run_python(project, "exp/exp001/predict.py", "run002", "--test", str(competition / "test.csv"),
+                       "--sample", str(competition / "sample_submission.csv"), "--out", str(tmp_path / "local.csv"))
+    assert local.returncode == 0, local.stdout + local.stderr
+    assert (tmp_path / "working/submission.csv").read_text() == (tmp_path / "local.csv").read_text()
 
 
 # ---------------------------------------------------------------- the scripts beside image runs
