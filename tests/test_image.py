@@ -442,3 +442,34 @@ def test_switch_competition_proposes_multilabel_and_names_images_it_cannot_find(
     assert failed.returncode == 1 and "cannot find the images of test.csv's first rows" in failed.stderr, failed.stderr
     assert "--test-image test_images/{id}.png" in failed.stderr
     assert (project / EXP / "config.yml").read_text() == before
+
+
+@pytest.mark.slow
+def test_image_runs_train_in_two_processes_with_live_wandb_curves_and_the_leaderboard_and_new_exp_take_them(image_baked, tmp_path):
+    pytest.importorskip("wandb")
+    project = quick_copy(image_baked, tmp_path, n_splits=2)
+    config = project / EXP / "config.yml"
+    config.write_text(config.read_text().replace("wandb:                             # optional", "wandb:  # optional", 1)
+                      .replace("  enabled: false\n", "  enabled: true\n", 1))
+
+    result = run_exp(project, "--jobs", "2", env={"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(set(re.findall(r"run00[12]: running in pid (\d+)", result.stdout))) == 2, result.stdout  # a process each
+    for run in ("run001", "run002"):
+        record = json.loads((project / "data/output/exp/exp001" / run / "wandb.json").read_text())
+        stream = next((project / "data/output/wandb").rglob(f"run-{record['id']}.wandb")).read_bytes()
+        assert b"fold0/valid_loss" in stream and b"fold1/accuracy" in stream, "each epoch's curves reach W&B as it trains"
+    board = run_python(project, "scripts/leaderboard.py")
+    assert board.returncode == 0, board.stdout + board.stderr
+    for run in ("run001", "run002"):
+        cv = json.loads((project / "data/output/exp/exp001" / run / "metrics.json").read_text())["cv"]
+        assert re.search(rf"exp001\s+{run}\s+done\s+{cv:.5f} ± ", board.stdout), board.stdout
+    assert re.search(r"run001 .* image\.size=16, dataset\.batch_size=32 +test_resnet", board.stdout), board.stdout
+    copied = run_python(project, "scripts/new_exp.py")
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    for path in (project / EXP).rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            assert (project / "exp/exp002" / path.relative_to(project / EXP)).read_bytes() == path.read_bytes(), path
+    debug = run_exp(project, "--debug", exp="exp002", env={"WANDB_MODE": "disabled"})
+    assert debug.returncode == 0, debug.stdout + debug.stderr

@@ -16,6 +16,7 @@ import data as data_io
 import model as model_io
 from image import checkpoints
 from image.checks import check_config  # noqa: F401  (the runner's contract: train.check_config)
+from image.curves import track_epoch
 from image.folds import make_folds
 from image.outputs import check_layout, save_outputs
 from metrics import METRICS, score
@@ -202,6 +203,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
         history = loop["history"]
         history.append({"fold": k, "epoch": epoch, "train_loss": loss_sum / seen, "valid_loss": valid_loss, metric: value,
                         "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3), "best": improved})
+        track_epoch(history[-1])
         loop["epoch"] = epoch
         checkpoints.save_state(resume, k, parts, dict(loop, loader_start=loader.generator.get_state()), checkpoint, n_splits)
         clock["seconds"], clock["epochs"], clock["epochs_left"] = clock["seconds"] + seconds, clock["epochs"] + 1, clock["epochs_left"] - 1

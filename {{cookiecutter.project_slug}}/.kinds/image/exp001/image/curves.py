@@ -1,8 +1,18 @@
-"""The learning curves of a run as a PNG: each fold's losses and valid score per epoch (drawn with Pillow)."""
+"""The learning curves of a run: live in W&B while it trains (wandb.enabled), and as a PNG in its record."""
+import sys
+
 import numpy as np
 
 COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+def track_epoch(row):
+    """Send one epoch's losses, valid score and lr to W&B, per fold, when the runner started a W&B run."""
+    wandb = sys.modules.get("wandb")  # imported by the runner only when wandb.enabled is true
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.log({"epoch": row["epoch"], **{f"fold{row['fold']}/{name}": value for name, value in row.items()
+                                             if name not in ("fold", "epoch", "best", "seconds")}})
 
 
 def plot_curves(history, metric, path):
