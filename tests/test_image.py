@@ -473,3 +473,21 @@ def test_image_runs_train_in_two_processes_with_live_wandb_curves_and_the_leader
             assert (project / "exp/exp002" / path.relative_to(project / EXP)).read_bytes() == path.read_bytes(), path
     debug = run_exp(project, "--debug", exp="exp002", env={"WANDB_MODE": "disabled"})
     assert debug.returncode == 0, debug.stdout + debug.stderr
+
+
+@pytest.mark.slow
+def test_tune_samples_the_image_search_space_and_records_each_trial_as_a_run(image_baked, tmp_path):
+    pytest.importorskip("optuna")
+    project = quick_copy(image_baked, tmp_path, n_splits=2, tta=False)
+
+    result = run_exp(project, "--tune", "2")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    trials = sorted((project / "data/output/exp/exp001/tune").glob("trial*"))
+    assert [p.name for p in trials] == ["trial0000", "trial0001"], trials
+    for trial in trials:
+        status = json.loads((trial / "status.json").read_text())
+        config = yaml.safe_load((trial / "config.yml").read_text())
+        assert status["status"] == "done" and np.isfinite(json.loads((trial / "metrics.json").read_text())["cv"])
+        assert 0.0003 <= config["train"]["lr"] <= 0.01 and config["augment"]["hflip"] in (0.0, 0.5)
+        assert (trial / "submission.csv").is_file() and (trial / "models/fold0.pt").is_file()

@@ -10,6 +10,11 @@ Append new runs at the end: a run that has results keeps its number and its snip
     python exp/expNNN/exp.py --dry-run    what each run changes; writes nothing
     python exp/expNNN/exp.py --debug      quick smoke test on a sample, under data/output/debug/
     python exp/expNNN/exp.py --force      redo runs that have results (the old record is kept)
+    python exp/expNNN/exp.py --jobs 2     two runs at a time on this machine (each gets half the cores)
+    python exp/expNNN/exp.py --gpus 0,1   one worker per GPU, each seeing only its own (--gpus all: every GPU)
+    python exp/expNNN/exp.py --fresh      start stopped runs from scratch (by default they resume at their epoch)
+    python exp/expNNN/exp.py --tune 20    20 Optuna trials over SEARCH, each a run recorded under tune/
+    python exp/expNNN/exp.py --promote    append the best trial so far to RUNS, as a normal run
     python exp/expNNN/predict.py run002 --test PATH --out PATH    another test file, from a finished run's record
 
 Start it as many times as you like (shells, GPUs, a Slurm array over a shared folder): each process
@@ -34,6 +39,16 @@ RUNS = [
       batch_size: 24
     """,
 ]
+
+# What --tune samples, merged over config.yml like a snippet: int(low, high) and float(low, high), each with an
+# optional ", log"; choice(a, b, c); a plain value is set in every trial. Hopeless trials stop after a fold.
+SEARCH = """
+train:
+  lr: float(0.0003, 0.01, log)
+  weight_decay: float(0.0001, 0.1, log)
+augment:
+  hflip: choice(0.0, 0.5)
+"""
 
 if __name__ == "__main__":
     runner.main(RUNS)
