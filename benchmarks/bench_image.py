@@ -70,7 +70,7 @@ def bake(args):
     text = config.read_text()
     for old, new in (("{id}.png", "{id}.jpg"), ("  size: 32 ", f"  size: {args.size} "),
                      ("  batch_size: 64", f"  batch_size: {args.batch_size}"), ("  epochs: 3\n", f"  epochs: {args.epochs}\n"),
-                     ("  num_workers: 0 ", f"  num_workers: {args.num_workers} ")):
+                     ("  num_workers: null ", f"  num_workers: {args.num_workers} ")):
         assert old in text, old
         text = text.replace(old, new)
     config.write_text(text)

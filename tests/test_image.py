@@ -55,7 +55,8 @@ def one_run(project, snippet):
     """Replace exp.py's RUNS by one run with `snippet`."""
     exp_py = project / EXP / "exp.py"
     text = exp_py.read_text()
-    start, end = text.index("RUNS = ["), text.index("]\n\nif __name__")
+    start = text.index("RUNS = [")
+    end = text.index("\n]\n", start) + 1
     body = "\n".join("    " + line for line in snippet.strip().splitlines())
     exp_py.write_text(text[:start] + f'RUNS = [\n    """\n{body}\n    """,\n' + text[end:])
 
@@ -251,6 +252,21 @@ def test_a_typo_in_an_image_run_is_reported_before_training(image_baked, tmp_pat
     one_run(project, "model:\n  name: not_a_model")
     result = run_exp(project)
     assert result.returncode == 2 and "model.name 'not_a_model' is not a timm model" in result.stderr, result.stderr
+    one_run(project, "dataset:\n  num_workers: -1")
+    result = run_exp(project)
+    assert result.returncode == 2 and "dataset.num_workers" in result.stderr and "null (0 on the CPU" in result.stderr
+
+
+def test_null_num_workers_decodes_in_the_main_process_on_the_cpu_and_in_workers_beside_a_gpu(image_baked):
+    probe = ("import sys, torch; sys.path.insert(0, '.'); import data\n"
+             "cfg = {'dataset': {'num_workers': None}}\n"
+             "on_cpu = data.worker_count(cfg)\n"
+             "torch.cuda.is_available = lambda: True\n"
+             "print(on_cpu, data.worker_count(cfg), data.worker_count({'dataset': {'num_workers': 3}}))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=image_baked / EXP, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", str(min(4, os.cpu_count() - 1)), "3"]
 
 
 # ---------------------------------------------------------------- the hook
@@ -360,7 +376,8 @@ def test_multilabel_image_runs_blend_and_the_blend_s_notebook_asks_for_a_gpu(ima
     config.write_text(text.replace("  scheme: stratified ", "  scheme: kfold ", 1))
     exp_py = project / EXP / "exp.py"
     text = exp_py.read_text()
-    start, end = text.index("RUNS = ["), text.index("]\n\nif __name__")
+    start = text.index("RUNS = [")
+    end = text.index("\n]\n", start) + 1
     exp_py.write_text(text[:start] + 'RUNS = [\n    "task: multilabel\\nmetric: auc",\n'
                       '    "task: multilabel\\nmetric: auc\\nseed: 7",\n' + text[end:])
     trained = run_exp(project)

@@ -73,6 +73,7 @@ EXPECTED_FILES = {
     "scripts/helpers/__init__.py",
     "scripts/helpers/atomic_files.py",
     "scripts/helpers/blending.py",
+    "scripts/helpers/image_paths.py",
     "scripts/helpers/kaggle_auth.py",
     "scripts/helpers/kaggle_notebook.py",
     "scripts/helpers/kaggle_package.py",

@@ -137,7 +137,7 @@ def propose_images(train_path, test_path, args):
             raise SwitchError(f"cannot find the images of {path.name}'s first rows in data/input/ (tried each image folder "
                               f"with each column, with and without the folder's suffix). Fix: unzip the images into "
                               f"data/input/, or give {option} PATTERN, relative to data/input/ and filled with the "
-                              f"row's columns, e.g. {option} {'test' if 'test' in key else 'train'}_images/{{id}}.png.")
+                              f"row's columns, e.g. {option} {'test' if 'test' in key else 'train'}_images/" + "{id}.png.")
     return found
 
 

@@ -48,7 +48,8 @@ def propose_pattern(table_path, input_dir, role):
     for folder, suffix in image_folders(input_dir).items():
         for column in rows.columns:
             for ending in ("", suffix):  # a column holding 'abc.jpg', or 'abc' with the suffix added
-                pattern = f"{folder}/{{{column}}}{ending}" if folder else f"{{{column}}}{ending}"
+                field = "{" + column + "}"  # filled with the row's value by str.format, as the lab does
+                pattern = f"{folder}/{field}{ending}" if folder else field + ending
                 try:
                     if all((input_dir / pattern.format(**row)).is_file() for row in rows.to_dict("records")):
                         fitting.append(pattern)

@@ -190,9 +190,17 @@ def make_augment(cfg):
     return v2.Compose(steps) if steps else None
 
 
+def worker_count(cfg):
+    """dataset.num_workers; null: none on the CPU (training needs its cores), up to 4 decoding beside a GPU."""
+    workers = cfg["dataset"]["num_workers"]
+    if workers is None:
+        workers = min(4, (os.cpu_count() or 1) - 1) if torch.cuda.is_available() else 0
+    return workers
+
+
 def make_loader(cfg, dataset, shuffle, seed=0):
     """Give a DataLoader over `dataset` with dataset.batch_size and num_workers; shuffled in a seeded order."""
-    workers = cfg["dataset"]["num_workers"]
+    workers = worker_count(cfg)
     return torch.utils.data.DataLoader(
         dataset, batch_size=cfg["dataset"]["batch_size"], shuffle=shuffle, num_workers=workers,
         persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),

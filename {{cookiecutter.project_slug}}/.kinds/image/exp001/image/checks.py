@@ -41,8 +41,9 @@ def check_config(cfg, where):
     for key in ("image.mean", "image.std"):
         need(isinstance(dig(cfg, key), list) and len(dig(cfg, key)) == 3, key, "three numbers, one per channel (RGB).")
     need(positive_int(cfg["dataset"]["batch_size"]), "dataset.batch_size", "a whole number of images, e.g. 32.")
-    need(isinstance(cfg["dataset"]["num_workers"], int) and cfg["dataset"]["num_workers"] >= 0, "dataset.num_workers",
-         "0 (decode in the main process) or a number of worker processes.")
+    workers = cfg["dataset"]["num_workers"]
+    need(workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0), "dataset.num_workers",
+         "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main process) or a number of worker processes.")
     need(isinstance(cfg["dataset"]["cache"], bool), "dataset.cache", "true or false.")
     for key in ("train.epochs", "train.accumulate", "debug.epochs"):
         need(positive_int(dig(cfg, key)), key, "a whole number, 1 or more.")
