@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The image kind at the LOWEST versions its requirements.txt allows: torch, torchvision and timm lag on
+# Kaggle's notebook images by months, and a code competition's notebook has no internet to upgrade them.
+# Like lowest_versions.sh: uv, --resolution lowest-direct on the rendered requirements.txt, so the floors
+# tested are the ones written there. Then exp001, predict.py and the Kaggle notebook script, offline.
+# The first time, uv downloads PyTorch's CUDA wheels from PyPI (about 3 GB; 5.4 GB in uv's cache, which keeps them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "lowest versions (image): FAILED: $*" >&2; exit 1; }
+
+python3 -m pip install --quiet --disable-pip-version-check uv
+python3 -m uv venv --quiet --python "$(python3 -c 'import sys; print(sys.executable)')" "$work/venv"
+python="$work/venv/bin/python"
+python3 -m cookiecutter --no-input --output-dir "$work/gen" . kind=image verify_example=no git_init=no > /dev/null
+project="$work/gen/my-kaggle-competition"
+python3 -m uv pip install --quiet --python "$python" --resolution lowest-direct -r "$project/requirements.txt"
+installed=$SECONDS
+echo "lowest allowed versions, image kind (installed in $((installed - started)) s; CUDA's own packages not shown):"
+python3 -m uv pip freeze --python "$python" | grep -v '^nvidia-' | sed 's/^/    /'
+
+# Bytecode in a scratch folder, not in the project: compiled once for all the processes below that import torch.
+export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONPYCACHEPREFIX="$work/pycache"
+"$python" "$project/exp/exp001/exp.py" || fail "exp001 does not run at the versions above (output above)"
+# predict.py from the record (its saved code and fold checkpoints) on the run's own test file.
+record="$project/data/output/exp/exp001/run002"
+"$python" "$project/exp/exp001/predict.py" run002 --test data/input/test.csv \
+    --out "$work/submission.csv" --raw-out "$work/test_pred.csv" > /dev/null \
+    || fail "predict.py at the versions above (output above)"
+# The code competition's way: package the run, build its notebook, and run the notebook's script offline on
+# Kaggle's layout (/kaggle/input/<competition>/ and /kaggle/input/<dataset>/, /kaggle/working/).
+(cd "$project" \
+    && "$python" scripts/kaggle_cli.py package exp001/run002 --user ci > /dev/null \
+    && "$python" scripts/kaggle_cli.py notebook exp001/run002 --user ci > /dev/null) \
+    || fail "kaggle_cli.py package / notebook at the versions above (output above)"
+competition="$work/kaggle/input/$("$python" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["competition"])' "$project/project.yml")"
+mkdir -p "$competition" "$work/kaggle/working"
+cp -r "$project/data/input/test.csv" "$project/data/input/sample_submission.csv" "$project/data/input/test_images" "$competition/"
+cp -r "$project"/data/output/kaggle_datasets/* "$work/kaggle/input/"
+"$python" "$project"/data/output/kaggle_notebooks/*/inference.py --input "$work/kaggle/input" \
+    --working "$work/kaggle/working" > /dev/null || fail "the notebook's inference.py at the versions above (output above)"
+
+"$python" - "$record" "$work" <<'PY' || fail "predict.py or the notebook does not reproduce run002's own predictions"
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+record, work = Path(sys.argv[1]), Path(sys.argv[2])
+for made in (work / "submission.csv", work / "kaggle/working/submission.csv"):
+    assert made.read_text() == (record / "submission.csv").read_text(), f"{made} differs"
+own, again = (pd.read_csv(folder / "test_pred.csv", dtype={"id": str}) for folder in (record, work))
+assert own["id"].equals(again["id"]) and np.allclose(own.iloc[:, 1:], again.iloc[:, 1:], rtol=0, atol=1e-6), "test_pred differs"
+PY
+echo "lowest versions (image): exp001, predict.py and the notebook ran in $((SECONDS - installed)) s"
