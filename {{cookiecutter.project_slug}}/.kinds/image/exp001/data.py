@@ -118,7 +118,9 @@ def read_image(path, size):
             pixels = np.asarray(image, dtype=np.float32)
             span = float(pixels.max() - pixels.min()) or 1.0
             image = Image.fromarray(((pixels - pixels.min()) * (255 / span)).astype(np.uint8))
-        if image.mode in ("RGBA", "LA", "P", "PA"):  # transparent pixels over white, as a viewer shows them
+        # Transparent pixels over white, as a viewer shows them: an alpha channel, or a PNG's transparent colour
+        # (tRNS) in a palette, grayscale or RGB image (EmojiOne's grayscale emoji have one).
+        if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
             image = image.convert("RGBA")
             background = Image.new("RGBA", image.size, (255, 255, 255, 255))
             image = Image.alpha_composite(background, image)
