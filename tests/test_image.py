@@ -508,3 +508,31 @@ def test_tune_samples_the_image_search_space_and_records_each_trial_as_a_run(ima
         assert status["status"] == "done" and np.isfinite(json.loads((trial / "metrics.json").read_text())["cv"])
         assert 0.0003 <= config["train"]["lr"] <= 0.01 and config["augment"]["hflip"] in (0.0, 0.5)
         assert (trial / "submission.csv").is_file() and (trial / "models/fold0.pt").is_file()
+
+
+def test_a_local_weights_file_starts_the_model_from_it_with_a_new_head(image_baked, tmp_path):
+    # model.pretrained: path is how a Kaggle dataset of weights is used offline (the hub is unreachable there)
+    probe = f"""
+import sys, timm, torch
+sys.path.insert(0, '.')
+import model
+from runner.util import DataError
+source = timm.create_model('test_resnet', pretrained=False, num_classes=3)
+torch.save(source.state_dict(), {str(tmp_path / 'weights.pth')!r})
+net = model.create_model({{'model': {{'name': 'test_resnet', 'pretrained': {str(tmp_path / 'weights.pth')!r}, 'params': {{}}}}}}, 10)
+mine, theirs = net.state_dict(), source.state_dict()
+head = net.get_classifier().weight
+body = [k for k in theirs if mine[k].shape == theirs[k].shape]
+print(len(body), len(theirs), all(torch.equal(mine[k], theirs[k]) for k in body), head.shape[0])
+try:
+    model.create_model({{'model': {{'name': 'test_resnet', 'pretrained': 'weights/missing.pth', 'params': {{}}}}}}, 10)
+except DataError as e:
+    print(e)
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=image_baked / EXP, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HF_HUB_OFFLINE="1"))
+    assert result.returncode == 0, result.stderr
+    counts, message = result.stdout.splitlines()[0].split(), result.stdout.splitlines()[1]
+    assert int(counts[0]) == int(counts[1]) - 2 and counts[2] == "True"  # all but the head's weight and bias
+    assert counts[3] == "10"  # a new head, for this competition's classes
+    assert message.startswith("model.pretrained: weights/missing.pth: file not found. Fix: give the path of a weights file")
