@@ -26,8 +26,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Imported once by each server: what every tabular run imports (lightgbm pulls in scikit-learn and SciPy).
+# Imported once by each server: what every tabular run imports (lightgbm pulls in scikit-learn and SciPy);
+# a project of kind=image also imports PyTorch and timm (8 s beside other jobs), so its runs fork from servers of their own.
 PRELOAD = ["numpy", "pandas", "yaml", "scipy.stats", "sklearn", "lightgbm"]
+IMAGE_PRELOAD = PRELOAD + ["PIL.Image", "torch", "timm"]
 # Variables read at start-up, by Python or by a library as it is imported: a run that sets any of them
 # otherwise than the server did starts a fresh Python.
 STARTUP_PREFIXES = ("PYTHON", "OMP_", "OPENBLAS", "MKL_", "KMP_", "GOTO", "NUMEXPR", "VECLIB", "BLIS",
@@ -146,12 +148,12 @@ for line in requests:
 class Server:
     """One warm Python, its requests and replies over two pipes."""
 
-    def __init__(self, env):
+    def __init__(self, env, preload):
         self.env = env
         requests_read, self.requests_fd = os.pipe()
         self.replies_fd, replies_write = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(requests_read), str(replies_write), ",".join(PRELOAD)],
+            [sys.executable, "-c", SERVER, str(requests_read), str(replies_write), ",".join(preload)],
             env=env, pass_fds=(requests_read, replies_write), stdout=subprocess.DEVNULL)
         os.close(requests_read)
         os.close(replies_write)
@@ -199,13 +201,13 @@ class Server:
 class Zygote:
     """Run `python SCRIPT ARGS` as subprocess.run(..., capture_output=True, text=True) would, forked when it can be."""
 
-    def __init__(self, env):
+    def __init__(self, env, preload=PRELOAD):
         self.env = dict(env)
         self.servers = []
         self.turn = 0
         seeds = random.sample(range(1, 2**32), 2)
         for seed in seeds:
-            self.servers.append(Server(dict(self.env, PYTHONHASHSEED=str(seed))))
+            self.servers.append(Server(dict(self.env, PYTHONHASHSEED=str(seed)), preload))
         self.scratch = Path(tempfile.mkdtemp(prefix="zygote-"))
 
     def can_fork(self, env, server):
