@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from zygote import IMAGE_PRELOAD, PRELOAD, Zygote
+
 TEMPLATE = Path(__file__).resolve().parents[1]
+# The environment every project script runs with, on top of this process's.
+# One thread: on data this small LightGBM is faster alone, and stays fast when other jobs share the cores.
+SCRIPT_ENV = {"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
+_zygotes = {}  # warm Pythons by the kind of project they serve
+_SESSION_ENV = dict(os.environ)  # before any test's monkeypatch
 
 
 def pytest_configure(config):
@@ -52,10 +59,26 @@ def trained(trained_project, tmp_path):
     return copy
 
 
+def pytest_unconfigure(config):
+    for zygote in _zygotes.values():
+        zygote.close()
+
+
 def run_python(project, script, *args, cwd=None, env=None, timeout=300):
-    """Run a script of the project with this Python; give the CompletedProcess (text output)."""
-    # One thread: on data this small LightGBM is faster alone, and stays fast when other jobs share the cores.
-    full_env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", **(env or {}))
+    """Run a script of the project with this Python; give the CompletedProcess (text output).
+
+    It is forked from a Python that imported pandas, scikit-learn and LightGBM once (PyTorch and timm too for a
+    kind=image project); tests/zygote.py says what that keeps and what starts a fresh Python instead.
+    KAGGLE_EXP_TESTS_FRESH_PYTHON=1: always a fresh Python, as before.
+    """
+    full_env = dict(os.environ, **SCRIPT_ENV, **(env or {}))
+    if os.environ.get("KAGGLE_EXP_TESTS_FRESH_PYTHON") != "1":
+        kind = "image" if (project / "exp/exp001/image").is_dir() else "tabular"
+        if kind not in _zygotes:
+            _zygotes[kind] = Zygote(dict(_SESSION_ENV, **SCRIPT_ENV), IMAGE_PRELOAD if kind == "image" else PRELOAD)
+        forked = _zygotes[kind].run([str(project / script), *args], cwd or project, full_env, timeout)
+        if forked is not None:
+            return forked
     return subprocess.run(
         [sys.executable, str(project / script), *args], cwd=cwd or project, env=full_env,
         capture_output=True, text=True, timeout=timeout,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import run_exp, run_python
 from test_image import image_baked, quick_copy  # noqa: F401  (image_baked: a fixture)
 
 pytestmark = pytest.mark.slow
@@ -65,12 +66,9 @@ STOP = 10 * 2 + 10 + 5  # fold 1's two epochs, fold 2's first, then the 5th batc
 
 
 def train_run(project, run_dir, resume=None, stop_at=0, **config):
-    result = subprocess.run(
-        [sys.executable, str(project / "driver.py"), str(project), str(run_dir), str(resume or "-"), str(stop_at),
-         json.dumps({**CONFIG, **config})],
-        cwd=project, capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1"))
-    return result
+    """Run driver.py as `python driver.py ...` in the project (forked from a warm Python: conftest.run_python)."""
+    return run_python(project, "driver.py", str(project), str(run_dir), str(resume or "-"), str(stop_at),
+                      json.dumps({**CONFIG, **config}), timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -182,13 +180,13 @@ def test_an_image_run_stopped_by_ctrl_c_resumes_through_the_runner_to_the_number
         first.send_signal(signal.SIGINT)
         assert first.wait(timeout=60) == 130, log.read_text()
 
-    listed = subprocess.run([sys.executable, str(exp_py), "--list"], cwd=project, env=env, capture_output=True, text=True)
+    # The stopped process was a real one (it got the signal); the runs after it fork from a warm Python.
+    listed = run_exp(project, "--list")
     assert "resuming at fold 2, epoch" in listed.stdout and "(fold 1 done)" in listed.stdout, listed.stdout
-    again = subprocess.run([sys.executable, str(exp_py), "--run", "1"], cwd=project, env=env, capture_output=True, text=True)
+    again = run_exp(project, "--run", "1")
     assert again.returncode == 0 and "run001: resuming at fold 2, epoch" in again.stdout, again.stdout + again.stderr
     assert "fold 1/3 epoch 1/12" not in again.stdout, "a finished fold is not trained again"
-    fresh = subprocess.run([sys.executable, str(exp_py), "--run", "1", "--force", "--fresh"], cwd=project, env=env,
-                           capture_output=True, text=True)
+    fresh = run_exp(project, "--run", "1", "--force", "--fresh")
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     (replaced,) = records.glob("run001.replaced-*")  # the resumed record, kept by --force
     for name in ("oof.csv", "test_pred.csv", "submission.csv"):
