@@ -125,7 +125,8 @@ def test_a_competition_outside_the_project_trains_by_config_alone_with_group_fol
     config.write_text(text)
     exp_py = project / EXP / "exp.py"
     source = exp_py.read_text()
-    start, end = source.index("RUNS = ["), source.index("]\n\nif __name__")
+    start = source.index("RUNS = [")
+    end = source.index("\n]\n", start) + 1  # SEARCH follows RUNS
     exp_py.write_text(source[:start] + 'RUNS = [\n    """\n    image:\n      size: 16\n    """,\n' + source[end:])
 
     result = run_exp(project)
