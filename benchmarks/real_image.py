@@ -1,6 +1,7 @@
 """The image kind on real images no one on the project made: emoji of four vendors, their category as the label.
 
     python benchmarks/real_image.py [--size 32] [--model resnet10t] [--epochs 8] [--n-splits 2]
+    python benchmarks/real_image.py --dataset icons [--names 120] [--sizes 4] [--epochs 12]   # Debian's icon themes: real_icons.py
 
 1. Fetches, with the ordinary clients and pinned versions, into benchmarks/work/real_image/ (git-ignored):
    npm's emoji-datasource-google, -twitter and -facebook 16.0.0 (Noto, Twemoji, Facebook's emoji, each one
@@ -17,8 +18,7 @@
 4. Scores that submission against the hidden labels (accuracy, macro F1), beside the majority class and
    logistic regression on 16x16 pixels (gray and RGB, transparency over white) on the same split.
 
-Skin-tone variants are left out (one image per emoji and vendor). Needs npm, torch, torchvision, timm,
-scikit-learn; `--skip-train` stops after the layout and the baselines.
+Skin-tone variants are left out. Needs npm, torch, timm, scikit-learn; `--skip-train` stops after the baselines.
 """
 import argparse
 import io
@@ -29,7 +29,6 @@ import sys
 import tarfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -161,13 +160,13 @@ def describe(images):
 
 # ---------------------------------------------------------------- scoring
 
-def pixels(paths, size, gray):
+def pixels(paths, size, gray, folder):
     """Give flattened size x size pixels in 0..1, transparency composited over white (for the baselines)."""
     from PIL import Image
 
     out = []
     for path in paths:
-        with Image.open(COMPETITION / path) as image:
+        with Image.open(folder / path) as image:
             image = image.convert("RGBA")
             flat = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image)
             flat = flat.convert("L" if gray else "RGB").resize((size, size), Image.BILINEAR)
@@ -181,7 +180,7 @@ def scores(truth, predicted):
     return accuracy_score(truth, predicted), f1_score(truth, predicted, average="macro")
 
 
-def baselines(train, test, seed):
+def baselines(train, test, seed, folder):
     """Give {name: predicted labels of the test rows} for the majority class and logistic regression on pixels."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -191,28 +190,28 @@ def baselines(train, test, seed):
     for gray in (True, False):
         started = time.perf_counter()
         model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000, random_state=seed))
-        model.fit(pixels(train["path"], 16, gray), train["label"])
-        out[f"logistic regression, 16x16 {'gray' if gray else 'RGB'}"] = model.predict(pixels(test["path"], 16, gray))
+        model.fit(pixels(train["path"], 16, gray, folder), train["label"])
+        out[f"logistic regression, 16x16 {'gray' if gray else 'RGB'}"] = model.predict(pixels(test["path"], 16, gray, folder))
         print(f"  baseline 16x16 {'gray' if gray else 'RGB'}: {time.perf_counter() - started:.0f} s", flush=True)
     return out
 
 
 # ---------------------------------------------------------------- the project
 
-def bake(args):
+def bake(args, home, competition, group):
     """Give a kind=image project pointed at the competition by its config.yml and RUNS only."""
-    out = HOME / "project"
+    out = home / "project"
     shutil.rmtree(out, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), str(TEMPLATE),
                     "kind=image", "verify_example=no", "git_init=no"], check=True, capture_output=True, env=ENV)
     project = out / "my-kaggle-competition"
     config = project / "exp" / "exp001" / "config.yml"
     text = config.read_text()
-    for old, new in (("  dir: data/input ", f"  dir: {COMPETITION} "),
+    for old, new in (("  dir: data/input ", f"  dir: {competition} "),
                      ("  image: train_images/{id}.png", "  image: \"{path}\""),
                      ("  test_image: test_images/{id}.png", "  test_image: \"{path}\""),
                      ("  scheme: stratified ", "  scheme: stratified_group "),
-                     ("  group: null ", "  group: emoji "),
+                     ("  group: null ", f"  group: {group} "),
                      ("  name: test_resnet ", f"  name: {args.model} ")):
         assert old in text, old
         text = text.replace(old, new, 1)
@@ -239,57 +238,61 @@ augment:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=("emoji", "icons"), default="emoji")
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--model", default="resnet10t")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--n-splits", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.003)
+    parser.add_argument("--names", type=int, default=120, help="icons: at most this many icon names per context")
+    parser.add_argument("--sizes", type=int, default=4, help="icons: at most this many sizes per theme and icon name")
     parser.add_argument("--test-share", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-train", action="store_true", help="stop after the layout and the baselines")
     args = parser.parse_args()
     print(machine_report(("numpy", "pandas", "scikit-learn", "Pillow", "torch", "torchvision", "timm", "cookiecutter")))
-    archives = fetch()
-    extract(archives)
-    images = image_rows(emoji_table(), list(archives))
-    describe(images)
-    train, test = lay_out(images, args.test_share, args.seed)
-    print(f"\ntrain: {len(train)} images of {train['emoji'].nunique()} emojis; hidden test: {len(test)} images of "
-          f"{test['emoji'].nunique()} emojis (no emoji on both sides)")
-    predictions = baselines(train, test, args.seed)
-    took = None
+    if args.dataset == "icons":  # Debian's icon themes, mixed sizes and modes: real_icons.py
+        import real_icons
+        (train, test), home, competition = real_icons.prepare(args), real_icons.HOME, real_icons.COMPETITION
+        group, things, by = "icon", "icon names", ["theme", "size"]
+    else:
+        home, competition, group, things, by = HOME, COMPETITION, "emoji", "emojis", ["vendor"]
+        extract(archives := fetch())
+        describe(images := image_rows(emoji_table(), list(archives)))
+        train, test = lay_out(images, args.test_share, args.seed)
+    print(f"\ntrain: {len(train)} images of {train[group].nunique()} {things}; hidden test: {len(test)} images of "
+          f"{test[group].nunique()} {things} (none on both sides)")
+    predictions = baselines(train, test, args.seed, competition)
     if not args.skip_train:
-        project = bake(args)
-        log = HOME / "exp.log"
+        project = bake(args, home, competition, group)
+        log = home / "exp.log"
         print(f"\ntraining {args.model} from scratch at {args.size}x{args.size}, {args.epochs} epochs x {args.n_splits} "
               f"folds (log: {log}) ...", flush=True)
         took = measure([sys.executable, "exp/exp001/exp.py"], cwd=project, log_path=log, quiet_limit=10)
         record = project / "data/output/exp/exp001/run001"
-        submission = HOME / "hidden_submission.csv"
-        predicted = measure([sys.executable, "exp/exp001/predict.py", "run001", "--test", str(COMPETITION / "test.csv"),
-                             "--images", str(COMPETITION), "--out", str(submission)], cwd=project,
-                            log_path=HOME / "predict.log", quiet_limit=0)
+        submission = home / "hidden_submission.csv"
+        predicted = measure([sys.executable, "exp/exp001/predict.py", "run001", "--test", str(competition / "test.csv"),
+                             "--images", str(competition), "--out", str(submission)], cwd=project,
+                            log_path=home / "predict.log", quiet_limit=0)
         sub = pd.read_csv(submission)
         assert sub["id"].equals(test["id"]) and sub.equals(pd.read_csv(record / "submission.csv"))
         predictions[f"exp001 ({args.model}, {args.size}px), predict.py from the record"] = sub["label"].to_numpy()
         cv = json.loads((record / "metrics.json").read_text())
         print(f"exp.py: {took.seconds / 60:.1f} min wall, {took.cpu / 60:.1f} min CPU, peak {took.peak_mib:.0f} MiB"
               f"{' (disturbed by other processes)' if took.disturbed() else ''}; predict.py {predicted.seconds:.0f} s; "
-              f"CV accuracy (group folds by emoji) {cv.get('cv', float('nan')):.4f}")
+              f"CV accuracy (group folds by {group}) {cv.get('cv', float('nan')):.4f}")
     truth = test["label"].to_numpy()
     rows = [[name, f"{a:.4f}", f"{f:.4f}"] for name, p in predictions.items() for a, f in [scores(truth, p)]]
-    print(f"\nhidden test: {len(test)} images of {test['emoji'].nunique()} emojis never seen in training, "
-          f"{test['label'].nunique()} categories")
+    print(f"\nhidden test: {len(test)} images of {test[group].nunique()} {things} never seen in training, "
+          f"{test['label'].nunique()} classes")
     print(table(rows, ["predictor", "accuracy", "macro F1"]))
-    if not args.skip_train:
-        mine = list(predictions)[-1]
-        print("\nexp001's accuracy per vendor:")
-        rows = []
-        for vendor in sorted(test["vendor"].unique()):
-            m = (test["vendor"] == vendor).to_numpy()
-            rows.append([vendor, int(m.sum()), *(f"{x:.4f}" for x in scores(truth[m], predictions[mine][m]))])
-        print(table(rows, ["vendor", "images", "accuracy", "macro F1"]))
+    mine = list(predictions)[-1]
+    for column in by if not args.skip_train else []:
+        print(f"\nexp001's accuracy per {column}:")
+        masks = {v: (test[column] == v).to_numpy() for v in sorted(test[column].unique(), key=lambda v: (len(v), v))}
+        print(table([[v, int(m.sum()), *(f"{x:.4f}" for x in scores(truth[m], predictions[mine][m]))]
+                     for v, m in masks.items()], [column, "images", "accuracy", "macro F1"]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The image kind on quirks that real image sets showed (benchmarks/real_image.py: emoji of four vendors).
+"""The image kind on quirks that real image sets showed (benchmarks/real_image.py: emoji of four vendors, and
+Debian's icon themes with --dataset icons).
 
 Every image here is a tiny one the test makes; models are timm's test_* ones, from scratch; no network.
 """
@@ -66,6 +67,36 @@ def test_a_png_s_transparent_colour_is_white_in_grayscale_rgb_and_palette_images
         corner = 0 if name == "L, opaque" else 255
         assert (array[0] == corner).all() and (array[:, :2] == corner).all(), f"{name}: {array[:, :, 0].tolist()}"
 
+
+
+def test_icons_of_mixed_sizes_and_modes_are_read_as_a_viewer_shows_them_then_resized(image_project, tmp_path):
+    # Debian's icon themes (benchmarks/real_image.py --dataset icons) ship 8 to 256 pixels, a few not square
+    # (14x16, 48x46), as RGBA, palette + tRNS or LA: each must come out as PIL's composite over white, resized.
+    rng = np.random.default_rng(0)
+    cases = [((8, 8), "RGBA"), ((16, 14), "P"), ((46, 48), "LA"), ((256, 256), "RGBA"), ((22, 22), "P"),
+             ((128, 128), "LA")]
+    paths, expected = [], []
+    for k, ((height, width), mode) in enumerate(cases):
+        gray = rng.integers(0, 256, (height, width), dtype=np.uint8)
+        alpha = np.where(rng.random((height, width)) < 0.3, 0, 255).astype(np.uint8)
+        if mode == "RGBA":
+            image, options = Image.fromarray(np.stack([gray, 255 - gray, gray // 2, alpha], -1), "RGBA"), {}
+        elif mode == "LA":
+            image, options = Image.fromarray(np.stack([gray, alpha], -1), "LA"), {}
+        else:  # a palette whose entry 0 is the transparent colour
+            image, options = Image.fromarray(np.where(alpha == 0, 0, gray | 1), "L").convert("P"), {"transparency": 0}
+        paths.append(tmp_path / f"icon{k}.png")
+        image.save(paths[-1], **options)
+        with Image.open(paths[-1]) as saved:
+            assert saved.mode == mode and saved.size == (width, height)
+            flat = Image.alpha_composite(Image.new("RGBA", saved.size, (255, 255, 255, 255)), saved.convert("RGBA"))
+            expected.append(np.asarray(flat.convert("RGB").resize((24, 24), Image.BILINEAR)))
+
+    decoded = read_with_the_lab(image_project, paths, (24, 24))
+
+    for (size, mode), array, want in zip(cases, decoded, expected):
+        assert array.shape == (24, 24, 3), (size, mode)
+        assert np.array_equal(array, want), (size, mode)
 
 def emoji_like_competition(folder, n_emojis=36, vendors=("alpha", "beta", "gamma")):
     """Write a competition laid out like benchmarks/real_image.py's: each vendor's PNGs in its own folder tree.
