@@ -1,7 +1,7 @@
 """The image kind on real images no one on the project made: emoji of four vendors, their category as the label.
 
     python benchmarks/real_image.py [--size 32] [--model resnet10t] [--epochs 8] [--n-splits 2]
-    python benchmarks/real_image.py --dataset icons [--names 120] [--sizes 4] [--epochs 12]   # Debian's icon themes: real_icons.py
+    python benchmarks/real_image.py --dataset icons [--names 120] [--sizes 4]   # Debian's icon themes: real_icons.py
 
 1. Fetches, with the ordinary clients and pinned versions, into benchmarks/work/real_image/ (git-ignored):
    npm's emoji-datasource-google, -twitter and -facebook 16.0.0 (Noto, Twemoji, Facebook's emoji, each one
