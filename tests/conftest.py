@@ -33,6 +33,14 @@ def baked_project(cookies_session):
     return Path(result.project_path)
 
 
+@pytest.fixture(scope="session")
+def image_baked(cookies_session):
+    """Give a project baked with kind=image, the example check skipped (read-only by convention)."""
+    result = cookies_session.bake(extra_context={"kind": "image", "verify_example": "no"})
+    assert result.exit_code == 0, result.exception
+    return Path(result.project_path)
+
+
 @pytest.fixture
 def project(baked_project, tmp_path):
     """Give a fresh copy of the baked project that a test may change freely."""

@@ -20,14 +20,6 @@ from test_template import EXPECTED_IMAGE_FILES, files_of, render_hook
 EXP = Path("exp/exp001")
 
 
-@pytest.fixture(scope="session")
-def image_baked(cookies_session):
-    """Give a project baked with kind=image, the example check skipped (read-only by convention)."""
-    result = cookies_session.bake(extra_context={"kind": "image", "verify_example": "no"})
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
-
-
 def quick_copy(image_baked, folder, epochs=1, n_splits=3, tta=True):
     """Give a copy of the image project whose config trains quickly: one epoch, few folds, hflip TTA."""
     project = folder / image_baked.name

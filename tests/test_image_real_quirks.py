@@ -17,28 +17,21 @@ from conftest import run_exp, run_python
 EXP = Path("exp/exp001")
 
 
-@pytest.fixture(scope="session")
-def image_project(cookies_session):
-    """Give a project baked with kind=image, the example check skipped (read-only by convention)."""
-    result = cookies_session.bake(extra_context={"kind": "image", "verify_example": "no"})
-    assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
-
-
-def read_with_the_lab(project, paths, size):
-    """Give each image as the lab's data.read_image decodes it (HxWx3 lists), read in a process of its own."""
-    script = project / "read_images.py"
+def read_with_the_lab(project, paths, size, folder):
+    """Give each image as the lab's data.read_image decodes it (HxWx3 lists), read in a process of its own
+    whose script is written to `folder` (the baked project is shared: read-only)."""
+    script = folder / "read_images.py"
     script.write_text(
         "import json, sys\n"
         f"sys.path.insert(0, {str(project / EXP)!r})\n"
         "from data import read_image\n"
         f"print(json.dumps([read_image(p, {tuple(size)!r}).tolist() for p in {[str(p) for p in paths]!r}]))\n")
-    result = run_python(project, script.name)
+    result = run_python(project, str(script))
     assert result.returncode == 0, result.stdout + result.stderr
     return [np.array(a) for a in json.loads(result.stdout)]
 
 
-def test_a_png_s_transparent_colour_is_white_in_grayscale_rgb_and_palette_images_too(image_project, tmp_path):
+def test_a_png_s_transparent_colour_is_white_in_grayscale_rgb_and_palette_images_too(image_baked, tmp_path):
     # EmojiOne's grayscale emoji (ruby-gemojione's 1F532.png, 1F533.png) are mode L with a tRNS colour: their
     # transparent corners came out black, where an alpha channel's came out white.
     inside = np.zeros((4, 6), dtype=np.uint8)
@@ -59,7 +52,7 @@ def test_a_png_s_transparent_colour_is_white_in_grayscale_rgb_and_palette_images
             assert saved.mode == name.split()[0].rstrip(","), name
             assert ("transparency" in saved.info) == ("tRNS" in name), name
 
-    decoded = read_with_the_lab(image_project, paths, (4, 6))
+    decoded = read_with_the_lab(image_baked, paths, (4, 6), tmp_path)
 
     for name, array in zip(images, decoded):
         assert array.shape == (4, 6, 3), name
@@ -69,7 +62,7 @@ def test_a_png_s_transparent_colour_is_white_in_grayscale_rgb_and_palette_images
 
 
 
-def test_icons_of_mixed_sizes_and_modes_are_read_as_a_viewer_shows_them_then_resized(image_project, tmp_path):
+def test_icons_of_mixed_sizes_and_modes_are_read_as_a_viewer_shows_them_then_resized(image_baked, tmp_path):
     # Debian's icon themes (benchmarks/real_image.py --dataset icons) ship 8 to 256 pixels, a few not square
     # (14x16, 48x46), as RGBA, palette + tRNS or LA: each must come out as PIL's composite over white, resized.
     rng = np.random.default_rng(0)
@@ -92,7 +85,7 @@ def test_icons_of_mixed_sizes_and_modes_are_read_as_a_viewer_shows_them_then_res
             flat = Image.alpha_composite(Image.new("RGBA", saved.size, (255, 255, 255, 255)), saved.convert("RGBA"))
             expected.append(np.asarray(flat.convert("RGB").resize((24, 24), Image.BILINEAR)))
 
-    decoded = read_with_the_lab(image_project, paths, (24, 24))
+    decoded = read_with_the_lab(image_baked, paths, (24, 24), tmp_path)
 
     for (size, mode), array, want in zip(cases, decoded, expected):
         assert array.shape == (24, 24, 3), (size, mode)
@@ -139,11 +132,11 @@ def emoji_like_competition(folder, n_emojis=36, vendors=("alpha", "beta", "gamma
 
 
 @pytest.mark.slow
-def test_a_competition_outside_the_project_trains_by_config_alone_with_group_folds_by_emoji(image_project, tmp_path):
+def test_a_competition_outside_the_project_trains_by_config_alone_with_group_folds_by_emoji(image_baked, tmp_path):
     competition = tmp_path / "competition"
     train, test = emoji_like_competition(competition)
-    project = tmp_path / image_project.name
-    shutil.copytree(image_project, project)
+    project = tmp_path / image_baked.name
+    shutil.copytree(image_baked, project)
     config = project / EXP / "config.yml"
     text = config.read_text()
     for old, new in (("  dir: data/input ", f"  dir: {competition} "),  # an absolute folder outside the project
