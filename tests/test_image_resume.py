@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_exp, run_python
-from test_image import image_baked, quick_copy  # noqa: F401  (image_baked: a fixture)
+from test_image import quick_copy
 
 pytestmark = pytest.mark.slow
 
