@@ -27,6 +27,9 @@ export OMP_NUM_THREADS=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
     || { echo "lowest versions: FAILED: exp.py --tune at the versions above" >&2; exit 1; }
 "$python" "$project/scripts/leaderboard.py" > /dev/null \
     || { echo "lowest versions: FAILED: scripts/leaderboard.py at the versions above" >&2; exit 1; }
+rm -f "$project/data/output/report.html"  # exp.py rebuilt it; build it again here, where a failure is an error
+"$python" "$project/scripts/report.py" > /dev/null && grep -q '"exp001/run002"' "$project/data/output/report.html" \
+    || { echo "lowest versions: FAILED: scripts/report.py at the versions above (plotly's floor)" >&2; exit 1; }
 # Inference at these versions: a finished run predicts its own test file with predict.py (from its saved
 # code, without training) and must give its own submission.csv and test_pred.csv.
 record="$project/data/output/exp/exp001/run002"
@@ -46,4 +49,4 @@ assert (work / "submission.csv").read_text() == (record / "submission.csv").read
 own, again = (pd.read_csv(folder / "test_pred.csv", dtype={"id": str}) for folder in (record, work))
 assert own["id"].equals(again["id"]) and np.allclose(own.iloc[:, 1:], again.iloc[:, 1:], rtol=1e-12), "test_pred differs"
 PY
-echo "lowest versions: the example, --tune, the leaderboard and predict.py ran in $((SECONDS - started)) s"
+echo "lowest versions: the example, --tune, the leaderboard, the report and predict.py ran in $((SECONDS - started)) s"

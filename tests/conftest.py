@@ -30,7 +30,7 @@ def baked_project(cookies_session):
     """Give the path of a project baked with defaults, the example check skipped (read-only by convention)."""
     result = cookies_session.bake(extra_context={"verify_example": "no"})
     assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
+    return without_report(Path(result.project_path))
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,17 @@ def image_baked(cookies_session):
     """Give a project baked with kind=image, the example check skipped (read-only by convention)."""
     result = cookies_session.bake(extra_context={"kind": "image", "verify_example": "no"})
     assert result.exit_code == 0, result.exception
-    return Path(result.project_path)
+    return without_report(Path(result.project_path))
+
+
+def without_report(project):
+    """Give `project` with project.yml's `report: false`: rebuilding the HTML report after every exp.py would add
+    half a second to each of the suite's hundreds of runs. tests/test_report.py turns it on where it tests it."""
+    project_yml = project / "project.yml"
+    text = project_yml.read_text(encoding="utf-8")
+    assert "\nreport: true" in text, "project.yml lost its report key"
+    project_yml.write_text(text.replace("\nreport: true", "\nreport: false"), encoding="utf-8")
+    return project
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ What each file does:
     study.py       the Optuna study of --tune: its journal file, its checks, its best trials
     promote.py     --promote: the best trial appended to RUNS
     tracking.py    optional W&B tracking
+    report.py      the project's HTML report (scripts/report.py), rebuilt after runs when project.yml says so
     util.py        paths, files, logging, and the two errors shown as messages
 """
 import sys

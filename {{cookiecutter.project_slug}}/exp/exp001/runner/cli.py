@@ -16,7 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import jobs, plan, tune, util
+from . import jobs, plan, report, tune, util
 from .config import load_config
 from .interrupts import STOP_CODES, Signals, catch_signals, shielded, stop_if_signalled
 from .one_run import run_one
@@ -54,6 +54,8 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
         finally:
             with shielded():
                 held.release()
+        if not args.debug:
+            report.refresh()
         if args.fail_fast and status["status"] != "done":
             break
 
@@ -106,7 +108,10 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         base = load_config(util.EXP_DIR / "config.yml")
         runs = plan.plan_runs(runs_list, exp_py.read_text(encoding="utf-8"), base, debug=args.debug)
         if args.tune is not None or args.promote:  # tuning's trials are runs of their own, under tune/
-            return tune.main(args, base, runs, exp_py, search, argv)
+            code = tune.main(args, base, runs, exp_py, search, argv)
+            if args.tune and not worker:
+                report.refresh(final=True)
+            return code
         selected = plan.select_runs(runs, args.run)
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")
@@ -151,6 +156,8 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         after = plan.read_states(runs, out_root)
         finished = [after[r.name][1] for r in todo if after[r.name][1] and after[r.name][1] != states[r.name][1]]
         show_summary(finished, after, out_root)
+        if not args.debug:
+            report.refresh(final=True)
         signalled = [c for c in codes if c in STOP_CODES] or ([128 + Signals.received] if Signals.received else [])
         return signalled[0] if signalled else max(codes)
 
@@ -166,6 +173,8 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         return 128 + (getattr(e, "signum", None) or Signals.received or signal.SIGINT)
     if not worker and finished:
         show_summary(finished, plan.read_states(runs, out_root), out_root)
+        if not args.debug:
+            report.refresh(final=True)
     elif not finished and elsewhere:
         log.info(f"nothing left for this process: {', '.join(elsewhere)} running in other processes")
     failed = [s for s in finished if s["status"] not in ("done", "taken over")]
