@@ -1,0 +1,47 @@
+"""Rules of the run machinery that a one-line slip would break silently, each checked in a second, in the quick subset.
+
+A claim taken over by another process is that process's to remove; a --tune trial that died is retried once,
+and a retry that died too is not retried again.
+"""
+from test_guards import in_exp
+
+RELEASE_AFTER_TAKEOVER = """
+    import json, tempfile
+    from pathlib import Path
+    from runner import claims
+    out = Path(tempfile.mkdtemp())
+    mine, _ = claims.claim(out, "run001")
+    claims.write_owner(mine.folder, "a-token-of-another-process")  # taken over while this process was paused
+    mine.release()
+    still = claims.read_owner(out / ".run001.claim")
+    theirs, _ = claims.claim(out, "run002")
+    theirs.release()
+    print(json.dumps({"kept": still is not None and still["token"] == "a-token-of-another-process",
+                      "released_own": not (out / ".run002.claim").exists()}))
+"""
+
+
+def test_releasing_a_claim_leaves_it_to_the_process_that_took_it_over(project):
+    assert in_exp(project, RELEASE_AFTER_TAKEOVER) == {"kept": True, "released_own": True}
+
+
+RETRY_OF_A_RETRY = """
+    import json, tempfile
+    from pathlib import Path
+    import optuna
+    from runner import tune
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    root = Path(tempfile.mkdtemp())
+    study = optuna.create_study()
+    first = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    tune.mark_failed(study, first, root, "pid 1 on host-a")  # died: its values are queued once more
+    retry = study.ask()
+    tune.mark_failed(study, retry, root, "pid 2 on host-a")  # the retry died too: not queued again
+    waiting = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.WAITING])
+    print(json.dumps({"retry_has_the_values": retry.system_attrs.get("fixed_params") == first.params,
+                      "retry_of": retry.user_attrs.get("retry_of"), "waiting": len(waiting)}))
+"""
+
+
+def test_a_tune_trial_that_died_is_retried_once_and_its_retry_not_again(project):
+    assert in_exp(project, RETRY_OF_A_RETRY) == {"retry_has_the_values": True, "retry_of": 0, "waiting": 0}
