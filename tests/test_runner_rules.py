@@ -36,9 +36,10 @@ RETRY_OF_A_RETRY = """
     first = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
     tune.mark_failed(study, first, root, "pid 1 on host-a")  # died: its values are queued once more
     retry = study.ask()
+    queued = retry.suggest_float("x", 0, 1)  # an enqueued trial gives back the values it was queued with
     tune.mark_failed(study, retry, root, "pid 2 on host-a")  # the retry died too: not queued again
     waiting = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.WAITING])
-    print(json.dumps({"retry_has_the_values": retry.system_attrs.get("fixed_params") == first.params,
+    print(json.dumps({"retry_has_the_values": queued == first.params["x"],
                       "retry_of": retry.user_attrs.get("retry_of"), "waiting": len(waiting)}))
 """
 
