@@ -128,7 +128,10 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         record.sources()  # read now, beside config.yml and RUNS: each run's src/ is the code this process runs
         todo = selected
         if not args.debug:  # debug records are scratch: always redone
-            plan.check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force)  # all of RUNS
+            plan.check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force,
+                                 {run.name for run in selected} if args.run else None)
+            if not worker:
+                plan.tell_other_code(plan.other_code(runs, states, out_root), out_root)
             skipped = [run for run in selected if states[run.name][0] == "done" and not args.force]
             todo = [run for run in selected if run not in skipped]
             if skipped and not worker:

@@ -7,7 +7,7 @@ import signal
 import time
 import traceback
 
-from . import plan, util
+from . import plan, staleness, util
 from .interrupts import Signals, shielded
 from .util import ConfigError, DataError, Pruned, log
 
@@ -33,7 +33,8 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
     import train
 
     started, clock = util.now(), time.perf_counter()
-    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started, **(extra or {})}
+    status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started,
+              "code": staleness.code_digest(), **(extra or {})}  # the code it ran: plan.other_code compares it
     partial = handler = tracker = metrics = None
     try:
         partial = record.start(out_root, run.name, claim.token if claim else None)

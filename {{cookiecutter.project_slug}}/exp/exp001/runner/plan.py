@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from . import util
 from .config import flatten, merge_update, parse_yaml, short
-from .util import ConfigError
+from .util import ConfigError, log
 
 RUNS_EXAMPLE = 'RUNS = [\n    """\n    model:\n      params:\n        num_leaves: 4\n    """,\n]'
 
@@ -119,13 +119,23 @@ def read_states(runs, out_root):
     return {run.name: record.status_of(out_root, run) for run in runs}
 
 
-def check_unchanged(out_root, states, force):
-    """Refuse to go on when any finished run of RUNS no longer matches its snippet or config.yml: its record would lie."""
-    changed = [name for name, state in states.items() if state == "changed"]
-    stale = [name for name, state in states.items() if state == "stale"]
-    unreadable = [name for name, state in states.items() if state == "unreadable"]
-    if force or not (changed or stale or unreadable):
+def check_unchanged(out_root, states, force, selected=None):
+    """Refuse to train a selected run whose finished record no longer matches its snippet or config.yml: it would lie.
+
+    `selected`: the names of the runs this command trains (None: all of RUNS). Other runs that no longer
+    match are named in a warning only, so `--run 5` trains run005 while run001-004 wait to be redone.
+    """
+    mismatched = {name: state for name, state in states.items() if state in ("changed", "stale", "unreadable")}
+    if force or not mismatched:
         return
+    asked = {name: state for name, state in mismatched.items() if selected is None or name in selected}
+    if not asked:
+        log.warning(f"warning: {run_ranges(mismatched)} no longer match their records (see --list); they are not "
+                    "trained by this command. Redo them with --force, or start a new experiment (scripts/new_exp.py).")
+        return
+    changed = [name for name, state in asked.items() if state == "changed"]
+    stale = [name for name, state in asked.items() if state == "stale"]
+    unreadable = [name for name, state in asked.items() if state == "unreadable"]
     where = util.rel(out_root)
     if unreadable:
         raise ConfigError(
@@ -143,8 +153,39 @@ def check_unchanged(out_root, states, force):
         f"{', '.join(stale)}: config.yml has changed since these runs were made (compare it with "
         f"{where}/{stale[0]}/config.yml), so their records no longer match. Fix: start a new experiment for the "
         f"change (python scripts/new_exp.py), or redo them with --force (old records are kept as "
-        f"{stale[0]}.replaced-<date>-<time> and so on), or move {where}/ away if those results are not worth keeping."
+        f"{stale[0]}.replaced-<date>-<time> and so on), or move {where}/ away if those results are not worth keeping. "
+        "A key added to config.yml with null (or its off value) leaves finished runs as they are."
     )
+
+
+def other_code(runs, states, out_root):
+    """Give the names of the finished runs whose record's code differs from the code this process runs."""
+    from .staleness import code_digest, recorded_code_digest
+
+    today = code_digest()
+    return [run.name for run in runs if states[run.name][0] == "done"
+            and recorded_code_digest(out_root / run.name, states[run.name][1]) not in (today, None)]
+
+
+def tell_other_code(names, out_root):
+    """Log, once at the start, which finished runs were trained with other code than today's, and how to see it."""
+    if names:
+        where = util.rel(out_root)
+        log.info(f"note: {run_ranges(names)} {'was' if len(names) == 1 else 'were'} trained with other code than "
+                 f"today's: python scripts/diff_runs.py {util.EXP_NAME}/{names[0]} {util.EXP_NAME}/<a new run> shows it "
+                 f"(their code is in {where}/{names[0]}/src/). New runs train with today's code; --force redoes old ones.")
+
+
+def run_ranges(names):
+    """Give run names as short ranges: run001-003, run007."""
+    numbers = sorted(int(name[3:]) for name in names)
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        start = n if start is None else start
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(f"run{start:03d}" + (f"-{n:03d}" if n != start else ""))
+            start = None
+    return ", ".join(parts)
 
 
 def check_writable(out_root):
@@ -172,6 +213,7 @@ def show_list(runs, states, out_root):
     from . import claims
     from . import resume
 
+    older = set(other_code(runs, states, out_root))
     for run in runs:
         status, detail = states[run.name]
         score = f" {detail['metric']}={detail['cv']:.5f}" if status == "done" else ""
@@ -180,7 +222,8 @@ def show_list(runs, states, out_root):
             status, score = "running", f" ({running.removeprefix('running ')})"
         elif status != "done" and (outlook := resume.outlook(out_root, run)):
             score = f" {outlook}"  # resuming at fold 3 (folds 1-2 done)
-        print(f"{run.name}  {status:<11}{score}  {describe_update(run)}")
+        note = "  (trained with other code: scripts/diff_runs.py shows it)" if run.name in older else ""
+        print(f"{run.name}  {status:<11}{score}  {describe_update(run)}{note}")
     for run in runs:  # named once, below the list that still shows every other run
         if states[run.name][0] == "unreadable":
             print(f"warning: {states[run.name][1]['error']}. Fix: restore it, or redo {run.name} with --force.",

@@ -81,8 +81,10 @@ def status_of(out_root, run):
     """Give (status, status.json) of a run's record: done, changed, stale, failed, interrupted or not run.
 
     changed: the run's snippet in RUNS differs from the one it ran with;
-    stale: config.yml changed since, so the record no longer matches what the run would train.
+    stale: config.yml changed since in a way that changes what the run would train (staleness.config_differs).
     """
+    from .staleness import config_differs  # it reads this module's sources()
+
     done = out_root / run.name
     if (done / "status.json").is_file():
         try:  # a hand-edited or cut-short status.json: named, not a traceback
@@ -96,8 +98,7 @@ def status_of(out_root, run):
         if update_text != run.snippet + "\n" and parse_yaml(update_text, str(done)) != run.update:
             return "changed", status
         config_text = (done / "config.yml").read_text(encoding="utf-8")
-        if config_text != run.config_text and (without(parse_yaml(config_text, str(done)), NOT_RESULT_KEYS)
-                                               != without(run.config, NOT_RESULT_KEYS)):
+        if config_text != run.config_text and config_differs(parse_yaml(config_text, str(done)), run.config):
             return "stale", status
         return "done", status
     failed = out_root / f"{run.name}.failed"
@@ -114,7 +115,6 @@ def without(config, keys):
     return {k: v for k, v in config.items() if k not in keys}
 
 
-@functools.lru_cache(maxsize=None)
 def git_state():
     """Give the commit, dirty flag and uncommitted diff of the project, once per process."""
     def git(*args):
