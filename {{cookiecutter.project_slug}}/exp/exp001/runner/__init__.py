@@ -20,6 +20,9 @@ folder) only through this contract, which any kind of experiment (tabular, image
                                               it through. A lab without a fold loop may ignore report,
                                               but must accept the keyword when it is to be tuned.
     train.higher_is_better(metric) -> bool    the direction of a metric name (KeyError when unknown)
+    train.neutral_values() -> dict            optional: {dotted key: the value that keeps its old behaviour},
+                                              e.g. {"augment.mixup": 0}; a key added to config.yml with that
+                                              value (or null) leaves finished runs done (staleness.py)
 
 cfg is config.yml with the run's snippet merged in (a dict); n_rows is None, or the sample size of
 --debug (config.yml's debug.n_rows). The lab raises ConfigError and DataError (from runner.util) for
@@ -43,6 +46,7 @@ What each file does:
     record.py      a run's folder (partial, done, failed) and its provenance (git, versions, src/)
     claims.py      one process per run, across shells, GPUs and machines
     resume.py      a stopped run goes on where it stopped: its resumable state, checked against config and code
+    staleness.py   what makes a finished run no longer match: config that trains otherwise (stale), other code
     jobs.py        --jobs N and --gpus 0,1: worker processes over the same claims
     interrupts.py  Ctrl-C, SIGTERM and SIGUSR1: the run ends as interrupted, without a traceback
     search.py      SEARCH, the space --tune samples: parsed, checked like a snippet, turned into snippets
