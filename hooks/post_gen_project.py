@@ -36,6 +36,8 @@ CRUFT_SCRATCH_RENDER = (UNDER_CRUFT and PROJECT.parent.name.startswith("tmp")
 FOLDERS = ["data/input", "data/output", "exp", "scripts"]
 # The template holds one runner/ and the tabular lab in exp/exp001; other kinds wait in .kinds/<kind>/.
 KINDS = PROJECT / ".kinds"
+# What every kind's exp001 shares, written once in the template: one run machinery, one metric table, one util.py.
+SHARED_LAB = ("runner", "metrics.py", "util.py")
 EXAMPLE = {"tabular": "iris example", "image": "digits image example"}[KIND]
 MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"] + (
     ["torch", "torchvision", "timm", "PIL"] if KIND == "image" else [])
@@ -55,7 +57,7 @@ def lay_out_kind():
     if KIND != "tabular":
         exp, data = PROJECT / "exp" / "exp001", PROJECT / "data" / "input"
         for entry in exp.iterdir():
-            if entry.name != "runner":  # one run machinery for every kind
+            if entry.name not in SHARED_LAB:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         for name in ("train.csv", "test.csv", "sample_submission.csv"):
             (data / name).unlink()

@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 from conftest import run_exp, run_python
-from test_layout import cycles, import_graph
+from test_layout import DESIGN_CARD, cycles, import_graph
 from test_template import EXPECTED_IMAGE_FILES, files_of, render_hook
 
 EXP = Path("exp/exp001")
@@ -55,13 +55,13 @@ def one_run(project, snippet):
 
 # ---------------------------------------------------------------- layout
 
-def test_the_image_experiment_shows_at_most_ten_entries_beside_the_same_runner(image_baked, baked_project):
+def test_the_image_experiment_holds_the_design_card_files_beside_the_same_runner_metrics_and_util(image_baked,
+                                                                                                   baked_project):
     entries = sorted(p.name for p in (image_baked / EXP).iterdir())
-    assert len(entries) <= 10 and {"config.yml", "exp.py", "train.py", "data.py", "model.py", "metrics.py",
-                                   "predict.py", "runner"} <= set(entries), entries
-    runner = sorted(p.relative_to(image_baked / EXP) for p in (image_baked / EXP / "runner").rglob("*.py"))
-    assert runner == sorted(p.relative_to(baked_project / EXP) for p in (baked_project / EXP / "runner").rglob("*.py"))
-    for name in runner:  # one runner/ in the template, for every kind
+    assert entries == sorted(DESIGN_CARD | {"data.py", "metrics.py", "predict.py", "runner", "image"}), entries
+    shared = sorted(p.relative_to(image_baked / EXP) for p in (image_baked / EXP / "runner").rglob("*.py"))
+    assert shared == sorted(p.relative_to(baked_project / EXP) for p in (baked_project / EXP / "runner").rglob("*.py"))
+    for name in [*shared, "metrics.py", "util.py"]:  # written once in the template, for every kind
         assert (image_baked / EXP / name).read_bytes() == (baked_project / EXP / name).read_bytes(), name
     long = {str(p.relative_to(image_baked)): n for p in (image_baked / EXP).rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 300}

@@ -29,6 +29,7 @@ EXPECTED_FILES = {
     "exp/exp001/exp.py",
     "exp/exp001/features.py",
     "exp/exp001/metrics.py",
+    "exp/exp001/model.py",
     "exp/exp001/models/__init__.py",
     "exp/exp001/models/catboost.py",
     "exp/exp001/models/lightgbm.py",
@@ -50,6 +51,7 @@ EXPECTED_FILES = {
     "exp/exp001/runner/report.py",
     "exp/exp001/runner/resume.py",
     "exp/exp001/runner/search.py",
+    "exp/exp001/runner/staleness.py",
     "exp/exp001/runner/study.py",
     "exp/exp001/runner/summary.py",
     "exp/exp001/runner/tracking.py",
@@ -62,13 +64,13 @@ EXPECTED_FILES = {
     "exp/exp001/tabular/diagnostics.py",
     "exp/exp001/tabular/drift.py",
     "exp/exp001/tabular/encoding.py",
-    "exp/exp001/tabular/files.py",
     "exp/exp001/tabular/folds.py",
     "exp/exp001/tabular/names.py",
     "exp/exp001/tabular/outputs.py",
     "exp/exp001/tabular/preflight.py",
     "exp/exp001/tabular/submission.py",
     "exp/exp001/train.py",
+    "exp/exp001/util.py",
     "scripts/blend.py",
     "scripts/diff_runs.py",
     "scripts/helpers/__init__.py",
@@ -99,7 +101,9 @@ EXPECTED_FILES = {
     "scripts/switch_competition.py",
 }
 # kind=image: the same project with the image lab beside the same runner/, and the digits example as Kaggle ships images.
-TABULAR_LAB = {f for f in EXPECTED_FILES if f.startswith("exp/exp001/") and not f.startswith("exp/exp001/runner/")}
+# What every kind shares (hooks/post_gen_project.py SHARED_LAB): runner/, metrics.py, util.py.
+SHARED_LAB = ("exp/exp001/runner/", "exp/exp001/metrics.py", "exp/exp001/util.py")
+TABULAR_LAB = {f for f in EXPECTED_FILES if f.startswith("exp/exp001/") and not f.startswith(SHARED_LAB)}
 EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/config.yml",
     "exp/exp001/data.py",

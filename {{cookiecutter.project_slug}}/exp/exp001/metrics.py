@@ -1,8 +1,9 @@
 """Metrics: add your own competition metric at the bottom (score(y, prediction) -> float).
 
-A prediction is P(positive) for binary, one column per class for multiclass, values for regression;
-y holds class codes (0, 1, ...) or the regression target. scikit-learn is imported inside each
-function, so `exp.py --list` stays quick.
+A prediction is P(positive) for binary, one column per class for multiclass, one column per label for
+multilabel (y then holds one 0/1 column per label), values for regression; y holds class codes (0, 1, ...)
+or the regression target. Every kind of experiment has this same file, so runs of all kinds compare and blend.
+scikit-learn is imported inside each function, so `exp.py --list` stays quick.
 """
 from typing import Callable, NamedTuple
 
@@ -26,6 +27,8 @@ def _f1(y, p):
 
 
 def _auc(y, p):
+    if y.ndim == 2:  # multilabel: the mean of each label's AUC (macro)
+        return float(np.mean([_binary_auc(y[:, j], p[:, j]) for j in range(y.shape[1])]))
     if p.ndim == 1:
         return _binary_auc(y, p)
     from sklearn.metrics import roc_auc_score
@@ -51,6 +54,9 @@ def _binary_auc(y, p):
 
 
 def _logloss(y, p):
+    if y.ndim == 2:  # multilabel: the mean of each label's binary log loss
+        q = np.clip(p, 1e-15, 1 - 1e-15)
+        return float(np.mean(-(y * np.log(q) + (1 - y) * np.log(1 - q))))
     from sklearn.metrics import log_loss
     return float(log_loss(y, p, labels=range(p.shape[1]) if p.ndim == 2 else [0, 1]))
 
@@ -107,9 +113,9 @@ CLASSIFICATION, REGRESSION = ("binary", "multiclass"), ("regression",)
 METRICS = {
     "accuracy": Metric(CLASSIFICATION, True, True, _accuracy),
     "f1": Metric(CLASSIFICATION, True, True, _f1),
-    "auc": Metric(CLASSIFICATION, True, False, _auc),
+    "auc": Metric((*CLASSIFICATION, "multilabel"), True, False, _auc),  # multilabel: macro AUC
     "gini": Metric(("binary",), True, False, lambda y, p: 2 * _auc(y, p) - 1),  # normalized Gini
-    "logloss": Metric(CLASSIFICATION, False, False, _logloss),
+    "logloss": Metric((*CLASSIFICATION, "multilabel"), False, False, _logloss),  # multilabel: mean over labels
     "mcc": Metric(CLASSIFICATION, True, True, _mcc),
     "balanced_accuracy": Metric(CLASSIFICATION, True, True, _balanced_accuracy),
     "qwk": Metric(("multiclass", "regression"), True, True, _qwk),
@@ -124,7 +130,8 @@ METRICS = {
 
 # ---------------------------------------------------------------- your own metric
 # Write score(y, prediction) -> float and add it below with the tasks it fits and its direction.
-# Its name then works as `metric:` in config.yml, in blends and on the leaderboard. Early stopping
+# Its name then works as `metric:` in config.yml, in blends and on the leaderboard. In an image run, each
+# epoch's valid score, the best checkpoint and train.patience use it; a tabular run's early stopping
 # watches the model's default metric for the task (logloss, rmse). Example:
 #
 #   def _median_ae(y, p):

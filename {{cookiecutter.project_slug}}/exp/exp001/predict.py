@@ -169,7 +169,7 @@ def predict(run_dir, args):
 
     import data as data_io
     import features
-    import models
+    import model
     import train
     from runner import util
     from runner.config import parse_yaml
@@ -184,17 +184,17 @@ def predict(run_dir, args):
         X_test, ids = data_io.load_test_for_prediction(cfg, spec, args.test)
     except util.DataError as e:  # the file given with --test: the message names the flag
         raise UsageError(f"--test {e}") from None
-    X = models.to_matrix(X_test)
+    X = model.to_matrix(X_test)
     n_splits, options = cfg["cv"]["n_splits"], cfg.get("features") or {}
     # The fold means in the order and arithmetic of training, so the run's own test file gives its test_pred.csv.
     width = len(spec["classes"]) if cfg["task"] == "multiclass" else 0
     test_pred = np.zeros((len(X), width) if width else len(X))
     for k in range(n_splits):
-        fold = models.load_fold(cfg, run_dir / "models", k)
+        fold = model.load_fold(cfg, run_dir / "models", k)
         state_file = run_dir / "models" / f"fold{k}_features.json"  # features this fold learned (features.fit_fold)
-        fold_X = models.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options)) if state_file.is_file() else X
-        test_pred += train.to_original_scale(cfg, models.predict_fold(cfg, fold, fold_X)) / n_splits
-    n_seeds = len(models.seeds(cfg))
+        fold_X = model.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options)) if state_file.is_file() else X
+        test_pred += train.to_original_scale(cfg, model.predict_fold(cfg, fold, fold_X)) / n_splits
+    n_seeds = len(model.seeds(cfg))
     used = f"{n_splits} folds" + (f" x {n_seeds} seeds ({n_splits * n_seeds} models)" if n_seeds > 1 else "")
     util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {used} of {cfg['model']['name']}")
     if args.raw_out is not None:
@@ -245,7 +245,7 @@ def submission_layout(args, run_dir, ids, id_name):
 
 def write(frame, path):
     """Write `frame` as a run writes its CSVs, under a temporary name renamed into place: whole or not at all."""
-    from tabular.files import write_csv
+    from util import write_csv
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

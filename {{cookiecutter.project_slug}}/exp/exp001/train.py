@@ -2,8 +2,9 @@
 
 One run: load data, split into folds, train each fold, score, and save the record.
 
-The steps below read top to bottom: this is the CV loop of one run. Models are in models/, metrics
-in metrics.py, your features in features.py.
+The steps below read top to bottom: this is the CV loop of one run. How a model is fit and predicts is in
+model.py (one module per family in models/), metrics in metrics.py, your features in features.py, and
+helpers (seeding, timing) in util.py.
 """
 import time
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 import data as data_io
 import features
-import models
+import model
 from metrics import METRICS, score
 from runner.util import DataError, log, write_json
 from tabular import advice, checkpoints
@@ -22,6 +23,7 @@ from tabular.folds import make_folds
 from tabular.outputs import save_predictions
 from tabular.preflight import preflight
 from tabular.submission import check_layout
+from util import seed_everything, timer
 
 
 # ---------------------------------------------------------------- one run
@@ -32,7 +34,7 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
     resume: the folder the runner keeps this run's finished folds in, to go on from them (or None).
     report(fold, score), when given (--tune), hears each fold's score and may stop the run there.
     """
-    np.random.seed(cfg["seed"])
+    seed_everything(cfg["seed"])
     data = data_io.load_data(cfg, n_rows)
     write_json(run_dir / "features.json", data.spec)  # what predicting another test file needs
     log.info(f"  data: train {len(data.y):,} rows x {data.X.shape[1]} features, test {len(data.X_test):,} rows"
@@ -123,7 +125,7 @@ def cross_validate(cfg, data, folds, run_dir, resume=None, report=None):
         "total_seconds": round(time.perf_counter() - started, 3),
         "model": cfg["model"]["name"],
         "target_transform": cfg["target_transform"],
-        "seeds": models.seeds(cfg),
+        "seeds": model.seeds(cfg),
         "n_train": int(len(data.y)),
         "n_features": int(len(importances[-1])),
     }
@@ -134,28 +136,28 @@ def cross_validate(cfg, data, folds, run_dir, resume=None, report=None):
 
 def train_fold(cfg, data, y_model, train_idx, valid_idx, k, models_dir, shared):
     """Give fold k trained (its valid and test predictions on the target's scale, numbers) and the files it saved."""
-    fold_start = time.perf_counter()
-    # Features learned from this fold's train rows (features.fit_fold); without any, every fold shares one matrix.
-    state = features.fit_fold(data.X.iloc[train_idx], data.y[train_idx], cfg.get("features") or {})
-    files = []
-    if state is None:
-        if "prepared" not in shared:
-            shared["prepared"] = models.prepare(cfg, data.X, data.X_test, y_model, len(data.classes))
-        prepared = shared["prepared"]
-    else:
-        options = cfg.get("features") or {}
-        files.append(models_dir / f"fold{k}_features.json")
-        write_json(files[-1], state)  # predict.py applies it again
-        prepared = models.prepare(cfg, features.apply_fold(data.X, state, options),
-                                  features.apply_fold(data.X_test, state, options), y_model, len(data.classes))
-    fitted = models.fit_fold(cfg, prepared, y_model, train_idx, valid_idx)
-    fold = {"oof": to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X"][valid_idx])),
-            "test": to_original_scale(cfg, models.predict_fold(cfg, fitted, prepared["X_test"])),
-            "iteration": models.best_iteration(cfg, fitted),
-            "importance": models.importance(cfg, fitted, prepared["names"])}
-    files += models.save_fold(cfg, fitted, models_dir, k)
-    # fitted is freed on return, before the next fold trains: a LightGBM Booster still holds its training rows.
-    return dict(fold, seconds=round(time.perf_counter() - fold_start, 3)), files
+    with timer() as took:
+        # Features learned from this fold's train rows (features.fit_fold); without any, every fold shares one matrix.
+        state = features.fit_fold(data.X.iloc[train_idx], data.y[train_idx], cfg.get("features") or {})
+        files = []
+        if state is None:
+            if "prepared" not in shared:
+                shared["prepared"] = model.prepare(cfg, data.X, data.X_test, y_model, len(data.classes))
+            prepared = shared["prepared"]
+        else:
+            options = cfg.get("features") or {}
+            files.append(models_dir / f"fold{k}_features.json")
+            write_json(files[-1], state)  # predict.py applies it again
+            prepared = model.prepare(cfg, features.apply_fold(data.X, state, options),
+                                     features.apply_fold(data.X_test, state, options), y_model, len(data.classes))
+        fitted = model.fit_fold(cfg, prepared, y_model, train_idx, valid_idx)
+        fold = {"oof": to_original_scale(cfg, model.predict_fold(cfg, fitted, prepared["X"][valid_idx])),
+                "test": to_original_scale(cfg, model.predict_fold(cfg, fitted, prepared["X_test"])),
+                "iteration": model.best_iteration(cfg, fitted),
+                "importance": model.importance(cfg, fitted, prepared["names"])}
+        files += model.save_fold(cfg, fitted, models_dir, k)
+        # fitted is freed on return, before the next fold trains: a LightGBM Booster still holds its training rows.
+    return dict(fold, seconds=took["seconds"]), files
 
 
 def higher_is_better(metric):

@@ -2,11 +2,11 @@
 
 The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop) -> infer. The images and
 augmentations are in data.py; the model, optimizer, schedule and loss in model.py; metrics in metrics.py;
-the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv, curves.png) in image/.
+the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv, curves.png) in image/;
+seeding and small helpers in util.py.
 """
 import copy
 import math
-import random
 import time
 
 import numpy as np
@@ -21,6 +21,7 @@ from image.folds import make_folds
 from image.outputs import check_layout, save_outputs
 from metrics import METRICS, score
 from runner.util import log, write_json
+from util import seed_everything
 
 
 # ---------------------------------------------------------------- one run
@@ -58,13 +59,6 @@ def check_before_training(cfg, n_rows=None):
     size, cache = data_io.image_size(cfg), cfg["dataset"]["cache"]
     data_io.load_images(table.paths, size, cache, cfg["data"]["train"])  # with the cache, the run reuses them
     data_io.load_images(table.test_paths, size, cache, cfg["data"]["test"])
-
-
-def seed_everything(seed):
-    """Seed Python, numpy and torch, so a run on the CPU gives the same numbers every time."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def higher_is_better(metric):

@@ -11,7 +11,7 @@ import catboost
 import numpy as np
 import pandas as pd
 
-import models
+from model import threads
 from models import progress
 from runner.util import log
 
@@ -43,7 +43,7 @@ def params_for(cfg, seed):
     params.setdefault("eval_metric", EARLY_STOPPING_METRICS[task].get(metric, DEFAULT_METRICS[task]))
     if cfg["model"]["device"] == "gpu":
         params.setdefault("task_type", "GPU")
-    return models.threads(params, THREAD_PARAMS)
+    return threads(params, THREAD_PARAMS)
 
 
 def to_frame(X, categorical):

@@ -12,7 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-import models
+from model import threads
 from models import progress
 from runner.util import log
 
@@ -55,7 +55,7 @@ def params_for(cfg, n_classes, seed):
     params.setdefault("metric", EARLY_STOPPING_METRICS[task].get(metric, DEFAULT_METRICS[task]))
     if cfg["model"]["device"] == "gpu":
         params.setdefault("device_type", "gpu")
-    return models.threads(params, THREAD_PARAMS)
+    return threads(params, THREAD_PARAMS)
 
 
 def binning_params(cfg):

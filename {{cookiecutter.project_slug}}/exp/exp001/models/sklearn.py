@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pandas as pd
 
-import models
+from model import threads
 
 SUFFIX = ".pkl"
 GPU = False  # scikit-learn runs on the CPU only
@@ -56,7 +56,7 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     if "random_state" in accepted:
         params["random_state"] = seed
     if cfg["model"]["name"] in PARALLEL_MODELS:
-        params = models.threads(params, ("n_jobs",))
+        params = threads(params, ("n_jobs",))
     estimator = cls(**params)
     if cfg["model"]["name"] in LINEAR_MODELS:
         from sklearn.impute import SimpleImputer

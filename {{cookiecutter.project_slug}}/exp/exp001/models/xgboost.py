@@ -8,7 +8,7 @@ the per-fold sketch costs time.
 import pandas as pd
 import xgboost as xgb
 
-import models
+from model import threads
 from models import progress
 
 SUFFIX = ".ubj"
@@ -36,7 +36,7 @@ def params_for(cfg, n_classes, seed):
     params.setdefault("eval_metric", EARLY_STOPPING_METRICS[task].get(metric, DEFAULT_METRICS[task]))
     if cfg["model"]["device"] == "gpu":
         params.setdefault("device", "cuda")
-    return models.threads(params, THREAD_PARAMS)
+    return threads(params, THREAD_PARAMS)
 
 
 def prepare(cfg, features, y):

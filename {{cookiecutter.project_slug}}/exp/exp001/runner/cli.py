@@ -32,7 +32,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
     leaves in them what was done until then.
     """
     from . import claims
-    from . import record
+    from . import staleness
 
     for i, run in enumerate(todo, 1):
         stop_if_signalled()
@@ -45,7 +45,7 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
         try:
             if note:
                 log.info(note)
-            state, detail = record.status_of(out_root, run)
+            state, detail = staleness.status_of(out_root, run)
             if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
                 continue  # another process recorded it between our first look and our claim
             fresh = "--fresh" if args.fresh else "--force" if args.force else "--debug" if args.debug else None

@@ -114,9 +114,9 @@ def select_runs(runs, spec):
 
 def read_states(runs, out_root):
     """Give {run name: (status, status.json)} of every run's record, read once."""
-    from . import record
+    from . import staleness
 
-    return {run.name: record.status_of(out_root, run) for run in runs}
+    return {run.name: staleness.status_of(out_root, run) for run in runs}
 
 
 def check_unchanged(out_root, states, force, selected=None):

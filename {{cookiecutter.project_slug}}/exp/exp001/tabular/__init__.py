@@ -9,5 +9,4 @@
     advice.py      warnings a finished run's numbers give (seeds, rounds, cv.group, rmsle), also in the summary
     names.py       lists of names in messages, quoted when a name holds a comma
     checks.py      config values no run could train with, reported before any run starts
-    files.py       the record's fast CSV writer
 """

@@ -6,7 +6,7 @@ summary of exp.py, so a problem seen once on the console is not lost in a long s
 import numpy as np
 
 import features
-import models
+import model
 from runner.util import log, read_json
 from tabular.folds import GROUP_SCHEMES
 
@@ -24,16 +24,16 @@ def run_warnings(cfg, data, result, run_dir, n_rows=None):
 
 def seeds_changed_nothing(cfg, data, run_dir):
     """Warn when model.seeds gave every seed the same predictions (fold 1's models on the first train rows)."""
-    seeds = models.seeds(cfg)
+    seeds = model.seeds(cfg)
     if len(seeds) < 2:
         return []
-    fold = models.load_fold(cfg, run_dir / "models", 0)
+    fold = model.load_fold(cfg, run_dir / "models", 0)
     X = data.X.head(SEED_CHECK_ROWS)
     state_file = run_dir / "models" / "fold0_features.json"
     if state_file.is_file():
         X = features.apply_fold(X, read_json(state_file), cfg.get("features") or {})
-    matrix = models.to_matrix(X)
-    module = models.family(cfg)
+    matrix = model.to_matrix(X)
+    module = model.family(cfg)
     first, *others = [module.predict(m, matrix, cfg["task"]) for m in fold]
     if any(not np.array_equal(first, other) for other in others):
         return []
@@ -44,11 +44,11 @@ def seeds_changed_nothing(cfg, data, run_dir):
 
 def rounds_ran_out(cfg, metrics, n_rows):
     """Warn when folds used every boosting round although early stopping was on: they were still improving."""
-    model = cfg["model"]
+    spec = cfg["model"]
     rounds = metrics.get("best_iterations") or []
-    if n_rows or not model.get("early_stopping_rounds") or not rounds or rounds[0] is None:
+    if n_rows or not spec.get("early_stopping_rounds") or not rounds or rounds[0] is None:
         return []  # --debug cuts the rounds on purpose
-    limit, patience = model["num_boost_round"], model["early_stopping_rounds"]
+    limit, patience = spec["num_boost_round"], spec["early_stopping_rounds"]
     # Early stopping ends a fold `patience` rounds after its best one; a best round later than that hit the limit.
     full = [k + 1 for k, r in enumerate(rounds) if r is not None and r + patience > limit]
     if not full:

@@ -1,7 +1,7 @@
 """The tabular lab's config checks: values no run could train with, reported before any run starts."""
 import difflib
 
-import models
+import model
 from metrics import METRICS
 from runner.util import ConfigError
 from tabular.encoding import TARGET_TRANSFORM_NAMES, TARGET_TRANSFORMS
@@ -55,37 +55,37 @@ def check_config(cfg, where):
 
 def check_model_config(cfg, where, fail, whole):
     """Raise ConfigError for a model section no run could train with, or a family that is not installed."""
-    model = cfg["model"]
-    name = model["name"]
-    if name not in models.MODEL_NAMES:
-        fail("model.name", name, models.MODEL_NAMES)
-    if model["device"] not in models.DEVICES:
-        fail("model.device", model["device"], models.DEVICES)
-    if model["seeds"] is not None and not (isinstance(model["seeds"], list) and model["seeds"] and all(
-            whole(s) and 0 <= s < 2**32 for s in model["seeds"]) and len(set(model["seeds"])) == len(model["seeds"])):
-        fail("model.seeds", model["seeds"], ["null (the run's seed)", "a list of different whole numbers from 0 to "
+    spec = cfg["model"]
+    name = spec["name"]
+    if name not in model.MODEL_NAMES:
+        fail("model.name", name, model.MODEL_NAMES)
+    if spec["device"] not in model.DEVICES:
+        fail("model.device", spec["device"], model.DEVICES)
+    if spec["seeds"] is not None and not (isinstance(spec["seeds"], list) and spec["seeds"] and all(
+            whole(s) and 0 <= s < 2**32 for s in spec["seeds"]) and len(set(spec["seeds"])) == len(spec["seeds"])):
+        fail("model.seeds", spec["seeds"], ["null (the run's seed)", "a list of different whole numbers from 0 to "
                                              "2**32 - 1, like [0, 1, 2] (a repeated seed trains the same model twice)"])
-    if not isinstance(model["params"], dict):
-        fail("model.params", model["params"], ["a section of the model's parameters (key: value lines below it)"])
-    if not whole(model["num_boost_round"]) or model["num_boost_round"] < 1:
-        fail("model.num_boost_round", model["num_boost_round"], ["a whole number of at least 1, like 1000"])
-    if model["early_stopping_rounds"] is not None and not (whole(model["early_stopping_rounds"]) and model["early_stopping_rounds"] >= 1):
-        fail("model.early_stopping_rounds", model["early_stopping_rounds"], ["a whole number of at least 1, like 50",
+    if not isinstance(spec["params"], dict):
+        fail("model.params", spec["params"], ["a section of the model's parameters (key: value lines below it)"])
+    if not whole(spec["num_boost_round"]) or spec["num_boost_round"] < 1:
+        fail("model.num_boost_round", spec["num_boost_round"], ["a whole number of at least 1, like 1000"])
+    if spec["early_stopping_rounds"] is not None and not (whole(spec["early_stopping_rounds"]) and spec["early_stopping_rounds"] >= 1):
+        fail("model.early_stopping_rounds", spec["early_stopping_rounds"], ["a whole number of at least 1, like 50",
                                                                              "null (train all rounds)"])
     check_params(cfg, where)
-    seed_keys = [key for key in model["params"] if key in ("seed", "random_seed", "random_state")]
+    seed_keys = [key for key in spec["params"] if key in ("seed", "random_seed", "random_state")]
     if seed_keys:
         raise ConfigError(f"{where}: model.params.{seed_keys[0]} would be replaced by the run's seed. "
                           "Fix: set `seed:` for one seed, or model.seeds: [0, 1, 2] to average several, and drop it from model.params.")
-    missing = models.missing_package(name)
+    missing = model.missing_package(name)
     if missing:
         raise ConfigError(f"{where}: model.name is {name}, but the {missing[0]} package cannot be imported ({missing[1]}). "
                           f"Fix: pip install {missing[0]} (see requirements.txt), or choose another model.name.")
-    if model["device"] == "gpu" and not getattr(models.family(cfg), "GPU", False):
+    if spec["device"] == "gpu" and not getattr(model.family(cfg), "GPU", False):
         raise ConfigError(f"{where}: model.device is gpu, but {name} (scikit-learn) runs on the CPU only. "
                           "Fix: set model.device: cpu, or use lightgbm, xgboost or catboost on a GPU.")
     try:
-        checked = models.unknown_params(cfg)
+        checked = model.unknown_params(cfg)
     except ValueError as e:
         raise ConfigError(f"{where}: {e} (task is {cfg['task']}). Fix: choose another model.name.") from None
     if checked and checked[0]:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from runner.util import OUTPUT_DIR, DataError, closest, log, rel, temporary_name
-from tabular.files import write_csv
+from util import write_csv
 
 GROUP_SCHEMES = ("group", "stratified_group")
 

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-import models
+import model
 from runner.util import ConfigError, log
 from tabular.encoding import to_model_scale
 
@@ -110,10 +110,10 @@ def preflight(cfg, data):
     try:
         with quiet():
             X = data.X.iloc[rows]
-            prepared = models.prepare(trial, X, X, y, len(data.classes))
+            prepared = model.prepare(trial, X, X, y, len(data.classes))
             valid = np.flatnonzero(~trains) if (~trains).any() else np.flatnonzero(trains)  # a one-row file
-            fitted = models.fit_fold(trial, prepared, y, np.flatnonzero(trains), valid)
-            pred = np.asarray(models.predict_fold(trial, fitted, prepared["X"][:4]))
+            fitted = model.fit_fold(trial, prepared, y, np.flatnonzero(trains), valid)
+            pred = np.asarray(model.predict_fold(trial, fitted, prepared["X"][:4]))
     except Exception as e:  # the library's own refusal, whatever its exception class
         raise ConfigError(refusal(cfg, e)) from None
     shown = min(4, len(rows))
