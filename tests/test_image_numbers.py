@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-project, run_dir, resume, overrides, stop_in_save_fold = sys.argv[1:]
+project, run_dir, resume, overrides, stop = sys.argv[1:]
 sys.path.insert(0, str(Path(project) / "exp/exp001"))
 import train
 from image import checkpoints
@@ -35,10 +35,21 @@ for dotted, value in json.loads(overrides).items():
     for part in head:
         node = node[part]
     node[last] = value
-if stop_in_save_fold == "yes":  # a stop after fold 1 trained, before it is saved as finished (its last state is)
-    def stop(*args, **kwargs):
+if stop == "yes":  # a stop after fold 1 trained, before it is saved as finished (its last state is)
+    def stop_saving(*args, **kwargs):
         raise KeyboardInterrupt("stopped before the fold was saved")
-    checkpoints.save_fold = stop
+    checkpoints.save_fold = stop_saving
+elif stop.startswith("batch"):  # a stop at this training batch (as Ctrl-C would), counted over the whole run
+    import torch
+    normalize, batches = train.normalize, [0]
+
+    def stopping(images, cfg):
+        if torch.is_grad_enabled():  # a training batch: inference runs without gradients
+            batches[0] += 1
+            if batches[0] == int(stop[5:]):
+                raise KeyboardInterrupt(f"stopped at training batch {stop[5:]}")
+        return normalize(images, cfg)
+    train.normalize = stopping
 Path(run_dir).mkdir(parents=True, exist_ok=True)
 if resume != "-":
     Path(resume).mkdir(exist_ok=True)

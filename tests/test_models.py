@@ -157,7 +157,7 @@ import numpy as np, pandas as pd, yaml
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root / "exp/exp001"))
 import data, train
-import models as model
+import model
 out = {}
 for run in sorted((root / "data/output/exp/exp001").glob("run*")):
     cfg = yaml.safe_load((run / "config.yml").read_text())
@@ -211,7 +211,7 @@ import numpy as np, yaml
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root / "exp/exp001"))
 import data
-import models as model
+import model
 from tabular import folds
 out = {}
 for name in sys.argv[2:]:
@@ -252,7 +252,7 @@ import lightgbm as lgb, pandas as pd, yaml
 root = Path(sys.argv[1])
 sys.path.insert(0, str(root / "exp/exp001"))
 import data
-import models as model
+import model
 from tabular import folds
 cfg = yaml.safe_load((root / "data/output/exp/exp001/run001/config.yml").read_text())
 hashed, threads = [], []

@@ -192,6 +192,36 @@ def make_augment(cfg):
     return v2.Compose(steps) if steps else None
 
 
+def mix_batch(cfg, x, y, n_classes):
+    """Give (x, y) with mixup or cutmix applied to this batch (augment.mixup / cutmix alphas, augment.mix_prob).
+
+    x: normalized images (N, 3, H, W); y: class codes (multiclass: turned into class probabilities when mixed)
+    or 0/1 labels and values. mixup blends whole images: lam * x + (1 - lam) * x[perm]; cutmix pastes a box of
+    x[perm] covering 1 - lam of the image; the targets mix by the same lam. When both are on, each mixed batch
+    takes one of them at random. Draws from torch's own generator, which a resumed run restores.
+    """
+    spec = cfg["augment"]
+    kinds = [(name, spec[name]) for name in ("mixup", "cutmix") if spec[name]]
+    if not kinds or float(torch.rand(())) >= spec["mix_prob"]:
+        return x, y  # off: not one random number drawn, so runs without it stay as they were
+    name, alpha = kinds[int(torch.randint(len(kinds), ()))]
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    perm = torch.randperm(len(x)).to(x.device)
+    if name == "cutmix":
+        h, w = x.shape[2:]
+        cut_h, cut_w = int(h * (1 - lam) ** 0.5), int(w * (1 - lam) ** 0.5)
+        top, left = int(torch.randint(h - cut_h + 1, ())), int(torch.randint(w - cut_w + 1, ()))
+        x = x.clone()
+        x[:, :, top:top + cut_h, left:left + cut_w] = x[perm, :, top:top + cut_h, left:left + cut_w]
+        lam = 1 - cut_h * cut_w / (h * w)  # the share of the image that is still its own
+    else:
+        x = lam * x + (1 - lam) * x[perm]
+    if cfg["task"] == "multiclass":
+        y = torch.nn.functional.one_hot(y.long(), n_classes).float()
+    y = y.float()
+    return x, lam * y + (1 - lam) * y[perm]
+
+
 def worker_count(cfg):
     """dataset.num_workers; null: none on the CPU (training needs its cores), up to 4 decoding beside a GPU."""
     workers = cfg["dataset"]["num_workers"]

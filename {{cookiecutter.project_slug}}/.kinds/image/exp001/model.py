@@ -5,12 +5,14 @@ tiny ones for tests). model.params go to timm.create_model as they are (drop_rat
 model.pretrained: null trains from scratch; a file path loads those weights (the classifier is
 replaced to fit the task); true downloads timm's weights from the Hugging Face hub.
 """
+import copy
+import functools
 import math
 from pathlib import Path
 
 import torch
 
-from runner.util import ROOT, ConfigError, DataError
+from runner.util import ROOT, ConfigError, DataError, log
 
 
 def n_outputs(task, classes):
@@ -65,15 +67,75 @@ def pick_device(name):
     return torch.device(name)
 
 
-def make_loss(task):
-    """Give the training loss of the task, on the model's raw outputs."""
+# train.loss: auto picks the usual loss of the task; each name is one function below (image/checks.py says which fit).
+AUTO_LOSS = {"multiclass": "ce", "multilabel": "bce", "binary": "bce", "regression": "mse"}
+
+
+def make_loss(cfg, class_weights=None):
+    """Give loss(out, y) of train.loss on the model's raw outputs; y may be soft (mixup) for every task.
+
+    multiclass y: class codes, or one row of class probabilities per image after mixup/cutmix.
+    train.label_smoothing moves that much of each target's weight evenly onto every class (0/1 targets too).
+    class_weights (train.class_weights: balanced) weigh each class's examples (multiclass, binary, multilabel).
+    """
+    task, spec = cfg["task"], cfg["train"]
+    name = AUTO_LOSS[task] if spec["loss"] == "auto" else spec["loss"]
+    smoothing, gamma = spec["label_smoothing"], spec["focal_gamma"]
+
+    def targets(out, y):  # soft targets the width of out, smoothed
+        if task == "multiclass":
+            y = y if y.dtype.is_floating_point and y.dim() == 2 else torch.nn.functional.one_hot(y, out.shape[1])
+        y = y.float().reshape(out.shape)
+        return y * (1 - smoothing) + smoothing / (out.shape[1] if task == "multiclass" else 2)
+
+    def weigh(losses, y):
+        """Give the mean loss, each element weighed by its class's weight (train.class_weights)."""
+        if class_weights is None:
+            return losses.mean()
+        w = class_weights.to(losses.device)
+        if task == "multiclass":  # a loss per image; y: its class probabilities
+            return (losses * (y @ w)).mean()
+        if task == "binary":  # w: [negative, positive]
+            return (losses * (y * w[1] + (1 - y) * w[0])).mean()
+        return (losses * (y * w + (1 - y))).mean()  # multilabel: w per label weighs its positives
+
+    def ce(out, y):
+        y = targets(out, y)
+        return weigh(-(y * torch.log_softmax(out.float(), dim=1)).sum(1), y)
+
+    def bce(out, y):
+        y = targets(out, y)
+        return weigh(torch.nn.functional.binary_cross_entropy_with_logits(out.float(), y, reduction="none"), y)
+
+    def focal(out, y):  # Lin et al.: (1 - p_t)^gamma down-weighs the examples already right; gamma 0 is ce / bce
+        y = targets(out, y)
+        if task == "multiclass":
+            log_p = torch.log_softmax(out.float(), dim=1)
+            return weigh(-(y * (1 - log_p.exp()) ** gamma * log_p).sum(1), y)
+        p = torch.sigmoid(out.float())
+        p_t = y * p + (1 - y) * (1 - p)
+        return weigh((1 - p_t) ** gamma * torch.nn.functional.binary_cross_entropy_with_logits(
+            out.float(), y, reduction="none"), y)
+
+    def mse(out, y):
+        return torch.nn.functional.mse_loss(out.float().squeeze(1), y.float())
+
+    def l1(out, y):
+        return torch.nn.functional.l1_loss(out.float().squeeze(1), y.float())
+
+    return {"ce": ce, "bce": bce, "focal": focal, "mse": mse, "l1": l1}[name]
+
+
+def balanced_class_weights(task, y, n_classes):
+    """Give train.class_weights: balanced: n / (n_classes * count) per class of the fold's train rows (labels: pos/neg)."""
+    y = torch.as_tensor(y)
     if task == "multiclass":
-        return torch.nn.CrossEntropyLoss()
-    if task == "regression":
-        return lambda out, y: torch.nn.functional.mse_loss(out.squeeze(1), y.float())
+        counts = torch.bincount(y.long(), minlength=n_classes).float()
+        return len(y) / (n_classes * counts.clamp(min=1))
+    positive = y.float().reshape(len(y), -1).mean(0).clamp(1e-6, 1 - 1e-6)  # binary: one column
     if task == "binary":
-        return lambda out, y: torch.nn.functional.binary_cross_entropy_with_logits(out.squeeze(1), y.float())
-    return lambda out, y: torch.nn.functional.binary_cross_entropy_with_logits(out, y.float())
+        return torch.stack([0.5 / (1 - positive[0]), 0.5 / positive[0]])
+    return (1 - positive) / positive  # multilabel: each label's positives weigh as much as its negatives
 
 
 def to_prediction(task, out, target_stats=None):
@@ -111,3 +173,70 @@ def make_scheduler(cfg, optimizer, steps_per_epoch, epochs):
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Ema:
+    """train.ema: an exponential moving average of the model's weights, which validates and predicts for it.
+
+    After each optimizer step: ema = decay * ema + (1 - decay) * weights. Early on the average would lean on
+    the random start, so the decay used is min(decay, (1 + updates) / (10 + updates)), as timm's ModelEmaV3.
+    Buffers (BatchNorm's running statistics) are copied. state_dict() holds the weights and the update count,
+    so a resumed run goes on with the same average.
+    """
+
+    def __init__(self, net, decay):
+        self.module = copy.deepcopy(net).eval().requires_grad_(False)
+        self.decay, self.updates = decay, 0
+
+    @torch.no_grad()
+    def update(self, net):
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for ema, now in zip(self.module.state_dict().values(), net.state_dict().values()):
+            if ema.dtype.is_floating_point:
+                ema.mul_(decay).add_(now.detach(), alpha=1 - decay)
+            else:
+                ema.copy_(now)
+        self.updates += 1
+
+    def state_dict(self):
+        return {"module": self.module.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state):
+        self.module.load_state_dict(state["module"])
+        self.updates = state["updates"]
+
+
+def pick_precision(cfg, device):
+    """Give (autocast dtype or None for fp32, whether a GradScaler is needed) for train.precision on `device`.
+
+    auto: bf16 on a GPU that has it, fp16 with a GradScaler on other CUDA GPUs, fp32 on the CPU. fp16 or bf16
+    asked for where it cannot run (the CPU; bf16 on a GPU without it) falls back to fp32 and says so once.
+    """
+    asked = cfg["train"]["precision"]
+    cuda = device.type == "cuda"
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    if asked == "auto":
+        return (torch.bfloat16, False) if bf16 else (torch.float16, True) if cuda else (None, False)
+    if asked == "fp16" and cuda:
+        return torch.float16, True
+    if asked == "bf16" and bf16:
+        return torch.bfloat16, False
+    if asked != "fp32":
+        tell_once(f"  train.precision {asked}: not available on {device.type}{' (no bf16 on this GPU)' if cuda else ''}, "
+                  "so fp32")
+    return None, False
+
+
+@functools.lru_cache(maxsize=None)
+def tell_once(message):
+    log.info(message)
+
+
+def prepare_model(cfg, net, device):
+    """Give the model on `device`, channels_last (train.channels_last) and compiled (train.compile) when asked."""
+    net = net.to(device)
+    if cfg["train"]["channels_last"]:
+        net = net.to(memory_format=torch.channels_last)  # faster convolutions on recent GPUs with AMP
+    if cfg["train"]["compile"]:
+        net = torch.compile(net)  # minutes of compiling, then faster epochs: for long runs
+    return net

@@ -1,6 +1,6 @@
 """One run: read the table and images, split into folds, train a timm model per fold, predict with TTA, save.
 
-The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop) -> infer. The images and
+The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop: train_one_epoch, validate) -> infer. The images and
 augmentations are in data.py; the model, optimizer, schedule and loss in model.py; metrics in metrics.py;
 the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv, curves.png) in image/;
 seeding and small helpers in util.py.
@@ -15,8 +15,10 @@ import torch
 import data as data_io
 import model as model_io
 from image import checkpoints
-from image.checks import check_config  # noqa: F401  (the runner's contract: train.check_config)
+from image.checks import check_config, neutral_values  # noqa: F401  (the runner's contract)
 from image.curves import track_epoch
+from image.eta import Eta
+from image.fold_state import FoldState
 from image.folds import make_folds
 from image.outputs import check_layout, save_outputs
 from metrics import METRICS, score
@@ -83,7 +85,7 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
     oof = np.zeros(table.y.shape if task != "multiclass" else (len(table.y), len(table.classes)))
     test_pred = np.zeros((len(test_set), *oof.shape[1:]))
     (run_dir / "models").mkdir(exist_ok=True)
-    scores, history, clock = [], [], {"epochs_left": n_splits * epochs, "seconds": 0.0, "epochs": 0}
+    scores, history, eta = [], [], Eta(n_splits * epochs)
     checkpoints.check_rows(resume, checkpoints.rows_digest(table.y, folds))
     flips, started = tta_flips(cfg), time.perf_counter()
     for k in range(n_splits):
@@ -97,7 +99,7 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
             valid_set = data_io.ImageDataset([table.paths[i] for i in valid_idx], size, subset(images, valid_idx),
                                              targets[valid_idx])
             net, fold_history, valid_pred = train_fold(cfg, k, n_splits, copy.deepcopy(base), train_set, valid_set,
-                                                       table, valid_idx, device, epochs, clock, run_dir, resume)
+                                                       table, valid_idx, device, epochs, eta, run_dir, resume)
             valid_pred = infer(cfg, net, valid_set, device, table.target_stats, flips)[0] if flips else valid_pred
             fold = {"oof": valid_pred, "test": infer(cfg, net, test_set, device, table.target_stats, flips)[0],
                     "score": float(score(metric, table.y[valid_idx], valid_pred)), "history": fold_history,
@@ -105,7 +107,7 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
             checkpoints.save_fold(resume, k, fold, run_dir / "models" / f"fold{k}.pt", n_splits)
             del net
         else:
-            clock["epochs_left"] -= epochs
+            eta.skip(epochs)
         oof[valid_idx] = fold["oof"]
         test_pred += fold["test"] / n_splits
         scores.append(score(metric, table.y[valid_idx], oof[valid_idx]))
@@ -139,77 +141,105 @@ def tta_flips(cfg):
 
 # ---------------------------------------------------------------- one fold: the epoch loop
 
-def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, device, epochs, clock, run_dir, resume=None):
+def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, device, epochs, eta, run_dir, resume=None):
     """Train one fold; keep the checkpoint of the best valid score; give the model at its best, the history, valid predictions.
 
     With `resume`, the fold's state is saved after every epoch (and every train.checkpoint_minutes), and a
-    state saved there by a stopped process of this run is gone on from.
+    state saved there by a stopped process of this run is gone on from (image/fold_state.py).
     """
-    spec, task, metric = cfg["train"], cfg["task"], cfg["metric"]
+    spec, metric = cfg["train"], cfg["metric"]
     torch.manual_seed(cfg["seed"] + k)
-    net = net.to(device)
+    net, n_out = model_io.prepare_model(cfg, net, device), model_io.n_outputs(cfg["task"], table.classes)
+    forward = torch.compile(net) if spec["compile"] else net  # train.compile: minutes of compiling, faster epochs
     loader = data_io.make_loader(cfg, train_set, shuffle=True, seed=cfg["seed"] + k)
-    accumulate = spec["accumulate"]
     optimizer = model_io.make_optimizer(cfg, net)
-    scheduler = model_io.make_scheduler(cfg, optimizer, math.ceil(len(loader) / accumulate), epochs)
-    loss_fn = model_io.make_loss(task)
-    amp = spec["amp"] and device.type == "cuda"  # mixed precision pays on a GPU only
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    higher, checkpoint = METRICS[metric].higher_is_better, run_dir / "models" / f"fold{k}.pt"
-    parts = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
-    loop = checkpoints.load_state(resume, k, parts, loader, checkpoint, n_splits) or {
-        "epoch": 0, "step": 0, "loss_sum": 0.0, "seen": 0, "best": None, "best_epoch": 0, "best_pred": None, "history": []}
-    every = spec["checkpoint_minutes"] * 60 if spec["checkpoint_minutes"] is not None and resume is not None else None
-    clock["epochs_left"] -= loop["epoch"]
-    # A state saved by the epoch that train.patience stopped the fold at trains no further.
-    stopped = spec["patience"] and loop["epoch"] and loop["epoch"] - loop["best_epoch"] >= spec["patience"]
-    for epoch in range(loop["epoch"] + 1, (loop["epoch"] if stopped else epochs) + 1):
-        started = last_save = time.perf_counter()
-        net.train()
-        skip, seen_before = loop["step"], loop["seen"] if loop["step"] else 0  # resumed mid-epoch: batches done before
-        loop_start = loader.generator.get_state()  # the epoch's order: a state saved mid-epoch draws it again
-        if not skip:
-            loop["loss_sum"], loop["seen"] = 0.0, 0
-        for step, (images, y) in enumerate(checkpoints.batches(loader, skip, loop.get("rng")), start=skip):
-            with torch.autocast(device.type, enabled=amp):
-                loss = loss_fn(net(normalize(images.to(device, non_blocking=True), cfg)), y.to(device))
-            scaler.scale(loss / accumulate).backward()
-            loop["loss_sum"], loop["seen"] = loop["loss_sum"] + loss.item() * len(y), loop["seen"] + len(y)
-            if (step + 1) % accumulate == 0 or step + 1 == len(loader):  # gradient accumulation
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-                if every is not None and step + 1 < len(loader) and time.perf_counter() - last_save >= every:
-                    # mid-epoch, at an optimizer step (no gradient pending): the batches done and the epoch's order
-                    checkpoints.save_state(resume, k, parts, dict(loop, step=step + 1, loader_start=loop_start), checkpoint, n_splits)
-                    last_save = time.perf_counter()
-        loop["step"] = 0
-        loss_sum, seen = loop["loss_sum"], loop["seen"]
+    scheduler = model_io.make_scheduler(cfg, optimizer, math.ceil(len(loader) / spec["accumulate"]), epochs)
+    weights = (model_io.balanced_class_weights(cfg["task"], train_set.targets, len(table.classes))
+               if spec["class_weights"] == "balanced" else None)
+    loss_fn = model_io.make_loss(cfg, weights)
+    precision = model_io.pick_precision(cfg, device)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision[1])
+    ema = model_io.Ema(net, spec["ema"]) if spec["ema"] else None
+    checkpoint = run_dir / "models" / f"fold{k}.pt"
+    parts = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler, **({"ema": ema} if ema else {})}
+    state = FoldState(resume, k, n_splits, checkpoint, parts, spec["checkpoint_minutes"])
+    state.load(loader)
+    eta.skip(state.epoch)
+    for epoch in state.epochs_to_train(epochs, spec["patience"]):
+        started = time.perf_counter()
+        batches = state.batches(loader)
+        train_one_epoch(cfg, net, forward, batches, len(loader), optimizer, scheduler, scaler, loss_fn, ema, device,
+                        precision[0], n_out, state.tally, state.saver(loader))
         train_seconds = time.perf_counter() - started
-        valid_pred, valid_loss = infer(cfg, net, valid_set, device, table.target_stats, loss_fn=loss_fn)
+        judged = ema.module if ema else net  # validation, the best checkpoint and predictions use the EMA weights
+        valid_pred, valid_loss = validate(cfg, judged, valid_set, device, table.target_stats, loss_fn)
         value = float(score(metric, table.y[valid_idx], valid_pred))
-        improved = loop["best"] is None or (value > loop["best"] if higher else value < loop["best"])
+        improved = state.best is None or (value > state.best if METRICS[metric].higher_is_better else value < state.best)
         if improved:
-            loop["best"], loop["best_epoch"], loop["best_pred"] = value, epoch, valid_pred
-            save_checkpoint(net, cfg, epoch, value, checkpoint)
+            state.best, state.best_epoch, state.best_pred = value, epoch, valid_pred
+            checkpoints.save_checkpoint(judged, cfg, epoch, value, checkpoint)
         seconds = time.perf_counter() - started
-        history = loop["history"]
-        history.append({"fold": k, "epoch": epoch, "train_loss": loss_sum / seen, "valid_loss": valid_loss, metric: value,
-                        "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3), "best": improved})
-        track_epoch(history[-1])
-        loop["epoch"] = epoch
-        checkpoints.save_state(resume, k, parts, dict(loop, loader_start=loader.generator.get_state()), checkpoint, n_splits)
-        clock["seconds"], clock["epochs"], clock["epochs_left"] = clock["seconds"] + seconds, clock["epochs"] + 1, clock["epochs_left"] - 1
-        log.info(f"  fold {k + 1}/{n_splits} epoch {epoch}/{epochs} train_loss={loss_sum / seen:.4f} valid_loss={valid_loss:.4f} "
-                 f"{metric}={value:.5f}{' *' if improved else ''} lr={history[-1]['lr']:.2e} "
-                 f"({seconds:.1f}s, {(seen - seen_before) / train_seconds:,.0f} images/s; ~{clock['seconds'] / clock['epochs'] * clock['epochs_left']:.0f}s left)")
-        if spec["patience"] and epoch - loop["best_epoch"] >= spec["patience"]:
+        row = {"fold": k, "epoch": epoch, "train_loss": state.tally["loss_sum"] / state.tally["seen"],
+               "valid_loss": valid_loss, metric: value, "lr": optimizer.param_groups[0]["lr"],
+               "seconds": round(seconds, 3), "best": improved}
+        state.end_epoch(epoch, row, loader)
+        track_epoch(row)
+        eta.epoch_done(seconds)
+        log.info(f"  fold {k + 1}/{n_splits} epoch {epoch}/{epochs} train_loss={row['train_loss']:.4f} "
+                 f"valid_loss={valid_loss:.4f} {metric}={value:.5f}{' *' if improved else ''} lr={state.tally['lr']:.2e} "
+                 f"({seconds:.1f}s, {state.tally['images'] / train_seconds:,.0f} images/s; {eta.text()})")
+        if state.patience_ran_out(spec["patience"]):
             log.info(f"  fold {k + 1}/{n_splits}: no better {metric} for {spec['patience']} epochs (train.patience); stopped")
-            clock["epochs_left"] -= epochs - epoch
+            eta.skip(epochs - epoch)
             break
     net.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True)["model"])
-    return net, loop["history"], loop["best_pred"]
+    return net, state.history, state.best_pred
+
+
+def train_one_epoch(cfg, net, forward, batches, n_batches, optimizer, scheduler, scaler, loss_fn, ema, device, dtype,
+                    n_out, tally, after_step):
+    """Train one epoch over `batches` ((step, (images, targets)) pairs); add its loss and images to `tally`.
+
+    One optimizer step every train.accumulate batches, and one for the last, smaller group. after_step(step)
+    is called after each optimizer step (the fold's state saves itself there when it is due).
+    """
+    net.train()
+    accumulate, clip = cfg["train"]["accumulate"], cfg["train"]["grad_clip"]
+    for step, (images, y) in batches:
+        x, y = data_io.mix_batch(cfg, to_input(images, cfg, device), y.to(device), n_out)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = loss_fn(forward(x), y)
+        scaler.scale(loss / accumulate).backward()
+        tally["loss_sum"], tally["seen"] = tally["loss_sum"] + loss.item() * len(y), tally["seen"] + len(y)
+        tally["images"] += len(y)
+        if (step + 1) % accumulate == 0 or step + 1 == n_batches:  # the last group of the epoch may be smaller
+            optimizer_step(net, optimizer, scaler, clip)
+            tally["lr"] = optimizer.param_groups[0]["lr"]  # the rate this step used, for the log
+            scheduler.step()
+            if ema is not None:
+                ema.update(net)
+            after_step(step + 1)
+
+
+def optimizer_step(net, optimizer, scaler, clip):
+    """Step the optimizer on the summed gradients, their total norm cut to train.grad_clip first when it is set."""
+    if clip is not None:
+        scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+        torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def validate(cfg, net, dataset, device, target_stats, loss_fn):
+    """Give the valid images' predictions (no TTA) and their mean loss."""
+    return infer(cfg, net, dataset, device, target_stats, loss_fn=loss_fn)
+
+
+def to_input(images, cfg, device):
+    """Give a batch of uint8 images as the model's input: on the device, normalized, channels_last when asked."""
+    x = normalize(images.to(device, non_blocking=True), cfg)
+    return x.contiguous(memory_format=torch.channels_last) if cfg["train"]["channels_last"] else x
 
 
 def normalize(images, cfg):
@@ -219,23 +249,16 @@ def normalize(images, cfg):
     return (images.float() / 255 - mean) / std
 
 
-def save_checkpoint(net, cfg, epoch, value, path):
-    """Write the model's weights with what they were trained by, under a temporary name renamed into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"model": net.state_dict(), "epoch": epoch, cfg["metric"]: value, "model_name": cfg["model"]["name"]}, tmp)
-    tmp.replace(path)
-
-
 @torch.no_grad()
 def infer(cfg, net, dataset, device, target_stats, flips=(), loss_fn=None):
     """Give predictions for `dataset`, each the mean over the image and its flips (TTA), and the mean loss on the images."""
     net.eval()
-    amp = cfg["train"]["amp"] and device.type == "cuda"
+    dtype = model_io.pick_precision(cfg, device)[0] if device.type == "cuda" else None
     preds, loss_sum = [], 0.0
     for images, y in data_io.make_loader(cfg, dataset, shuffle=False):
-        x = normalize(images.to(device, non_blocking=True), cfg)
+        x = to_input(images, cfg, device)
         views = [x] + [x.flip(3) if flip == "hflip" else x.flip(2) for flip in flips]
-        with torch.autocast(device.type, enabled=amp):
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             outs = [net(view).float() for view in views]
         if loss_fn is not None:
             loss_sum += loss_fn(outs[0], y.to(device)).item() * len(y)

@@ -1,5 +1,8 @@
 """check_config: every value of config.yml and of each run checked before any training (the runner calls it).
 
+The checks are one table, KEYS: a row per key says what its value must be and how to fix it, and, for a
+knob, the value that turns it off (what a key added to config.yml may hold without making finished runs
+stale: neutral_values). A new key is one row. The few rules that tie two keys together follow the table.
 Quick on purpose (no torch, no timm): `exp.py --list` and `--dry-run` call it for every run. Whether
 model.name is a timm model is checked before training, in train.check_before_training.
 """
@@ -7,75 +10,114 @@ from metrics import METRICS
 from runner.util import ConfigError
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
-OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULERS = ("cosine", "none")
 SCHEMES = ("kfold", "stratified", "group", "stratified_group")
+LOSSES = ("auto", "ce", "bce", "focal", "mse", "l1")
+LOSSES_OF_TASK = {"multiclass": ("ce", "focal"), "multilabel": ("bce", "focal"), "binary": ("bce", "focal"),
+                  "regression": ("mse", "l1")}  # the losses model.make_loss gives each task
+NO_OFF = object()  # a key that is no knob: any value of it changes what a run trains
+
+
+def whole(low=1):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def number(low=None, high=None, above=None):
+    return lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool) and (low is None or v >= low)
+                      and (high is None or v <= high) and (above is None or v > above))
+
+
+def one_of(*choices):
+    return lambda v: isinstance(v, (str, bool)) and v in choices
+
+
+def null_or(test):
+    return lambda v: v is None or test(v)
+
+
+def numbers(n, test=number()):
+    return lambda v: isinstance(v, list) and len(v) == n and all(map(test, v))
+
+
+def pattern(v):
+    return isinstance(v, str) and "{" in v
+
+
+boolean = one_of(True, False)
+
+# (dotted key, what its value must be, the fix the message gives, the value that turns it off)
+KEYS = [
+    ("task", one_of(*TASKS), f"one of {', '.join(TASKS)}.", NO_OFF),
+    ("data.image", pattern, "a path pattern relative to data.dir with a column in braces, e.g. train_images/{id}.png.",
+     NO_OFF),
+    ("data.test_image", pattern, "a path pattern relative to data.dir with a column in braces, e.g. "
+                                 "test_images/{id}.png.", NO_OFF),
+    ("image.size", lambda v: whole()(v) or numbers(2, whole())(v), "a number of pixels (224), or [height, width].",
+     NO_OFF),
+    ("image.mean", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
+    ("image.std", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
+    ("dataset.batch_size", whole(), "a whole number of images, e.g. 32.", NO_OFF),
+    ("dataset.num_workers", null_or(whole(0)), "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main "
+                                               "process) or a number of worker processes.", None),
+    ("dataset.cache", boolean, "true or false.", NO_OFF),
+    ("train.epochs", whole(), "a whole number, 1 or more.", NO_OFF),
+    ("train.accumulate", whole(), "a whole number, 1 or more.", 1),
+    ("debug.epochs", whole(), "a whole number, 1 or more.", NO_OFF),
+    ("train.lr", number(above=0), "a positive number, e.g. 0.001.", NO_OFF),
+    ("train.weight_decay", number(0), "0 or more.", NO_OFF),
+    ("train.warmup_epochs", number(0), "0 or more.", 0),
+    ("train.optimizer", one_of("adamw", "adam", "sgd"), "one of adamw, adam, sgd.", NO_OFF),
+    ("train.scheduler", one_of("cosine", "none"), "one of cosine, none.", NO_OFF),
+    ("train.patience", null_or(whole()), "null (train every epoch) or a number of epochs without a better valid score.",
+     None),
+    ("train.checkpoint_minutes", null_or(number(0)), "null (a stopped run resumes from its last finished epoch) or "
+                                                     "minutes between saves inside an epoch, e.g. 30.", None),
+    ("train.loss", one_of(*LOSSES), f"one of {', '.join(LOSSES)} (auto: the task's usual loss).", "auto"),
+    ("train.label_smoothing", number(0, 0.999), "a share from 0 (off) to below 1, e.g. 0.1.", 0),
+    ("train.focal_gamma", number(0), "0 or more (2 is usual; 0 makes focal the plain ce / bce).", 2.0),
+    ("train.class_weights", null_or(one_of("balanced")), "null (every example weighs the same) or balanced.", None),
+    ("train.ema", null_or(number(0, high=0.9999999)), "null (off), or a decay below 1, e.g. 0.999.", None),
+    ("train.grad_clip", null_or(number(above=0)), "null (off), or the largest total gradient norm, e.g. 1.0.", None),
+    ("train.precision", one_of("auto", "fp32", "fp16", "bf16"), "auto, fp32, fp16 or bf16.", "auto"),
+    ("train.compile", boolean, "true or false.", False),
+    ("train.channels_last", boolean, "true or false.", False),
+    ("model.name", lambda v: isinstance(v, str), "a timm architecture, e.g. resnet18.", NO_OFF),
+    ("model.pretrained", lambda v: v is None or isinstance(v, (bool, str)),
+     "null, true (timm's weights from the hub), or the path of a weights file.", None),
+    ("model.params", lambda v: v is None or isinstance(v, dict), "a section.", NO_OFF),
+    ("model.device", lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:")),
+     "auto (CUDA when there is one), cpu, cuda or cuda:1.", NO_OFF),
+    ("augment.hflip", number(0, 1), "a probability from 0 (off) to 1.", 0),
+    ("augment.vflip", number(0, 1), "a probability from 0 (off) to 1.", 0),
+    ("augment.random_resized_crop", null_or(numbers(2, number(above=0, high=1))),
+     "null, or the [smallest, largest] share of the image to crop, e.g. [0.8, 1.0].", None),
+    ("augment.mixup", number(0), "mixup's alpha, 0 (off) or more, e.g. 0.4.", 0),
+    ("augment.cutmix", number(0), "cutmix's alpha, 0 (off) or more, e.g. 1.0.", 0),
+    ("augment.mix_prob", number(0, 1), "the share of batches mixed, from 0 to 1.", 1.0),
+    ("tta.hflip", boolean, "true or false.", False),
+    ("tta.vflip", boolean, "true or false.", False),
+    ("cv.scheme", one_of(*SCHEMES), f"one of {', '.join(SCHEMES)}.", NO_OFF),
+    ("cv.n_splits", whole(2), "2 or more.", NO_OFF),
+]
 
 
 def check_config(cfg, where):
     """Raise ConfigError for the first value no run could train with, naming the key and the fix."""
-    task, metric = cfg["task"], cfg["metric"]
+    for key, test, fix, _ in KEYS:
+        if not test(dig(cfg, key)):
+            fail(cfg, where, key, fix)
+    for rule in (metric_fits_task, target_fits_task, crop_is_ordered, loss_fits_task, groups_are_named):
+        problem = rule(cfg)
+        if problem:
+            fail(cfg, where, *problem)
 
-    def need(ok, key, fix):
-        if not ok:
-            value = dig(cfg, key)
-            raise ConfigError(f"{where}: {key} is {value!r}, which cannot work. Fix: {fix}")
 
-    need(task in TASKS, "task", f"one of {', '.join(TASKS)}.")
-    need(metric in METRICS, "metric", f"one of {', '.join(m for m in METRICS if task in METRICS[m].tasks)}, "
-                                      "or add yours to metrics.py.")
-    need(task in METRICS[metric].tasks, "metric", f"task {task} is scored by one of "
-                                                  f"{', '.join(m for m in METRICS if task in METRICS[m].tasks)}.")
-    target = cfg["data"]["target"]
-    if task == "multilabel":
-        need(isinstance(target, list) and target and all(isinstance(t, str) for t in target), "data.target",
-             "for multilabel, a list of the 0/1 label columns, e.g. [cat, dog].")
-    else:
-        need(isinstance(target, str), "data.target", f"one column name (a list is for task multilabel).")
-    for key in ("data.image", "data.test_image"):
-        need(isinstance(dig(cfg, key), str) and "{" in dig(cfg, key), key,
-             "a path pattern relative to data.dir with a column in braces, e.g. train_images/{id}.png.")
-    size = cfg["image"]["size"]
-    need(positive_int(size) or (isinstance(size, list) and len(size) == 2 and all(map(positive_int, size))),
-         "image.size", "a number of pixels (224), or [height, width].")
-    for key in ("image.mean", "image.std"):
-        need(isinstance(dig(cfg, key), list) and len(dig(cfg, key)) == 3, key, "three numbers, one per channel (RGB).")
-    need(positive_int(cfg["dataset"]["batch_size"]), "dataset.batch_size", "a whole number of images, e.g. 32.")
-    workers = cfg["dataset"]["num_workers"]
-    need(workers is None or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0), "dataset.num_workers",
-         "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main process) or a number of worker processes.")
-    need(isinstance(cfg["dataset"]["cache"], bool), "dataset.cache", "true or false.")
-    for key in ("train.epochs", "train.accumulate", "debug.epochs"):
-        need(positive_int(dig(cfg, key)), key, "a whole number, 1 or more.")
-    need(number(cfg["train"]["lr"]) and cfg["train"]["lr"] > 0, "train.lr", "a positive number, e.g. 0.001.")
-    need(number(cfg["train"]["weight_decay"]) and cfg["train"]["weight_decay"] >= 0, "train.weight_decay", "0 or more.")
-    need(number(cfg["train"]["warmup_epochs"]) and cfg["train"]["warmup_epochs"] >= 0, "train.warmup_epochs", "0 or more.")
-    need(cfg["train"]["optimizer"] in OPTIMIZERS, "train.optimizer", f"one of {', '.join(OPTIMIZERS)}.")
-    need(cfg["train"]["scheduler"] in SCHEDULERS, "train.scheduler", f"one of {', '.join(SCHEDULERS)}.")
-    need(cfg["train"]["patience"] is None or positive_int(cfg["train"]["patience"]), "train.patience",
-         "null (train every epoch) or a number of epochs without a better valid score.")
-    minutes = cfg["train"]["checkpoint_minutes"]
-    need(minutes is None or (number(minutes) and minutes >= 0), "train.checkpoint_minutes",
-         "null (a stopped run resumes from its last finished epoch) or minutes between saves inside an epoch, e.g. 30.")
-    need(isinstance(cfg["train"]["amp"], bool), "train.amp", "true or false (used on CUDA only).")
-    need(isinstance(cfg["model"]["name"], str), "model.name", "a timm architecture, e.g. resnet18.")
-    need(cfg["model"]["pretrained"] is None or isinstance(cfg["model"]["pretrained"], (bool, str)), "model.pretrained",
-         "null, true (timm's weights from the hub), or the path of a weights file.")
-    need(cfg["model"]["params"] is None or isinstance(cfg["model"]["params"], dict), "model.params", "a section.")
-    device = cfg["model"]["device"]
-    need(isinstance(device, str) and (device in ("auto", "cpu", "cuda", "mps") or device.startswith("cuda:")),
-         "model.device", "auto (CUDA when there is one), cpu, cuda or cuda:1.")
-    for key in ("augment.hflip", "augment.vflip"):
-        need(number(dig(cfg, key)) and 0 <= dig(cfg, key) <= 1, key, "a probability from 0 (off) to 1.")
-    crop = cfg["augment"]["random_resized_crop"]
-    need(crop is None or (isinstance(crop, list) and len(crop) == 2 and all(map(number, crop)) and 0 < crop[0] <= crop[1] <= 1),
-         "augment.random_resized_crop", "null, or the [smallest, largest] share of the image to crop, e.g. [0.8, 1.0].")
-    for key in ("tta.hflip", "tta.vflip"):
-        need(isinstance(dig(cfg, key), bool), key, "true or false.")
-    cv = cfg["cv"]
-    need(cv["scheme"] in SCHEMES, "cv.scheme", f"one of {', '.join(SCHEMES)}.")
-    need(isinstance(cv["n_splits"], int) and cv["n_splits"] >= 2, "cv.n_splits", "2 or more.")
-    need(cv["group"] is not None or "group" not in cv["scheme"], "cv.group", "the column of the groups, for a group scheme.")
+def neutral_values():
+    """Give {dotted key: the value that turns the knob off}, for the runner's staleness rule."""
+    return {key: off for key, _, _, off in KEYS if off is not NO_OFF}
+
+
+def fail(cfg, where, key, fix):
+    raise ConfigError(f"{where}: {key} is {dig(cfg, key)!r}, which cannot work. Fix: {fix}")
 
 
 def dig(cfg, dotted):
@@ -85,9 +127,42 @@ def dig(cfg, dotted):
     return value
 
 
-def positive_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+# ---------------------------------------------------------------- rules that tie keys together
+
+def scored_by(task):
+    return ", ".join(m for m in METRICS if task in METRICS[m].tasks)
 
 
-def number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def metric_fits_task(cfg):
+    if cfg["metric"] not in METRICS:
+        return "metric", f"one of {scored_by(cfg['task'])}, or add yours to metrics.py."
+    if cfg["task"] not in METRICS[cfg["metric"]].tasks:
+        return "metric", f"task {cfg['task']} is scored by one of {scored_by(cfg['task'])}."
+
+
+def target_fits_task(cfg):
+    target = cfg["data"]["target"]
+    if cfg["task"] == "multilabel":
+        if not (isinstance(target, list) and target and all(isinstance(t, str) for t in target)):
+            return "data.target", "for multilabel, a list of the 0/1 label columns, e.g. [cat, dog]."
+    elif not isinstance(target, str):
+        return "data.target", "one column name (a list is for task multilabel)."
+
+
+def crop_is_ordered(cfg):
+    crop = cfg["augment"]["random_resized_crop"]
+    if crop is not None and crop[0] > crop[1]:
+        return "augment.random_resized_crop", "the smallest share first, e.g. [0.8, 1.0]."
+
+
+def loss_fits_task(cfg):
+    loss, task = cfg["train"]["loss"], cfg["task"]
+    if loss != "auto" and loss not in LOSSES_OF_TASK[task]:
+        return "train.loss", f"auto, or for task {task}: {', '.join(LOSSES_OF_TASK[task])}."
+    if cfg["train"]["class_weights"] and task == "regression":
+        return "train.class_weights", "null: a regression target has no classes to weigh."
+
+
+def groups_are_named(cfg):
+    if cfg["cv"]["group"] is None and "group" in cfg["cv"]["scheme"]:
+        return "cv.group", "the column of the groups, for a group scheme."
