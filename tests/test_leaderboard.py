@@ -2,6 +2,7 @@
 import csv
 import importlib
 import json
+import subprocess
 import sys
 
 import pytest
@@ -76,3 +77,25 @@ def test_leaderboard_chart_tells_runs_apart_and_its_axis_says_what_it_is(board_p
     assert axis.startswith("runs in the order they finished")
     readme = (board_project / "README.md").read_text()
     assert "in the order they finished" in readme, "the README describes the chart's axis as the chart does"
+
+
+BLOCK_MATPLOTLIB = """
+import os, runpy, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError(f"No module named {name!r}")
+sys.meta_path.insert(0, Block())
+sys.path.insert(0, "scripts")
+sys.argv = ["scripts/leaderboard.py"]
+runpy.run_path("scripts/leaderboard.py", run_name="__main__")
+"""
+
+
+def test_without_matplotlib_the_board_is_written_and_the_chart_is_one_message(board_project):
+    result = subprocess.run([sys.executable, "-c", BLOCK_MATPLOTLIB], cwd=board_project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "data/output/leaderboard.png not drawn: No module named 'matplotlib'. Fix: pip install matplotlib" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (board_project / "data/output/leaderboard.csv").is_file()
+    assert not (board_project / "data/output/leaderboard.png").exists()

@@ -481,7 +481,8 @@ def test_summary_marks_the_best_run_of_the_whole_experiment(fast):
     scores = {run: json.loads((fast / EXP / run / "metrics.json").read_text())["cv"] for run in ("run001", "run002")}
     assert scores["run001"] > scores["run002"], "the test needs run001 to score better"
     assert re.search(r"run002  accuracy=0\.\d+\n", result.stdout), "run002 is not marked best"
-    assert f"(best so far: run001 accuracy={scores['run001']:.5f})" in result.stdout
+    assert f"finished before:\n" in result.stdout
+    assert re.search(rf"run001  accuracy={scores['run001']:.5f}  <- best\n", result.stdout), result.stdout
 
 
 def test_empty_config_yml_is_blamed_on_config_yml(fast):

@@ -29,7 +29,7 @@ from helpers.atomic_files import write_atomically
 from helpers.leaderboard_chart import draw_history
 from helpers.leaderboard_records import finish_time, join_lb, read_runs, read_submissions
 from helpers.leaderboard_tables import render_markdown, render_text, write_csv
-from helpers.project import OUTPUT_DIR, RECORDS_ROOT, ROOT
+from helpers.project import OUTPUT_DIR, RECORDS_ROOT, ROOT, rel
 
 # This file ranks the runs and writes the board; the jobs around it live in helpers/: leaderboard_records.py
 # (reading the run records and LB scores), leaderboard_tables.py (text, Markdown, CSV), leaderboard_chart.py.
@@ -84,8 +84,13 @@ def filter_rows(groups, exps, metric, top):
 
 
 def plot_history(path, groups):
-    """Write the chart of draw_history to path; give False when no run has a score yet."""
-    fig = draw_history(groups)
+    """Write the chart of draw_history to path; give False when no run has a score yet, or no matplotlib."""
+    try:
+        fig = draw_history(groups)
+    except ImportError as e:  # the tables are written all the same
+        print(f"{rel(path)} not drawn: {e}. Fix: pip install matplotlib (in requirements.txt), or use --no-plot.",
+              file=sys.stderr)
+        return False
     if fig is None:
         return False
     import matplotlib.pyplot as plt

@@ -7,7 +7,7 @@ from .util import log
 
 
 def show_summary(statuses, states, out_root):
-    """Log one line per run of this call; `<- best` marks the best finished run of the whole experiment."""
+    """Log one line per run of this call, then the experiment's other finished runs; `<- best` marks the best of all."""
     import train
 
     def higher_is_better(metric):
@@ -29,8 +29,11 @@ def show_summary(statuses, states, out_root):
         log.info(f"  {s['run']}  {score}{mark}")
         for warning in s.get("warnings") or []:  # the run's warnings (metrics["warnings"]), one line each
             log.info(f"    warning: {warning}")
-    if best and len(done) > 1 and best["run"] not in {s["run"] for s in statuses}:
-        log.info(f"  (best so far: {best['run']} {best['metric']}={best['cv']:.5f})")
+    others = sorted((d for d in done if d["run"] not in {s["run"] for s in statuses}), key=lambda d: d["run"])
+    if others:  # the rest of the experiment, from the records already read: the picture of where it stands
+        log.info("  finished before:")
+        for d in others:
+            log.info(f"  {d['run']}  {d['metric']}={d['cv']:.5f}{'  <- best' if d is best else ''}")
 
 
 @contextlib.contextmanager
