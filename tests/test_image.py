@@ -417,6 +417,10 @@ def kaggle_layouts(project, multilabel):
 def test_switch_competition_finds_where_the_images_are_and_a_run_may_give_height_and_width(image_baked, tmp_path):
     project = quick_copy(image_baked, tmp_path)
     kaggle_layouts(project, multilabel=False)
+    for name in ("train", "test"):  # a few of the example's own images, still there after the competition's download
+        (project / f"data/input/{name}_images").mkdir()
+        for path in sorted((project / f"data/input/images/{name}").iterdir())[:3]:
+            shutil.copy(path, project / f"data/input/{name}_images" / path.name)
 
     result = run_python(project, "scripts/switch_competition.py", "--yes", "--no-debug")
 
@@ -425,6 +429,8 @@ def test_switch_competition_finds_where_the_images_are_and_a_run_may_give_height
     config = yaml.safe_load((project / EXP / "config.yml").read_text())
     assert config["data"]["image"] == "images/train/{image_id}" and config["data"]["test_image"] == "images/test/{image_id}"
     assert config["data"]["id"] == "image_id" and config["task"] == "multiclass" and "target_transform" not in config
+    assert ("left from the bundled example, read by no run now: data/input/train_images/, data/input/test_images/ "
+            "(rm -r data/input/train_images/ data/input/test_images/)") in result.stdout
     one_run(project, "image:\n  size: [24, 16]")
     debug = run_exp(project, "--debug")
     assert debug.returncode == 0, debug.stdout + debug.stderr

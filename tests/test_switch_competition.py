@@ -51,7 +51,8 @@ def test_switch_without_yes_shows_the_plan_and_changes_nothing(project):
 
     assert result.returncode == 1
     assert "data.target: progression" in result.stdout and "task: regression" in result.stdout
-    assert "Run again with --yes" in result.stdout
+    assert "the input is not a terminal (piped or a script), so there was no one to ask. Run again with --yes" \
+        in result.stdout
     assert {name: (project / "exp/exp001" / name).read_text() for name in before} == before
     assert not list((project / "data/output").glob("switched-*"))
 

@@ -112,6 +112,8 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/image/checkpoints.py",
     "exp/exp001/image/checks.py",
     "exp/exp001/image/curves.py",
+    "exp/exp001/image/eta.py",
+    "exp/exp001/image/fold_state.py",
     "exp/exp001/image/folds.py",
     "exp/exp001/image/outputs.py",
     "exp/exp001/metrics.py",

@@ -30,7 +30,7 @@ from datetime import datetime
 import pandas as pd
 import yaml
 
-from helpers.image_paths import multilabel_columns, propose_pattern
+from helpers.image_paths import example_leftovers, multilabel_columns, propose_pattern
 from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
 from helpers.stale import print_stale
 
@@ -260,9 +260,12 @@ def main(argv=None):
     print(f"exp/{args.exp}/exp.py: RUNS becomes one base run.")
     if records:
         print("moved aside: " + ", ".join(str(p.relative_to(ROOT)) + "/" for p in records))
+    if leftovers := example_leftovers(settings):
+        print(f"left from the bundled example, read by no run now: {', '.join(leftovers)} (rm -r {' '.join(leftovers)})")
     if not args.yes:
         if not sys.stdin.isatty():
-            print("Nothing changed. Run again with --yes to apply (or change a guess with --target, --task, --metric).")
+            print("Nothing changed: the input is not a terminal (piped or a script), so there was no one to ask. "
+                  "Run again with --yes to apply (or change a guess with --target, --task, --metric).")
             return 1
         if input("Apply? [y/N] ").strip().lower() not in ("y", "yes"):
             print("Nothing changed.")

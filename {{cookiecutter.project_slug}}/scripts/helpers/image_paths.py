@@ -5,7 +5,10 @@ Kaggle ships them in many ways: train_images/<id>.png, train/<image_id>.jpg, a f
 candidate pattern is tried on the table's first rows, and only one whose files all exist is proposed.
 """
 import os
+import re
 from collections import Counter
+
+from .project import INPUT_DIR, rel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".dcm")
 ROWS_TRIED = 30  # enough to rule out a pattern that fits by chance; the lab checks every file before training
@@ -66,3 +69,22 @@ def multilabel_columns(train, sample):
         return None
     zero_one = all(set(train[c].dropna().unique()) <= {0, 1} for c in labels)
     return labels if zero_one else None
+
+
+# The digits example a kind=image project starts with: train_images/img0000.png ... test_images/img0299.png.
+EXAMPLE_FOLDERS, EXAMPLE_FILE = ("train_images", "test_images"), re.compile(r"img\d{4}\.png")
+
+
+def example_leftovers(settings, input_dir=INPUT_DIR):
+    """Give the bundled example's image folders that the switched config no longer reads (data/input/train_images/)."""
+    read = [str(settings.get(key) or "") for key in ("image", "test_image")]
+    found = []
+    for name in EXAMPLE_FOLDERS:
+        folder = input_dir / name
+        if not folder.is_dir() or any(pattern.startswith(name + "/") for pattern in read):
+            continue
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries]
+        if names and all(EXAMPLE_FILE.fullmatch(n) for n in names):
+            found.append(rel(folder) + "/")
+    return found
