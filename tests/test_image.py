@@ -127,6 +127,22 @@ def test_predict_gives_back_test_pred_on_a_shuffled_subset_of_the_test_images(im
 
 
 @pytest.mark.slow
+def test_predict_takes_a_part_of_the_test_set_without_a_sample_of_its_own(image_trained, tmp_path):
+    project, _ = image_trained
+    record = project / "data/output/exp/exp001/run002"
+    test = pd.read_csv(project / "data/input/test.csv", dtype={"id": str}).sample(frac=0.5, random_state=2)
+    test.to_csv(tmp_path / "part.csv", index=False)
+    result = run_python(project, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "part.csv"),
+                        "--images", "data/input", "--out", str(tmp_path / "sub.csv"))  # the competition's sample
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "holds other ids than data/input/sample_submission.csv (a part of the test set" in result.stdout
+    sub = pd.read_csv(tmp_path / "sub.csv", dtype={"id": str})
+    assert list(sub.columns) == ["id", "label"] and sub["id"].tolist() == test["id"].tolist()  # its ids, its order
+    submitted = pd.read_csv(record / "submission.csv", dtype={"id": str}).set_index("id").loc[test["id"], "label"]
+    assert sub["label"].tolist() == submitted.tolist()
+
+
+@pytest.mark.slow
 def test_a_run_on_the_cpu_gives_the_same_numbers_when_trained_again(image_trained, tmp_path):
     project = tmp_path / "p"
     shutil.copytree(image_trained[0], project)

@@ -8,7 +8,8 @@
 The test table's rows name their images through the run's data.test_image pattern, read from --images
 (default: the test table's folder). Every fold's best checkpoint predicts them with the run's TTA, and the
 submission is the sample (default: data.sample_submission of the run's config, in $KAGGLE_EXP_DATA_DIR when
-set) filled in and checked. Relative paths are read from the project root. Nothing is written but --out and --raw-out.
+set) filled in and checked; for a part of the competition's test file, or another one, it holds the test file's ids
+in its row order, with the sample's columns. Relative paths are read from the project root. Nothing is written but --out and --raw-out.
 
 The run predicts with the code that trained it: its src/. When the run's src/predict.py differs from this
 file, that one runs instead, so later edits here never change a run's predictions.
@@ -169,9 +170,32 @@ def predict(run_dir, args):
     if args.raw_out is not None:
         write(prediction_frame(test[spec["id"]], np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
     if args.out is not None:
-        sample = data_io.read_csv(args.sample, spec["id"])
-        data_io.require_columns(sample, [spec["id"]], args.sample)
+        sample = submission_layout(args, run_dir, test[spec["id"]], spec["id"])
         write(make_submission(cfg, classes, np.asarray(test_pred), test[spec["id"]], sample), args.out)
+
+
+def submission_layout(args, run_dir, ids, id_name):
+    """Give the sample the submission fills in: the competition's for its whole test file; for a part of it or
+    another test file, that file's ids in its row order with the sample's columns (or the run's submission.csv's)."""
+    import pandas as pd
+
+    import data as data_io
+    from runner.util import log
+
+    if args.sample is None or not args.sample.is_file():
+        if not (run_dir / "submission.csv").is_file():  # a packaged record leaves it out
+            raise UsageError(f"no sample submission ({shown(args.sample) + ' not found' if args.sample else 'no project'}), "
+                             f"and {run_dir.name} has no submission.csv to take the columns from. Fix: give --sample PATH.")
+        columns = pd.read_csv(run_dir / "submission.csv", nrows=0).columns
+        log.info(f"no sample submission: the ids of --test in its row order, with the columns of {run_dir.name}/submission.csv")
+        return pd.DataFrame({c: ids.array if c == id_name else 0 for c in columns})
+    sample = data_io.read_csv(args.sample, id_name)
+    data_io.require_columns(sample, [id_name], args.sample)
+    if set(sample[id_name].astype(str)) == set(ids.astype(str)):  # the competition's own test file
+        return sample
+    log.info(f"--test {shown(args.test)} holds other ids than {shown(args.sample)} (a part of the test set, or another "
+             "one): the submission holds its ids in its row order, with the sample's columns")
+    return pd.DataFrame({c: ids.array if c == id_name else sample[c].iloc[:1].repeat(len(ids)).array for c in sample.columns})
 
 
 def write(frame, path):
