@@ -108,6 +108,24 @@ def test_each_image_run_writes_its_record_with_a_checked_submission(image_traine
 
 
 @pytest.mark.slow
+def test_an_image_run_reports_each_class_and_a_second_metric_from_its_out_of_fold_predictions(image_trained):
+    project, _ = image_trained
+    record = project / "data/output/exp/exp001/run001"
+    oof = pd.read_csv(record / "oof.csv")
+    picked = oof.filter(like="pred_").to_numpy().argmax(axis=1)
+    classes = [c[len("pred_"):] for c in oof.filter(like="pred_").columns]
+    truth = oof["label"].astype(str).map({c: k for k, c in enumerate(classes)}).to_numpy()
+    report = pd.read_csv(record / "per_class.csv", dtype={"class": str})
+    assert report["class"].tolist() == classes
+    for k, row in report.iterrows():
+        assert row["support"] == (truth == k).sum()
+        assert row["recall"] == pytest.approx((picked[truth == k] == k).mean() if (truth == k).any() else 0)
+        assert row["precision"] == pytest.approx((truth[picked == k] == k).mean() if (picked == k).any() else 0)
+    metrics = json.loads((record / "metrics.json").read_text())
+    assert metrics["also"]["f1"] == pytest.approx(report["f1"].mean())  # macro F1 beside accuracy
+
+
+@pytest.mark.slow
 def test_predict_gives_back_test_pred_on_a_shuffled_subset_of_the_test_images(image_trained, tmp_path):
     project, _ = image_trained
     record = project / "data/output/exp/exp001/run002"

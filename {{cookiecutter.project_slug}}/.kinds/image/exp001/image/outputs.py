@@ -1,4 +1,5 @@
-"""A run's files beside its metrics: oof.csv, test_pred.csv, the checked submission.csv, history.csv, curves.png."""
+"""A run's files beside its metrics: oof.csv, test_pred.csv, the checked submission.csv, history.csv, curves.png,
+per_class.csv (classification), and a second metric beside the run's own in metrics.json."""
 import numpy as np
 import pandas as pd
 
@@ -25,7 +26,37 @@ def save_outputs(cfg, table, folds, result, run_dir):
     history = pd.DataFrame(result["history"])
     history.to_csv(run_dir / "history.csv", index=False)
     plot_curves(history, cfg["metric"], run_dir / "curves.png")
+    if cfg["task"] != "regression":
+        per_class_report(table.y, result["oof"], table.classes, cfg["task"]).to_csv(run_dir / "per_class.csv", index=False)
+    result["metrics"].update(second_metric(cfg, table.y, result["oof"]))
     write_json(run_dir / "metrics.json", result["metrics"])
+
+
+# What the log and metrics.json show beside the run's metric: another side of the same out-of-fold predictions.
+SECOND = {"multiclass": ("f1", "accuracy"), "binary": ("f1", "accuracy"), "multilabel": ("auc", "logloss"),
+          "regression": ("mae", "rmse")}
+
+
+def second_metric(cfg, y, oof):
+    """Give {"also": {name: out-of-fold score}}: macro F1 beside accuracy, mae beside rmse, and so on."""
+    name = next(m for m in SECOND[cfg["task"]] if m != cfg["metric"])
+    value = float(METRICS[name].score(y, oof))
+    log.info(f"  also out-of-fold {name} = {value:.5f}")
+    return {"also": {name: value}}
+
+
+def per_class_report(y, oof, classes, task):
+    """Give one row per class (or label) of the out-of-fold predictions: precision, recall, f1 and support."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    if task == "multilabel":
+        truth, picked, names = y.astype(int), (oof >= 0.5).astype(int), classes
+    else:
+        truth, picked, names = y, predicted_codes(oof), classes
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, picked, labels=None if task == "multilabel" else list(range(len(names))), zero_division=0)
+    return pd.DataFrame({"class": [str(c) for c in names], "precision": precision, "recall": recall, "f1": f1,
+                         "support": support})
 
 
 def prediction_frame(ids, pred, task, classes, id_name):
