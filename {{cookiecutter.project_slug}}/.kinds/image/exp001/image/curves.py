@@ -23,11 +23,12 @@ def plot_curves(history, metric, path):
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default()
-    width, height, pad = 420, 300, 40  # pixels per panel
-    image = Image.new("RGB", (2 * width, height), "white")
+    width, height, pad, legend = 420, 300, 44, 22  # pixels per panel; the legend is a strip below both
+    image = Image.new("RGB", (2 * width, height + legend), "white")
     draw = ImageDraw.Draw(image)
     panels = [("loss (train thin, valid thick)", ["train_loss", "valid_loss"]), (f"valid {metric}", [metric])]
-    epochs = history["epoch"].max()
+    epochs = int(history["epoch"].max())
+    step = max(1, round(epochs / 8))  # at most about 8 epoch ticks
     for p, (title, columns) in enumerate(panels):
         left = p * width
         values = history[columns].to_numpy(dtype=float)
@@ -36,15 +37,20 @@ def plot_curves(history, metric, path):
         box = (left + pad, 24, left + width - 12, height - pad + 8)
         draw.rectangle(box, outline="black")
         draw.text((left + pad, 6), title, fill="black", font=font)
-        draw.text((left + 2, box[1]), f"{high:.3g}", fill="black", font=font)
-        draw.text((left + 2, box[3] - 10), f"{low:.3g}", fill="black", font=font)
-        draw.text((box[0], box[3] + 6), "epoch 1", fill="black", font=font)
-        draw.text((box[2] - 50, box[3] + 6), f"epoch {epochs}", fill="black", font=font)
 
         def xy(epoch, value):
             x = box[0] + (box[2] - box[0]) * ((epoch - 1) / max(1, epochs - 1))
             return x, box[3] - (box[3] - box[1]) * (value - low) / (high - low)
 
+        for tick in np.linspace(low, high, 5):  # the value axis: five ticks, low to high
+            y = xy(1, tick)[1]
+            draw.line((box[0] - 3, y, box[0], y), fill="black")
+            draw.text((left + 2, y - 5), f"{tick:.3g}", fill="black", font=font)
+        for epoch in range(1, epochs + 1, step):
+            x = xy(epoch, low)[0]
+            draw.line((x, box[3], x, box[3] + 3), fill="black")
+            draw.text((x - 3, box[3] + 5), str(epoch), fill="black", font=font)
+        draw.text(((box[0] + box[2]) / 2 - 14, box[3] + 18), "epoch", fill="black", font=font)
         for k, fold in history.groupby("fold"):
             color = COLORS[int(k) % len(COLORS)]
             for column in columns:
@@ -54,4 +60,8 @@ def plot_curves(history, metric, path):
                     draw.line(points, fill=color, width=line_width)
                 for x, y in points:
                     draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=color)
+    for i, k in enumerate(sorted(history["fold"].unique())):  # the legend: which colour is which fold
+        x = pad + 70 * i
+        draw.line((x, height + 10, x + 18, height + 10), fill=COLORS[int(k) % len(COLORS)], width=3)
+        draw.text((x + 22, height + 4), f"fold {int(k) + 1}", fill="black", font=font)
     image.save(path)
