@@ -161,6 +161,30 @@ def test_predict_takes_a_part_of_the_test_set_without_a_sample_of_its_own(image_
 
 
 @pytest.mark.slow
+def test_keep_checkpoints_fp16_halves_the_weights_and_none_keeps_none_and_says_so(image_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(image_trained[0], project)
+    full = sum(p.stat().st_size for p in (project / "data/output/exp/exp001/run001/models").glob("fold*.pt"))
+    one_run(project, "train:\n  keep_checkpoints: fp16\nimage:\n  size: 16\ndataset:\n  batch_size: 32")
+    result = run_exp(project, "--force")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = project / "data/output/exp/exp001/run001"
+    half = sum(p.stat().st_size for p in (record / "models").glob("fold*.pt"))
+    assert half < 0.6 * full and "checkpoints: 3 folds' best weights kept in models/ (fp16" in result.stdout
+    again = run_python(project, "exp/exp001/predict.py", "run001", "--test", "data/input/test.csv", "--raw-out",
+                       str(tmp_path / "pred.csv"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    own, pred = (pd.read_csv(f).iloc[:, 1:].to_numpy() for f in (record / "test_pred.csv", tmp_path / "pred.csv"))
+    assert np.abs(own - pred).max() < 5e-3  # half precision weights: the same predictions to about 3 digits
+    one_run(project, "train:\n  keep_checkpoints: none\nimage:\n  size: 16\ndataset:\n  batch_size: 32")
+    result = run_exp(project, "--force")
+    assert result.returncode == 0 and not list((record / "models").glob("fold*.pt"))
+    refused = run_python(project, "exp/exp001/predict.py", "run001", "--test", "data/input/test.csv", "--raw-out",
+                         str(tmp_path / "none.csv"))
+    assert refused.returncode == 2 and "run001 kept no fold checkpoints (train.keep_checkpoints: none" in refused.stderr
+
+
+@pytest.mark.slow
 def test_a_run_on_the_cpu_gives_the_same_numbers_when_trained_again(image_trained, tmp_path):
     project = tmp_path / "p"
     shutil.copytree(image_trained[0], project)

@@ -160,6 +160,9 @@ def predict(run_dir, args):
     net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}}, model_io.n_outputs(task, classes))
     n_splits = cfg["cv"]["n_splits"]
     test_pred = 0
+    if not (run_dir / "models" / "fold0.pt").is_file():
+        raise UsageError(f"{run_dir.name} kept no fold checkpoints (train.keep_checkpoints: none, or a packaged record "
+                         "without them), so it cannot predict. Fix: redo it with keep_checkpoints: best or fp16.")
     for k in range(n_splits):  # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
         checkpoint = torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device, weights_only=True)
         net.load_state_dict(checkpoint["model"])

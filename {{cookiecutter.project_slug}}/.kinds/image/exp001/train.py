@@ -49,6 +49,7 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
     epochs = cfg["debug"]["epochs"] if n_rows else cfg["train"]["epochs"]
     result = cross_validate(cfg, table, images, test_images, folds, device, epochs, run_dir, resume, report)
     save_outputs(cfg, table, folds, result, run_dir)
+    checkpoints.keep_checkpoints(cfg, run_dir / "models")
     return result["metrics"]
 
 

@@ -93,6 +93,30 @@ def save_checkpoint(net, cfg, epoch, value, path):
     tmp.replace(path)
 
 
+def keep_checkpoints(cfg, models_dir):
+    """Keep what train.keep_checkpoints says of the fold checkpoints once the run is over, and say what and how much.
+
+    best: each fold's best weights as trained (fp32); fp16: the same, half the size (predictions differ in the
+    last digits); none: no weights (nothing to predict from: predict.py and a notebook need them).
+    """
+    keep, files = cfg["train"]["keep_checkpoints"], sorted(models_dir.glob("fold*.pt"))
+    if keep == "none":
+        for path in files:
+            path.unlink()
+        log.info("  checkpoints: none kept (train.keep_checkpoints: none), so predict.py cannot predict from this run")
+        return
+    if keep == "fp16":
+        for path in files:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            saved["model"] = {k: v.half() if v.is_floating_point() else v for k, v in saved["model"].items()}
+            tmp = temporary_name(path)
+            torch.save(saved, tmp)
+            os.replace(tmp, path)
+    size = sum(path.stat().st_size for path in files) / 2**20
+    log.info(f"  checkpoints: {len(files)} folds' best weights kept in models/ ({keep}, {size:,.1f} MB; "
+             "train.keep_checkpoints: fp16 halves them, none keeps none)")
+
+
 # ---------------------------------------------------------------- the fold in progress
 
 def rng_state():

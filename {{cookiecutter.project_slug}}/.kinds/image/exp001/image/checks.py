@@ -80,6 +80,8 @@ KEYS = [
     ("train.precision", one_of("auto", "fp32", "fp16", "bf16"), "auto, fp32, fp16 or bf16.", "auto"),
     ("train.compile", boolean, "true or false.", False),
     ("train.channels_last", boolean, "true or false.", False),
+    ("train.keep_checkpoints", one_of("best", "fp16", "none"), "best (each fold's best weights), fp16 (the same, half "
+                                                               "the size) or none (nothing to predict from).", "best"),
     ("model.name", lambda v: isinstance(v, str), "a timm architecture, e.g. resnet18.", NO_OFF),
     ("model.pretrained", lambda v: v is None or isinstance(v, (bool, str)),
      "null, true (timm's weights from the hub), or the path of a weights file.", None),
