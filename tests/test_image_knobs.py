@@ -101,6 +101,28 @@ cuda = torch.device("cuda")
 found["precision_on_t4"] = [str(model_io.pick_precision(config(precision=p), cuda)) for p in ("auto", "fp16", "bf16")]
 torch.cuda.is_available = lambda: False
 
+from PIL import Image
+
+bar = Image.new("RGB", (40, 10), (0, 0, 0))  # 40 wide, 10 high, black
+for mode in ("squash", "pad", "crop"):
+    pixels = torch.from_numpy(__import__("numpy").asarray(data_io.fit(bar, data_io.ImageSize(16, 32, mode))))
+    black_rows = int((pixels.float().amin(dim=(1, 2)) < 128).sum())  # rows with some black
+    black_columns = int((pixels.float().amin(dim=(0, 2)) < 128).sum())
+    found[f"resize_{mode}"] = [list(pixels.shape), black_rows, black_columns]
+
+image = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8)
+for key, value in (("rotate", 30), ("color_jitter", 0.4), ("randaugment", 9)):
+    cfg = config()
+    cfg["augment"][key] = value
+    augment = data_io.make_augment(cfg)
+    torch.manual_seed(1)
+    first = augment(image)
+    torch.manual_seed(1)
+    changed = not torch.equal(first, image)
+    torch.manual_seed(1)
+    found[f"augment_{key}"] = [changed, torch.equal(first, augment(image))]  # the same seed, the same augmentation
+found["augment_all_off"] = data_io.make_augment(config()) is None
+
 conv = torch.nn.Conv2d(3, 4, 3)
 prepared = model_io.prepare_model(config(channels_last=True), conv, cpu)
 found["channels_last"] = prepared.weight.is_contiguous(memory_format=torch.channels_last)
@@ -153,6 +175,21 @@ def test_precision_falls_back_to_fp32_where_it_cannot_run(found):
     assert found["precision_on_t4"] == ["(torch.float16, True)", "(torch.float16, True)", "(None, False)"]
     assert log.count("train.precision fp16: not available on cpu, so fp32") == 1  # said once, not per fold
     assert found["channels_last"]
+
+
+def test_resize_modes_keep_or_fill_the_shape_as_named(found):
+    found, _ = found
+    # a 40x10 black bar to 16 high and 32 wide
+    assert found["resize_squash"] == [[16, 32, 3], 16, 32]  # stretched: all of it black
+    assert found["resize_pad"] == [[16, 32, 3], 8, 32]  # scaled to 32x8, centred on white
+    assert found["resize_crop"] == [[16, 32, 3], 16, 32]  # scaled to 64x16, its centre
+
+
+def test_each_augmentation_changes_an_image_when_on_and_is_repeatable(found):
+    found, _ = found
+    for key in ("rotate", "color_jitter", "randaugment"):
+        assert found[f"augment_{key}"] == [True, True], key
+    assert found["augment_all_off"]
 
 
 def ema_run(project, run_dir, resume=None, stop_at=0, ema=0.5):

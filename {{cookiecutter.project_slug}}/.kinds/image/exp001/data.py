@@ -100,10 +100,39 @@ def image_paths(frame, pattern, folder, table, key="data.test_image"):
 
 # ---------------------------------------------------------------- the images
 
+class ImageSize(tuple):
+    """(height, width) of the images a run trains on, and how each image gets there: `mode`, image.resize."""
+
+    def __new__(cls, height, width, mode="squash"):
+        size = super().__new__(cls, (height, width))
+        size.mode = mode
+        return size
+
+
 def image_size(cfg):
-    """Give image.size as (height, width)."""
+    """Give image.size as (height, width), with image.resize as its mode (squash for records made before it)."""
     size = cfg["image"]["size"]
-    return (size, size) if isinstance(size, int) else tuple(size)
+    height, width = (size, size) if isinstance(size, int) else size
+    return ImageSize(height, width, cfg["image"].get("resize", "squash"))
+
+
+def fit(image, size):
+    """Give a PIL image at size (height, width): squash (stretched), pad (whole, centred on white) or crop (centre)."""
+    from PIL import Image
+
+    mode, target = getattr(size, "mode", "squash"), (size[1], size[0])  # PIL counts width first
+    if image.size == target:
+        return image
+    if mode == "squash":
+        return image.resize(target, Image.BILINEAR)
+    scale = (min if mode == "pad" else max)(target[0] / image.width, target[1] / image.height)
+    image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
+    if mode == "crop":
+        left, top = (image.width - target[0]) // 2, (image.height - target[1]) // 2
+        return image.crop((left, top, left + target[0], top + target[1]))
+    canvas = Image.new("RGB", target, (255, 255, 255))  # white, as transparent pixels are
+    canvas.paste(image, ((target[0] - image.width) // 2, (target[1] - image.height) // 2))
+    return canvas
 
 
 def read_image(path, size):
@@ -124,10 +153,7 @@ def read_image(path, size):
             image = image.convert("RGBA")
             background = Image.new("RGBA", image.size, (255, 255, 255, 255))
             image = Image.alpha_composite(background, image)
-        image = image.convert("RGB")
-        if image.size != (size[1], size[0]):
-            image = image.resize((size[1], size[0]), Image.BILINEAR)
-        return np.array(image, dtype=np.uint8)  # a writable copy: torch refuses read-only arrays
+        return np.array(fit(image.convert("RGB"), size), dtype=np.uint8)  # a writable copy: torch refuses read-only arrays
 
 
 def load_images(paths, size, cache=True, table="train.csv", threads=8):
@@ -136,7 +162,7 @@ def load_images(paths, size, cache=True, table="train.csv", threads=8):
     With cache, arrays are kept for the rest of the process; without it they are only checked here.
     """
     def one(path):
-        key = (str(path), *size)
+        key = (str(path), *size, getattr(size, "mode", "squash"))
         if key in _CACHE:
             return _CACHE[key], None
         try:
@@ -189,6 +215,13 @@ def make_augment(cfg):
         steps.append(v2.RandomHorizontalFlip(spec["hflip"]))
     if spec["vflip"]:
         steps.append(v2.RandomVerticalFlip(spec["vflip"]))
+    if spec.get("rotate"):
+        steps.append(v2.RandomRotation(spec["rotate"], fill=255))  # corners white, as padding and transparency are
+    if spec.get("color_jitter"):
+        steps.append(v2.ColorJitter(brightness=spec["color_jitter"], contrast=spec["color_jitter"],
+                                    saturation=spec["color_jitter"]))
+    if spec.get("randaugment") is not None:
+        steps.append(v2.RandAugment(magnitude=spec["randaugment"]))
     return v2.Compose(steps) if steps else None
 
 

@@ -55,6 +55,8 @@ KEYS = [
      NO_OFF),
     ("image.mean", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
     ("image.std", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
+    ("image.resize", one_of("squash", "pad", "crop"), "squash (stretched), pad (whole, on white) or crop (the centre).",
+     "squash"),
     ("dataset.batch_size", whole(), "a whole number of images, e.g. 32.", NO_OFF),
     ("dataset.num_workers", null_or(whole(0)), "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main "
                                                "process) or a number of worker processes.", None),
@@ -92,6 +94,9 @@ KEYS = [
     ("augment.vflip", number(0, 1), "a probability from 0 (off) to 1.", 0),
     ("augment.random_resized_crop", null_or(numbers(2, number(above=0, high=1))),
      "null, or the [smallest, largest] share of the image to crop, e.g. [0.8, 1.0].", None),
+    ("augment.rotate", number(0, 180), "the largest angle in degrees, from 0 (off) to 180.", 0),
+    ("augment.color_jitter", number(0, 1), "a share from 0 (off) to 1, e.g. 0.2.", 0),
+    ("augment.randaugment", null_or(whole(0)), "null (off), or RandAugment's magnitude from 0 to 30, e.g. 9.", None),
     ("augment.mixup", number(0), "mixup's alpha, 0 (off) or more, e.g. 0.4.", 0),
     ("augment.cutmix", number(0), "cutmix's alpha, 0 (off) or more, e.g. 1.0.", 0),
     ("augment.mix_prob", number(0, 1), "the share of batches mixed, from 0 to 1.", 1.0),
