@@ -123,6 +123,15 @@ for key, value in (("rotate", 30), ("color_jitter", 0.4), ("randaugment", 9)):
     found[f"augment_{key}"] = [changed, torch.equal(first, augment(image))]  # the same seed, the same augmentation
 found["augment_all_off"] = data_io.make_augment(config()) is None
 
+targets = [0] * 180 + [1] * 20  # one image in ten of class 1
+cfg = config()
+cfg["dataset"].update(sampler="balanced", batch_size=50, num_workers=0)
+dataset = data_io.ImageDataset([None] * 200, (4, 4), [__import__("numpy").zeros((4, 4, 3), "uint8")] * 200, targets)
+drawn = torch.cat([y for _, y in data_io.make_loader(cfg, dataset, shuffle=True, seed=3)])
+again = torch.cat([y for _, y in data_io.make_loader(cfg, dataset, shuffle=True, seed=3)])
+found["balanced_share_of_class_1"] = float(drawn.float().mean())
+found["balanced_is_repeatable"] = bool(torch.equal(drawn, again)) and len(drawn) == 200
+
 conv = torch.nn.Conv2d(3, 4, 3)
 prepared = model_io.prepare_model(config(channels_last=True), conv, cpu)
 found["channels_last"] = prepared.weight.is_contiguous(memory_format=torch.channels_last)
@@ -190,6 +199,11 @@ def test_each_augmentation_changes_an_image_when_on_and_is_repeatable(found):
     for key in ("rotate", "color_jitter", "randaugment"):
         assert found[f"augment_{key}"] == [True, True], key
     assert found["augment_all_off"]
+
+
+def test_a_balanced_sampler_draws_a_rare_class_as_often_as_a_common_one(found):
+    found, _ = found
+    assert 0.4 < found["balanced_share_of_class_1"] < 0.6 and found["balanced_is_repeatable"]  # 0.1 without it
 
 
 def ema_run(project, run_dir, resume=None, stop_at=0, ema=0.5):

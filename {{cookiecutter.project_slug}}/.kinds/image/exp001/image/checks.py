@@ -61,6 +61,8 @@ KEYS = [
     ("dataset.num_workers", null_or(whole(0)), "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main "
                                                "process) or a number of worker processes.", None),
     ("dataset.cache", boolean, "true or false.", NO_OFF),
+    ("dataset.sampler", null_or(one_of("balanced")), "null (each image once an epoch) or balanced (multiclass, binary).",
+     None),
     ("train.epochs", whole(), "a whole number, 1 or more.", NO_OFF),
     ("train.accumulate", whole(), "a whole number, 1 or more.", 1),
     ("debug.epochs", whole(), "a whole number, 1 or more.", NO_OFF),
@@ -168,6 +170,8 @@ def loss_fits_task(cfg):
         return "train.loss", f"auto, or for task {task}: {', '.join(LOSSES_OF_TASK[task])}."
     if cfg["train"]["class_weights"] and task == "regression":
         return "train.class_weights", "null: a regression target has no classes to weigh."
+    if cfg["dataset"]["sampler"] and task in ("regression", "multilabel"):
+        return "dataset.sampler", f"null: task {task} has no single class per image to balance."
 
 
 def groups_are_named(cfg):
