@@ -1,8 +1,12 @@
-"""Rules of the run machinery that a one-line slip would break silently, each checked in a second, in the quick subset.
+"""Rules of the run machinery that a one-line slip would break silently, checked in seconds, in the quick subset.
 
 A claim taken over by another process is that process's to remove; a --tune trial that died is retried once,
-and a retry that died too is not retried again.
+and a retry that died too is not retried again; a run stopped by Ctrl-C resumes at its fold to the record of an
+uninterrupted run; --jobs 2 trains each run once. (The slow files test each of these at length.)
 """
+import json
+
+from conftest import run_exp
 from test_guards import in_exp
 
 RELEASE_AFTER_TAKEOVER = """
@@ -46,3 +50,25 @@ RETRY_OF_A_RETRY = """
 
 def test_a_tune_trial_that_died_is_retried_once_and_its_retry_not_again(project):
     assert in_exp(project, RETRY_OF_A_RETRY) == {"retry_has_the_values": True, "retry_of": 0, "waiting": 0}
+
+
+# ---------------------------------------------------------------- a stop and a resume, and two workers: one quick case each
+
+def test_a_run_stopped_by_ctrl_c_in_fold_3_resumes_there_to_an_uninterrupted_run_s_record(project, trained_project):
+    from test_resume import assert_same_results, stop_in_fold, stop_run
+
+    stop_in_fold(project)
+    assert stop_run(project, "SIGINT") == 130
+    result = run_exp(project, "--run", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run001: resuming at fold 3 (folds 1-2 done)" in result.stdout
+    assert_same_results(project, trained_project)
+
+
+def test_jobs_2_trains_every_run_once_in_two_workers(project):
+    result = run_exp(project, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = project / "data/output/exp/exp001"
+    statuses = [json.loads((records / run / "status.json").read_text()) for run in ("run001", "run002", "run003")]
+    assert [s["status"] for s in statuses] == ["done"] * 3
+    assert not list(records.glob("run*.replaced-*")) and not list(records.glob(".run*"))  # each trained once, no leftovers
