@@ -87,6 +87,28 @@ def threads(params, names):
     return {**params, names[0]: int(value)}
 
 
+def stopping_score(cfg):
+    """Give (name, score(y, pred), higher_is_better) of model.early_stopping_metric on the model's scale, or None.
+
+    auto (None): each family stops on the library's own metric for the task (the experiment's metric where the
+    library has it). A metrics.py name: early stopping watches that metric, scored as the run is (on the
+    target's own scale when target_transform is set), through the family's custom-metric hook.
+    """
+    name = cfg["model"].get("early_stopping_metric", "auto")
+    if name == "auto":
+        return None
+    from metrics import METRICS
+    from tabular.encoding import to_original_scale
+
+    def score(y, pred):
+        y, pred = np.asarray(y), np.asarray(pred)
+        if cfg["task"] == "regression":
+            return float(METRICS[name].score(to_original_scale(cfg, y), to_original_scale(cfg, pred)))
+        return float(METRICS[name].score(y.astype(int), pred))
+
+    return name, score, METRICS[name].higher_is_better
+
+
 def seeds(cfg):
     """Give the seeds each fold trains with: model.seeds, or the run's seed."""
     return list(cfg["model"]["seeds"] or [cfg["seed"]])

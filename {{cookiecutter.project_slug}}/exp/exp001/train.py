@@ -160,6 +160,12 @@ def train_fold(cfg, data, y_model, train_idx, valid_idx, k, models_dir, shared):
     return dict(fold, seconds=took["seconds"]), files
 
 
+def neutral_values():
+    """Give {dotted key: the value that keeps today's behaviour} of the knobs added to config.yml since runs began
+    (the runner's staleness rule: a key added with this value leaves finished runs done)."""
+    return {"model.early_stopping_metric": "auto"}
+
+
 def higher_is_better(metric):
     """True when a higher score of `metric` is better (the runner's contract; KeyError for an unknown metric)."""
     return METRICS[metric].higher_is_better

@@ -11,7 +11,7 @@ import catboost
 import numpy as np
 import pandas as pd
 
-from model import threads
+from model import stopping_score, threads
 from models import progress
 from runner.util import log
 
@@ -77,13 +77,38 @@ def prepare(cfg, features, y):
 
 def fit(cfg, state, y, train_idx, valid_idx, seed):
     """Give a model fitted on the rows train_idx, early-stopped on valid_idx (best iteration kept)."""
-    model = cfg["model"]
+    model, params = cfg["model"], params_for(cfg, seed)
+    if stopping_score(cfg):  # model.early_stopping_metric: the experiment's own metric instead of CatBoost's
+        params["eval_metric"] = StoppingMetric(cfg["task"], *stopping_score(cfg)[1:])
     estimator = (catboost.CatBoostRegressor if cfg["task"] == "regression" else catboost.CatBoostClassifier)(
-        iterations=model["num_boost_round"], early_stopping_rounds=model["early_stopping_rounds"] or None,
-        **params_for(cfg, seed))
+        iterations=model["num_boost_round"], early_stopping_rounds=model["early_stopping_rounds"] or None, **params)
     pool = state["pool"]
     report = [] if cfg["model"]["device"] == "gpu" else [progress.catboost_callback(model["num_boost_round"])]  # CPU only
     return estimator.fit(pool.slice(train_idx), eval_set=pool.slice(valid_idx), use_best_model=True, callbacks=report or None)
+
+
+class StoppingMetric:
+    """A metrics.py metric as CatBoost's eval_metric: CatBoost hands it raw scores (logits), one array per class."""
+
+    def __init__(self, task, score, higher):
+        self.task, self.score, self.higher = task, score, higher
+
+    def is_max_optimal(self):
+        return self.higher
+
+    def evaluate(self, approxes, target, weight):
+        raw = np.array(approxes, dtype=float)
+        if self.task == "binary":
+            pred = 1 / (1 + np.exp(-raw[0]))
+        elif self.task == "multiclass":
+            exp = np.exp(raw - raw.max(axis=0))
+            pred = (exp / exp.sum(axis=0)).T
+        else:
+            pred = raw[0]
+        return self.score(np.asarray(target), pred), 1.0
+
+    def get_final_error(self, error, weight):
+        return error
 
 
 def predict(estimator, X, task):

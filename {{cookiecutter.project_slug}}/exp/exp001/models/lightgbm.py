@@ -12,7 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from model import threads
+from model import stopping_score, threads
 from models import progress
 from runner.util import log
 
@@ -108,13 +108,18 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     stopping = {"callbacks": [progress.lightgbm_callback(model["num_boost_round"])]}  # a line every 30 s of a long fold
     # Without early stopping nothing reads the valid rows' metric, which LightGBM would compute every
     # round (8% of a 1M-row fold's training here); train.py scores the fold from its predictions.
+    params, custom = params_for(cfg, state["n_classes"], seed), stopping_score(cfg)
     if model["early_stopping_rounds"]:
         stopping = {"valid_sets": [subset(full, valid_idx)], "valid_names": ["valid"], "callbacks": [
             lgb.early_stopping(model["early_stopping_rounds"], first_metric_only=True, verbose=False), *stopping["callbacks"]]}
+        if custom:  # model.early_stopping_metric: the experiment's own metric instead of LightGBM's
+            name, score, higher = custom
+            params["metric"] = "None"
+            stopping["feval"] = lambda pred, data: (name, score(data.get_label(), pred), higher)
     # keep_training_booster: otherwise train() copies the model through its text form to drop the training
     # data (8 ms a fold on 120 rows, half the training); train.py frees each fold's Booster before the next.
-    return lgb.train(params_for(cfg, state["n_classes"], seed), subset(full, train_idx),
-                     num_boost_round=model["num_boost_round"], keep_training_booster=True, **stopping)
+    return lgb.train(params, subset(full, train_idx), num_boost_round=model["num_boost_round"],
+                     keep_training_booster=True, **stopping)
 
 
 def predict(booster, X, task):

@@ -8,7 +8,7 @@ the per-fold sketch costs time.
 import pandas as pd
 import xgboost as xgb
 
-from model import threads
+from model import stopping_score, threads
 from models import progress
 
 SUFFIX = ".ubj"
@@ -61,8 +61,13 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     if not model["early_stopping_rounds"]:  # nothing would read the valid rows' metric: neither build nor score them
         return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], verbose_eval=False, callbacks=report)
     dvalid = xgb.QuantileDMatrix(state["X"][valid_idx], y[valid_idx], ref=dtrain, max_bin=max_bin, **common)
+    custom = {}
+    if stopping_score(cfg):  # model.early_stopping_metric: the experiment's own metric instead of XGBoost's
+        name, score, higher = stopping_score(cfg)
+        params = {**{k: v for k, v in params.items() if k != "eval_metric"}, "disable_default_eval_metric": 1}
+        custom = {"custom_metric": lambda pred, data: (name, score(data.get_label(), pred)), "maximize": higher}
     return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], evals=[(dvalid, "valid")],
-                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False, callbacks=report)
+                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False, callbacks=report, **custom)
 
 
 def predict(booster, X, task):

@@ -72,6 +72,9 @@ def check_model_config(cfg, where, fail, whole):
     if spec["early_stopping_rounds"] is not None and not (whole(spec["early_stopping_rounds"]) and spec["early_stopping_rounds"] >= 1):
         fail("model.early_stopping_rounds", spec["early_stopping_rounds"], ["a whole number of at least 1, like 50",
                                                                              "null (train all rounds)"])
+    stopping, fitting = spec["early_stopping_metric"], [m for m, metric in METRICS.items() if cfg["task"] in metric.tasks]
+    if stopping != "auto" and stopping not in fitting:
+        fail("model.early_stopping_metric", stopping, ["auto", *fitting])
     check_params(cfg, where)
     seed_keys = [key for key in spec["params"] if key in ("seed", "random_seed", "random_state")]
     if seed_keys:
