@@ -49,7 +49,7 @@ def test_run_n_trains_while_other_runs_are_stale_and_names_them(trained):
     assert everything.returncode == 2 and "run001, run002, run003: config.yml has changed" in everything.stderr
     result = run_exp(trained, "--run", "4")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "run001-003 no longer match their records" in result.stdout + result.stderr
+    assert "run001-003 no longer match their records: config.yml changed since" in result.stdout + result.stderr
     assert json.loads((trained / EXP / "run004/status.json").read_text())["status"] == "done"
     stale_asked = run_exp(trained, "--run", "2")
     assert stale_asked.returncode == 2 and "run002: config.yml has changed" in stale_asked.stderr

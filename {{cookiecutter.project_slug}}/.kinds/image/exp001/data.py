@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from image.paths import check_inside
 from runner.util import ROOT, DataError, rel
 
 DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"  # on Kaggle: where the competition's files are mounted
@@ -54,8 +55,8 @@ def load_table(cfg, n_rows=None):
     return SimpleNamespace(
         ids=train[spec["id"]].reset_index(drop=True), test_ids=test[spec["id"]].reset_index(drop=True),
         y=y, classes=classes, sample=sample,
-        paths=image_paths(train, spec["image"], folder, spec["train"], "data.image"),
-        test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image"),
+        paths=image_paths(train, spec["image"], folder, spec["train"], "data.image", spec["allow_outside"]),
+        test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image", spec["allow_outside"]),
         target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
@@ -89,13 +90,15 @@ def encode_target(train, targets, task, path):
     return column.map(codes).to_numpy(dtype=np.int64), classes
 
 
-def image_paths(frame, pattern, folder, table, key="data.test_image"):
-    """Give each row's image path: `pattern` filled with the row's columns, under `folder`."""
+def image_paths(frame, pattern, folder, table, key="data.test_image", allowed=()):
+    """Give each row's image path: `pattern` filled with the row's columns, under `folder` (and never outside it)."""
     try:
-        return [folder / pattern.format(**row) for row in frame.astype(str).to_dict("records")]
+        paths = [folder / pattern.format(**row) for row in frame.astype(str).to_dict("records")]
     except KeyError as e:
         raise DataError(f"{key} pattern {pattern!r} names column {e.args[0]!r}, which {table} lacks; its columns: "
                         f"{', '.join(map(str, frame.columns))}. Fix: write the pattern with those, e.g. train_images/{{id}}.png.") from None
+    check_inside(paths, folder, allowed, table, key, pattern)
+    return paths
 
 
 # ---------------------------------------------------------------- the images
@@ -228,10 +231,9 @@ def make_augment(cfg):
 def mix_batch(cfg, x, y, n_classes):
     """Give (x, y) with mixup or cutmix applied to this batch (augment.mixup / cutmix alphas, augment.mix_prob).
 
-    x: normalized images (N, 3, H, W); y: class codes (multiclass: turned into class probabilities when mixed)
-    or 0/1 labels and values. mixup blends whole images: lam * x + (1 - lam) * x[perm]; cutmix pastes a box of
-    x[perm] covering 1 - lam of the image; the targets mix by the same lam. When both are on, each mixed batch
-    takes one of them at random. Draws from torch's own generator, which a resumed run restores.
+    mixup blends whole images: lam * x + (1 - lam) * x[perm]; cutmix pastes a box of x[perm] covering 1 - lam of
+    the image; the targets (multiclass: as class probabilities) mix by the same lam. With both on, each mixed batch
+    takes one at random. Draws from torch's own generator, which a resumed run restores.
     """
     spec = cfg["augment"]
     kinds = [(name, spec[name]) for name in ("mixup", "cutmix") if spec[name]]

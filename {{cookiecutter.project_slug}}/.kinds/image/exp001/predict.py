@@ -152,7 +152,8 @@ def predict(run_dir, args):
     classes, stats = labels["classes"], labels["target_stats"]
     test = data_io.read_csv(args.test, spec["id"])
     data_io.require_columns(test, [spec["id"]], args.test)
-    paths = data_io.image_paths(test, spec["test_image"], args.images or args.test.parent, args.test.name)
+    paths = data_io.image_paths(test, spec["test_image"], args.images or args.test.parent, args.test.name,
+                                allowed=spec.get("allow_outside") or ())
     size = data_io.image_size(cfg)
     dataset = data_io.ImageDataset(paths, size, data_io.load_images(paths, size, True, args.test.name))
     device = model_io.pick_device(args.device)

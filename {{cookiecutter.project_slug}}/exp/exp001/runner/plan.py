@@ -122,16 +122,18 @@ def read_states(runs, out_root):
 def check_unchanged(out_root, states, force, selected=None):
     """Refuse to train a selected run whose finished record no longer matches its snippet or config.yml: it would lie.
 
-    `selected`: the names of the runs this command trains (None: all of RUNS). Other runs that no longer
-    match are named in a warning only, so `--run 5` trains run005 while run001-004 wait to be redone.
+    `selected`: the names of the runs this command trains (None: all of RUNS). Stale runs it does not train are
+    named in a warning only, so `--run 5` trains run005 while run001-004 wait to be redone. A changed snippet is
+    refused whatever is asked: RUNS was edited or reordered, so run numbers may no longer mean what they did.
     """
     mismatched = {name: state for name, state in states.items() if state in ("changed", "stale", "unreadable")}
     if force or not mismatched:
         return
-    asked = {name: state for name, state in mismatched.items() if selected is None or name in selected}
+    asked = {name: state for name, state in mismatched.items()
+             if selected is None or name in selected or state != "stale"}
     if not asked:
-        log.warning(f"warning: {run_ranges(mismatched)} no longer match their records (see --list); they are not "
-                    "trained by this command. Redo them with --force, or start a new experiment (scripts/new_exp.py).")
+        log.warning(f"warning: {run_ranges(mismatched)} no longer match their records: config.yml changed since (see "
+                    "--list); this command does not train them. Redo them with --force, or start a new experiment.")
         return
     changed = [name for name, state in asked.items() if state == "changed"]
     stale = [name for name, state in asked.items() if state == "stale"]

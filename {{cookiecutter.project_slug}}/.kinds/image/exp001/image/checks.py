@@ -51,6 +51,8 @@ KEYS = [
      NO_OFF),
     ("data.test_image", pattern, "a path pattern relative to data.dir with a column in braces, e.g. "
                                  "test_images/{id}.png.", NO_OFF),
+    ("data.allow_outside", lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v),
+     "a list of folders, relative to the project root, e.g. [data/extra_images]; [] for none.", []),
     ("image.size", lambda v: whole()(v) or numbers(2, whole())(v), "a number of pixels (224), or [height, width].",
      NO_OFF),
     ("image.mean", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
