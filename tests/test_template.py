@@ -116,6 +116,7 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/image/fold_state.py",
     "exp/exp001/image/folds.py",
     "exp/exp001/image/outputs.py",
+    "exp/exp001/image/paths.py",
     "exp/exp001/metrics.py",
     "exp/exp001/model.py",
     "exp/exp001/predict.py",
