@@ -234,6 +234,7 @@ def test_ema_weights_are_the_ones_kept_and_a_resumed_run_equals_an_uninterrupted
     assert not np.allclose(pd.read_csv(raw / "oof.csv").iloc[:, 3:], pd.read_csv(whole / "oof.csv").iloc[:, 3:])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key, value, fix", [
     ("train.loss", "hinge", "one of auto, ce, bce, focal, mse, l1"),
     ("train.label_smoothing", 1.5, "a share from 0 (off) to below 1"),

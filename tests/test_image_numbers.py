@@ -127,6 +127,7 @@ def regression_run(numbers_project):
     return run_dir
 
 
+@pytest.mark.slow
 def test_the_epoch_kept_is_the_one_with_the_lowest_rmse(regression_run):
     history = pd.read_csv(regression_run / "history.csv")
     for fold, rows in history.groupby("fold"):
@@ -138,6 +139,7 @@ def test_the_epoch_kept_is_the_one_with_the_lowest_rmse(regression_run):
         int(rows.loc[rows["rmse"].idxmin(), "epoch"]) for _, rows in history.groupby("fold")]
 
 
+@pytest.mark.slow
 def test_regression_predictions_come_back_on_the_target_s_scale(numbers_project, regression_run):
     target = pd.read_csv(numbers_project / "data/input/train.csv")["value"]
     oof = pd.read_csv(regression_run / "oof.csv")["pred"]
@@ -155,6 +157,7 @@ def test_hflip_tta_averages_an_image_with_its_horizontal_mirror(numbers_project)
     assert float(largest["vflip"]) > 1  # an upside-down image is no mirror of it
 
 
+@pytest.mark.slow
 def test_gradient_accumulation_steps_the_last_partial_group_so_the_cosine_schedule_ends_at_zero(numbers_project):
     # 2 folds: 120 train images in 8 batches of 16, so accumulate 3 gives groups of 3, 3 and 2.
     run_dir = numbers_project / "runs/accumulate"

@@ -35,7 +35,8 @@ def set_pattern(project, pattern):
     config.write_text(config.read_text().replace("image: train_images/{id}.png", f'image: "{pattern}"', 1))
 
 
-@pytest.mark.parametrize("how", ["id with ../", "absolute path column", "symlink out"])
+@pytest.mark.parametrize("how", ["id with ../", pytest.param("absolute path column", marks=pytest.mark.slow),
+                                 pytest.param("symlink out", marks=pytest.mark.slow)])
 def test_an_image_path_leading_outside_the_data_folder_is_refused_before_any_image_is_read(image_project, how):
     project, outside = image_project
     if how == "id with ../":
@@ -54,6 +55,7 @@ def test_an_image_path_leading_outside_the_data_folder_is_refused_before_any_ima
     assert not (project / "data/output/exp/exp001/run001").exists()
 
 
+@pytest.mark.slow
 def test_a_folder_in_allow_outside_may_hold_images(image_project):
     project, outside = image_project
     shutil.copy(outside / "secret.png", outside / "extra.png")
