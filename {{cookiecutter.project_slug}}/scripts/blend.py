@@ -10,7 +10,8 @@ The blend is scored by the first run's own metric code (its src/), exactly as th
 finds non-negative weights summing to 1 that do best out of fold, never worse than the best single run.
 Written to data/output/blend/<name>/ (default blend001, blend002, ...; never overwritten): blend.json,
 oof.csv, test_pred.csv and submission.csv, checked against the sample submission.
-To predict another test file with a blend (a hidden test set): python scripts/predict_blend.py blend001 --test PATH --out PATH
+To predict another test file with a blend (a hidden test set):
+    python scripts/predict_blend.py blend001 --test PATH --out PATH
 """
 import argparse
 import errno
@@ -37,18 +38,21 @@ def read_run(text):
     """Give a complete run's name, folder, merged config, oof and test predictions (ids as text)."""
     parsed = parse_run_ref(text)
     if not parsed:
-        raise UserError(f"{text}: cannot read it as expNNN/runNNN, e.g. exp001/run002 (a --tune trial: exp001/tune/trial0003).")
+        raise UserError(f"{text}: cannot read it as expNNN/runNNN, e.g. exp001/run002 (a --tune trial: "
+                        "exp001/tune/trial0003).")
     exp, run = parsed
     folder = RECORDS_ROOT / exp / run
     try:
-        done = (folder / "status.json").is_file() and json.loads((folder / "status.json").read_text("utf-8")).get("status") == "done"
+        status = folder / "status.json"
+        done = status.is_file() and json.loads(status.read_text("utf-8")).get("status") == "done"
     except (ValueError, AttributeError) as e:  # hand-edited or cut short
         raise UserError(f"{rel(folder / 'status.json')} cannot be read ({e}), so {exp}/{run} cannot be blended. "
                         f"Fix: restore it, or redo the run: python exp/{exp}/exp.py --run {run} --force") from None
     needed = ("config.yml", "oof.csv", "test_pred.csv", "submission.csv", "src/train.py")
     if not done or not all((folder / n).is_file() for n in needed):
-        raise UserError(f"{exp}/{run} has no complete record in {rel(RECORDS_ROOT / exp)}/ (failed, interrupted, not run, "
-                        f"or missing files). Only finished runs can be blended. Fix: python exp/{exp}/exp.py --run {run}")
+        raise UserError(f"{exp}/{run} has no complete record in {rel(RECORDS_ROOT / exp)}/ (failed, interrupted, not "
+                        "run, or missing files). Only finished runs can be blended. "
+                        f"Fix: python exp/{exp}/exp.py --run {run}")
     cfg = yaml.safe_load((folder / "config.yml").read_text(encoding="utf-8"))
     # Ids as text: 001 and 1 are different ids to Kaggle.
     oof, test = (pd.read_csv(folder / n, dtype={cfg["data"]["id"]: str}) for n in ("oof.csv", "test_pred.csv"))
@@ -58,7 +62,8 @@ def read_run(text):
 
 def settings(cfg):
     """Give what runs must share to be blended: task, metric, target and id column."""
-    return {"task": cfg["task"], "metric": cfg["metric"], "data.target": cfg["data"]["target"], "data.id": cfg["data"]["id"]}
+    return {"task": cfg["task"], "metric": cfg["metric"], "data.target": cfg["data"]["target"],
+            "data.id": cfg["data"]["id"]}
 
 
 def check_compatible(runs):
@@ -73,7 +78,8 @@ def check_compatible(runs):
             raise UserError(f"{where}: {differ[0]} is {ours[differ[0]]!r}, not {theirs[differ[0]]!r}. "
                             "Blend only runs of one competition setup.")
         if run["columns"] != first["columns"]:
-            raise UserError(f"{where}: it predicts columns {', '.join(run['columns'])}, not {', '.join(first['columns'])}.")
+            raise UserError(f"{where}: it predicts columns {', '.join(run['columns'])}, not "
+                            f"{', '.join(first['columns'])}.")
         if not all(run["oof"][c].equals(first["oof"][c]) for c in (id_col, "fold")):
             raise UserError(f"{where}: the fold assignment differs (the {id_col} or fold column of oof.csv), so their "
                             "out-of-fold predictions do not line up. Fix: blend runs with the same cv settings "
@@ -229,7 +235,8 @@ def run_blend(args):
         return metric.score(y, blend(oofs, weights))
 
     if args.optimize:
-        print(f"optimizing the weights of {n} runs out of fold (moving weight between pairs, steps 0.2 to 0.01) ...", flush=True)
+        print(f"optimizing the weights of {n} runs out of fold (moving weight between pairs, steps 0.2 to 0.01) ...",
+              flush=True)
     weights = optimize_weights(score_of, n, higher) if args.optimize else np.array(args.weights or [1.0] * n)
     weights = weights / weights.sum()
     singles, blended = [score_of(w) for w in np.eye(n)], score_of(weights)
@@ -246,7 +253,8 @@ def run_blend(args):
     submission = make_submission(runs[0], test_pred, classes, metric)
     summary = {"runs": [r["name"] for r in runs], "weights": [round(float(w), 6) for w in weights],
                "optimized": args.optimize, "metric": cfg["metric"], "direction": "maximize" if higher else "minimize",
-               "run_oof": {r["name"]: s for r, s in zip(runs, singles)}, "oof": blended, "beats_best_run": verdict == "beats"}
+               "run_oof": {r["name"]: s for r, s in zip(runs, singles)}, "oof": blended,
+               "beats_best_run": verdict == "beats"}
     folder = write_blend(folder, runs, blend(oofs, weights), test_pred, submission, summary, numbered=args.name is None)
     print(f"written: {rel(folder)}/ (blend.json, oof.csv, test_pred.csv, submission.csv)")
     return 0

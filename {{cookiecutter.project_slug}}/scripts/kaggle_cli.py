@@ -84,7 +84,8 @@ def submit(args):
         print(shlex.join(command))
         return 0
     run_kaggle(command)
-    print("\nsubmitted. Fetch the public score later: python scripts/kaggle_cli.py submissions && python scripts/leaderboard.py")
+    print("\nsubmitted. Fetch the public score later: python scripts/kaggle_cli.py submissions && python "
+          "scripts/leaderboard.py")
     return 0
 
 
@@ -100,7 +101,8 @@ def submit_kernel(args):
     if "/" not in kernel:
         kernel = f"{kaggle_username(args)}/{kernel}"
     if not re.fullmatch(r"[^/\s]+/[a-z0-9][a-z0-9-]*", kernel):
-        raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. alice/my-notebook.")
+        raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. "
+                        "alice/my-notebook.")
     if not re.fullmatch(r"[1-9]\d*", str(args.version)):
         raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
     built = notebook_message(kernel)
@@ -154,7 +156,8 @@ def package(args):
         records = package_records(exp, run)
         slug, title = dataset_names(args, exp, run)
         user = kaggle_username(args)
-        print(f"packaging {exp} ({', '.join(records)}): code and records into {rel(DATASETS_DIR / slug)}/ ...", flush=True)
+        print(f"packaging {exp} ({', '.join(records)}): code and records into {rel(DATASETS_DIR / slug)}/ ...",
+              flush=True)
         folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
         notes = args.message or f"{exp} {' '.join(records)}"
 
@@ -208,7 +211,8 @@ def notebook(args):
     # its predict.py reads the test images beside test.csv.
     gpu = args.gpu or (config_dir / "labels.json").is_file()
     folder = build_notebook(
-        NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,  # a title that slugifies to the id
+        # a title that slugifies to the id
+        NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
         competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,
         package_file=PACKAGE_FILE, test_file=data.get("test", "test.csv"),
         sample_file=data.get("sample_submission", "sample_submission.csv"),
@@ -217,7 +221,8 @@ def notebook(args):
           f"internet off; {'GPU' if gpu else 'CPU'})")
     command = ["kaggle", "kernels", "push", "-p", rel(folder)]
     if not args.push:
-        print(f"push it (after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
+        print("push it "
+              f"(after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
         return 0
     printed = run_kaggle_echoed(command)
     if "Kernel push error" in printed or "not valid" in printed:
@@ -246,12 +251,15 @@ def parse_args(argv):
     sub.add_argument("--force", action="store_true", help="download again even when the archive is up to date")
     sub.add_argument("--keep-zip", action="store_true", help="keep the downloaded archive after unzipping it")
 
-    sub = add("submit", submit, "check a run's submission.csv and submit it, with 'expNNN/runNNN cv=...' as its message")
-    sub.add_argument("run", nargs="?", help="the run to submit, e.g. exp001/run002, or a blend, e.g. blend001 (scripts/blend.py)")
+    sub = add("submit", submit,
+              "check a run's submission.csv and submit it, with 'expNNN/runNNN cv=...' as its message")
+    sub.add_argument("run", nargs="?",
+                     help="the run to submit, e.g. exp001/run002, or a blend, e.g. blend001 (scripts/blend.py)")
     sub.add_argument("-m", "--message", help="text added after 'expNNN/runNNN cv=...'")
     sub.add_argument("--dry-run", action="store_true", help="check and print the kaggle command, send nothing")
     sub.add_argument("--kernel", metavar="OWNER/SLUG", help="code competition: submit what this notebook writes")
-    sub.add_argument("--version", metavar="N", help="code competition: the notebook version (printed by notebook --push)")
+    sub.add_argument("--version", metavar="N",
+                     help="code competition: the notebook version (printed by notebook --push)")
 
     add("submissions", submissions, "save your submissions with their scores to data/output/submissions.csv")
 
@@ -265,8 +273,10 @@ def parse_args(argv):
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
 
-    sub = add("notebook", notebook, "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")
-    sub.add_argument("target", help="expNNN/runNNN or blendNNN, packaged first with: package expNNN/runNNN (or blendNNN)")
+    sub = add("notebook", notebook,
+              "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")
+    sub.add_argument("target",
+                     help="expNNN/runNNN or blendNNN, packaged first with: package expNNN/runNNN (or blendNNN)")
     sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
     sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>, "
                                            "or the dataset slug for a blend)")

@@ -107,8 +107,10 @@ def parse_args(argv):
     parser.add_argument("--top", type=int, help="only the N best runs of each metric")
     parser.add_argument("--metric", help="only runs scored with this metric, e.g. auc")
     parser.add_argument("--no-plot", action="store_true", help="do not draw data/output/leaderboard.png (faster)")
-    parser.add_argument("--trials", action="store_true", help="also --tune's trials (exp001/tune/trial0003); off, so they do not flood the board")
-    parser.add_argument("--full-changes", action="store_true", help="show each run's whole change, not its first 50 characters")
+    parser.add_argument("--trials", action="store_true",
+                        help="also --tune's trials (exp001/tune/trial0003); off, so they do not flood the board")
+    parser.add_argument("--full-changes", action="store_true",
+                        help="show each run's whole change, not its first 50 characters")
     return parser.parse_args(argv)
 
 
@@ -141,8 +143,10 @@ def main(argv=None):
         written.append("leaderboard.png")
 
     shown = filter_rows(groups, args.exp, args.metric, args.top)
-    print(render_text(shown, changes_width=None if args.full_changes else 50) if shown else "no run matches --exp / --metric.")
-    print(f"\n* best run of its experiment. {len(rows)} runs; written: " + ", ".join(f"data/output/{name}" for name in written))
+    print(render_text(shown, changes_width=None if args.full_changes else 50) if shown
+          else "no run matches --exp / --metric.")
+    print(f"\n* best run of its experiment. {len(rows)} runs; written: "
+          + ", ".join(f"data/output/{name}" for name in written))
     return 0
 
 

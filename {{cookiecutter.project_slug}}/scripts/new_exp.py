@@ -218,8 +218,10 @@ def print_next_steps(source, target, idea=None):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--from", dest="source", metavar="EXP", help="experiment to copy, e.g. exp003 (default: the highest-numbered)")
-    parser.add_argument("--to", dest="target", metavar="EXP", help="name of the new experiment (default: the next free number)")
+    parser.add_argument("--from", dest="source", metavar="EXP",
+                        help="experiment to copy, e.g. exp003 (default: the highest-numbered)")
+    parser.add_argument("--to", dest="target", metavar="EXP",
+                        help="name of the new experiment (default: the next free number)")
     parser.add_argument("--idea", help="one line for NOTES.md: what this experiment tries")
     return parser.parse_args(argv)
 

@@ -28,7 +28,8 @@ def read_blend(name):
     """Give the blend's runs (name, record folder) and weights (summing to 1) from its blend.json."""
     folder = BLEND_ROOT / name
     if not (folder / "blend.json").is_file():
-        made = sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file()) if BLEND_ROOT.is_dir() else []
+        made = (sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file())
+                if BLEND_ROOT.is_dir() else [])
         raise UserError(f"{rel(folder)}: no finished blend there. Blends: {', '.join(made) or 'none yet'}. "
                         "Make one with: python scripts/blend.py exp001/run002 exp002/run001")
     summary = json.loads((folder / "blend.json").read_text(encoding="utf-8"))
@@ -42,8 +43,8 @@ def predict_run(name, folder, test, raw_out):
     saved = folder / "src" / "predict.py"
     script = saved if saved.is_file() else ROOT / "exp" / name.split("/")[0] / "predict.py"
     if not script.is_file():
-        raise UserError(f"{name}: no predict.py in {rel(folder / 'src')}/ nor in exp/{name.split('/')[0]}/, so it cannot "
-                        "predict. Fix: copy exp/exp001/predict.py into that experiment's folder.")
+        raise UserError(f"{name}: no predict.py in {rel(folder / 'src')}/ nor in exp/{name.split('/')[0]}/, so it "
+                        "cannot predict. Fix: copy exp/exp001/predict.py into that experiment's folder.")
     command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out)]
     print(f"{name}: predicting {rel(test)}", flush=True)
     if subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode != 0:
@@ -58,7 +59,8 @@ def read_sample(path, id_col):
         raise UserError(f"{rel(path)}: sample submission not found. Fix: give it with --sample PATH.")
     sample = read_table(path, id_col)
     if id_col not in sample.columns:
-        raise UserError(f"{rel(path)}: no column {id_col!r}. Fix: give the competition's sample submission (--sample PATH).")
+        raise UserError(f"{rel(path)}: no column {id_col!r}. "
+                        "Fix: give the competition's sample submission (--sample PATH).")
     sample[id_col] = sample[id_col].astype(str)
     return sample
 
@@ -73,7 +75,8 @@ def predict_blend(args):
     if not test.is_file():
         raise UserError(f"--test {rel(test)}: file not found. Fix: give the path of the test file to predict.")
     with tempfile.TemporaryDirectory(prefix="predict_blend-") as scratch:  # never inside the project
-        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv") for i, (name, folder) in enumerate(runs)]
+        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv")
+                     for i, (name, folder) in enumerate(runs)]
     (cfg, first), id_col = predicted[0], predicted[0][0]["data"]["id"]
     columns = list(first.columns.drop(id_col))
     for (name, _), (_, frame) in zip(runs[1:], predicted[1:]):
@@ -87,7 +90,8 @@ def predict_blend(args):
     order = pd.Index(first[id_col]).get_indexer(sample[id_col])
     if (order < 0).any():
         raise UserError(f"{rel(sample_path)}: {int((order < 0).sum()):,} of its ids are not in {rel(test)} (e.g. "
-                        f"{sample[id_col][order < 0].iloc[0]!r}). Fix: give the sample submission of this test file (--sample PATH).")
+                        f"{sample[id_col][order < 0].iloc[0]!r}). Fix: give the sample submission of this test file "
+                        "(--sample PATH).")
     # The first run's metric code (its src/) says whether the submission holds labels, as in blend.py.
     sys.dont_write_bytecode = True  # no __pycache__ in the record
     sys.path.insert(0, str(runs[0][1] / "src"))
@@ -97,7 +101,8 @@ def predict_blend(args):
     classes = json.loads(classes_file.read_text(encoding="utf-8"))["classes"]
     submission = fill_submission(sample, test_pred[order], cfg, classes, train.METRICS[cfg["metric"]].needs_labels)
     if submission.isna().any().any():
-        raise UserError(f"the blend's submission has missing values in {', '.join(submission.columns[submission.isna().any()])}.")
+        raise UserError("the blend's submission has missing values in "
+                        f"{', '.join(submission.columns[submission.isna().any()])}.")
     out = ROOT / args.out
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:

@@ -30,8 +30,8 @@ from datetime import datetime
 import pandas as pd
 import yaml
 
-from helpers.image_paths import example_leftovers, multilabel_columns, propose_pattern
-from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, read_table
+from helpers.image_paths import example_leftovers, multilabel_columns, propose_images
+from helpers.project import INPUT_DIR, OUTPUT_DIR, ROOT, UserError, read_table
 from helpers.stale import print_stale
 
 DATA_SUFFIXES = (".csv", ".parquet")
@@ -62,7 +62,8 @@ def check_metric(metric, exp_dir):
         return
     read = subprocess.run([sys.executable, "-c", READ_METRICS, str(exp_dir)], capture_output=True, text=True)
     if read.returncode != 0:
-        raise SwitchError(f"could not read the metrics of exp/{exp_dir.name}/ ({read.stderr.strip().splitlines()[-1:]}). "
+        raise SwitchError(f"could not read the metrics of exp/{exp_dir.name}/ "
+                          f"({read.stderr.strip().splitlines()[-1:]}). "
                           "Fix: python exp/" + exp_dir.name + "/exp.py --list shows what is wrong.")
     names = json.loads(read.stdout.strip().splitlines()[-1])
     if metric not in names:
@@ -119,7 +120,7 @@ def propose(train_path, test_path, sample_path, args, image_exp=False):
     settings = {"train": train_path.name, "test": test_path.name, "sample_submission": sample_path.name,
                 "id": str(id_column), "target": labels or str(target), "task": task, "metric": metric,
                 "only_in_train": [c for c in only_in_train if c not in (labels or [target])], "rows": len(train),
-                **(propose_images(train_path, test_path, args) if image_exp else {})}
+                **(propose_images(train_path, test_path, args.image, args.test_image) if image_exp else {})}
     if metric == "rmsle":  # rmse on log(1 + y): the model learns that scale
         settings["target_transform"] = "log1p"
     elif task != "regression":  # transforms are for regression only
@@ -127,28 +128,15 @@ def propose(train_path, test_path, sample_path, args, image_exp=False):
     return settings
 
 
-def propose_images(train_path, test_path, args):
-    """Give data.image and data.test_image: the patterns given, or those under which the first rows' images exist."""
-    found = {"image": args.image or propose_pattern(train_path, INPUT_DIR, "train"),
-             "test_image": args.test_image or propose_pattern(test_path, INPUT_DIR, "test")}
-    for key, path in (("image", train_path), ("test_image", test_path)):
-        if found[key] is None:
-            option = "--" + key.replace("_", "-")
-            raise SwitchError(f"cannot find the images of {path.name}'s first rows in data/input/ (tried each image folder "
-                              f"with each column, with and without the folder's suffix). Fix: unzip the images into "
-                              f"data/input/, or give {option} PATTERN, relative to data/input/ and filled with the "
-                              f"row's columns, e.g. {option} {'test' if 'test' in key else 'train'}_images/" + "{id}.png.")
-    return found
-
-
 def read_text_table(path, nrows=None):
     """Give the table at `path`, or raise SwitchError for a file that is not UTF-8 text (a latin-1 export)."""
     try:
         return read_table(path, nrows=nrows)
     except UnicodeDecodeError as e:
-        raise SwitchError(f"data/input/{path.name} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at position "
-                          f"{e.start:,}; a latin-1 or Windows export?). Fix: save it as UTF-8, e.g. iconv -f latin1 "
-                          f"-t utf-8 {path.name} > utf8.csv, then move utf8.csv to {path.name}.") from None
+        raise SwitchError(f"data/input/{path.name} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at "
+                          f"position {e.start:,}; a latin-1 or Windows export?). Fix: save it as UTF-8, e.g. "
+                          f"iconv -f latin1 -t utf-8 {path.name} > utf8.csv, "
+                          f"then move utf8.csv to {path.name}.") from None
 
 
 def guess_task(target):
@@ -185,7 +173,8 @@ def rewrite_config(text, settings):
             nested = section == "data" and indent and name in ("train", "test", "sample_submission", "id", "target",
                                                                  "image", "test_image") and name in settings
             if nested or (not indent and name in ("task", "metric", "target_transform") and name in settings):
-                value = yaml.safe_dump(settings[name], width=1000, default_flow_style=True).removesuffix("...\n").strip()
+                dumped = yaml.safe_dump(settings[name], width=1000, default_flow_style=True)
+                value = dumped.removesuffix("...\n").strip()
                 line = f"{indent}{name}{key.group(3)}{value}"
                 if key.group(5):  # keep the comment, in its column when the new value fits
                     comment = key.group(5).lstrip()
@@ -194,7 +183,8 @@ def rewrite_config(text, settings):
         lines.append(line)
     new = "".join(lines)
     config = yaml.safe_load(new)
-    data_keys = [k for k in ("train", "test", "sample_submission", "id", "target", "image", "test_image") if k in settings]
+    data_keys = [k for k in ("train", "test", "sample_submission", "id", "target", "image", "test_image")
+                 if k in settings]
     got = {**{k: config["data"].get(k) for k in data_keys},
            "task": config["task"], "metric": config["metric"],
            **({"target_transform": config.get("target_transform")} if "target_transform" in settings else {})}
@@ -235,14 +225,15 @@ def main(argv=None):
             raise SwitchError(f"exp/{args.exp}/ has no config.yml and exp.py. Fix: name an experiment with --exp.")
         check_metric(args.metric, exp_dir)
         files = [find_file(role, getattr(args, role)) for role in ("train", "test", "sample")]
-        print("reading " + ", ".join(f"{p.name} ({p.stat().st_size / 2**20:,.1f} MB)" for p in files) + " ...", flush=True)
+        print("reading " + ", ".join(f"{p.name} ({p.stat().st_size / 2**20:,.1f} MB)" for p in files) + " ...",
+              flush=True)
         config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         settings = propose(*files, args, image_exp="image" in (config.get("data") or {}))
         if "target_transform" not in config:  # the image lab has none: rmsle there is scored on log1p already
             settings.pop("target_transform", None)
         new_config = rewrite_config(config_path.read_text(encoding="utf-8"), settings)
         new_exp_py = reset_runs(exp_py.read_text(encoding="utf-8"), exp_py)
-    except SwitchError as e:
+    except (SwitchError, UserError) as e:  # UserError: from the helpers, e.g. no images found
         print(f"Error: {e}", file=sys.stderr)
         return 1
 
@@ -254,14 +245,16 @@ def main(argv=None):
     print(f"  task: {settings['task']}\n  metric: {settings['metric']}   (check the competition's Evaluation page)")
     if "target_transform" in settings:
         print(f"  target_transform: {settings['target_transform'] or 'null'}"
-              + ("   (rmsle is rmse on log(1 + y): the model learns that scale)" if settings["target_transform"] else ""))
+              + ("   (rmsle is rmse on log(1 + y): the model learns that scale)"
+                 if settings["target_transform"] else ""))
     if settings["only_in_train"]:
         print(f"  note: {', '.join(settings['only_in_train'])} are in train but not in test: list them in data.drop.")
     print(f"exp/{args.exp}/exp.py: RUNS becomes one base run.")
     if records:
         print("moved aside: " + ", ".join(str(p.relative_to(ROOT)) + "/" for p in records))
     if leftovers := example_leftovers(settings):
-        print(f"left from the bundled example, read by no run now: {', '.join(leftovers)} (rm -r {' '.join(leftovers)})")
+        print(f"left from the bundled example, read by no run now: {', '.join(leftovers)} "
+              f"(rm -r {' '.join(leftovers)})")
     if not args.yes:
         if not sys.stdin.isatty():
             print("Nothing changed: the input is not a terminal (piped or a script), so there was no one to ask. "

@@ -78,7 +78,8 @@ def read_dataset(spec, task, n_rows, options):
     features = choose_features(train, test, spec, paths)
     check_kinds(train, test, features, spec, paths)  # numbers in one file, text in the other
     # A column that is not a number in train or test cannot be cast to float: treat it as categories.
-    categorical = [c for c in features if c in spec["categorical"] or not (is_numeric(train[c]) and is_numeric(test[c]))]
+    categorical = [c for c in features if c in spec["categorical"]
+                   or not (is_numeric(train[c]) and is_numeric(test[c]))]
     auto = [c for c in categorical if c not in spec["categorical"]]
     if auto:
         notice(f"non-numeric columns used as categorical features: {', '.join(map(str, auto))} "
@@ -95,7 +96,8 @@ def read_dataset(spec, task, n_rows, options):
     X = encode_features(train[features], fspec, paths["train"])
     X_test = encode_features(test[features], fspec, paths["test"])
     check_finite(X, paths["train"]), check_finite(X_test, paths["test"])
-    check_sample(sample, test[spec["id"]], classes, spec["id"], spec["target"], paths["sample_submission"], paths["test"])
+    check_sample(sample, test[spec["id"]], classes, spec["id"], spec["target"], paths["sample_submission"],
+                 paths["test"])
     extra = train.drop(columns=features).copy()  # a copy holds only these columns, so the train frame can be freed
     return Dataset(X, y, X_test, extra[spec["id"]], test[spec["id"]].copy(), sample, classes, categorical, extra, fspec)
 
@@ -160,8 +162,8 @@ def check_names(key, names, columns, what, fix):
     missing = [c for c in names if c not in columns]
     if missing:
         raise DataError(f"{key} names {', '.join(map(repr, missing))}, which {'is' if len(missing) == 1 else 'are'} "
-                        f"not {what}{closest(missing[0], columns)}. Columns are: {', '.join(map(str, columns))}. "
-                        f"Fix: {fix}.")
+                        f"not {what}{closest(missing[0], columns)}. "
+                        f"Columns are: {', '.join(map(str, columns))}. Fix: {fix}.")
 
 
 def choose_features(train, test, spec, paths):
@@ -176,7 +178,8 @@ def choose_features(train, test, spec, paths):
         unwanted = {spec["id"], spec["target"], *spec["drop"], spec.get("cv_group")}
         features = [c for c in train.columns if c not in unwanted]
     require_columns(test, features, paths["test"],
-                    "in config.yml, add the columns only train has to data.drop (or list the features in data.features)")
+                    "in config.yml, add the columns only train has to data.drop "
+                    "(or list the features in data.features)")
     check_names("data.categorical", spec["categorical"], features, "a feature",
                 "correct the name, or remove it from data.categorical (or from data.drop)")
     return features

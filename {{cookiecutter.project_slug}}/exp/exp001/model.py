@@ -124,7 +124,8 @@ def prepare(cfg, X, X_test, y, n_classes):
     """
     features = to_features(X, X_test, n_classes)
     module = family(cfg)
-    names = getattr(module, "THREAD_PARAMS", ("n_jobs",) if cfg["model"]["name"] in getattr(module, "PARALLEL_MODELS", ()) else None)
+    names = getattr(module, "THREAD_PARAMS",
+                    ("n_jobs",) if cfg["model"]["name"] in getattr(module, "PARALLEL_MODELS", ()) else None)
     if names:
         thread_count.decide(cfg, *features.X.shape, names)  # logged once per run
     else:

@@ -74,7 +74,8 @@ def find_run(args):
         if not match:
             raise UsageError(f"{args.run}: cannot read it as a run; write run002 or 2 (a --tune trial: trial0003).")
         if not IN_PROJECT:
-            raise UsageError(f"{HERE} is not in a project (no {ROOT / 'project.yml'}). Fix: give the record with --run-dir.")
+            raise UsageError(f"{HERE} is not in a project (no {ROOT / 'project.yml'}). "
+                             "Fix: give the record with --run-dir.")
         run = f"run{int(match.group(1)):03d}" if match.group(1) else f"tune/trial{int(match.group(2)):04d}"
         name = f"{HERE.name}/{run}"
         run_dir = ROOT / "data" / "output" / "exp" / name
@@ -86,12 +87,13 @@ def find_run(args):
     if not done:
         fix = (f" Fix: train it (python exp/{HERE.name}/exp.py --run {run_dir.name}), then predict again."
                if args.run_dir is None else " Fix: give the folder of a finished run (it has status.json).")
-        raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still running, "
-                         f"failed or interrupted), so it has no complete set of fold models.{fix}")
+        raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still "
+                         f"running, failed or interrupted), so it has no complete set of fold models.{fix}")
     for needed in ("config.yml", "features.json", "models", "src/predict.py"):
         if not (run_dir / needed).exists():
             raise UsageError(f"{name} has no {needed}, which predicting with the run's own code needs (a record from "
-                             "before predict.py, or a partial copy). Fix: train the run again, or package the whole record.")
+                             "before predict.py, or a partial copy). "
+                             "Fix: train the run again, or package the whole record.")
     return run_dir
 
 
@@ -117,17 +119,19 @@ def check_inputs(args, run_dir):
         if path is None:
             continue
         if not path.parent.is_dir():
-            raise UsageError(f"{option} {shown(path)}: the folder {shown(path.parent)} does not exist. Fix: create it first.")
-        if path.resolve() in (args.test.resolve(), args.sample and args.sample.resolve()) or path.resolve().is_relative_to(
-                run_dir.resolve()):
+            raise UsageError(f"{option} {shown(path)}: the folder {shown(path.parent)} does not exist. "
+                             "Fix: create it first.")
+        if (path.resolve() in (args.test.resolve(), args.sample and args.sample.resolve())
+                or path.resolve().is_relative_to(run_dir.resolve())):
             raise UsageError(f"{option} {shown(path)} would overwrite the test file, the sample or the run's record. "
                              "Fix: write the submission somewhere else, e.g. --out submission.csv.")
         protected = protected_folder(path)
         if protected:
-            raise UsageError(f"{option} {shown(path)} is inside {protected}, which holds inputs or finished records that "
-                             "nothing may change. Fix: write it somewhere else, e.g. --out submission.csv.")
+            raise UsageError(f"{option} {shown(path)} is inside {protected}, which holds inputs or finished records "
+                             "that nothing may change. Fix: write it somewhere else, e.g. --out submission.csv.")
         if path.exists() and not args.force:
-            raise UsageError(f"{option} {shown(path)} exists already. Fix: give another path, or --force to overwrite it.")
+            raise UsageError(f"{option} {shown(path)} exists already. "
+                             "Fix: give another path, or --force to overwrite it.")
 
 
 def protected_folder(path):
@@ -192,18 +196,21 @@ def predict(run_dir, args):
     for k in range(n_splits):
         fold = model.load_fold(cfg, run_dir / "models", k)
         state_file = run_dir / "models" / f"fold{k}_features.json"  # features this fold learned (features.fit_fold)
-        fold_X = model.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options)) if state_file.is_file() else X
+        fold_X = (model.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options))
+                  if state_file.is_file() else X)
         test_pred += train.to_original_scale(cfg, model.predict_fold(cfg, fold, fold_X)) / n_splits
     n_seeds = len(model.seeds(cfg))
     used = f"{n_splits} folds" + (f" x {n_seeds} seeds ({n_splits * n_seeds} models)" if n_seeds > 1 else "")
-    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {used} of {cfg['model']['name']}")
+    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {used} of "
+                  f"{cfg['model']['name']}")
     if args.raw_out is not None:
         write(prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)
     if args.out is not None:
         sample = submission_layout(args, run_dir, ids, id_name)
         check_sample(sample, ids, spec["classes"], id_name, spec["target"], args.sample or args.test, args.test)
         submitted = to_submitted(cfg, test_pred, spec.get("target_range"))
-        run_data = types.SimpleNamespace(classes=spec["classes"], sample=sample, test_ids=ids)  # what make_submission reads
+        # what make_submission reads
+        run_data = types.SimpleNamespace(classes=spec["classes"], sample=sample, test_ids=ids)
         submission = make_submission(run_data, submitted, cfg, train.METRICS[cfg["metric"]].needs_labels)
         check_submission(submission, sample, id_name)
         write(submission, args.out)
@@ -220,12 +227,14 @@ def submission_layout(args, run_dir, ids, id_name):
 
     if args.sample is None or not args.sample.is_file():
         if not (run_dir / "submission.csv").is_file():  # a packaged record leaves it out
-            raise UsageError(f"no sample submission ({shown(args.sample) + ' not found' if args.sample else 'no project'}), and "
+            raise UsageError("no sample submission "
+                             f"({shown(args.sample) + ' not found' if args.sample else 'no project'}), and "
                              f"{run_dir.name} has no submission.csv to take the columns from. Fix: give --sample PATH.")
         columns = pd.read_csv(run_dir / "submission.csv", nrows=0).columns
-        log.info(f"no sample submission ({'--sample not given' if args.sample is None else shown(args.sample) + ' not found'}):"
-                 f" the ids of --test in its row order, with the columns of {run_dir.name}/submission.csv. "
-                 "For the competition's order, give --sample PATH.")
+        log.info("no sample submission "
+                 f"({'--sample not given' if args.sample is None else shown(args.sample) + ' not found'}): the ids of "
+                 f"--test in its row order, with the columns of {run_dir.name}/submission.csv. For the competition's "
+                 "order, give --sample PATH.")
         return pd.DataFrame({c: ids.array if c == id_name else np.nan for c in columns})
     sample = data_io.read_table(args.sample, id_name)
     data_io.require_columns(sample, [id_name], args.sample,
@@ -235,12 +244,15 @@ def submission_layout(args, run_dir, ids, id_name):
         missing = len(set(sample[id_name].astype(str))) - len(set(ids.astype(str)))
         if missing > 0:
             raise UsageError(f"--sample {shown(args.sample)}: {missing:,} of its {len(sample):,} ids are not in --test "
-                             f"{shown(args.test)}, which holds no other id: a part of the competition's test file? Fix: give "
-                             "--test the whole test file, or a test file of other ids (predicted in its own row order).")
+                             f"{shown(args.test)}, which holds no other id: a part of the competition's test file? "
+                             "Fix: give --test the whole test file, or a test file of other ids "
+                             "(predicted in its own row order).")
         return sample
-    log.info(f"--test {shown(args.test)} is not the competition's test file ({int((~in_sample).sum()):,} of its ids are not "
-             f"in {shown(args.sample)}): the submission holds its ids in its row order, with the sample's columns")
-    return pd.DataFrame({c: ids.array if c == id_name else sample[c].iloc[:1].repeat(len(ids)).array for c in sample.columns})
+    log.info(f"--test {shown(args.test)} is not the competition's test file ({int((~in_sample).sum()):,} of its ids "
+             f"are not in {shown(args.sample)}): "
+             "the submission holds its ids in its row order, with the sample's columns")
+    return pd.DataFrame({c: ids.array if c == id_name else sample[c].iloc[:1].repeat(len(ids)).array
+                         for c in sample.columns})
 
 
 def write(frame, path):
@@ -268,7 +280,8 @@ def main(argv=None):
             args.sample = None  # no sample where the run's config says: the layout of the run's own submission.csv
         check_inputs(args, run_dir)
         saved = run_dir / "src" / "predict.py"
-        if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():
+        this = Path(__file__)
+        if saved.is_file() and saved.resolve() != this.resolve() and saved.read_bytes() != this.read_bytes():
             return run_saved_code(saved, run_dir, args)
         sys.path.insert(0, str(run_dir / "src"))  # the run's own data, model and train code, beside its predict.py
         from runner.util import ConfigError, DataError

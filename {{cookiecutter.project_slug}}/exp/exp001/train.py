@@ -49,7 +49,8 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
 
 
 def check_before_training(cfg, n_rows=None):
-    """Raise DataError for what would stop a run only after its training: files, columns, target, the sample's layout."""
+    """Raise DataError for what would stop a run only after its training: files, columns, target, the sample's layout.
+    """
     dataset = data_io.load_data(cfg, n_rows)
     check_target(cfg, dataset.y)
     columns = [c for c in dataset.sample.columns if c != cfg["data"]["id"]]
@@ -67,8 +68,8 @@ def check_target(cfg, y):
         raise DataError(f"target {name!r} is 0 on {int((y == 0).sum()):,} rows, and metric mape divides by the target, "
                         "so those rows score without bound. Fix: set metric to smape or mae in config.yml.")
     if (transform == "log1p" and (y <= -1).any()) or (transform == "sqrt" and (y < 0).any()):
-        raise DataError(f"target {name!r} has values as low as {y.min()}, which target_transform {transform} cannot take. "
-                        "Fix: set target_transform: null in config.yml.")
+        raise DataError(f"target {name!r} has values as low as {y.min()}, which target_transform {transform} cannot "
+                        "take. Fix: set target_transform: null in config.yml.")
 
 
 def cross_validate(cfg, data, folds, run_dir, resume=None, report=None):
@@ -97,7 +98,8 @@ def cross_validate(cfg, data, folds, run_dir, resume=None, report=None):
             fold, files = train_fold(cfg, data, y_model, train_idx, valid_idx, k, models_dir, shared)
             checkpoints.save_fold(resume, k, fold, files, n_splits, rows)
         oof[valid_idx] = fold["oof"]
-        # Each fold's test prediction goes back to the target's scale before the mean, as predicting from the record does.
+        # Each fold's test prediction goes back to the target's scale before the mean, as predicting from the record
+        # does.
         test_pred += fold["test"] / n_splits
         scores.append(score(metric, data.y[valid_idx], oof[valid_idx]))
         iterations.append(fold["iteration"])

@@ -8,7 +8,7 @@ import os
 import re
 from collections import Counter
 
-from .project import INPUT_DIR, rel
+from .project import INPUT_DIR, UserError, rel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".dcm")
 ROWS_TRIED = 30  # enough to rule out a pattern that fits by chance; the lab checks every file before training
@@ -35,7 +35,8 @@ def image_folders(input_dir, depth=2):
             suffixes = Counter(os.path.splitext(n)[1] for n, is_dir in names if not is_dir
                                and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
             if suffixes:
-                found["" if folder == input_dir else folder.relative_to(input_dir).as_posix()] = suffixes.most_common(1)[0][0]
+                relative = "" if folder == input_dir else folder.relative_to(input_dir).as_posix()
+                found[relative] = suffixes.most_common(1)[0][0]
             below += [folder / n for n, is_dir in names if is_dir and not n.startswith(".")]
         level = below
     return found
@@ -60,6 +61,21 @@ def propose_pattern(table_path, input_dir, role):
                     continue
     named = [p for p in fitting if role in p.split("{")[0].lower()]
     return (named or fitting or [None])[0]
+
+
+def propose_images(train_path, test_path, image=None, test_image=None, input_dir=INPUT_DIR):
+    """Give data.image and data.test_image: the patterns given, or those under which the first rows' images exist."""
+    found = {"image": image or propose_pattern(train_path, input_dir, "train"),
+             "test_image": test_image or propose_pattern(test_path, input_dir, "test")}
+    for key, path in (("image", train_path), ("test_image", test_path)):
+        if found[key] is None:
+            option = "--" + key.replace("_", "-")
+            folder = "test" if "test" in key else "train"
+            raise UserError(f"cannot find the images of {path.name}'s first rows in data/input/ (tried each image "
+                            "folder with each column, with and without the folder's suffix). Fix: unzip the images "
+                            f"into data/input/, or give {option} PATTERN, relative to data/input/ and filled with "
+                            f"the row's columns, e.g. {option} {folder}_images/" + "{id}.png.")
+    return found
 
 
 def multilabel_columns(train, sample):

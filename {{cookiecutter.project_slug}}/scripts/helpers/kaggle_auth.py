@@ -35,7 +35,8 @@ def kaggle_config_dir():
 
 
 def non_empty_file(path):
-    return bool(path) and Path(path).is_file() and bool(Path(path).read_text(encoding="utf-8", errors="replace").strip())
+    return (bool(path) and Path(path).is_file()
+            and bool(Path(path).read_text(encoding="utf-8", errors="replace").strip()))
 
 
 def access_token_source():
@@ -156,7 +157,8 @@ def run_kaggle_echoed(command):
 
 def kaggle_failed(result):
     """Give the UserError for a failed kaggle command, with what it said when that was captured."""
-    said = f" It said:\n{result.stdout}{result.stderr}".rstrip() if result.stdout is not None else " See its message above."
+    said = (f" It said:\n{result.stdout}{result.stderr}".rstrip() if result.stdout is not None
+            else " See its message above.")
     return UserError(f"the kaggle command failed (exit code {result.returncode}).{said}")
 
 

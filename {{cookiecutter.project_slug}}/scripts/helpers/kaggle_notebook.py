@@ -13,7 +13,8 @@ SCRIPT_NAME = "inference.py"
 
 # The script Kaggle runs: standard library only (the experiment's own code predicts). inference_script() fills
 # in the __MARKER__ placeholders.
-INFERENCE_SCRIPT = '''"""Predict __NAME__ for the code competition __COMPETITION_NAME__, offline (built by scripts/helpers/kaggle_notebook.py).
+INFERENCE_SCRIPT = '''"""Predict __NAME__ for the code competition __COMPETITION_NAME__, offline
+(built by scripts/helpers/kaggle_notebook.py).
 
 Reads /kaggle/input/<competition>/ and /kaggle/input/<dataset>/ (found by their contents when Kaggle mounts
 them elsewhere), writes /kaggle/working/submission.csv. Rebuild it with:
@@ -107,7 +108,8 @@ def kernel_metadata(kernel_id, title, competition, dataset_id, gpu):
 def inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file):
     """Give the text of the inference script for a run or a blend (values written as Python literals, through JSON).
 
-    predicts: {"script": path in the dataset, "run_dir": the run's folder in it} for a run, {"script", "blend"} for a blend.
+    predicts: {"script": path in the dataset, "run_dir": the run's folder in it} for a run,
+    {"script", "blend"} for a blend.
     """
     values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__SCRIPT__": predicts["script"],
               "__RUN_DIR__": predicts.get("run_dir"), "__BLEND__": predicts.get("blend"),

@@ -43,9 +43,11 @@ BLEND_SCRIPTS = ["predict_blend.py", "helpers/__init__.py", "helpers/blending.py
 
 def package_records(exp, run):
     """Give {run: record folder} of the runs to package: the one asked for, else every complete run of exp."""
-    runs = [run] if run else sorted(p.name for p in (RECORDS_ROOT / exp).glob("run*") if re.fullmatch(r"run\d{3,}", p.name))
+    runs = [run] if run else sorted(p.name for p in (RECORDS_ROOT / exp).glob("run*")
+                                    if re.fullmatch(r"run\d{3,}", p.name))
     if not runs:
-        raise UserError(f"{exp} has no complete runs in {rel(RECORDS_ROOT / exp)}/. Train it first: python exp/{exp}/exp.py")
+        raise UserError(f"{exp} has no complete runs in {rel(RECORDS_ROOT / exp)}/. Train it first: python "
+                        f"exp/{exp}/exp.py")
     return {name: complete_run(exp, name)[0] for name in runs}
 
 
@@ -57,7 +59,8 @@ def dataset_names(args, exp, run):
     title = getattr(args, "title", None) or f"{exp} models - {competition}"[:50].rstrip()
     # Kaggle refuses slugs or titles outside 6-50 characters (kaggle-api: dataset_create_new).
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{4,48}[a-z0-9]", slug):
-        raise UserError(f"dataset slug {slug!r}: use 6-50 lowercase letters, digits and '-', no '-' at either end. Fix: pass --slug.")
+        raise UserError(f"dataset slug {slug!r}: use 6-50 lowercase letters, digits and '-', no '-' at either end. "
+                        "Fix: pass --slug.")
     if not 6 <= len(title) <= 50:
         raise UserError(f"dataset title {title!r} has {len(title)} characters; Kaggle wants 6-50. Fix: pass --title.")
     return slug, title
@@ -162,7 +165,8 @@ def looks_secret(path):
 
 
 def copy_allowed(source, dest, allowed, left_out):
-    """Copy the files of `source` that allowed(path parts) accepts and that do not look secret; add the rest to left_out."""
+    """Copy the files of `source` that allowed(path parts) accepts and that do not look secret; add the rest to
+    left_out."""
     for path in sorted(source.rglob("*")):
         if path.is_dir() or (path.is_symlink() and not path.resolve().is_relative_to(source.resolve())):
             if path.is_symlink():
@@ -170,7 +174,8 @@ def copy_allowed(source, dest, allowed, left_out):
             continue
         parts = path.relative_to(source).parts
         if not allowed(parts) or looks_secret(path):
-            routine = set(parts[:-1]) & {"__pycache__", ".ipynb_checkpoints", "wandb"} or fnmatch_any(parts[-1], ROUTINE)
+            routine = (set(parts[:-1]) & {"__pycache__", ".ipynb_checkpoints", "wandb"}
+                       or fnmatch_any(parts[-1], ROUTINE))
             if looks_secret(path) or not routine:
                 left_out.append(path)
             continue
@@ -187,7 +192,8 @@ def warn_if_code_changed(run_dir, code_dir, name):
     """Warn when the experiment's code differs from the code that trained this run (saved in its src/)."""
     saved = run_dir / "src"
     changed = [str(p.relative_to(saved)) for p in sorted(saved.rglob("*.py"))
-               if not (code_dir / p.relative_to(saved)).is_file() or (code_dir / p.relative_to(saved)).read_bytes() != p.read_bytes()]
+               if not (code_dir / p.relative_to(saved)).is_file()
+               or (code_dir / p.relative_to(saved)).read_bytes() != p.read_bytes()]
     if changed:
         print(f"warning: {', '.join(changed)} changed since {name} was trained: code/ holds today's code, "
               f"{name.split('/')[-1]}/src/ the code that trained its models.")

@@ -51,7 +51,8 @@ def parse_run(text, need_run=True):
     match = re.fullmatch(r"exp(\d+)/?", text.strip())
     if not match or need_run:
         form = "expNNN/runNNN" if need_run else "expNNN or expNNN/runNNN"
-        raise UserError(f"{text}: cannot read it as {form}, e.g. exp001/run002 (a --tune trial: exp001/tune/trial0003).")
+        raise UserError(f"{text}: cannot read it as {form}, e.g. exp001/run002 "
+                        "(a --tune trial: exp001/tune/trial0003).")
     return f"exp{int(match.group(1)):03d}", None
 
 
@@ -90,10 +91,12 @@ def parse_blend(text):
 
 
 def complete_blend(name):
-    """Give the folder, summary and run folder of a blend written by scripts/blend.py; raise UserError if there is none."""
+    """Give the folder, summary and run folder of a blend written by scripts/blend.py; raise UserError if there is none.
+    """
     folder = BLEND_ROOT / name
     if not (folder / "blend.json").is_file():
-        made = sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file()) if BLEND_ROOT.is_dir() else []
+        made = (sorted(p.name for p in BLEND_ROOT.iterdir() if (p / "blend.json").is_file())
+                if BLEND_ROOT.is_dir() else [])
         raise UserError(f"{rel(folder)}: no finished blend there. Blends: {', '.join(made) or 'none yet'}. "
                         "Make one with: python scripts/blend.py exp001/run002 exp002/run001")
     summary = json.loads((folder / "blend.json").read_text(encoding="utf-8"))

@@ -123,7 +123,8 @@ def read_run(exp, run, folder, failed):
         row.update(metric=metrics.get("metric", status.get("metric", "")), cv=metrics.get("cv", status.get("cv")),
                    cv_std=metrics.get("cv_std", ""), oof=metrics.get("oof", ""), model=metrics.get("model", ""),
                    fit_seconds=metrics.get("total_seconds", ""),
-                   direction=metrics.get("direction") or ("maximize" if metrics.get("higher_is_better", True) else "minimize"))
+                   direction=metrics.get("direction")
+                   or ("maximize" if metrics.get("higher_is_better", True) else "minimize"))
     git = read_json(folder / "provenance.json").get("git") or {}
     row["commit"] = (git.get("commit") or "")[:7]
     row["dirty"] = git.get("dirty") if git.get("dirty") is not None else ""

@@ -59,13 +59,15 @@ def render_text(groups, changes_width=50):
         widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
         text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in cells]
         text.insert(1, "  ".join("-" * w for w in widths))
-        blocks.append(f"{group_title(metric, rows)}: {sum(r['status'] == 'done' for r in rows)} done\n" + "\n".join(text))
+        done = sum(r["status"] == "done" for r in rows)
+        blocks.append(f"{group_title(metric, rows)}: {done} done\n" + "\n".join(text))
     return "\n\n".join(blocks)
 
 
 def render_markdown(groups):
     """Give the board as Markdown tables, one per metric."""
-    parts = ["# Leaderboard\n", "Rebuilt by `python scripts/leaderboard.py` from data/output/exp/. `*`: best run of its experiment.\n"]
+    parts = ["# Leaderboard\n",
+             "Rebuilt by `python scripts/leaderboard.py` from data/output/exp/. `*`: best run of its experiment.\n"]
     for metric, rows in groups.items():
         columns = table_columns(rows)
         parts.append(f"## {group_title(metric, rows)}\n")

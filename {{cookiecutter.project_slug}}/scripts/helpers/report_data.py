@@ -85,7 +85,8 @@ def running_runs(rows, report_dir):
             config.get("metric", ""), "direction": "", "cv": "", "cv_std": "", "oof": "", "public_lb": "",
             "private_lb": "", "model": config.get("model.name", ""), "commit": "", "started": started, "finished": "",
             "error": "", "seconds": "", "kind": "image" if "image.size" in config else "tabular", "folds": [],
-            "changes": {}, "config": {}, "unset": [], "link": os.path.relpath(claim.parent, report_dir).replace(os.sep, "/"),
+            "changes": {}, "config": {}, "unset": [],
+            "link": os.path.relpath(claim.parent, report_dir).replace(os.sep, "/"),
             "pictures": [], "history": {}, "importance": [], "code": None, "oof_ids": None, "oof_values": None})
     return running
 

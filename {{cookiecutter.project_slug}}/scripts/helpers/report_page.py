@@ -16,7 +16,8 @@ def plotly_js():
     try:
         from plotly.offline import get_plotlyjs
     except ImportError as e:
-        raise ImportError("the report's charts need plotly: pip install plotly (or pip install -r requirements.txt)") from e
+        raise ImportError("the report's charts need plotly: pip install plotly "
+                          "(or pip install -r requirements.txt)") from e
     return get_plotlyjs()
 
 

@@ -40,7 +40,8 @@ def config_changes(a, b):
     """Give [(key, value in a, value in b)] for every key of the merged configs that differs, in key order."""
     flat_a, flat_b = (flatten(yaml.safe_load((f / "config.yml").read_text(encoding="utf-8"))) for f in (a, b))
     keys = sorted(set(flat_a) | set(flat_b))
-    return [(k, flat_a.get(k, MISSING), flat_b.get(k, MISSING)) for k in keys if flat_a.get(k, MISSING) != flat_b.get(k, MISSING)]
+    return [(k, flat_a.get(k, MISSING), flat_b.get(k, MISSING)) for k in keys
+            if flat_a.get(k, MISSING) != flat_b.get(k, MISSING)]
 
 
 def source_files(folder):
@@ -105,7 +106,8 @@ def shown(value):
 
 
 def oof_correlation(a, b):
-    """Give (Pearson correlation of the two runs' out-of-fold predictions on their shared ids, rows compared), or None."""
+    """Give (Pearson correlation of the two runs' out-of-fold predictions on their shared ids, rows compared), or None.
+    """
     import numpy as np
     import pandas as pd
 

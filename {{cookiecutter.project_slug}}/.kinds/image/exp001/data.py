@@ -25,14 +25,15 @@ _CACHE = {}  # (path, height, width) -> HxWx3 uint8 array: decoded and resized o
 # ---------------------------------------------------------------- the table
 
 def data_dir(cfg):
-    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR when set, else data.dir from the project root."""
+    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR if set, else data.dir under the project root."""
     return Path(os.environ.get(DATA_DIR_ENV) or ROOT / cfg["data"]["dir"])
 
 
 def read_csv(path, id_name):
     """Give the CSV at `path` with its id column as text (ids like 007 keep their zeros)."""
     if not Path(path).is_file():
-        raise DataError(f"{rel(path)}: file not found. Fix: put the competition's files there, or set data.dir in config.yml.")
+        raise DataError(f"{rel(path)}: file not found. "
+                        "Fix: put the competition's files there, or set data.dir in config.yml.")
     return pd.read_csv(path, dtype={id_name: str})
 
 
@@ -56,7 +57,8 @@ def load_table(cfg, n_rows=None):
         ids=train[spec["id"]].reset_index(drop=True), test_ids=test[spec["id"]].reset_index(drop=True),
         y=y, classes=classes, sample=sample,
         paths=image_paths(train, spec["image"], folder, spec["train"], "data.image", spec["allow_outside"]),
-        test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image", spec["allow_outside"]),
+        test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image",
+                               spec["allow_outside"]),
         target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
@@ -66,26 +68,29 @@ def require_columns(frame, columns, path):
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"{rel(path)} has no column {', '.join(map(repr, missing))}; its columns: "
-                        f"{', '.join(map(str, frame.columns))}. Fix: set data.id, data.target (and cv.group) in config.yml.")
+                        f"{', '.join(map(str, frame.columns))}. "
+                        "Fix: set data.id, data.target (and cv.group) in config.yml.")
 
 
 def encode_target(train, targets, task, path):
-    """Give y and the classes: codes 0.. for binary and multiclass, a 0/1 matrix for multilabel, floats for regression."""
+    """Give y and the classes: codes 0.. for binary and multiclass, a 0/1 matrix for multilabel, floats (regression)."""
     values = train[targets]
     if values.isna().any().any():
-        raise DataError(f"{rel(path)}: the target has {int(values.isna().sum().sum())} missing values. Fix: drop those rows.")
+        raise DataError(f"{rel(path)}: the target has {int(values.isna().sum().sum())} missing values. "
+                        "Fix: drop those rows.")
     if task == "multilabel":
         if not values.isin([0, 1]).all().all():
-            raise DataError(f"{rel(path)}: multilabel targets {', '.join(targets)} must be 0 or 1. Fix: one 0/1 column per label.")
+            raise DataError(f"{rel(path)}: multilabel targets {', '.join(targets)} must be 0 or 1. "
+                            "Fix: one 0/1 column per label.")
         return values.to_numpy(dtype=np.float32), targets
     column = values[targets[0]]
     if task == "regression":
         return column.to_numpy(dtype=np.float64), []
     classes = sorted(column.unique().tolist())
     if task == "binary" and len(classes) != 2 or len(classes) < 2:
-        raise DataError(f"{rel(path)}: target {targets[0]!r} has {len(classes)} classes ({', '.join(map(str, classes[:10]))}), "
-                        f"which task {task} cannot learn. Fix: set task to {'multiclass' if len(classes) > 2 else 'binary'}, "
-                        "or check data.target.")
+        raise DataError(f"{rel(path)}: target {targets[0]!r} has {len(classes)} classes "
+                        f"({', '.join(map(str, classes[:10]))}), which task {task} cannot learn. Fix: set task to "
+                        f"{'multiclass' if len(classes) > 2 else 'binary'}, or check data.target.")
     codes = {c: k for k, c in enumerate(classes)}
     return column.map(codes).to_numpy(dtype=np.int64), classes
 
@@ -96,7 +101,8 @@ def image_paths(frame, pattern, folder, table, key="data.test_image", allowed=()
         paths = [folder / pattern.format(**row) for row in frame.astype(str).to_dict("records")]
     except KeyError as e:
         raise DataError(f"{key} pattern {pattern!r} names column {e.args[0]!r}, which {table} lacks; its columns: "
-                        f"{', '.join(map(str, frame.columns))}. Fix: write the pattern with those, e.g. train_images/{{id}}.png.") from None
+                        f"{', '.join(map(str, frame.columns))}. Fix: write the pattern with those, e.g. "
+                        f"train_images/{{id}}.png.") from None
     check_inside(paths, folder, allowed, table, key, pattern)
     return paths
 
@@ -156,7 +162,8 @@ def read_image(path, size):
             image = image.convert("RGBA")
             background = Image.new("RGBA", image.size, (255, 255, 255, 255))
             image = Image.alpha_composite(background, image)
-        return np.array(fit(image.convert("RGB"), size), dtype=np.uint8)  # a writable copy: torch refuses read-only arrays
+        # a writable copy: torch refuses read-only arrays
+        return np.array(fit(image.convert("RGB"), size), dtype=np.uint8)
 
 
 def load_images(paths, size, cache=True, table="train.csv", threads=8):
@@ -271,7 +278,8 @@ def make_loader(cfg, dataset, shuffle, seed=0):
     dataset.sampler: balanced draws training images (with replacement) so that every class comes as often.
     """
     workers, generator = worker_count(cfg), torch.Generator().manual_seed(seed)
-    sampler = balanced_sampler(dataset.targets, generator) if shuffle and cfg["dataset"]["sampler"] == "balanced" else None
+    balanced = shuffle and cfg["dataset"]["sampler"] == "balanced"
+    sampler = balanced_sampler(dataset.targets, generator) if balanced else None
     return torch.utils.data.DataLoader(
         dataset, batch_size=cfg["dataset"]["batch_size"], shuffle=shuffle and sampler is None, sampler=sampler,
         num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),

@@ -21,14 +21,16 @@ def n_outputs(task, classes):
 
 
 def check_model(cfg):
-    """Raise ConfigError or DataError unless model.name is a timm model and model.pretrained can be had; give the file."""
+    """Raise ConfigError or DataError unless model.name is a timm model and model.pretrained can be had;
+    give the file."""
     import timm
 
     name, pretrained = cfg["model"]["name"], cfg["model"]["pretrained"]
     if not timm.is_model(name):
         close = timm.list_models(f"*{name.split('_')[0]}*")[:8]
-        raise ConfigError(f"model.name {name!r} is not a timm model{' (close: ' + ', '.join(close) + ')' if close else ''}. "
-                          "Fix: pick one of timm.list_models(), e.g. resnet18, efficientnet_b0, convnext_tiny.")
+        raise ConfigError(f"model.name {name!r} is not a timm "
+                          f"model{' (close: ' + ', '.join(close) + ')' if close else ''}. Fix: pick one of "
+                          "timm.list_models(), e.g. resnet18, efficientnet_b0, convnext_tiny.")
     if pretrained in (None, False, True):
         return None
     path = Path(pretrained) if Path(pretrained).is_absolute() else ROOT / pretrained
@@ -51,11 +53,13 @@ def create_model(cfg, n_out):
         try:
             return timm.create_model(name, pretrained=True, num_classes=n_out, **params)
         except Exception as e:  # offline, no weights for this name, the hub down: all end the same way
-            raise DataError(f"model.pretrained: true, but timm could not get the weights of {name} from the Hugging Face "
-                            f"hub ({type(e).__name__}: {str(e)[:200]}). Fix: run once with internet access, or download "
-                            "the weights and give their file: model.pretrained: path/to/weights.pth, or null.") from None
+            raise DataError(f"model.pretrained: true, but timm could not get the weights of {name} from the Hugging "
+                            f"Face hub ({type(e).__name__}: {str(e)[:200]}). Fix: run once with internet access, or "
+                            "download the weights and give their file: model.pretrained: "
+                            "path/to/weights.pth, or null.") from None
     # timm reads the file as it would the hub's, dropping the classifier when the widths differ.
-    return timm.create_model(name, pretrained=True, num_classes=n_out, pretrained_cfg_overlay={"file": str(path)}, **params)
+    return timm.create_model(name, pretrained=True, num_classes=n_out, pretrained_cfg_overlay={"file": str(path)},
+                             **params)
 
 
 def pick_device(name):
@@ -63,7 +67,8 @@ def pick_device(name):
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DataError(f"model.device: {name}, but torch sees no CUDA device here. Fix: set model.device: auto or cpu.")
+        raise DataError(f"model.device: {name}, but torch sees no CUDA device here. "
+                        "Fix: set model.device: auto or cpu.")
     return torch.device(name)
 
 
@@ -127,7 +132,8 @@ def make_loss(cfg, class_weights=None):
 
 
 def balanced_class_weights(task, y, n_classes):
-    """Give train.class_weights: balanced: n / (n_classes * count) per class of the fold's train rows (labels: pos/neg)."""
+    """Give train.class_weights: balanced: n / (n_classes * count) per class of the fold's train rows
+    (labels: pos/neg)."""
     y = torch.as_tensor(y)
     if task == "multiclass":
         counts = torch.bincount(y.long(), minlength=n_classes).float()
@@ -160,7 +166,7 @@ def make_optimizer(cfg, model):
 
 
 def make_scheduler(cfg, optimizer, steps_per_epoch, epochs):
-    """Give the learning-rate schedule, stepped once per optimizer step: linear warmup, then cosine to 0 (or constant)."""
+    """Give the learning-rate schedule, stepped each optimizer step: linear warmup, then cosine to 0 (or constant)."""
     spec = cfg["train"]
     total = max(1, steps_per_epoch * epochs)
     warmup = min(total - 1, round(spec["warmup_epochs"] * steps_per_epoch))
@@ -222,8 +228,8 @@ def pick_precision(cfg, device):
     if asked == "bf16" and bf16:
         return torch.bfloat16, False
     if asked != "fp32":
-        tell_once(f"  train.precision {asked}: not available on {device.type}{' (no bf16 on this GPU)' if cuda else ''}, "
-                  "so fp32")
+        tell_once(f"  train.precision {asked}: not available on "
+                  f"{device.type}{' (no bf16 on this GPU)' if cuda else ''}, so fp32")
     return None, False
 
 

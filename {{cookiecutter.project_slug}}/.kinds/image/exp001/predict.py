@@ -9,7 +9,8 @@ The test table's rows name their images through the run's data.test_image patter
 (default: the test table's folder). Every fold's best checkpoint predicts them with the run's TTA, and the
 submission is the sample (default: data.sample_submission of the run's config, in $KAGGLE_EXP_DATA_DIR when
 set) filled in and checked; for a part of the competition's test file, or another one, it holds the test file's ids
-in its row order, with the sample's columns. Relative paths are read from the project root. Nothing is written but --out and --raw-out.
+in its row order, with the sample's columns. Relative paths are read from the project root. Nothing is written
+but --out and --raw-out.
 
 The run predicts with the code that trained it: its src/. When the run's src/predict.py differs from this
 file, that one runs instead, so later edits here never change a run's predictions.
@@ -41,7 +42,8 @@ def parse_args(argv):
     parser.add_argument("run", nargs="?", help=f"a finished run of {HERE.name}: run002 or 2")
     parser.add_argument("--run-dir", type=Path, help="the run's record folder instead (a packaged run on Kaggle)")
     parser.add_argument("--test", type=Path, required=True, help="the test table (CSV): one row per image")
-    parser.add_argument("--images", type=Path, help="the folder data.test_image is relative to (default: the test table's)")
+    parser.add_argument("--images", type=Path,
+                        help="the folder data.test_image is relative to (default: the test table's)")
     parser.add_argument("--sample", type=Path, help="the sample submission (default: the run's data.sample_submission)")
     parser.add_argument("--out", type=Path, help="where the submission goes")
     parser.add_argument("--raw-out", type=Path, help="where the predictions go, like test_pred.csv")
@@ -75,19 +77,20 @@ def find_run(args):
         if not match:
             raise UsageError(f"{args.run}: cannot read it as a run; write run002 or 2.")
         if not IN_PROJECT:
-            raise UsageError(f"{HERE} is not in a project (no {ROOT / 'project.yml'}). Fix: give the record with --run-dir.")
+            raise UsageError(f"{HERE} is not in a project (no {ROOT / 'project.yml'}). "
+                             "Fix: give the record with --run-dir.")
         name = f"{HERE.name}/run{int(match.group(1)):03d}"
         run_dir = ROOT / "data" / "output" / "exp" / name
     status = run_dir / "status.json"
     if not status.is_file() or json.loads(status.read_text(encoding="utf-8")).get("status") != "done":
         fix = (f" Fix: train it (python exp/{HERE.name}/exp.py --run {run_dir.name}), then predict again."
                if args.run_dir is None else " Fix: give the folder of a finished run (it has status.json).")
-        raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still running, "
-                         f"failed or interrupted), so it has no complete set of fold checkpoints.{fix}")
+        raise UsageError(f"{name} is not a finished run: {shown(status)} is missing or not done (not run yet, still "
+                         f"running, failed or interrupted), so it has no complete set of fold checkpoints.{fix}")
     for needed in ("config.yml", "labels.json", "models", "src/predict.py"):
         if not (run_dir / needed).exists():
-            raise UsageError(f"{name} has no {needed}, which predicting with the run's own code needs (a partial copy). "
-                             "Fix: train the run again, or package the whole record.")
+            raise UsageError(f"{name} has no {needed}, which predicting with the run's own code needs (a partial "
+                             "copy). Fix: train the run again, or package the whole record.")
     return run_dir
 
 
@@ -111,14 +114,16 @@ def check_inputs(args, run_dir):
             raise UsageError(f"{option} {shown(path)}: file not found. Fix: give the path of the {option[2:]} file "
                              "(a relative path is read from the project root).")
     if args.images is not None and not args.images.is_dir():
-        raise UsageError(f"--images {shown(args.images)}: no such folder. Fix: give the folder holding the test images.")
+        raise UsageError(f"--images {shown(args.images)}: no such folder. "
+                         "Fix: give the folder holding the test images.")
     for option, path in (("--out", args.out), ("--raw-out", args.raw_out)):
         if path is None:
             continue
         if not path.parent.is_dir():
-            raise UsageError(f"{option} {shown(path)}: the folder {shown(path.parent)} does not exist. Fix: create it first.")
-        if path.resolve() in (args.test.resolve(), args.sample and args.sample.resolve()) or path.resolve().is_relative_to(
-                run_dir.resolve()):
+            raise UsageError(f"{option} {shown(path)}: the folder {shown(path.parent)} does not exist. "
+                             "Fix: create it first.")
+        if (path.resolve() in (args.test.resolve(), args.sample and args.sample.resolve())
+                or path.resolve().is_relative_to(run_dir.resolve())):
             raise UsageError(f"{option} {shown(path)} would overwrite the test file, the sample or the run's record. "
                              "Fix: write the submission somewhere else, e.g. --out submission.csv.")
 
@@ -135,7 +140,7 @@ def run_saved_code(saved, run_dir, args):
 
 
 def predict(run_dir, args):
-    """Predict args.test's images with every fold checkpoint of the run; write the submission and/or the raw predictions."""
+    """Predict args.test's images with every fold checkpoint of the run; write the submission and/or raw predictions."""
     import numpy as np
     import torch
 
@@ -158,13 +163,15 @@ def predict(run_dir, args):
     dataset = data_io.ImageDataset(paths, size, data_io.load_images(paths, size, True, args.test.name))
     device = model_io.pick_device(args.device)
     # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
-    net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}}, model_io.n_outputs(task, classes))
+    net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}},
+                                model_io.n_outputs(task, classes))
     n_splits = cfg["cv"]["n_splits"]
     test_pred = 0
     if not (run_dir / "models" / "fold0.pt").is_file():
         raise UsageError(f"{run_dir.name} kept no fold checkpoints (train.keep_checkpoints: none, or a packaged record "
                          "without them), so it cannot predict. Fix: redo it with keep_checkpoints: best or fp16.")
-    for k in range(n_splits):  # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
+    # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
+    for k in range(n_splits):
         checkpoint = torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device, weights_only=True)
         net.load_state_dict(checkpoint["model"])
         net.to(device)
@@ -188,10 +195,12 @@ def submission_layout(args, run_dir, ids, id_name):
 
     if args.sample is None or not args.sample.is_file():
         if not (run_dir / "submission.csv").is_file():  # a packaged record leaves it out
-            raise UsageError(f"no sample submission ({shown(args.sample) + ' not found' if args.sample else 'no project'}), "
-                             f"and {run_dir.name} has no submission.csv to take the columns from. Fix: give --sample PATH.")
+            raise UsageError("no sample submission "
+                             f"({shown(args.sample) + ' not found' if args.sample else 'no project'}), and "
+                             f"{run_dir.name} has no submission.csv to take the columns from. Fix: give --sample PATH.")
         columns = pd.read_csv(run_dir / "submission.csv", nrows=0).columns
-        log.info(f"no sample submission: the ids of --test in its row order, with the columns of {run_dir.name}/submission.csv")
+        log.info("no sample submission: the ids of --test in its row order, with the columns of "
+                 f"{run_dir.name}/submission.csv")
         return pd.DataFrame({c: ids.array if c == id_name else 0 for c in columns})
     sample = data_io.read_csv(args.sample, id_name)
     data_io.require_columns(sample, [id_name], args.sample)
@@ -199,7 +208,8 @@ def submission_layout(args, run_dir, ids, id_name):
         return sample
     log.info(f"--test {shown(args.test)} holds other ids than {shown(args.sample)} (a part of the test set, or another "
              "one): the submission holds its ids in its row order, with the sample's columns")
-    return pd.DataFrame({c: ids.array if c == id_name else sample[c].iloc[:1].repeat(len(ids)).array for c in sample.columns})
+    return pd.DataFrame({c: ids.array if c == id_name else sample[c].iloc[:1].repeat(len(ids)).array
+                         for c in sample.columns})
 
 
 def write(frame, path):
@@ -223,7 +233,8 @@ def main(argv=None):
         args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
         check_inputs(args, run_dir)
         saved = run_dir / "src" / "predict.py"
-        if saved.is_file() and saved.resolve() != Path(__file__).resolve() and saved.read_bytes() != Path(__file__).read_bytes():
+        this = Path(__file__)
+        if saved.is_file() and saved.resolve() != this.resolve() and saved.read_bytes() != this.read_bytes():
             return run_saved_code(saved, run_dir, args)
         sys.path.insert(0, str(run_dir / "src"))  # the run's own data, model and train code, beside its predict.py
         from runner.util import ConfigError, DataError

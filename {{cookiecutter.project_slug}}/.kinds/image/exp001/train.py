@@ -1,9 +1,9 @@
 """One run: read the table and images, split into folds, train a timm model per fold, predict with TTA, save.
 
-The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop: train_one_epoch, validate) -> infer. The images and
-augmentations are in data.py; the model, optimizer, schedule and loss in model.py; metrics in metrics.py;
-the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv, curves.png) in image/;
-seeding and small helpers in util.py.
+The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop: train_one_epoch, validate)
+-> infer. The images and augmentations are in data.py; the model, optimizer, schedule and loss in model.py;
+metrics in metrics.py; the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv,
+curves.png) in image/; seeding and small helpers in util.py.
 """
 import copy
 import math
@@ -42,9 +42,12 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
     device = model_io.pick_device(cfg["model"]["device"])
     # What predicting another test file needs besides config.yml and the fold models.
     write_json(run_dir / "labels.json", {"classes": table.classes, "target_stats": table.target_stats})
-    log.info(f"  data: train {len(table.paths):,} images, test {len(table.test_paths):,}, resized to {size[0]}x{size[1]}"
-             + (f", {len(table.classes)} {'labels' if cfg['task'] == 'multilabel' else 'classes'}" if table.classes else "")
-             + f"; model {cfg['model']['name']} on {device}" + ("" if cache else "; images decoded every epoch (dataset.cache: false)"))
+    log.info(f"  data: train {len(table.paths):,} images, test {len(table.test_paths):,}, resized to "
+             f"{size[0]}x{size[1]}"
+             + (f", {len(table.classes)} {'labels' if cfg['task'] == 'multilabel' else 'classes'}"
+                if table.classes else "")
+             + f"; model {cfg['model']['name']} on {device}" + ("" if cache else "; images decoded every epoch "
+                                                                "(dataset.cache: false)"))
     folds = make_folds(cfg, table)
     epochs = cfg["debug"]["epochs"] if n_rows else cfg["train"]["epochs"]
     result = cross_validate(cfg, table, images, test_images, folds, device, epochs, run_dir, resume, report)
@@ -54,7 +57,7 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
 
 
 def check_before_training(cfg, n_rows=None):
-    """Raise DataError for what would stop a run only after training: files, columns, target, every image, the sample."""
+    """Raise DataError for what would stop a run only after training: files, columns, target, each image, the sample."""
     table = data_io.load_table(cfg, n_rows)
     check_layout(cfg, table)
     make_folds(cfg, table)
@@ -81,7 +84,10 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
     base = model_io.create_model(cfg, model_io.n_outputs(task, table.classes))  # weights read once, copied per fold
     # Regression learns the standardized target; predictions come back on the target's scale.
     targets = (table.y - table.target_stats[0]) / table.target_stats[1] if task == "regression" else table.y
-    subset = (lambda arrays, idx: [arrays[i] for i in idx] if arrays is not None else None)
+
+    def subset(arrays, idx):
+        return [arrays[i] for i in idx] if arrays is not None else None
+
     test_set = data_io.ImageDataset(table.test_paths, size, test_images)
     oof = np.zeros(table.y.shape if task != "multiclass" else (len(table.y), len(table.classes)))
     test_pred = np.zeros((len(test_set), *oof.shape[1:]))
@@ -122,7 +128,8 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
     metrics = {
         "metric": metric, "higher_is_better": higher, "direction": "maximize" if higher else "minimize",
         "cv": float(np.mean(scores)), "cv_std": float(np.std(scores)), "oof": score(metric, table.y, oof),
-        "folds": scores, "best_epochs": [max_epoch([h for h in history if h["fold"] == k], cfg) for k in range(n_splits)],
+        "folds": scores,
+        "best_epochs": [max_epoch([h for h in history if h["fold"] == k], cfg) for k in range(n_splits)],
         "total_seconds": round(time.perf_counter() - started, 3), "model": cfg["model"]["name"],
         "image_size": list(size), "epochs": epochs, "n_train": int(len(table.y)),
     }
@@ -142,8 +149,9 @@ def tta_flips(cfg):
 
 # ---------------------------------------------------------------- one fold: the epoch loop
 
-def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, device, epochs, eta, run_dir, resume=None):
-    """Train one fold; keep the checkpoint of the best valid score; give the model at its best, the history, valid predictions.
+def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, device, epochs, eta, run_dir,
+               resume=None):
+    """Train one fold; keep the checkpoint of the best valid score; give the best model, the history, valid predictions.
 
     With `resume`, the fold's state is saved after every epoch (and every train.checkpoint_minutes), and a
     state saved there by a stopped process of this run is gone on from (image/fold_state.py).
@@ -162,7 +170,8 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     scaler = torch.amp.GradScaler("cuda", enabled=precision[1])
     ema = model_io.Ema(net, spec["ema"]) if spec["ema"] else None
     checkpoint = run_dir / "models" / f"fold{k}.pt"
-    parts = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler, **({"ema": ema} if ema else {})}
+    parts = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
+             **({"ema": ema} if ema else {})}
     state = FoldState(resume, k, n_splits, checkpoint, parts, spec["checkpoint_minutes"])
     state.load(loader)
     eta.skip(state.epoch)
@@ -175,7 +184,8 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
         judged = ema.module if ema else net  # validation, the best checkpoint and predictions use the EMA weights
         valid_pred, valid_loss = validate(cfg, judged, valid_set, device, table.target_stats, loss_fn)
         value = float(score(metric, table.y[valid_idx], valid_pred))
-        improved = state.best is None or (value > state.best if METRICS[metric].higher_is_better else value < state.best)
+        improved = state.best is None or (value > state.best
+                                          if METRICS[metric].higher_is_better else value < state.best)
         if improved:
             state.best, state.best_epoch, state.best_pred = value, epoch, valid_pred
             checkpoints.save_checkpoint(judged, cfg, epoch, value, checkpoint)
@@ -187,10 +197,12 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
         track_epoch(row)
         eta.epoch_done(seconds)
         log.info(f"  fold {k + 1}/{n_splits} epoch {epoch}/{epochs} train_loss={row['train_loss']:.4f} "
-                 f"valid_loss={valid_loss:.4f} {metric}={value:.5f}{' *' if improved else ''} lr={state.tally['lr']:.2e} "
-                 f"({seconds:.1f}s, {state.tally['images'] / train_seconds:,.0f} images/s; {eta.text()})")
+                 f"valid_loss={valid_loss:.4f} {metric}={value:.5f}{' *' if improved else ''} "
+                 f"lr={state.tally['lr']:.2e} ({seconds:.1f}s, "
+                 f"{state.tally['images'] / train_seconds:,.0f} images/s; {eta.text()})")
         if state.patience_ran_out(spec["patience"]):
-            log.info(f"  fold {k + 1}/{n_splits}: no better {metric} for {spec['patience']} epochs (train.patience); stopped")
+            log.info(f"  fold {k + 1}/{n_splits}: "
+                     f"no better {metric} for {spec['patience']} epochs (train.patience); stopped")
             eta.skip(epochs - epoch)
             break
     net.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True)["model"])
@@ -252,7 +264,7 @@ def normalize(images, cfg):
 
 @torch.no_grad()
 def infer(cfg, net, dataset, device, target_stats, flips=(), loss_fn=None):
-    """Give predictions for `dataset`, each the mean over the image and its flips (TTA), and the mean loss on the images."""
+    """Give predictions for `dataset`, each the mean over the image and its flips (TTA), and the mean loss on them."""
     net.eval()
     dtype = model_io.pick_precision(cfg, device)[0] if device.type == "cuda" else None
     preds, loss_sum = [], 0.0
@@ -263,5 +275,6 @@ def infer(cfg, net, dataset, device, target_stats, flips=(), loss_fn=None):
             outs = [net(view).float() for view in views]
         if loss_fn is not None:
             loss_sum += loss_fn(outs[0], y.to(device)).item() * len(y)
-        preds.append(torch.stack([model_io.to_prediction(cfg["task"], out, target_stats) for out in outs]).mean(0).cpu())
+        per_view = [model_io.to_prediction(cfg["task"], out, target_stats) for out in outs]
+        preds.append(torch.stack(per_view).mean(0).cpu())
     return torch.cat(preds).double().numpy(), loss_sum / max(1, len(dataset))

@@ -69,7 +69,8 @@ def prepare(cfg, features, y):
         pool = catboost.Pool(to_frame(X, categorical), y, cat_features=categorical)
         pool.quantize(**quantization)
         _POOLS[key] = pool
-        log.info(f"  catboost: quantized {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
+        log.info(f"  catboost: quantized {X.shape[0]:,} rows x {X.shape[1]} features in "
+                 f"{time.perf_counter() - started:.1f}s")
     else:
         log.info("  catboost: reusing the quantized Pool of an earlier run (same data, target and quantization params)")
     return {"pool": _POOLS[key]}
@@ -83,8 +84,10 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     estimator = (catboost.CatBoostRegressor if cfg["task"] == "regression" else catboost.CatBoostClassifier)(
         iterations=model["num_boost_round"], early_stopping_rounds=model["early_stopping_rounds"] or None, **params)
     pool = state["pool"]
-    report = [] if cfg["model"]["device"] == "gpu" else [progress.catboost_callback(model["num_boost_round"])]  # CPU only
-    return estimator.fit(pool.slice(train_idx), eval_set=pool.slice(valid_idx), use_best_model=True, callbacks=report or None)
+    # CPU only
+    report = [] if cfg["model"]["device"] == "gpu" else [progress.catboost_callback(model["num_boost_round"])]
+    return estimator.fit(pool.slice(train_idx), eval_set=pool.slice(valid_idx), use_best_model=True,
+                         callbacks=report or None)
 
 
 class StoppingMetric:

@@ -31,10 +31,12 @@ DEFAULT_METRICS = {"binary": "binary_logloss", "multiclass": "multi_logloss", "r
 # Params that decide how the features are binned (with their aliases): a change in one bins the data again.
 BINNING_PARAMS = {
     "max_bin": ("max_bin", "max_bins"), "max_bin_by_feature": ("max_bin_by_feature",),
-    "min_data_in_bin": ("min_data_in_bin",), "bin_construct_sample_cnt": ("bin_construct_sample_cnt", "subsample_for_bin"),
+    "min_data_in_bin": ("min_data_in_bin",),
+    "bin_construct_sample_cnt": ("bin_construct_sample_cnt", "subsample_for_bin"),
     "data_random_seed": ("data_random_seed", "data_seed"), "use_missing": ("use_missing",),
     "zero_as_missing": ("zero_as_missing",), "feature_pre_filter": ("feature_pre_filter",),
-    "enable_bundle": ("enable_bundle", "is_enable_bundle", "bundle"), "is_enable_sparse": ("is_enable_sparse", "is_sparse", "enable_sparse", "sparse"),
+    "enable_bundle": ("enable_bundle", "is_enable_bundle", "bundle"),
+    "is_enable_sparse": ("is_enable_sparse", "is_sparse", "enable_sparse", "sparse"),
     "forcedbins_filename": ("forcedbins_filename",), "linear_tree": ("linear_tree", "linear_trees"),
 }
 # With feature_pre_filter on (not our default), the bins also depend on min_data_in_leaf.
@@ -82,9 +84,11 @@ def prepare(cfg, features, y):
         # LightGBM refuses names with JSON characters such as [ ] : " , so those become _.
         names = [re.sub(r"[^\w.-]", "_", str(c)) for c in features.names]
         full = lgb.Dataset(X, label=np.zeros(len(X)), feature_name=names if len(set(names)) == len(names) else "auto",
-                           categorical_feature=categorical, params={"verbosity": -1, **threads, **params}, free_raw_data=True)
+                           categorical_feature=categorical, params={"verbosity": -1, **threads, **params},
+                           free_raw_data=True)
         _BINNED[key] = full.construct()
-        log.info(f"  lightgbm: binned {X.shape[0]:,} rows x {X.shape[1]} features in {time.perf_counter() - started:.1f}s")
+        log.info(f"  lightgbm: binned {X.shape[0]:,} rows x {X.shape[1]} features in "
+                 f"{time.perf_counter() - started:.1f}s")
     else:
         log.info("  lightgbm: reusing the binned features of an earlier run (same data and binning params)")
     full = _BINNED[key]
@@ -111,7 +115,8 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
     params, custom = params_for(cfg, state["n_classes"], seed), stopping_score(cfg)
     if model["early_stopping_rounds"]:
         stopping = {"valid_sets": [subset(full, valid_idx)], "valid_names": ["valid"], "callbacks": [
-            lgb.early_stopping(model["early_stopping_rounds"], first_metric_only=True, verbose=False), *stopping["callbacks"]]}
+            lgb.early_stopping(model["early_stopping_rounds"], first_metric_only=True, verbose=False),
+            *stopping["callbacks"]]}
         if custom:  # model.early_stopping_metric: the experiment's own metric instead of LightGBM's
             name, score, higher = custom
             params["metric"] = "None"

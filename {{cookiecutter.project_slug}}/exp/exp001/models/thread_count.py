@@ -39,7 +39,8 @@ def choose(cfg, n_rows, n_features, names):
     given = next((name for name in names if name in params), None)
     if given:
         return None, f"model.params.{given} = {params[given]} (the config's own)"
-    for variable, why in ((THREADS_ENV, "from exp.py --jobs, or set by you"), ("OMP_NUM_THREADS", "the machine's setting")):
+    for variable, why in ((THREADS_ENV, "from exp.py --jobs, or set by you"),
+                          ("OMP_NUM_THREADS", "the machine's setting")):
         value = os.environ.get(variable, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value), f"{variable}={value} ({why})"
@@ -65,7 +66,8 @@ def decide(cfg, n_rows, n_features, names):
     """Set the thread count the family modules give the libraries for this run, and log it once per run."""
     threads, reason = choose(cfg, n_rows, n_features, names)
     _CHOICE["threads"] = threads
-    line = f"  threads: {threads or 'as the config says'}: {reason}. Change it with model.params.{names[0]}, or exp.py --jobs"
+    line = (f"  threads: {threads or 'as the config says'}: {reason}. "
+            f"Change it with model.params.{names[0]}, or exp.py --jobs")
     if _SAID.get(id(cfg)) != line:
         _SAID.clear()  # one run's config at a time: a later run's config may reuse a freed id
         _SAID[id(cfg)] = line

@@ -67,7 +67,8 @@ def fit(cfg, state, y, train_idx, valid_idx, seed):
         params = {**{k: v for k, v in params.items() if k != "eval_metric"}, "disable_default_eval_metric": 1}
         custom = {"custom_metric": lambda pred, data: (name, score(data.get_label(), pred)), "maximize": higher}
     return xgb.train(params, dtrain, num_boost_round=model["num_boost_round"], evals=[(dvalid, "valid")],
-                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False, callbacks=report, **custom)
+                     early_stopping_rounds=model["early_stopping_rounds"], verbose_eval=False, callbacks=report,
+                     **custom)
 
 
 def predict(booster, X, task):

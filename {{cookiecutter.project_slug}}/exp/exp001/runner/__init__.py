@@ -67,7 +67,7 @@ from .interrupts import catch_signals_early  # noqa: E402
 
 catch_signals_early(getattr(sys.modules.get("__main__"), "__file__", None))
 
-from .util import ConfigError, DataError  # noqa: E402  (the errors the lab raises)
+from .util import ConfigError, DataError  # noqa: E402, F401  (the errors the lab raises, for runner.DataError)
 
 
 def main(runs):

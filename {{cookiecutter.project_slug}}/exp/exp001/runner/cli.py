@@ -66,11 +66,13 @@ def parse_args(argv, doc):
     parser = argparse.ArgumentParser(prog=f"python exp/{util.EXP_NAME}/exp.py", description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", help="runs to train: 2,3 or run002 or 1-3 (default: all)")
-    parser.add_argument("--force", action="store_true", help="redo runs that already have a record (the old one is kept)")
+    parser.add_argument("--force", action="store_true",
+                        help="redo runs that already have a record (the old one is kept)")
     parser.add_argument("--fresh", action="store_true", help="start stopped runs from scratch instead of resuming them")
     parser.add_argument("--list", action="store_true", help="show each run with its snippet and status, then stop")
     parser.add_argument("--dry-run", action="store_true", help="show what each run changes, then stop; writes nothing")
-    parser.add_argument("--debug", action="store_true", help="quick smoke test on a sample, written under data/output/debug/")
+    parser.add_argument("--debug", action="store_true",
+                        help="quick smoke test on a sample, written under data/output/debug/")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failed run")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="train up to N runs at once on this machine, splitting its cores (default 1)")
@@ -116,10 +118,12 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         if args.jobs < 1:
             raise ConfigError(f"--jobs {args.jobs}: give a number of processes of at least 1.")
         if args.gpus is not None and args.jobs > 1:
-            raise ConfigError(f"--gpus {args.gpus} --jobs {args.jobs}: give one of them (--gpus starts one worker per GPU).")
+            raise ConfigError(f"--gpus {args.gpus} --jobs {args.jobs}: "
+                              "give one of them (--gpus starts one worker per GPU).")
         gpus = jobs.parse_gpus(args.gpus) if args.gpus is not None else None
         if args.dry_run:
-            done = [] if args.force or args.debug else [n for n, (s, _) in plan.read_states(selected, out_root).items() if s == "done"]
+            recorded = {} if args.force or args.debug else plan.read_states(selected, out_root)
+            done = [n for n, (s, _) in recorded.items() if s == "done"]
             return plan.show_dry_run(selected, base, done) or 0
         states = plan.read_states(runs, out_root)
         if args.list:

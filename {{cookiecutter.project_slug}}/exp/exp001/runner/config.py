@@ -171,7 +171,8 @@ def merge_update(base, update, where, prefix="", root=None):
             merged[name] = copy.deepcopy(value)
             continue
         if adding:
-            raise ConfigError(f"{where}: +{dotted} adds a key that config.yml already has. Fix: write {name} without the +.")
+            raise ConfigError(f"{where}: +{dotted} adds a key that config.yml already has. "
+                              f"Fix: write {name} without the +.")
         old = merged[name]
         if isinstance(old, dict) and isinstance(value, dict):
             merged[name] = merge_update(old, value, where, dotted + ".", root)
@@ -221,7 +222,8 @@ def check_same_kind(old, new, dotted, where):
     if isinstance(old, dict) and new is None:  # the code reads keys inside it: null would fail deep in a run
         raise ConfigError(
             f"{where}: {dotted} is a section in config.yml but this run sets it to null. "
-            "Fix: change the keys inside it instead" + (f" ({', '.join(f'{dotted}.{k}' for k in old)})." if old else "."))
+            "Fix: change the keys inside it instead" + (f" ({', '.join(f'{dotted}.{k}' for k in old)})."
+                                                        if old else "."))
     if old is None or new is None:
         return
     old_kind, new_kind = describe(old), describe(new)
@@ -231,8 +233,8 @@ def check_same_kind(old, new, dotted, where):
     if {old_kind, new_kind} == {"number", "list"} and listed and all(describe(v) == "number" for v in listed):
         return  # one number or one per axis, like image.size: 384 -> [384, 512]; the lab's checks judge the shape
     raise ConfigError(
-        f"{where}: {dotted} is a {old_kind} in config.yml ({short(old)}) but this run sets a {new_kind} ({short(new)}). "
-        f"Fix: give a {old_kind}, or change the value in config.yml if the kind really changes."
+        f"{where}: {dotted} is a {old_kind} in config.yml ({short(old)}) but this run sets a {new_kind} "
+        f"({short(new)}). Fix: give a {old_kind}, or change the value in config.yml if the kind really changes."
     )
 
 

@@ -72,11 +72,13 @@ def parse_gpus(spec):
     --gpus 1 is device 3, and --gpus all is 2,3.
     """
     visible = visible_gpus()
-    shown = f"CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']}" if "CUDA_VISIBLE_DEVICES" in os.environ else "nvidia-smi -L"
+    shown = (f"CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']}" if "CUDA_VISIBLE_DEVICES" in os.environ
+             else "nvidia-smi -L")
     if spec.strip().lower() == "all":
         if not visible:
             raise ConfigError(f"--gpus all: no GPU is visible ({shown} lists none). Fix: run where GPUs are, name them "
-                              "(--gpus 0,1), or leave --gpus out to train on the CPU (--jobs N for several runs at once).")
+                              "(--gpus 0,1), or leave --gpus out to train on the CPU "
+                              "(--jobs N for several runs at once).")
         return visible
     parts = [part.strip() for part in spec.split(",")]
     for part in parts:

@@ -51,7 +51,8 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
         util.seed_everything(run.config.get("seed"))
         tracker = tracking.start_tracking(run.config, run.name, resume_dir)
         metrics = train_lab(train, run, partial, resume_dir, report)
-        status.update(status="done", cv=metrics["cv"], **({"warnings": metrics["warnings"]} if metrics.get("warnings") else {}))
+        status.update(status="done", cv=metrics["cv"],
+                      **({"warnings": metrics["warnings"]} if metrics.get("warnings") else {}))
     except Pruned as e:
         log.info(f"{run.name} pruned: {e}")
         status.update(status="pruned", folds=e.folds, note=str(e))

@@ -42,7 +42,8 @@ def check_runs_list(runs):
                           f"an empty snippet (\"\"\"\"\"\") trains config.yml as it is:\n{RUNS_EXAMPLE}")
     for i, raw in enumerate(runs, 1):
         if not isinstance(raw, str):
-            raise ConfigError(f"exp.py: RUNS item {i} (run{i:03d}) is {short(raw)}, not a YAML snippet in quotes. {how}")
+            raise ConfigError("exp.py: "
+                              f"RUNS item {i} (run{i:03d}) is {short(raw)}, not a YAML snippet in quotes. {how}")
 
 
 def plan_runs(runs_list, source, base, debug=False):
@@ -67,7 +68,8 @@ def plan_runs(runs_list, source, base, debug=False):
             config = merge_update(base, update, name)
             if debug:  # quick and untracked
                 if "num_boost_round" in config["debug"]:  # an image lab reads debug.epochs itself
-                    config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"], config["debug"]["num_boost_round"])
+                    config["model"]["num_boost_round"] = min(config["model"]["num_boost_round"],
+                                                             config["debug"]["num_boost_round"])
                 config["wandb"]["enabled"] = False
             check_config(config, name)
         except ConfigError as problem:
@@ -75,7 +77,8 @@ def plan_runs(runs_list, source, base, debug=False):
         except (KeyError, TypeError):
             raise base_problem or ConfigError(f"{name}: config.yml lacks a section the code reads (model, debug or "
                                               "wandb). Fix: add it back to config.yml.") from None
-        runs.append(Run(name, snippet, update, config, debug, (config.get("debug") or {}).get("n_rows") if debug else None))
+        runs.append(Run(name, snippet, update, config, debug,
+                        (config.get("debug") or {}).get("n_rows") if debug else None))
     return runs
 
 
@@ -141,15 +144,17 @@ def check_unchanged(out_root, states, force, selected=None):
     where = util.rel(out_root)
     if unreadable:
         raise ConfigError(
-            f"{', '.join(unreadable)}: the status.json of the record cannot be read (see --list), so whether it finished "
-            f"is unknown. Fix: restore it (from git or a backup), or move {where}/{unreadable[0]}*/ away, or redo it "
-            f"with --force --run {unreadable[0]} (the old record is kept).")
+            f"{', '.join(unreadable)}: the status.json of the record cannot be read (see --list), so whether it "
+            f"finished is unknown. Fix: restore it (from git or a backup), or move {where}/{unreadable[0]}*/ away, or "
+            f"redo it with --force --run {unreadable[0]} (the old record is kept).")
     if changed:
         raise ConfigError(
             f"{', '.join(changed)}: the snippet in RUNS differs from the one saved in "
-            f"{' and '.join(f'{where}/{n}/config_update.yml' for n in changed[:3])}{' ...' if len(changed) > 3 else ''} "
-            "(the RUNS list was edited or reordered). Fix: restore the old snippet and append the new one at the end of "
-            f"RUNS, or redo it with --force --run {changed[0]} (the old record is kept as {changed[0]}.replaced-<date>-<time>)."
+            f"{' and '.join(f'{where}/{n}/config_update.yml' for n in changed[:3])}"
+            f"{' ...' if len(changed) > 3 else ''} "
+            "(the RUNS list was edited or reordered). Fix: restore the old snippet and append the new one at the end "
+            f"of RUNS, or redo it with --force --run {changed[0]} (the old record is kept as "
+            f"{changed[0]}.replaced-<date>-<time>)."
         )
     raise ConfigError(
         f"{', '.join(stale)}: config.yml has changed since these runs were made (compare it with "
@@ -174,8 +179,9 @@ def tell_other_code(names, out_root):
     if names:
         where = util.rel(out_root)
         log.info(f"note: {run_ranges(names)} {'was' if len(names) == 1 else 'were'} trained with other code than "
-                 f"today's: python scripts/diff_runs.py {util.EXP_NAME}/{names[0]} {util.EXP_NAME}/<a new run> shows it "
-                 f"(their code is in {where}/{names[0]}/src/). New runs train with today's code; --force redoes old ones.")
+                 f"today's: python scripts/diff_runs.py {util.EXP_NAME}/{names[0]} {util.EXP_NAME}/<a new run> shows "
+                 f"it (their code is in {where}/{names[0]}/src/). "
+                 "New runs train with today's code; --force redoes old ones.")
 
 
 def run_ranges(names):
@@ -201,7 +207,8 @@ def check_writable(out_root):
         probe.unlink()
     except OSError as e:
         raise ConfigError(f"cannot write to {util.rel(out_root)}/ ({e.strerror or e}). No run was started. "
-                          "Fix: make data/output/ writable (or free some space), then run the same command again.") from None
+                          "Fix: "
+                          "make data/output/ writable (or free some space), then run the same command again.") from None
 
 
 # ---------------------------------------------------------------- showing the plan

@@ -20,8 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import claims
-from .config import parse_yaml
-from .util import EXP_DIR, EXP_NAME, ROOT, log, now, read_json, rel, write_json
+from .util import EXP_DIR, EXP_NAME, ROOT, log, now, write_json
 
 
 def start(out_root, name, token=None):
@@ -39,7 +38,8 @@ def start(out_root, name, token=None):
 
 
 def partials(out_root, name):
-    """Give (folder, host, pid) for each partial folder of run `name`; host and pid are None when its name tells neither."""
+    """Give (folder, host, pid) for each partial folder of run `name`; host and pid are None when its name tells
+    neither."""
     found = []
     for folder in out_root.glob(f".{name}.partial*"):
         parts = folder.name[len(f".{name}.partial."):].rsplit(".", 2)  # host (may hold dots), pid, token
@@ -56,7 +56,8 @@ def remove_dead_partials(out_root, name):
 
 
 def publish(partial, out_root, name, status, keep_old=True):
-    """Move a finished record into place (NAME/, NAME.failed/, or NAME.pruned/ for a --tune trial), keeping any record it replaces unless keep_old is False (debug)."""
+    """Move a finished record into place (NAME/, NAME.failed/, or NAME.pruned/ for a --tune trial), keeping any record
+    it replaces unless keep_old is False (debug)."""
     final = out_root / (name if status == "done" else f"{name}.{'pruned' if status == 'pruned' else 'failed'}")
     if status == "done" and final.exists() and keep_old:  # only with --force: keep the old result, never lose it
         kept = out_root / f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -187,7 +188,8 @@ def write_provenance(run_dir, cfg, started, argv):
         "started": started,
         "finished": now(),
         "git": {k: git[k] for k in ("commit", "dirty")} | ({"note": git["note"]} if "note" in git else {}),
-        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),  # the GPUs it saw (--gpus gives each worker one)
+        # the GPUs it saw (--gpus gives each worker one)
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         **environment(),
     })
     if git["diff"]:

@@ -53,7 +53,8 @@ def describe(state):
 
     `epoch` (labs that checkpoint inside a fold, like the image lab) counts the epochs the current fold finished.
     """
-    unit, done, total, epoch = state.get("unit", "step"), int(state.get("done") or 0), state.get("of"), int(state.get("epoch") or 0)
+    unit, total = state.get("unit", "step"), state.get("of")
+    done, epoch = int(state.get("done") or 0), int(state.get("epoch") or 0)
     if total and done >= total:
         return f"resuming with every {unit} done ({unit}s 1-{done} done)"
     if done:
@@ -95,7 +96,8 @@ def prepare(out_root, run, fresh=None):
             shutil.rmtree(folder)
         elif fresh:
             shutil.rmtree(folder)
-            log.info(f"{run.name}: {fresh}: starting clean (the state of the stopped run, {done_text(state)}, is removed)")
+            log.info(f"{run.name}: {fresh}: "
+                     f"starting clean (the state of the stopped run, {done_text(state)}, is removed)")
         elif changed:
             aside = set_aside(folder)
             log.info(f"{run.name}: its {changed} changed since it stopped, so it starts clean; its saved state "

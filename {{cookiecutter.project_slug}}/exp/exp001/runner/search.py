@@ -67,7 +67,8 @@ class Space:
 def parse_search(text, source, base):
     """Give the Space of SEARCH, checked against config.yml (`base`); raise ConfigError for any mistake."""
     if not isinstance(text, str):
-        raise ConfigError(f"exp.py: SEARCH is {short(text)}, not YAML text. Write it in triple quotes:\n{SEARCH_EXAMPLE}")
+        raise ConfigError(f"exp.py: SEARCH is {short(text)}, not YAML text. Write it in triple "
+                          f"quotes:\n{SEARCH_EXAMPLE}")
     start = source.find(text)
     first_line = source.count("\n", 0, start) + 1 + len(text) - len(text.lstrip("\n")) if start >= 0 else 1
     dedented = textwrap.dedent(text).strip("\n")
@@ -135,7 +136,8 @@ def read_call(text, path, dotted, where):
                           f"Fix: write the smaller bound first, {kind}({high}, {low}{', log' if log else ''}).")
     if log and low <= 0:
         raise ConfigError(f"{where}: {dotted}: {text.strip()}: a log scale needs bounds above 0, and low is {low}. "
-                          f"Fix: raise low above 0 (e.g. {kind}({1 if kind == 'int' else 1e-3}, {high}, log)) or drop log.")
+                          "Fix: "
+                          f"raise low above 0 (e.g. {kind}({1 if kind == 'int' else 1e-3}, {high}, log)) or drop log.")
     return Param(dotted, path, kind, float(low) if kind == "float" else low,
                  float(high) if kind == "float" else high, log)
 
@@ -151,7 +153,8 @@ def as_number(value):
 
 
 def check_against(base, space, where):
-    """Raise ConfigError unless every key of SEARCH merges over config.yml and each bound and choice is a config the lab takes."""
+    """Raise ConfigError unless every key of SEARCH merges over config.yml and each bound and choice is a config the lab
+    takes."""
     from . import plan
 
     corners = [{p.name: p.low if p.kind != "choice" else p.choices[0] for p in space.params},

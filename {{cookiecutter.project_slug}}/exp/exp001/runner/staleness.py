@@ -1,4 +1,5 @@
-"""A finished run's status, and what makes it no longer match the experiment: a config that trains otherwise, or other code.
+"""A finished run's status, and what makes it no longer match the experiment: a config that trains otherwise, or
+other code.
 
 A stale run (config.yml changed what it would train) must be redone or moved to a new experiment before
 the runs of RUNS go on; a run trained with other code is only named (scripts/diff_runs.py shows the
@@ -40,7 +41,8 @@ def status_of(out_root, run):
             status = read_json(failed / "status.json")
             return status["status"], status
         except (OSError, ValueError, KeyError, TypeError) as e:
-            return "unreadable", {"status": "unreadable", "error": f"{rel(failed / 'status.json')} cannot be read ({e})"}
+            return "unreadable", {"status": "unreadable",
+                                  "error": f"{rel(failed / 'status.json')} cannot be read ({e})"}
     return "not run", {}
 
 

@@ -1,4 +1,5 @@
-"""The Optuna study of --tune: its storage (tune/journal.log), the checks that it fits SEARCH and the metric, its best trials.
+"""The Optuna study of --tune: its storage (tune/journal.log), the checks that it fits SEARCH and the metric, its best
+trials.
 
 Optuna is imported inside each function: it imports numpy, which the runner never does at import.
 """
@@ -33,7 +34,8 @@ def open_study(args, name, space, metric, direction):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # constant_liar (and WilcoxonPruner in some 4.x releases) are marked experimental: a warning per process says nothing.
+    # constant_liar (and WilcoxonPruner in some 4.x releases) are marked experimental:
+    # a warning per process says nothing.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     pruner = optuna.pruners.NopPruner() if args.no_prune else optuna.pruners.WilcoxonPruner()
     # constant_liar: trials running in other processes count as bad guesses, so processes spread out.
@@ -44,7 +46,8 @@ def open_study(args, name, space, metric, direction):
     log.info(f"study {name} in {where}: pruning {'off' if args.no_prune else 'by fold (WilcoxonPruner)'}")
     made = study.user_attrs
     described = space.describe()
-    fix = f"Fix: tune under a new study name (--study {name}-2), or restore SEARCH and config.yml's metric as they were."
+    fix = (f"Fix: tune under a new study name (--study {name}-2), "
+           "or restore SEARCH and config.yml's metric as they were.")
     if study.direction.name.lower() != direction or made.get("metric", metric) != metric:
         raise ConfigError(f"study {name} was made to {study.direction.name.lower()} {made.get('metric', '?')}, but "
                           f"trials now score {metric} ({direction}): their values cannot be compared. {fix}")
@@ -64,7 +67,8 @@ def load_study(args, name):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not args.storage and not (tune_dir() / "journal.log").is_file():
-        raise ConfigError(f"no study yet in {util.rel(tune_dir())}/. Fix: run python exp/{util.EXP_NAME}/exp.py --tune N first.")
+        raise ConfigError(f"no study yet in {util.rel(tune_dir())}/. "
+                          f"Fix: run python exp/{util.EXP_NAME}/exp.py --tune N first.")
     try:
         return optuna.load_study(study_name=name, storage=storage_of(args))
     except KeyError:

@@ -20,7 +20,8 @@ def show_summary(statuses, states, out_root):
         return s["cv"] * (1 if higher_is_better(s["metric"]) else -1)
 
     done = [detail for state, detail in states.values()
-            if state == "done" and isinstance(detail.get("cv"), (int, float)) and higher_is_better(detail.get("metric")) is not None]
+            if state == "done" and isinstance(detail.get("cv"), (int, float))
+            and higher_is_better(detail.get("metric")) is not None]
     best = max(done, key=rank, default=None)
     log.info(f"summary ({util.rel(out_root)}):")
     for s in statuses:

@@ -43,7 +43,8 @@ def start_tracking(cfg, run_name, resume_dir=None):
         run_id = saved.read_text(encoding="utf-8").strip() if saved.is_file() else uuid.uuid4().hex[:12]
         saved.write_text(run_id + "\n", encoding="utf-8")
     return wandb.init(
-        project=settings.get("project") or ROOT.name, entity=settings.get("entity"), mode=settings.get("mode", "offline"),
+        project=settings.get("project") or ROOT.name, entity=settings.get("entity"),
+        mode=settings.get("mode", "offline"),
         group=EXP_NAME, name=f"{EXP_NAME}/{run_name}", config=cfg, dir=str(folder),
         **({"id": run_id, "resume": "allow"} if run_id else {}),
     )
@@ -60,7 +61,8 @@ def finish_tracking(tracker, metrics, run_dir):
         return
     for k, value in enumerate(metrics["folds"]):
         tracker.log({f"fold/{metrics['metric']}": value, "fold": k})
-    tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"], "cv/oof": metrics["oof"]})
+    tracker.summary.update({f"cv/{metrics['metric']}": metrics["cv"], "cv/std": metrics["cv_std"],
+                            "cv/oof": metrics["oof"]})
     if (run_dir / "importance.png").is_file():
         tracker.log({"importance": wandb.Image(str(run_dir / "importance.png"))})
     # Tie the record to its W&B run, so either can be found from the other.

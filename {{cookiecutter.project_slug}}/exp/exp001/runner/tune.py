@@ -31,7 +31,8 @@ def add_arguments(parser):
     group.add_argument("--tune", type=int, metavar="N", help="add N trials to the experiment's study, each a run "
                        "recorded under tune/ (start it in as many shells as you like)")
     group.add_argument("--timeout", type=float, metavar="SECONDS", help="with --tune: start no trial after this long")
-    group.add_argument("--study", metavar="NAME", help="the study to add to or promote from (default: the experiment's name)")
+    group.add_argument("--study", metavar="NAME",
+                       help="the study to add to or promote from (default: the experiment's name)")
     group.add_argument("--no-prune", action="store_true", help="with --tune: train every fold of every trial")
     group.add_argument("--storage", metavar="URL", help="an Optuna storage URL instead of tune/journal.log")
     group.add_argument("--promote", action="store_true", help="append the study's best trial to RUNS, then stop")
@@ -54,7 +55,8 @@ def main(args, base, runs, exp_py, search_text, argv):
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ConfigError(f"--study {name}: a study name is a folder name. Fix: use letters, digits, - _ . only.")
     clash = [flag for flag, on in (("--run", args.run), ("--force", args.force), ("--list", args.list),
-                                   ("--dry-run", args.dry_run), ("--tune", args.promote and args.tune is not None)) if on]
+                                   ("--dry-run", args.dry_run), ("--tune", args.promote and args.tune is not None))
+             if on]
     if clash:
         raise ConfigError(f"{'--promote' if args.promote else '--tune'} cannot be combined with {', '.join(clash)}: "
                           "trials are runs of their own, under tune/. Fix: run the two commands one after the other.")
@@ -63,8 +65,9 @@ def main(args, base, runs, exp_py, search_text, argv):
 
         return promote(load_study(args, name), exp_py, runs)
     if args.tune < 1 or args.jobs < 1 or args.debug or (args.timeout is not None and args.timeout <= 0):
-        raise ConfigError(f"--tune {args.tune}{' --debug' if args.debug else ''}: give numbers of trials and --jobs of at "
-                          "least 1 and a positive --timeout; --debug cannot be combined with --tune (trials are full runs).")
+        raise ConfigError(f"--tune {args.tune}{' --debug' if args.debug else ''}: give numbers of trials and --jobs of "
+                          "at least 1 and a positive --timeout; "
+                          "--debug cannot be combined with --tune (trials are full runs).")
     if search_text is None:
         raise ConfigError("exp.py has no SEARCH, so --tune has nothing to sample. Fix: add one beside RUNS, e.g.\n"
                           'SEARCH = """\nmodel:\n  params:\n    num_leaves: int(8, 256, log)\n"""')
@@ -72,7 +75,8 @@ def main(args, base, runs, exp_py, search_text, argv):
     from . import plan
 
     space = parse_search(search_text, exp_py.read_text(encoding="utf-8"), base)
-    first = merge_update(base, space.update({p.name: p.low if p.kind != "choice" else p.choices[0] for p in space.params}),
+    first = merge_update(base,
+                         space.update({p.name: p.low if p.kind != "choice" else p.choices[0] for p in space.params}),
                          "SEARCH (exp.py)")
     metric = first["metric"]
     direction = "maximize" if train.higher_is_better(metric) else "minimize"
@@ -131,9 +135,11 @@ def tune(study, space, base, args, argv, root):
                     held.release()
                 raise ConfigError(f"{name} has a {'record' if taken else 'claim'} already "
                                   f"({util.rel(taken[0]) if taken else note}) from another study of the same name "
-                                  f"(another --storage?). Fix: tune under a new --study name, or move {util.rel(root)}/ away.")
+                                  "(another --storage?). Fix: tune under a new --study name, or move "
+                                  f"{util.rel(root)}/ away.")
             try:
-                statuses.append(run_trial(study, trial, space, base, root, f"{i}/{args.tune}", argv, not args.no_prune, held))
+                statuses.append(run_trial(study, trial, space, base, root, f"{i}/{args.tune}", argv, not args.no_prune,
+                                          held))
             finally:
                 with shielded():
                     held.release()
@@ -222,7 +228,8 @@ def mark_failed(study, trial, root, who):
     partial = max(dead, key=lambda folder: folder.stat().st_mtime, default=None)
     if partial is not None:  # the folds it saved stay readable, as a failed record
         util.write_json(partial / "status.json", {"exp": util.EXP_NAME, "run": name, "status": "failed", "error": why,
-                                                  "study": study.study_name, "trial": trial.number, "params": trial.params})
+                                                  "study": study.study_name, "trial": trial.number,
+                                                  "params": trial.params})
         record.publish(partial, root, name, "failed")
     resume.remove(root, name)  # its retry is a new trial: the dead one's saved folds are not resumed
     study._storage.set_trial_user_attr(trial._trial_id, "record", util.rel(root / f"{name}.failed"))

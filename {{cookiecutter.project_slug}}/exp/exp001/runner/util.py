@@ -34,7 +34,8 @@ class DataError(Exception):
 
 
 class Pruned(Exception):
-    """Raised by --tune's report(fold, score) to stop a trial whose folds so far are hopeless; `folds` holds their scores."""
+    """Raised by --tune's report(fold, score) to stop a trial whose folds so far are hopeless; `folds` holds their
+    scores."""
 
     def __init__(self, message, folds):
         super().__init__(message)

@@ -38,8 +38,8 @@ def seeds_changed_nothing(cfg, data, run_dir):
     if any(not np.array_equal(first, other) for other in others):
         return []
     return [f"model.seeds {seeds}: every seed gave the same predictions, so averaging them changed nothing and cost "
-            f"{len(seeds)}x the time. Fix: make the model random (lightgbm: +bagging_fraction: 0.8 with +bagging_freq: 1, "
-            "or +feature_fraction: 0.8), or set model.seeds: null."]
+            f"{len(seeds)}x the time. Fix: make the model random (lightgbm: +bagging_fraction: 0.8 with +bagging_freq: "
+            "1, or +feature_fraction: 0.8), or set model.seeds: null."]
 
 
 def rounds_ran_out(cfg, metrics, n_rows):

@@ -35,10 +35,14 @@ def check_config(cfg, where):
     if cv["scheme"] not in CV_SCHEMES:
         fail("cv.scheme", cv["scheme"], CV_SCHEMES)
     if cv["scheme"] in GROUP_SCHEMES and not cv["group"]:
-        fail("cv.group", cv["group"], [f"the name of the train column whose rows must share a fold (cv.scheme is {cv['scheme']})"])
+        fail("cv.group", cv["group"],
+             [f"the name of the train column whose rows must share a fold (cv.scheme is {cv['scheme']})"])
     if not isinstance(cv["n_splits"], int) or cv["n_splits"] < 2:
         fail("cv.n_splits", cv["n_splits"], ["a whole number of at least 2"])
-    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)
+
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
     if not whole(cfg["seed"]) or not 0 <= cfg["seed"] < 2**32:
         fail("seed", cfg["seed"], ["a whole number from 0 to 2**32 - 1, like 42"])
     if cv.get("seed") is not None and not (whole(cv["seed"]) and 0 <= cv["seed"] < 2**32):
@@ -49,7 +53,8 @@ def check_config(cfg, where):
     if cfg["target_transform"] not in TARGET_TRANSFORM_NAMES:
         fail("target_transform", cfg["target_transform"], ["null", *TARGET_TRANSFORMS])
     if cfg["target_transform"] is not None and cfg["task"] != "regression":
-        fail("target_transform", cfg["target_transform"], [f"null (task is {cfg['task']}; transforms are for regression)"])
+        fail("target_transform", cfg["target_transform"],
+             [f"null (task is {cfg['task']}; transforms are for regression)"])
     check_model_config(cfg, where, fail, whole)
 
 
@@ -69,20 +74,24 @@ def check_model_config(cfg, where, fail, whole):
         fail("model.params", spec["params"], ["a section of the model's parameters (key: value lines below it)"])
     if not whole(spec["num_boost_round"]) or spec["num_boost_round"] < 1:
         fail("model.num_boost_round", spec["num_boost_round"], ["a whole number of at least 1, like 1000"])
-    if spec["early_stopping_rounds"] is not None and not (whole(spec["early_stopping_rounds"]) and spec["early_stopping_rounds"] >= 1):
+    if spec["early_stopping_rounds"] is not None and not (whole(spec["early_stopping_rounds"])
+                                                          and spec["early_stopping_rounds"] >= 1):
         fail("model.early_stopping_rounds", spec["early_stopping_rounds"], ["a whole number of at least 1, like 50",
                                                                              "null (train all rounds)"])
-    stopping, fitting = spec["early_stopping_metric"], [m for m, metric in METRICS.items() if cfg["task"] in metric.tasks]
+    stopping = spec["early_stopping_metric"]
+    fitting = [m for m, metric in METRICS.items() if cfg["task"] in metric.tasks]
     if stopping != "auto" and stopping not in fitting:
         fail("model.early_stopping_metric", stopping, ["auto", *fitting])
     check_params(cfg, where)
     seed_keys = [key for key in spec["params"] if key in ("seed", "random_seed", "random_state")]
     if seed_keys:
         raise ConfigError(f"{where}: model.params.{seed_keys[0]} would be replaced by the run's seed. "
-                          "Fix: set `seed:` for one seed, or model.seeds: [0, 1, 2] to average several, and drop it from model.params.")
+                          "Fix: set `seed:` for one seed, or model.seeds: [0, 1, 2] to average several, and drop it "
+                          "from model.params.")
     missing = model.missing_package(name)
     if missing:
-        raise ConfigError(f"{where}: model.name is {name}, but the {missing[0]} package cannot be imported ({missing[1]}). "
+        raise ConfigError(f"{where}: model.name is {name}, but the {missing[0]} package cannot be imported "
+                          f"({missing[1]}). "
                           f"Fix: pip install {missing[0]} (see requirements.txt), or choose another model.name.")
     if spec["device"] == "gpu" and not getattr(model.family(cfg), "GPU", False):
         raise ConfigError(f"{where}: model.device is gpu, but {name} (scikit-learn) runs on the CPU only. "

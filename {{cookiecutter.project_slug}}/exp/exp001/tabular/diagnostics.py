@@ -95,12 +95,14 @@ def plot_confusion(y, predicted, classes, path):
     cell = SIZE // n
     for i in range(n):
         draw.text((4, MARGIN + i * cell + cell // 2 - 6), str(classes[i])[:7], fill=BLACK, font=font)
-        draw.text((MARGIN + i * cell + 2, MARGIN + SIZE + 4), str(classes[i])[:max(2, cell // 7)], fill=BLACK, font=font)
+        draw.text((MARGIN + i * cell + 2, MARGIN + SIZE + 4), str(classes[i])[:max(2, cell // 7)], fill=BLACK,
+                  font=font)
         for j in range(n):
             box = (MARGIN + j * cell, MARGIN + i * cell, MARGIN + (j + 1) * cell - 1, MARGIN + (i + 1) * cell - 1)
             draw.rectangle(box, fill=SHADES + int(99 * share[i, j]), outline=GRAY)
             if cell >= 16:
-                draw.text((box[0] + 3, box[1] + cell // 2 - 6), str(counts[i, j]), fill=WHITE if share[i, j] > 0.6 else BLACK, font=font)
+                draw.text((box[0] + 3, box[1] + cell // 2 - 6), str(counts[i, j]),
+                          fill=WHITE if share[i, j] > 0.6 else BLACK, font=font)
     image.save(path, compress_level=1)
     return path.name
 
@@ -116,7 +118,8 @@ def plot_calibration(y, oof, path, bins=10):
         inside = which == b
         if inside.any():
             x, v = float(oof[inside].mean()), float(y[inside].mean())
-            points.append((MARGIN + to_pixels(np.array([x]), 0, 1)[0], MARGIN + SIZE - 1 - to_pixels(np.array([v]), 0, 1)[0]))
+            points.append((MARGIN + to_pixels(np.array([x]), 0, 1)[0],
+                           MARGIN + SIZE - 1 - to_pixels(np.array([v]), 0, 1)[0]))
     if len(points) > 1:
         draw.line(points, fill=BLUE, width=2)
     for px, py in points:

@@ -62,6 +62,7 @@ def check_finite(X, path):
         infinite = np.isinf(column.to_numpy(dtype=np.float64, na_value=np.nan))
         if infinite.any():
             raise DataError(
-                f"{rel(path)}: column {c!r} has {int(infinite.sum()):,} infinite values ({examples(column[infinite])}), "
-                "which the models cannot split on like numbers. Fix: turn them into missing values in add_features "
-                f"(features.py), e.g. frame[{c!r}] = frame[{c!r}].replace([np.inf, -np.inf], np.nan), or fix the file.")
+                f"{rel(path)}: column {c!r} has {int(infinite.sum()):,} infinite values "
+                f"({examples(column[infinite])}), which the models cannot split on like numbers. Fix: turn them into "
+                f"missing values in add_features (features.py), e.g. frame[{c!r}] = frame[{c!r}].replace([np.inf, "
+                "-np.inf], np.nan), or fix the file.")

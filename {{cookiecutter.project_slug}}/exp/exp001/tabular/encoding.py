@@ -59,7 +59,8 @@ def encode_features(X, fspec, path):
 
 
 def fits_float32(column):
-    """True for floats (trees split between binned values, so float32 loses nothing they use) and integers below 2**24."""
+    """True for floats (trees split between binned values, so float32 loses nothing they use) and integers below 2**24.
+    """
     return pd.api.types.is_float_dtype(column) or not (column.abs() >= 2**24).any()
 
 
@@ -67,7 +68,8 @@ def encode_target(target, task, name, path):
     """Give (codes or floats, classes) for the target column."""
     where = f"{rel(path)}: target {name!r}"
     if target.isna().any():
-        raise DataError(f"{where} has {int(target.isna().sum())} missing values. Fix: drop those rows from the train file.")
+        raise DataError(f"{where} has {int(target.isna().sum())} missing values. "
+                        "Fix: drop those rows from the train file.")
     if task == "regression":
         if not is_numeric(target):
             raise DataError(f"{where} is not numeric (e.g. {str(target.iloc[0])!r}) but task is regression. "
@@ -81,8 +83,8 @@ def encode_target(target, task, name, path):
         raise DataError(f"{where} has one value only ({classes[0]!r} on all {len(target):,} rows): there is nothing to "
                         "learn. Fix: check that data.target names the target and data.train the whole train file.")
     if task == "multiclass" and is_numeric(target) and len(classes) > max(50, len(target) // 20):
-        raise DataError(f"{where} has {len(classes)} different numbers but task is multiclass: it looks like a regression "
-                        "target. Fix: set task: regression (and a metric such as rmse) in config.yml.")
+        raise DataError(f"{where} has {len(classes)} different numbers but task is multiclass: it looks like a "
+                        "regression target. Fix: set task: regression (and a metric such as rmse) in config.yml.")
     if task == "binary" and len(classes) != 2:
         raise DataError(f"{where} has {len(classes)} values ({listed(classes[:10])}) but task is binary. "
                         "Fix: set task to multiclass or regression.")

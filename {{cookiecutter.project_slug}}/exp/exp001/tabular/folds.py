@@ -18,14 +18,15 @@ def group_values(data, group):
         if group in frame.columns:
             return frame[group].to_numpy()
     columns = [*data.extra.columns, *data.X.columns]
-    raise DataError(f"cv.group is {group!r}, which is not a column of the train file{closest(group, columns)}. Columns are: "
-                    f"{', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
+    raise DataError(f"cv.group is {group!r}, which is not a column of the train file{closest(group, columns)}. Columns "
+                    f"are: {', '.join(map(str, columns))}. Fix: set cv.group in config.yml to one of these.")
 
 
 def data_section(cfg):
     """Give cfg's data section as data.py reads it: the cv.group column is no feature unless data.features lists it."""
     data, group = cfg["data"], cfg["cv"].get("group")
-    if cfg["cv"].get("scheme") not in GROUP_SCHEMES or not group or group in (data["features"] or []) or group in data["drop"]:
+    if (cfg["cv"].get("scheme") not in GROUP_SCHEMES or not group
+            or group in (data["features"] or []) or group in data["drop"]):
         return data
     return {**data, "categorical": [c for c in data["categorical"] if c != group], "cv_group": group}
 

@@ -27,7 +27,8 @@ def save_predictions(cfg, data, folds, result, run_dir):
 
     result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
     plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
-    plot_diagnostics(cfg["task"], data.y, result["oof"], data.classes, run_dir)  # oof_vs_target.png, confusion_matrix.png, ...
+    # oof_vs_target.png, confusion_matrix.png, ...
+    plot_diagnostics(cfg["task"], data.y, result["oof"], data.classes, run_dir)
     write_json(run_dir / "metrics.json", result["metrics"])
 
 

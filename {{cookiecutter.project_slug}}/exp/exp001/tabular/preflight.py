@@ -24,7 +24,8 @@ OBJECTIVE_KEYS = {"lightgbm": ("objective", "objective_type", "app", "applicatio
 OBJECTIVE_TASKS = {
     "binary": {"binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda", "logloss", "crossentropy"},
     "multiclass": {"multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr", "multiclassonevsall"},
-    "regression": {"regression", "regression_l2", "l2", "mean_squared_error", "mse", "l2_root", "root_mean_squared_error",
+    "regression": {"regression", "regression_l2", "l2", "mean_squared_error", "mse", "l2_root",
+                   "root_mean_squared_error",
                    "rmse", "regression_l1", "l1", "mean_absolute_error", "mae", "huber", "fair", "poisson", "quantile",
                    "mape", "mean_absolute_percentage_error", "gamma", "tweedie", "expectile", "logcosh", "lq",
                    "loglinquantile", "rmsewithuncertainty"},
@@ -54,9 +55,9 @@ def check_params(cfg, where):
     for key in OBJECTIVE_KEYS.get(name, ()):
         if key in params and objective_task(name, params[key]) not in (None, task):
             raise ConfigError(
-                f"{where}: model.params.{key} is {params[key]!r}, an objective for {objective_task(name, params[key])}, "
-                f"but task is {task}. Fix: drop model.params.{key} (the task chooses the objective), or give one for "
-                f"{task}, or change task in config.yml.")
+                f"{where}: model.params.{key} is {params[key]!r}, an objective for "
+                f"{objective_task(name, params[key])}, but task is {task}. Fix: drop model.params.{key} (the task "
+                f"chooses the objective), or give one for {task}, or change task in config.yml.")
     metrics = params.get("eval_metric") if name == "xgboost" else None
     for metric in (metrics if isinstance(metrics, list) else [metrics] if metrics else []):
         scores = XGBOOST_METRIC_TASKS.get(str(metric).split("@")[0].lower())
@@ -73,7 +74,8 @@ def check_params(cfg, where):
 
 def sample_rows(y, classes, n=SAMPLE_ROWS):
     """Give (row positions, True where a row trains): up to n rows, every class among the training ones."""
-    if not classes:  # spread over the file: the first rows of a sorted file may share one target (CatBoost refuses that)
+    # spread over the file: the first rows of a sorted file may share one target (CatBoost refuses that)
+    if not classes:
         rows = np.unique(np.linspace(0, len(y) - 1, min(n, len(y))).astype(int))
         return rows, np.arange(len(rows)) % 2 == 0
     per_class = max(2, n // len(classes))

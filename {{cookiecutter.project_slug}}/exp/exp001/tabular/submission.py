@@ -26,11 +26,13 @@ def check_sample(sample, test_ids, classes, id_name, target, sample_path, test_p
     # An Index lookup: Series.isin over Arrow-backed text took seconds at a few hundred thousand ids.
     found = pd.Index(test_ids).unique().get_indexer(sample_ids) >= 0
     if not found.all():
-        raise DataError(f"{rel(sample_path)}: {int((~found).sum()):,} of its {len(sample):,} ids are not in {rel(test_path)} "
-                        f"(e.g. {sample[id_name][~found].iloc[0]!r}). Fix: use the competition's own files, and check data.id.")
+        raise DataError(f"{rel(sample_path)}: {int((~found).sum()):,} of its {len(sample):,} ids are not in "
+                        f"{rel(test_path)} (e.g. {sample[id_name][~found].iloc[0]!r}). Fix: use the competition's own "
+                        "files, and check data.id.")
     left_out = int((pd.Index(sample_ids).unique().get_indexer(test_ids) < 0).sum())
     if left_out:
-        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; they are predicted but not submitted.",
+        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; "
+               "they are predicted but not submitted.",
                logging.WARNING)
     columns = [c for c in sample.columns if c != id_name]
     if len(columns) != 1 and not one_column_per_class(columns, classes, target):
@@ -96,19 +98,22 @@ def check_layout(cfg, classes, columns, label_metric):
                         "Fix: give a sample submission with one prediction column, "
                         f"or one column per class ({listed(classes)}).")
     if cfg["task"] == "multiclass" and not label_metric:
-        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
-                        f"needs one probability column per class ({listed(classes)}). "
+        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric "
+                        f"{cfg['metric']} needs one probability column per class ({listed(classes)}). "
                         "Fix: choose a label metric such as accuracy or f1.")
 
 
 def check_submission(sub, sample, id_name):
     """Raise DataError unless `sub` has the sample's ids in order, its columns, and no missing values."""
     if list(sub.columns) != list(sample.columns):
-        raise DataError(f"submission columns {list(sub.columns)} differ from sample_submission's {list(sample.columns)}. "
+        raise DataError(f"submission columns {list(sub.columns)} differ from sample_submission's "
+                        f"{list(sample.columns)}. "
                         "Fix: make_submission in submission.py must keep the sample's columns.")
-    if id_name not in sub.columns or not sub[id_name].reset_index(drop=True).equals(sample[id_name].reset_index(drop=True)):
+    ids = sample[id_name].reset_index(drop=True)
+    if id_name not in sub.columns or not sub[id_name].reset_index(drop=True).equals(ids):
         raise DataError(f"submission ids in column {id_name!r} differ from sample_submission's. "
                         "Fix: make_submission in submission.py must keep the sample's ids in their order.")
     bad = [str(c) for c in sub.columns if sub[c].isna().any()]
     if bad:
-        raise DataError(f"submission has missing values in {', '.join(bad)}. Fix: check the predictions in test_pred.csv.")
+        raise DataError(f"submission has missing values in {', '.join(bad)}. "
+                        "Fix: check the predictions in test_pred.csv.")

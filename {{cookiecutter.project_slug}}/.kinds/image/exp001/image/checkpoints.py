@@ -89,7 +89,8 @@ def save_fold(resume, k, fold, checkpoint, n_splits):
 def save_checkpoint(net, cfg, epoch, value, path):
     """Write the model's weights with what they were trained by, under a temporary name renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"model": net.state_dict(), "epoch": epoch, cfg["metric"]: value, "model_name": cfg["model"]["name"]}, tmp)
+    torch.save({"model": net.state_dict(), "epoch": epoch, cfg["metric"]: value, "model_name": cfg["model"]["name"]},
+               tmp)
     tmp.replace(path)
 
 

@@ -63,7 +63,8 @@ KEYS = [
     ("dataset.num_workers", null_or(whole(0)), "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main "
                                                "process) or a number of worker processes.", None),
     ("dataset.cache", boolean, "true or false.", NO_OFF),
-    ("dataset.sampler", null_or(one_of("balanced")), "null (each image once an epoch) or balanced (multiclass, binary).",
+    ("dataset.sampler", null_or(one_of("balanced")),
+     "null (each image once an epoch) or balanced (multiclass, binary).",
      None),
     ("train.epochs", whole(), "a whole number, 1 or more.", NO_OFF),
     ("train.accumulate", whole(), "a whole number, 1 or more.", 1),

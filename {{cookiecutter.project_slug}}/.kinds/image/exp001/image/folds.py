@@ -19,18 +19,19 @@ def make_folds(cfg, table):
             raise DataError("cv.scheme stratified needs classes, but task is regression. Fix: set cv.scheme: kfold.")
         smallest = int(np.unique(strata, return_counts=True)[1].min())
         if smallest < n_splits:
-            raise DataError(f"cv.scheme {scheme}: a class has only {smallest} rows, fewer than cv.n_splits ({n_splits}). "
-                            "Fix: lower cv.n_splits, or set cv.scheme: kfold.")
+            raise DataError(f"cv.scheme {scheme}: a class has only {smallest} rows, fewer than cv.n_splits "
+                            f"({n_splits}). Fix: lower cv.n_splits, or set cv.scheme: kfold.")
     splitters = {
         "kfold": lambda: KFold(n_splits, shuffle=True, random_state=spec["seed"]).split(np.zeros(n)),
-        "stratified": lambda: StratifiedKFold(n_splits, shuffle=True, random_state=spec["seed"]).split(np.zeros(n), strata),
+        "stratified": lambda: StratifiedKFold(n_splits, shuffle=True, random_state=spec["seed"]).split(
+            np.zeros(n), strata),
         "group": lambda: GroupKFold(n_splits).split(np.zeros(n), groups=table.groups),
         "stratified_group": lambda: StratifiedGroupKFold(n_splits, shuffle=True, random_state=spec["seed"]).split(
             np.zeros(n), strata, groups=table.groups),
     }
     if scheme in ("group", "stratified_group") and len(np.unique(table.groups)) < n_splits:
-        raise DataError(f"cv.group {spec['group']!r} has {len(np.unique(table.groups))} groups, fewer than cv.n_splits. "
-                        "Fix: lower cv.n_splits.")
+        raise DataError(f"cv.group {spec['group']!r} has {len(np.unique(table.groups))} groups, fewer than "
+                        "cv.n_splits. Fix: lower cv.n_splits.")
     folds = np.empty(n, dtype=np.int64)
     for k, (_, valid_idx) in enumerate(splitters[scheme]()):
         folds[valid_idx] = k

@@ -27,7 +27,8 @@ def save_outputs(cfg, table, folds, result, run_dir):
     history.to_csv(run_dir / "history.csv", index=False)
     plot_curves(history, cfg["metric"], run_dir / "curves.png")
     if cfg["task"] != "regression":
-        per_class_report(table.y, result["oof"], table.classes, cfg["task"]).to_csv(run_dir / "per_class.csv", index=False)
+        per_class = per_class_report(table.y, result["oof"], table.classes, cfg["task"])
+        per_class.to_csv(run_dir / "per_class.csv", index=False)
     result["metrics"].update(second_metric(cfg, table.y, result["oof"]))
     write_json(run_dir / "metrics.json", result["metrics"])
 
@@ -88,12 +89,13 @@ def check_layout(cfg, table):
         return
     if task == "multilabel" or len(columns) != 1:
         raise DataError(f"{spec['sample_submission']}: cannot fill columns {', '.join(map(str, columns))}. Fix: give a "
-                        f"sample submission with the id and one column per {'label' if task == 'multilabel' else 'class'} "
-                        f"({', '.join(map(str, table.classes))}){'' if task == 'multilabel' else ', or one prediction column'}.")
+                        "sample submission with the id and one column per "
+                        f"{'label' if task == 'multilabel' else 'class'} ({', '.join(map(str, table.classes))})"
+                        f"{'' if task == 'multilabel' else ', or one prediction column'}.")
     if task == "multiclass" and not METRICS[cfg["metric"]].needs_labels:
-        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric {cfg['metric']} "
-                        f"needs one probability column per class ({', '.join(map(str, table.classes))}). "
-                        "Fix: choose a label metric such as accuracy or f1.")
+        raise DataError(f"{spec['sample_submission']} has one prediction column ({columns[0]}) but metric "
+                        f"{cfg['metric']} needs one probability column per class "
+                        f"({', '.join(map(str, table.classes))}). Fix: choose a label metric such as accuracy or f1.")
 
 
 def make_submission(cfg, classes, test_pred, test_ids, sample):
@@ -133,4 +135,5 @@ def check_submission(sub, sample, id_name):
                         "Fix: make_submission in image/outputs.py must keep the sample's columns and ids in order.")
     bad = [str(c) for c in sub.columns if sub[c].isna().any()]
     if bad:
-        raise DataError(f"submission has missing values in {', '.join(bad)}. Fix: check the predictions in test_pred.csv.")
+        raise DataError(f"submission has missing values in {', '.join(bad)}. "
+                        "Fix: check the predictions in test_pred.csv.")

@@ -12,9 +12,9 @@ def check_inside(paths, folder, allowed, table, key, pattern):
     outside = [(row, path) for row, path in enumerate(paths) if not inside(os.path.realpath(path), roots)]
     if outside:
         listed = "; ".join(f"row {row + 2}: {path}" for row, path in outside[:3])
-        raise DataError(f"{len(outside)} image path(s) of {table} lead outside {rel(folder)} ({key}: {pattern!r}): {listed}. "
-                        "Fix: the ids and path columns must name files inside that folder; to read images from another "
-                        "folder on purpose, list it in data.allow_outside.")
+        raise DataError(f"{len(outside)} image path(s) of {table} lead outside {rel(folder)} ({key}: {pattern!r}): "
+                        f"{listed}. Fix: the ids and path columns must name files inside that folder; to read images "
+                        "from another folder on purpose, list it in data.allow_outside.")
 
 
 def inside(real, roots):
