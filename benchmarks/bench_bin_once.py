@@ -9,7 +9,6 @@ handwritten_gbdt.py --family lightgbm --learning-rates 0.05,0.1,0.2,0.3, is the 
 one Dataset, four fold loops. Target: exp001 / baseline <= 1.05 in wall time.
 """
 import argparse
-import sys
 
 import common
 from bench_families import BASELINE_NO_VALID, prepare_project, report, run_handwritten, run_ours, synthetic
@@ -38,10 +37,12 @@ def main():
         ours.append(result)
         print(f"  exp001       {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB; "
               f"binned {log.count('lightgbm: binned')}x, reused {log.count('reusing the binned')}x", flush=True)
-        result, _ = run_handwritten("lightgbm", data, args.rounds, args.threads, f"bin_once_{rep}", ",".join(map(str, RATES)),
+        result, _ = run_handwritten("lightgbm", data, args.rounds, args.threads, f"bin_once_{rep}",
+                                    ",".join(map(str, RATES)),
                                      no_valid=args.baseline_no_valid)
         theirs.append(result)
-        print(f"  hand-written {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB", flush=True)
+        print(f"  hand-written {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB",
+              flush=True)
     report("4 runs (learning_rate 0.05, 0.1, 0.2, 0.3)", ours, theirs)
 
 

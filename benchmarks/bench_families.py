@@ -27,7 +27,8 @@ QUIET_LIMIT = 60
 def family_params(family, threads, learning_rate=0.05):
     """Give model.params for exp001: the parameters handwritten_gbdt.py uses for this family."""
     return {
-        "lightgbm": {"learning_rate": learning_rate, "num_leaves": 15, "min_child_samples": 5, "verbosity": -1, "num_threads": threads},
+        "lightgbm": {"learning_rate": learning_rate, "num_leaves": 15, "min_child_samples": 5, "verbosity": -1,
+                     "num_threads": threads},
         "xgboost": {"learning_rate": learning_rate, "max_depth": 6, "nthread": threads},
         "catboost": {"learning_rate": learning_rate, "depth": 6, "thread_count": threads},
     }[family]
@@ -67,7 +68,8 @@ def run_ours(project, label, n_runs=1):
     common.clear_outputs(project)
     log_path = common.WORK / "families" / f"{project.parent.name}_{label}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    result = common.measure([sys.executable, "exp/exp001/exp.py"], cwd=project, log_path=log_path, quiet_limit=QUIET_LIMIT)
+    result = common.measure([sys.executable, "exp/exp001/exp.py"], cwd=project, log_path=log_path,
+                            quiet_limit=QUIET_LIMIT)
     cvs = []
     for k in range(1, n_runs + 1):
         record = project / "data" / "output" / "exp" / "exp001" / f"run{k:03d}"
@@ -82,7 +84,8 @@ def run_handwritten(family, data, rounds, threads, label, learning_rates="0.05",
     log_path = common.WORK / "families" / f"handwritten_{family}_{label}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(common.BENCH_DIR / "handwritten_gbdt.py"), str(data), str(out), "--family", family,
-               "--rounds", str(rounds), "--threads", str(threads), "--learning-rates", learning_rates] + ["--no-valid"] * no_valid
+               "--rounds", str(rounds), "--threads", str(threads), "--learning-rates", learning_rates,
+               *["--no-valid"] * no_valid]
     result = common.measure(command, log_path=log_path, quiet_limit=QUIET_LIMIT)
     cvs = [float(line.split()[2]) for line in log_path.read_text().splitlines() if line.startswith("CV auc")]
     return result, cvs
@@ -90,17 +93,22 @@ def run_handwritten(family, data, rounds, threads, label, learning_rates="0.05",
 
 def report(name, ours, theirs):
     """Print the medians side by side and the ratios against the targets; give the two ratios."""
-    med = lambda rs, key: common.median([getattr(r, key) for r in rs])
+    def med(rs, key):
+        return common.median([getattr(r, key) for r in rs])
+
     rows = [[label, f"{med(ours, key):.{d}f}", f"{med(theirs, key):.{d}f}", f"{med(ours, key) / med(theirs, key):.3f}"]
-            for label, key, d in (("wall time, s", "seconds", 1), ("CPU time, s", "cpu", 1), ("peak RSS, MiB", "peak_mib", 0))]
+            for label, key, d in (("wall time, s", "seconds", 1), ("CPU time, s", "cpu", 1),
+                                  ("peak RSS, MiB", "peak_mib", 0))]
     print(f"\n{name}: median of {len(ours)} runs each")
     print(common.table(rows, ["", "exp001", "hand-written", "ratio"]))
-    time_ratio, memory_ratio = med(ours, "seconds") / med(theirs, "seconds"), med(ours, "peak_mib") / med(theirs, "peak_mib")
+    time_ratio = med(ours, "seconds") / med(theirs, "seconds")
+    memory_ratio = med(ours, "peak_mib") / med(theirs, "peak_mib")
     print(f"  time {'met' if time_ratio <= TIME_TARGET else 'MISSED'} ({time_ratio:.3f} <= {TIME_TARGET}), "
           f"memory {'met' if memory_ratio <= MEMORY_TARGET else 'MISSED'} ({memory_ratio:.3f} <= {MEMORY_TARGET})")
     disturbed = sum(r.disturbed() for r in [*ours, *theirs])
     if disturbed:
-        print(f"  note: {disturbed} of {len(ours) + len(theirs)} measurements were disturbed by other processes; compare CPU time too")
+        print(f"  note: {disturbed} of {len(ours) + len(theirs)} measurements were disturbed by other processes; "
+              "compare CPU time too")
     return time_ratio, memory_ratio
 
 
@@ -117,7 +125,8 @@ def main():
     for family in families:
         if family != "lightgbm":
             common.require(family)
-    print(common.machine_report(packages=("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "pyarrow")))
+    print(common.machine_report(packages=("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost",
+                                          "pyarrow")))
     data = synthetic(args.rows)
     print(f"data: {args.rows:,} train + {args.rows // 5:,} test rows x 50 features; 5 folds x {args.rounds} rounds, "
           f"{args.threads} thread(s)", flush=True)
@@ -128,10 +137,12 @@ def main():
         for rep in range(args.repeat):  # alternate, so a slow spell of the machine hits both sides alike
             result, cvs = run_ours(project, rep)
             ours.append(result)
-            print(f"  {family:<9} exp001       {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB  auc {cvs[0]:.5f}", flush=True)
+            print(f"  {family:<9} exp001       {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU "
+                  f"{result.peak_mib:6.0f} MiB  auc {cvs[0]:.5f}", flush=True)
             result, cvs = run_handwritten(family, data, args.rounds, args.threads, rep, no_valid=args.baseline_no_valid)
             theirs.append(result)
-            print(f"  {family:<9} hand-written {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU {result.peak_mib:6.0f} MiB  auc {cvs[0]:.5f}", flush=True)
+            print(f"  {family:<9} hand-written {result.seconds:7.1f} s wall {result.cpu:7.1f} s CPU "
+                  f"{result.peak_mib:6.0f} MiB  auc {cvs[0]:.5f}", flush=True)
         summary[family] = report(family, ours, theirs)
     print("\nratios exp001 / hand-written (time, memory): "
           + json.dumps({f: [round(t, 3), round(m, 3)] for f, (t, m) in summary.items()}))

@@ -3,9 +3,10 @@
     python benchmarks/bench_image.py [--repeat 2] [--train 1000] [--size 64] [--epochs 2]
 
 Both sides train the same timm model (test_resnet, from scratch, on the CPU unless there is a GPU) on the same
-JPEGs (scikit-learn's digits drawn at --source pixels in colour, with noise, written once to benchmarks/work/image_data/),
-resized to the same size, with the same batch size, num_workers, folds (5, stratified), epochs, optimizer and
-schedule; both score the valid images after every epoch and predict the test images with each fold's best weights.
+JPEGs (scikit-learn's digits drawn at --source pixels in colour, with noise, written once to
+benchmarks/work/image_data/), resized to the same size, with the same batch size, num_workers, folds
+(5, stratified), epochs, optimizer and schedule; both score the valid images after every epoch and predict the
+test images with each fold's best weights.
 The hand loop (handwritten_image.py) decodes every image each time it reads it. exp001 runs twice: with
 dataset.cache false (decodes every epoch too; goal: at least 0.95x the hand loop's images/s) and true (decodes
 once per process; goal: at least 1.5x). Times are whole processes: imports, checks and the record included;
@@ -25,7 +26,8 @@ DATA = WORK / "image_data"
 
 
 def make_data(n_train, n_test, source):
-    """Write train.csv, test.csv, sample_submission.csv and source x source JPEGs once; reuse them when they are there."""
+    """Write train.csv, test.csv, sample_submission.csv and source x source JPEGs once;
+    reuse them when they are there."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
@@ -69,7 +71,8 @@ def bake(args):
     config = project / "exp" / "exp001" / "config.yml"
     text = config.read_text()
     for old, new in (("{id}.png", "{id}.jpg"), ("  size: 32 ", f"  size: {args.size} "),
-                     ("  batch_size: 64", f"  batch_size: {args.batch_size}"), ("  epochs: 3\n", f"  epochs: {args.epochs}\n"),
+                     ("  batch_size: 64", f"  batch_size: {args.batch_size}"),
+                     ("  epochs: 3\n", f"  epochs: {args.epochs}\n"),
                      ("  num_workers: null ", f"  num_workers: {args.num_workers} ")):
         assert old in text, old
         text = text.replace(old, new)
@@ -86,7 +89,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--num-workers", type=int, default=0)
-    parser.add_argument("--source", type=int, default=384, help="pixels of the JPEGs on disk (Kaggle's are often larger)")
+    parser.add_argument("--source", type=int, default=384,
+                        help="pixels of the JPEGs on disk (Kaggle's are often larger)")
     args = parser.parse_args()
     make_data(args.train, args.train // 5, args.source)
     project = bake(args)
@@ -110,14 +114,17 @@ def main():
                            log_path=WORK / f"image_exp_{cache}.log", quiet_limit=30, env=env)
             seconds[f"exp001, dataset.cache: {cache}"].append(took.seconds)
             cpu[f"exp001, dataset.cache: {cache}"].append(took.cpu)
-        print(f"repeat {r + 1}/{args.repeat}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in seconds.items()), flush=True)
-    print(f"\n{args.train} train images ({args.source}x{args.source} JPEGs) at {args.size}x{args.size}, batch {args.batch_size}, "
-          f"{args.epochs} epochs x 5 folds, num_workers {args.num_workers}, test_resnet; medians of {args.repeat}, whole processes")
+        print(f"repeat {r + 1}/{args.repeat}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in seconds.items()),
+              flush=True)
+    print(f"\n{args.train} train images ({args.source}x{args.source} JPEGs) at {args.size}x{args.size}, batch "
+          f"{args.batch_size}, {args.epochs} epochs x 5 folds, num_workers {args.num_workers}, test_resnet; medians of "
+          f"{args.repeat}, whole processes")
     for label, table in (("wall", seconds), ("CPU", cpu)):
         base = images / median(table[sides[0]])
         for side, values in table.items():
             rate = images / median(values)
-            print(f"  {label:4s} {side:34s} {median(values):7.1f} s  {rate:8.0f} images/s  {rate / base:5.2f}x the hand loop")
+            print(f"  {label:4s} {side:34s} {median(values):7.1f} s  {rate:8.0f} images/s  {rate / base:5.2f}x the "
+                  "hand loop")
     print(json.dumps({"wall": {k: [round(s, 2) for s in v] for k, v in seconds.items()},
                       "cpu": {k: [round(s, 2) for s in v] for k, v in cpu.items()}}))
 

@@ -66,7 +66,8 @@ def main():
         for side in sides:
             sequential = side == "sequential"
             env = {"OMP_NUM_THREADS": str(args.threads)} if sequential and args.threads else None
-            m = run_side(project, [] if sequential else ["--jobs", "2"], f"{side.strip('-').replace(' ', '')}_{rep}", env)
+            m = run_side(project, [] if sequential else ["--jobs", "2"], f"{side.strip('-').replace(' ', '')}_{rep}",
+                         env)
             sides[side].append(m.seconds)
             disturbed += m.disturbed()
             print(f"repetition {rep + 1}/{args.repeat}: {side} {m.seconds:.1f}s (cpu {m.cpu:.1f}s)"
@@ -74,7 +75,8 @@ def main():
     medians = {side: common.median(times) for side, times in sides.items()}
     rows = [[side, f"{medians[side]:.1f}", " ".join(f"{t:.1f}" for t in times)] for side, times in sides.items()]
     threads = f"sequential side OMP_NUM_THREADS={args.threads}" if args.threads else "sequential side on every core"
-    print(f"\n{N_RUNS} runs, {args.rows:,} train rows x 20 features, {args.rounds} rounds x 5 folds, {threads}; wall time, s")
+    print(f"\n{N_RUNS} runs, {args.rows:,} train rows x 20 features, {args.rounds} rounds x 5 folds, "
+          f"{threads}; wall time, s")
     print(common.table(rows, ["", "median", "each"]))
     print(f"\nratio T(--jobs 2) / T(sequential) = {medians['--jobs 2'] / medians['sequential']:.3f}"
           + (f"  ({disturbed} measurement(s) disturbed by other processes)" if disturbed else ""))

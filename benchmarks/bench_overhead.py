@@ -74,7 +74,8 @@ def time_hydra(conf, n):
     log_path = common.WORK / "overhead" / f"hydra_{n}.log"
     command = [sys.executable, str(common.BENCH_DIR / "hydra_noop.py"), "-cp", str(conf), "-cn", "config", "-m",
                f"model.params.num_leaves=range(2,{n + 2})", f"hydra.sweep.dir={sweep}"]
-    result = common.measure(command, log_path=log_path, quiet_limit=QUIET_LIMIT, env={"BENCH_TIME_JSON": str(TIME_JSON)})
+    result = common.measure(command, log_path=log_path, quiet_limit=QUIET_LIMIT,
+                            env={"BENCH_TIME_JSON": str(TIME_JSON)})
     jobs = [p for p in sweep.iterdir() if (p / "metrics.json").is_file()]
     if len(jobs) != n:
         sys.exit(f"Hydra made {len(jobs)} job folders, expected {n}; see {log_path}")
@@ -129,11 +130,13 @@ def main():
                 seconds, after_imports = measure(n)
                 wall[(side, n)].append(seconds)
                 inner[(side, n)].append(after_imports)
-        print(f"repetition {rep + 1}/{args.repeat}: " + ", ".join(f"{side} T({n})={wall[(side, n)][-1]:.3f}s" for side, n in wall),
+        print(f"repetition {rep + 1}/{args.repeat}: "
+              + ", ".join(f"{side} T({n})={wall[(side, n)][-1]:.3f}s" for side, n in wall),
               flush=True)
 
     per_run = {}
-    for title, times in (("wall time of the process", wall), ("time after the imports (numpy, pandas, yaml; hydra)", inner)):
+    for title, times in (("wall time of the process", wall),
+                         ("time after the imports (numpy, pandas, yaml; hydra)", inner)):
         rows = []
         for side in sides:
             medians = {n: common.median(times[(side, n)]) for n in SIZES}
@@ -143,7 +146,8 @@ def main():
             points = [(n, t) for n in SIZES for t in times[(side, n)]]
             rows.append([side, *(f"{medians[n]:.3f}" for n in SIZES), f"{cost:.1f}", f"{slope(points) * 1000:.1f}",
                          f"{min(reps):.1f} to {max(reps):.1f}"])
-        print(f"\n{title}: median of {args.repeat} repetitions, seconds; ms per run = (T(50) - T(1)) / 49 of the medians")
+        print(f"\n{title}: median of {args.repeat} repetitions, seconds; "
+              "ms per run = (T(50) - T(1)) / 49 of the medians")
         print(common.table(rows, ["", "T(1)", "T(10)", "T(50)", "ms per run", "fitted slope, ms", "each rep, ms"]))
     verdict = "met" if per_run["exp001"] < TARGET_MS else "MISSED"
     print(f"\nper-run cost (wall) exp001 / hydra = {per_run['exp001'] / per_run['hydra']:.3f} "

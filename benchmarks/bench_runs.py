@@ -62,13 +62,14 @@ def main():
     print(common.machine_report())
     common.make_synthetic()
     project, _ = prepare_project(args.rounds, args.threads, name="runs")
-    print(f"data: {common.SYNTH_ROWS:,} train + {common.SYNTH_TEST_ROWS:,} test rows x {common.SYNTH_FEATURES} features; "
-          f"each run: 5 folds x {args.rounds} rounds, {args.threads} LightGBM thread(s); runs set learning_rate to "
-          + ", ".join(map(str, LEARNING_RATES)), flush=True)
+    print(f"data: {common.SYNTH_ROWS:,} train + {common.SYNTH_TEST_ROWS:,} test rows x {common.SYNTH_FEATURES} "
+          f"features; each run: 5 folds x {args.rounds} rounds, {args.threads} LightGBM thread(s); "
+          "runs set learning_rate to " + ", ".join(map(str, LEARNING_RATES)), flush=True)
 
     parse, timings = run_parse(project)
-    print(f"  parse alone: load_data {timings['load_data']:.1f} s (pandas.read_csv of the three files {timings['read_csv']:.1f} s); "
-          f"process {parse.seconds:.1f} s wall, {parse.peak_mib:.0f} MiB peak", flush=True)
+    print(f"  parse alone: load_data {timings['load_data']:.1f} s (pandas.read_csv of the three files "
+          f"{timings['read_csv']:.1f} s); process {parse.seconds:.1f} s wall, {parse.peak_mib:.0f} MiB peak",
+          flush=True)
     one, (train_one,), reads_one = run_exp(project, 1, "1run")
     print(f"  1 run:  {one.seconds:6.1f} s wall, {one.peak_mib:5.0f} MiB peak; run001 took {train_one:.1f} s; "
           f"{describe_reads(reads_one)}", flush=True)
@@ -95,8 +96,10 @@ def main():
     n_one = sum(r["calls"] for r in reads_one.values())
     n_four = sum(r["calls"] for r in reads_four.values())
     print(f"files read: {n_four} in the 4-run process, {n_one} in the 1-run process: "
-          + ("the data is parsed once" if n_four == n_one else f"the data is parsed {n_four / max(n_one, 1):.0f} times"))
-    print(f"peak memory: 4 runs {four.peak_mib:.0f} MiB vs 1 run {one.peak_mib:.0f} MiB (ratio {four.peak_mib / one.peak_mib:.2f})")
+          + ("the data is parsed once"
+             if n_four == n_one else f"the data is parsed {n_four / max(n_one, 1):.0f} times"))
+    print(f"peak memory: 4 runs {four.peak_mib:.0f} MiB vs 1 run {one.peak_mib:.0f} MiB (ratio "
+          f"{four.peak_mib / one.peak_mib:.2f})")
     disturbed = sum(m.disturbed() for m in (parse, one, four))
     if disturbed:
         print(f"note: {disturbed} of 3 measurements were disturbed by other processes; run again on a quiet machine")

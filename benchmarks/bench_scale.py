@@ -28,7 +28,8 @@ def prepare_project(rounds, threads, name="scale"):
         "task": "binary",
         "metric": "auc",
         "cv": {"scheme": "kfold", "n_splits": 5, "seed": 42},
-        "model": {"name": "lightgbm", "params": {"num_threads": threads}, "num_boost_round": rounds, "early_stopping_rounds": None},
+        "model": {"name": "lightgbm", "params": {"num_threads": threads}, "num_boost_round": rounds,
+                  "early_stopping_rounds": None},
         "seed": 42,
     })
     common.set_runs(project, ["# the base config as it is"])
@@ -38,14 +39,16 @@ def prepare_project(rounds, threads, name="scale"):
 
 def lightgbm_params(config):
     """Give the parameters exp001 passes to lgb.train for this config, for the hand-written loop."""
-    return {"seed": config["seed"], "verbosity": -1, **config["model"]["params"], "objective": "binary", "metric": "auc"}
+    return {"seed": config["seed"], "verbosity": -1, **config["model"]["params"], "objective": "binary",
+            "metric": "auc"}
 
 
 def run_ours(project, label):
     """Give the Measurement of `python exp/exp001/exp.py` and the phases its record reports."""
     common.clear_outputs(project)
     log_path = common.WORK / "scale" / f"exp001_{label}.log"
-    result = common.measure([sys.executable, "exp/exp001/exp.py"], cwd=project, log_path=log_path, quiet_limit=QUIET_LIMIT)
+    result = common.measure([sys.executable, "exp/exp001/exp.py"], cwd=project, log_path=log_path,
+                            quiet_limit=QUIET_LIMIT)
     record = project / "data" / "output" / "exp" / "exp001" / "run001"
     status = common.read_json(record / "status.json") if (record / "status.json").is_file() else {}
     if status.get("status") != "done":
@@ -90,8 +93,8 @@ def main():
     data = common.make_synthetic()
     project, config = prepare_project(args.rounds, args.threads)
     params = lightgbm_params(config)
-    print(f"data: {common.SYNTH_ROWS:,} train + {common.SYNTH_TEST_ROWS:,} test rows x {common.SYNTH_FEATURES} features; "
-          f"5 folds x {args.rounds} rounds; params {json.dumps(params)}", flush=True)
+    print(f"data: {common.SYNTH_ROWS:,} train + {common.SYNTH_TEST_ROWS:,} test rows x {common.SYNTH_FEATURES} "
+          f"features; 5 folds x {args.rounds} rounds; params {json.dumps(params)}", flush=True)
 
     sides = {
         "exp001": lambda rep: run_ours(project, rep),
@@ -119,8 +122,10 @@ def report(results, phases, repeat):
     ours, theirs = med["exp001"], med["hand-written"]
     others = [side for side in med if side != "exp001"]
     rows = []
-    for label, key, digits in (("wall time, s", "seconds", 1), ("CPU time, s", "cpu", 1), ("peak RSS, MiB", "peak_mib", 0)):
-        rows.append([label, *(f"{med[side][key]:.{digits}f}" for side in med), *(f"{ours[key] / med[side][key]:.3f}" for side in others)])
+    for label, key, digits in (("wall time, s", "seconds", 1), ("CPU time, s", "cpu", 1),
+                               ("peak RSS, MiB", "peak_mib", 0)):
+        rows.append([label, *(f"{med[side][key]:.{digits}f}" for side in med),
+                     *(f"{ours[key] / med[side][key]:.3f}" for side in others)])
     print(f"\nmedian of {repeat} runs each")
     print(common.table(rows, ["", *med, *(f"exp001 / {side}" for side in others)]))
     print("\nwhere the time goes (median seconds):")
@@ -149,7 +154,8 @@ def profile_ours(project):
     print("\n--- profile of one exp001 run (cumulative seconds; cProfile adds a little) ---")
     stats = pstats.Stats(str(stats_path), stream=sys.stdout)
     stats.sort_stats("cumulative").print_stats(
-        r"exp001|to_csv|read_csv|savefig|save_model|hash_pandas_object|engine.py:\d+\(train\)|basic.py:\d+\((construct|predict)\)", 40)
+        r"exp001|to_csv|read_csv|savefig|save_model|hash_pandas_object"
+        r"|engine.py:\d+\(train\)|basic.py:\d+\((construct|predict)\)", 40)
 
 
 if __name__ == "__main__":

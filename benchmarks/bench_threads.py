@@ -80,7 +80,8 @@ def library_part(sizes, repeat, cores):
             line += [f"{one:.3f}", f"{every:.3f}", f"{every / one:.2f}"]
         rows.append(line)
         print("  " + "  ".join(line), flush=True)
-    header = ["data", "rule", "idle 1 thr s", f"idle {cores} thr s", "ratio", "busy 1 thr s", f"busy {cores} thr s", "ratio"]
+    header = ["data", "rule", "idle 1 thr s", f"idle {cores} thr s", "ratio", "busy 1 thr s", f"busy {cores} thr s",
+              "ratio"]
     print(f"\nLightGBM, 100 rounds, median of {repeat}; ratio = T({cores} threads) / T(1 thread); rule: threads the "
           f"template picks (SMALL_DATA = {limit:,} values)")
     print(common.table(rows, header))
@@ -98,7 +99,8 @@ def runs_part(repeat, cores):
     common.set_runs(project, ["seed: 42\n"])
     common.commit_project(project)
     base = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    sides = {"default": {}, "1 thread": {"KAGGLE_EXP_THREADS": "1"}, f"{cores} threads": {"KAGGLE_EXP_THREADS": str(cores)}}
+    sides = {"default": {}, "1 thread": {"KAGGLE_EXP_THREADS": "1"},
+             f"{cores} threads": {"KAGGLE_EXP_THREADS": str(cores)}}
     results = {}
     for busy in (False, True):
         for rep in range(repeat):
@@ -114,7 +116,8 @@ def runs_part(repeat, cores):
                 results.setdefault((busy, side), []).append((m.seconds, seconds))
                 chosen = next((line.split("threads: ", 1)[1][:60] for line in log.read_text().splitlines()
                                if "  threads: " in line), "?")
-                print(f"  {'busy' if busy else 'idle'} {side}: process {m.seconds:.2f}s, CV loop {seconds:.2f}s ({chosen})",
+                print(f"  {'busy' if busy else 'idle'} {side}: "
+                      f"process {m.seconds:.2f}s, CV loop {seconds:.2f}s ({chosen})",
                       flush=True)
     rows = []
     for busy in (False, True):
@@ -123,8 +126,10 @@ def runs_part(repeat, cores):
             mine = results[(busy, side)]
             wall, loop = common.median([w for w, _ in mine]), common.median([s for _, s in mine])
             rows.append(["busy" if busy else "idle", side, f"{wall:.2f}", f"{loop:.2f}",
-                         f"{wall / common.median([w for w, _ in one]):.2f}", f"{loop / common.median([s for _, s in one]):.2f}"])
-    print(f"\nexp.py, one run: 2,000 rows x 20 features, 5 folds x 100 rounds; median of {repeat}; busy: a loop on one core")
+                         f"{wall / common.median([w for w, _ in one]):.2f}",
+                         f"{loop / common.median([s for _, s in one]):.2f}"])
+    print(f"\nexp.py, one run: 2,000 rows x 20 features, 5 folds x 100 rounds; median of {repeat}; busy: "
+          "a loop on one core")
     print(common.table(rows, ["machine", "threads", "process s", "CV loop s", "process / 1 thr", "CV loop / 1 thr"]))
 
 

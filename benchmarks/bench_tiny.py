@@ -86,7 +86,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="LightGBM threads on both sides")
     args = parser.parse_args()
     common.require("hydra", "hydra-core")
-    print(common.machine_report(("numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf")))
+    print(common.machine_report(("numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core",
+                                 "omegaconf")))
     WORK.mkdir(parents=True, exist_ok=True)
     project, _ = prepare_ours(args.rounds, args.threads)
     conf = prepare_hydra(project)
@@ -118,13 +119,15 @@ def main():
             medians = {n: common.median(times[(side, n)]) for n in sizes}
             cost = (medians[args.runs] - medians[1]) / (args.runs - 1) * 1000
             per_run[(side, title)] = cost
-            each = [(times[(side, args.runs)][r] - times[(side, 1)][r]) / (args.runs - 1) * 1000 for r in range(args.repeat)]
+            each = [(times[(side, args.runs)][r] - times[(side, 1)][r]) / (args.runs - 1) * 1000
+                    for r in range(args.repeat)]
             rows.append([f"{side}, {title}", f"{medians[1]:.2f}", f"{medians[args.runs]:.2f}", f"{cost:.1f}",
                          f"{min(each):.1f} to {max(each):.1f}"])
     print(f"\nmedians of {args.repeat} repetitions, seconds; ms per run = (T({args.runs}) - T(1)) / {args.runs - 1}")
     print(common.table(rows, ["", "T(1)", f"T({args.runs})", "ms per run", "each rep, ms"]))
     print("\nexp001 / hydra, per-run cost: " + ", ".join(
-        f"{title} {per_run[('exp001', title)] / per_run[('hydra', title)]:.3f}" for title in ("wall", "after imports", "CPU")))
+        f"{title} {per_run[('exp001', title)] / per_run[('hydra', title)]:.3f}"
+        for title in ("wall", "after imports", "CPU")))
     ratio = per_run[("exp001", "wall")] / per_run[("hydra", "wall")]
     print(f"goal exp001 at most the Hydra task's cost (wall): {'met' if ratio <= 1 else 'MISSED'} ({ratio:.3f} <= 1)")
     if disturbed:

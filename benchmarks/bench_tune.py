@@ -95,7 +95,8 @@ def main():
             trials = draw_trials(n)
             common.clear_outputs(project)
             enqueue_for_exp(project, trials)
-            command = [sys.executable, "exp/exp001/exp.py", "--tune", str(n), *(["--no-prune"] if args.no_prune else [])]
+            command = [sys.executable, "exp/exp001/exp.py", "--tune", str(n),
+                       *(["--no-prune"] if args.no_prune else [])]
             m = common.measure(command, cwd=project, log_path=common.WORK / "tune" / f"exp_{n}_{rep}.log",
                                quiet_limit=QUIET_LIMIT, env=env)
             times["exp.py --tune", n].append(m.seconds)
@@ -106,7 +107,8 @@ def main():
             h = common.measure(command, log_path=common.WORK / "tune" / f"hand_{n}_{rep}.log", quiet_limit=QUIET_LIMIT,
                                env=env)
             times["hand-written", n].append(h.seconds)
-            print(f"repetition {rep + 1}/{args.repeat}, {n} trial(s): exp.py {m.seconds:.1f}s, hand-written {h.seconds:.1f}s"
+            print(f"repetition {rep + 1}/{args.repeat}, {n} trial(s): exp.py {m.seconds:.1f}s, hand-written "
+                  f"{h.seconds:.1f}s"
                   + (" (disturbed)" if m.disturbed() or h.disturbed() else ""), flush=True)
     per_trial = {side: (common.median(times[side, args.trials]) - common.median(times[side, 1])) / (args.trials - 1)
                  for side in ("exp.py --tune", "hand-written")}
@@ -115,7 +117,8 @@ def main():
     print(f"\n{args.rows:,} train rows x 20 features, {args.rounds} rounds x 5 folds, "
           f"{'no pruning' if args.no_prune else 'WilcoxonPruner'}, OMP_NUM_THREADS={args.threads}; wall time, s")
     print(common.table(rows, ["", "1 trial", f"{args.trials} trials", "per trial"]))
-    print(f"\nratio per trial exp.py --tune / hand-written = {per_trial['exp.py --tune'] / per_trial['hand-written']:.3f}")
+    print("\nratio per trial exp.py --tune / hand-written = "
+          f"{per_trial['exp.py --tune'] / per_trial['hand-written']:.3f}")
     for line in (common.WORK / "tune" / f"hand_{args.trials}_{args.repeat - 1}.log").read_text().splitlines()[-1:]:
         print(f"hand-written: {line}")
 

@@ -35,7 +35,8 @@ def bake_project(name):
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), str(TEMPLATE), "verify_example=no"],
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(out), str(TEMPLATE),
+         "verify_example=no"],
         check=True, capture_output=True, text=True, env=ENV,
     )
     (project,) = [p for p in out.iterdir() if p.is_dir()]
@@ -56,7 +57,8 @@ def commit_project(project):
     Without its own repository, provenance would look up the template's repository around benchmarks/work/.
     """
     def git(*args):
-        subprocess.run(["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
+        subprocess.run(["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+                        *args],
                        check=True, capture_output=True)
 
     if not (project / ".git").exists():
@@ -171,7 +173,8 @@ def measure(command, cwd=None, log_path=None, quiet_limit=300, env=None):
     log_file = open(log_path, "w") if log_path else subprocess.DEVNULL
     try:
         busy, start = busy_seconds(), time.perf_counter()
-        proc = subprocess.Popen(command, cwd=cwd, env=dict(ENV, **(env or {})), stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=cwd, env=dict(ENV, **(env or {})), stdout=log_file,
+                                stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds, busy = time.perf_counter() - start, busy_seconds() - busy
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -196,7 +199,8 @@ def median(values):
 
 # ---------------------------------------------------------------- the machine
 
-def machine_report(packages=("numpy", "pandas", "scikit-learn", "lightgbm", "PyYAML", "pyarrow", "matplotlib", "cookiecutter")):
+def machine_report(packages=("numpy", "pandas", "scikit-learn", "lightgbm", "PyYAML", "pyarrow", "matplotlib",
+                             "cookiecutter")):
     """Give a few lines naming the machine, Python and package versions, for the printed report."""
     cpu = "unknown"
     try:
@@ -207,7 +211,8 @@ def machine_report(packages=("numpy", "pandas", "scikit-learn", "lightgbm", "PyY
     except OSError:
         pass
     try:
-        mem_kib = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        mem_kib = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                           if line.startswith("MemTotal")).split()[1])
         memory = f"{mem_kib / 1024 ** 2:.1f} GiB"
     except (OSError, StopIteration):
         memory = "unknown"
@@ -218,13 +223,17 @@ def machine_report(packages=("numpy", "pandas", "scikit-learn", "lightgbm", "PyY
         except metadata.PackageNotFoundError:
             versions.append(f"{name} (not installed)")
     return (f"machine: {os.cpu_count()} cores ({cpu}), {memory} memory, {platform.platform()}\n"
-            f"python {sys.version.split()[0]}; " + ", ".join(versions) + f"\ndate: {time.strftime('%Y-%m-%d %H:%M %Z')}")
+            f"python {sys.version.split()[0]}; " + ", ".join(versions)
+            + f"\ndate: {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 
 def table(rows, header):
     """Give rows of strings aligned in columns."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    def line(r):
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -250,7 +259,8 @@ def make_synthetic(folder=SYNTH_DIR, rows=SYNTH_ROWS, test_rows=SYNTH_TEST_ROWS,
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    print(f"writing the synthetic data ({rows:,} + {test_rows:,} rows x {n_features} features) to {folder} ...", flush=True)
+    print(f"writing the synthetic data ({rows:,} + {test_rows:,} rows x {n_features} features) to {folder} ...",
+          flush=True)
     rng = np.random.default_rng(seed)
     weights = rng.normal(size=n_features) * (rng.random(n_features) < 0.4)  # most features are noise
 
@@ -264,7 +274,8 @@ def make_synthetic(folder=SYNTH_DIR, rows=SYNTH_ROWS, test_rows=SYNTH_TEST_ROWS,
     train, target = frame(rows, 0)
     train["target"] = target
     test, _ = frame(test_rows, rows)
-    for name, df in (("train.csv", train), ("test.csv", test), ("sample_submission.csv", pd.DataFrame({"id": test["id"], "target": 0.5}))):
+    for name, df in (("train.csv", train), ("test.csv", test),
+                     ("sample_submission.csv", pd.DataFrame({"id": test["id"], "target": 0.5}))):
         pa.csv.write_csv(pa.Table.from_pandas(df, preserve_index=False), folder / name,
                          pa.csv.WriteOptions(quoting_style="none"))
     stamp.write_text(shape)

@@ -1,6 +1,7 @@
 """Run an experiment's exp.py as `python exp.py` would, with benchmark instruments attached.
 
-    python benchmarks/drive_exp.py [--noop-train] [--reads-json PATH] [--time-json PATH] <project>/exp/exp001/exp.py [exp.py options]
+    python benchmarks/drive_exp.py [--noop-train] [--reads-json PATH] [--time-json PATH] \
+        <project>/exp/exp001/exp.py [exp.py options]
 
 --noop-train    replace train.run by a step that only writes its metrics: what is left is the
                 run management (planning and checking RUNS, the run folder, config and source

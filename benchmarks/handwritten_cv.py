@@ -56,7 +56,8 @@ def main():
         threads = params.get("num_threads", 0)
         oof[valid_idx] = model.predict(X.iloc[valid_idx], num_threads=threads)
         test_pred += model.predict(X_test, num_threads=threads) / N_SPLITS
-        print(f"fold {k}: auc {roc_auc_score(y[valid_idx], oof[valid_idx]):.5f} ({time.perf_counter() - start:.1f}s)", flush=True)
+        print(f"fold {k}: auc {roc_auc_score(y[valid_idx], oof[valid_idx]):.5f} ({time.perf_counter() - start:.1f}s)",
+              flush=True)
     print(f"CV auc {roc_auc_score(y, oof):.5f}")
     clock.append(time.perf_counter())
 

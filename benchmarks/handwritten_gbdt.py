@@ -28,7 +28,9 @@ def lightgbm_folds(X, y, X_test, folds, rate, args, cache):
     import lightgbm as lgb
 
     if "full" not in cache:  # bin once for every learning rate
-        cache["full"] = lgb.Dataset(X, y, params={"verbosity": -1, "feature_pre_filter": False, "num_threads": args.threads}).construct()
+        cache["full"] = lgb.Dataset(X, y,
+                                    params={"verbosity": -1, "feature_pre_filter": False,
+                                            "num_threads": args.threads}).construct()
     full = cache["full"]
     params = {"objective": "binary", "metric": "auc", "learning_rate": rate, "num_leaves": 15, "min_child_samples": 5,
               "seed": SEED, "verbosity": -1, "num_threads": args.threads}
@@ -36,7 +38,8 @@ def lightgbm_folds(X, y, X_test, folds, rate, args, cache):
         valid = {} if args.no_valid else {"valid_sets": [full.subset(valid_idx)]}
         model = lgb.train(params, full.subset(train_idx), num_boost_round=args.rounds, **valid)
         # predict on the threads asked for, as exp001 does: Booster.predict would take every core
-        yield valid_idx, model.predict(X[valid_idx], num_threads=args.threads), model.predict(X_test, num_threads=args.threads)
+        yield (valid_idx, model.predict(X[valid_idx], num_threads=args.threads),
+               model.predict(X_test, num_threads=args.threads))
 
 
 def xgboost_folds(X, y, X_test, folds, rate, args, cache):
@@ -58,7 +61,8 @@ def catboost_folds(X, y, X_test, folds, rate, args, cache):
 
     for train_idx, valid_idx in folds:
         model = catboost.CatBoostClassifier(iterations=args.rounds, learning_rate=rate, depth=6, eval_metric="AUC",
-                                            random_seed=SEED, thread_count=args.threads, verbose=0, allow_writing_files=False)
+                                            random_seed=SEED, thread_count=args.threads, verbose=0,
+                                            allow_writing_files=False)
         model.fit(X[train_idx], y[train_idx], eval_set=None if args.no_valid else (X[valid_idx], y[valid_idx]))
         yield valid_idx, model.predict_proba(X[valid_idx])[:, 1], model.predict_proba(X_test)[:, 1]
 
@@ -72,7 +76,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--learning-rates", default="0.05")
     parser.add_argument("--no-valid", action="store_true",
-                        help="train without the valid rows (as exp001 does when early stopping is off): nothing reads their metric")
+                        help="train without the valid rows (as exp001 does when early stopping is off): "
+                        "nothing reads their metric")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     clock = [time.perf_counter()]

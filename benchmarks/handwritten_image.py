@@ -58,13 +58,17 @@ def main():
     args = parser.parse_args()
     started = time.perf_counter()
     torch.manual_seed(42)
-    train, test = pd.read_csv(args.data / "train.csv", dtype={"id": str}), pd.read_csv(args.data / "test.csv", dtype={"id": str})
+    train = pd.read_csv(args.data / "train.csv", dtype={"id": str})
+    test = pd.read_csv(args.data / "test.csv", dtype={"id": str})
     classes = sorted(train["label"].unique())
     y = train["label"].map({c: k for k, c in enumerate(classes)}).to_numpy()
     paths = [args.data / "train_images" / f"{i}.jpg" for i in train["id"]]
     test_set = Images([args.data / "test_images" / f"{i}.jpg" for i in test["id"]], np.zeros(len(test)), args.size)
-    loader = lambda ds, shuffle: torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=shuffle,
-                                                             num_workers=args.num_workers)
+
+    def loader(ds, shuffle):
+        return torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=shuffle,
+                                           num_workers=args.num_workers)
+
     test_pred, trained = np.zeros((len(test), len(classes))), 0
     args.out.mkdir(parents=True, exist_ok=True)
     for k, (tr, va) in enumerate(StratifiedKFold(5, shuffle=True, random_state=42).split(paths, y)):
@@ -73,8 +77,9 @@ def main():
         valid_loader = loader(Images([paths[i] for i in va], y[va], args.size), False)
         optimizer = torch.optim.AdamW(net.parameters(), lr=0.003, weight_decay=0.01)
         total, warmup = args.epochs * len(train_loader), len(train_loader)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup else
-                                                      0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup))))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup
+            else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup))))
         best, best_state = -1, None
         for epoch in range(args.epochs):
             net.train()
@@ -92,7 +97,8 @@ def main():
                 torch.save(best_state, args.out / f"fold{k}.pt")
         net.load_state_dict(best_state)
         test_pred += predict(net, loader(test_set, False)) / 5
-    pd.DataFrame({"id": test["id"], "label": np.asarray(classes)[test_pred.argmax(1)]}).to_csv(args.out / "submission.csv", index=False)
+    submission = pd.DataFrame({"id": test["id"], "label": np.asarray(classes)[test_pred.argmax(1)]})
+    submission.to_csv(args.out / "submission.csv", index=False)
     seconds = time.perf_counter() - started
     (args.out / "timing.json").write_text(json.dumps({"seconds": seconds, "trained_images": trained}))
 

@@ -1,4 +1,5 @@
-"""The icon data set of benchmarks/real_image.py (--dataset icons): Debian's icon themes, their context folder as the label.
+"""The icon data set of benchmarks/real_image.py (--dataset icons): Debian's icon themes, their context folder as the
+label.
 
 Oxygen (oxygen-icon-theme 5:5.103.0-1) and Tango (tango-icon-theme 0.8.90-11), fetched once with `apt-get download`
 and unpacked with `dpkg-deb -x` into benchmarks/work/real_icons/unpacked/ (git-ignored). Their PNGs come at many
@@ -41,7 +42,8 @@ def fetch():
             debs = list(ARCHIVES.glob(f"{name}_*.deb"))
             if not debs:
                 print(f"apt-get download {name}={version} ...", flush=True)
-                subprocess.run(["apt-get", "download", f"{name}={version}"], cwd=ARCHIVES, check=True, capture_output=True)
+                subprocess.run(["apt-get", "download", f"{name}={version}"], cwd=ARCHIVES, check=True,
+                               capture_output=True)
                 debs = list(ARCHIVES.glob(f"{name}_*.deb"))
             shutil.rmtree(into, ignore_errors=True)
             subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(into)], check=True)
@@ -72,7 +74,8 @@ def choose(rows, names, sizes, seed):
             for n in rng.choice(sorted(icons), size=min(names, len(icons)), replace=False)]
     rows = rows[rows["icon"].isin(set(kept))]
     rows = rows.sample(frac=1, random_state=seed)  # then the first `sizes` of each theme's sizes of the icon
-    return rows[rows.groupby(["theme", "icon"]).cumcount() < sizes].sort_values(["theme", "icon", "folder"]).reset_index(drop=True)
+    kept = rows[rows.groupby(["theme", "icon"]).cumcount() < sizes]
+    return kept.sort_values(["theme", "icon", "folder"]).reset_index(drop=True)
 
 
 def describe(rows):
@@ -111,7 +114,8 @@ def lay_out(rows, test_share, seed):
     train, test = rows[~in_test], rows[in_test]
     train[["id", "path", "theme", "icon", "label"]].to_csv(COMPETITION / "train.csv", index=False)
     test[["id", "path"]].to_csv(COMPETITION / "test.csv", index=False)
-    pd.DataFrame({"id": test["id"], "label": train["label"].mode()[0]}).to_csv(COMPETITION / "sample_submission.csv", index=False)
+    sample = pd.DataFrame({"id": test["id"], "label": train["label"].mode()[0]})
+    sample.to_csv(COMPETITION / "sample_submission.csv", index=False)
     HIDDEN.mkdir(parents=True, exist_ok=True)
     test[["id", "label", "theme", "icon", "size", "source"]].to_csv(HIDDEN / "test_labels.csv", index=False)
     assert not set(train["icon"]) & set(test["icon"])

@@ -82,7 +82,10 @@ def extract(archives):
             tar, keep = tarfile.open(fileobj=io.BytesIO(data)), lambda n: n.lstrip("./").startswith(EMOJIONE_PNG + "/")
         else:
             tar = tarfile.open(archive)
-            keep = lambda n: n == "package/emoji.json" or n.startswith(f"package/img/{vendor}/64/")
+
+            def keep(n):
+                return n == "package/emoji.json" or n.startswith(f"package/img/{vendor}/64/")
+
         with tar:
             members = [m for m in tar.getmembers() if m.isfile() and keep(m.name)]
             tar.extractall(into, members=members, filter="data")
@@ -110,10 +113,12 @@ def image_rows(emojis, vendors):
             for e in emojis.itertuples():
                 for name in dict.fromkeys([e.emoji, e.non_qualified.replace("-FE0F", "")]):
                     if name and (png / f"{name}.png").is_file():
-                        rows.append((vendor, e.emoji, e.category, (png / f"{name}.png").relative_to(COMPETITION).as_posix()))
+                        rows.append((vendor, e.emoji, e.category,
+                                     (png / f"{name}.png").relative_to(COMPETITION).as_posix()))
                         break
         else:
-            has = {e["image"] for e in json.loads((folder / "package/emoji.json").read_text()) if e[f"has_img_{vendor}"]}
+            has = {e["image"] for e in json.loads((folder / "package/emoji.json").read_text())
+                   if e[f"has_img_{vendor}"]}
             for e in emojis.itertuples():
                 path = folder / "package/img" / vendor / "64" / e.image
                 if e.image in has and path.is_file():
@@ -191,7 +196,8 @@ def baselines(train, test, seed, folder):
         started = time.perf_counter()
         model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000, random_state=seed))
         model.fit(pixels(train["path"], 16, gray, folder), train["label"])
-        out[f"logistic regression, 16x16 {'gray' if gray else 'RGB'}"] = model.predict(pixels(test["path"], 16, gray, folder))
+        out[f"logistic regression, 16x16 {'gray' if gray else 'RGB'}"] = model.predict(
+            pixels(test["path"], 16, gray, folder))
         print(f"  baseline 16x16 {'gray' if gray else 'RGB'}: {time.perf_counter() - started:.0f} s", flush=True)
     return out
 
@@ -267,8 +273,8 @@ def main():
     if not args.skip_train:
         project = bake(args, home, competition, group)
         log = home / "exp.log"
-        print(f"\ntraining {args.model} from scratch at {args.size}x{args.size}, {args.epochs} epochs x {args.n_splits} "
-              f"folds (log: {log}) ...", flush=True)
+        print(f"\ntraining {args.model} from scratch at {args.size}x{args.size}, {args.epochs} epochs x "
+              f"{args.n_splits} folds (log: {log}) ...", flush=True)
         took = measure([sys.executable, "exp/exp001/exp.py"], cwd=project, log_path=log, quiet_limit=10)
         record = project / "data/output/exp/exp001/run001"
         submission = home / "hidden_submission.csv"

@@ -1,4 +1,5 @@
-"""Finish the new project: lay out its kind, make sure its folders exist, make it a git repository, then prove its example runs.
+"""Finish the new project: lay out its kind, make sure its folders exist, make it a git repository, then prove its
+example runs.
 
 Standard library only: cookiecutter often runs from a pipx/uvx environment without numpy,
 so the example runs in a subprocess with a Python that has the project's packages.
@@ -20,13 +21,15 @@ import time
 from pathlib import Path
 
 # Prompt values arrive as JSON literals, so no quote in them can break this file.
-VERIFY = {{ cookiecutter.verify_example | tojson }} == "yes"
-GIT_INIT = {{ cookiecutter.git_init | tojson }} == "yes"
+# Until cookiecutter renders this file, ruff reads each Jinja expression below as a set of undefined names (F821).
+VERIFY = {{ cookiecutter.verify_example | tojson }} == "yes"  # noqa: F821
+GIT_INIT = {{ cookiecutter.git_init | tojson }} == "yes"  # noqa: F821
 # cruft adds the template's commit to the context. It renders twice more into scratch folders on every
 # `cruft update` and diffs them; a .git made there would land in that diff and fail the update.
-UNDER_CRUFT = {{ cookiecutter._commit | default("") | tojson }} != ""
-PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
-KIND = {{ cookiecutter.kind | default("tabular") | tojson }} or "tabular"  # tests render the hook without a kind
+UNDER_CRUFT = {{ cookiecutter._commit | default("") | tojson }} != ""  # noqa: F821
+PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}  # noqa: F821
+# Tests render the hook without a kind.
+KIND = {{ cookiecutter.kind | default("tabular") | tojson }} or "tabular"  # noqa: F821
 
 PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
 # `cruft update` renders the old and the new template into fresh tempfile folders (tmpXXXXXXXX) only to diff
@@ -202,7 +205,9 @@ def main():
         return 0
     python = find_python()
     if python is None:
-        how = (f"    cd {shown(PROJECT)}\n    python3 -m pip install -r requirements.txt\n    python3 exp/exp001/exp.py")
+        how = (f"    cd {shown(PROJECT)}\n"
+               "    python3 -m pip install -r requirements.txt\n"
+               "    python3 exp/exp001/exp.py")
         text = (f"The {EXAMPLE} was not run: no Python here has the packages it needs "
                 f"({', '.join(MODULES)}). Install them and run it yourself:\n{how}")
         write_check_log("not run", text)
@@ -212,7 +217,8 @@ def main():
           "(skip it next time with verify_example=no)...", flush=True)
     problems, output, seconds = run_example(python)
     if problems:
-        write_check_log("failed", f"python: {python}\nproblems:\n  " + "\n  ".join(problems) + f"\n\noutput of exp.py:\n{output}")
+        write_check_log("failed",
+                        f"python: {python}\nproblems:\n  " + "\n  ".join(problems) + f"\n\noutput of exp.py:\n{output}")
         bar = "!" * 78
         print(f"\n{bar}\nTHE {EXAMPLE.upper()} FAILED in the new project {PROJECT_SLUG} (python: {python}).\n"
               + "\n".join(f"  - {p}" for p in problems)
@@ -223,7 +229,8 @@ def main():
         return 1 if os.environ.get("KAGGLE_EXP_STRICT_CHECK") == "1" else 0
     # No log on success: it would hold timings, which differ on every render and which `cruft update` would
     # then try to merge into the user's project.
-    print(f"{EXAMPLE[0].upper() + EXAMPLE[1:]} verified: exp001 ran {len(EXPECTED_RUNS)} runs in {seconds:.1f} s with {python}.\n"
+    print(f"{EXAMPLE[0].upper() + EXAMPLE[1:]} verified: exp001 ran {len(EXPECTED_RUNS)} runs in {seconds:.1f} s with "
+          f"{python}.\n"
           f"Next: {run_it}   (README.md, 'Switch to your competition', for your competition's data)")
     return 0
 

@@ -6,9 +6,10 @@ import re
 import sys
 
 # Values arrive as JSON literals, so a quote or backslash in a name cannot break this file.
-PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
-PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
-COMPETITION = {{ cookiecutter.competition | tojson }}
+# Until cookiecutter renders this file, ruff reads each Jinja expression below as a set of undefined names (F821).
+PROJECT_NAME = {{ cookiecutter.project_name | tojson }}  # noqa: F821
+PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}  # noqa: F821
+COMPETITION = {{ cookiecutter.competition | tojson }}  # noqa: F821
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 COMPETITION_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -37,7 +38,8 @@ def main():
     elif len(PROJECT_SLUG) > MAX_SLUG:
         problems.append(
             f"project_name {PROJECT_NAME[:40]!r}... makes a folder name longer than {MAX_SLUG} characters, too long "
-            "for a project folder: use a shorter project_name, or give a short folder name (project_slug=my-competition)."
+            "for a project folder: use a shorter project_name, or give a short folder name "
+            "(project_slug=my-competition)."
         )
     if not COMPETITION_SLUG.fullmatch(COMPETITION):
         problems.append(

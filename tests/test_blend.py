@@ -78,7 +78,8 @@ def test_runs_get_equal_weights_unless_weights_are_given(trained):
         assert oof[["id", "fold", "species"]].equals(a[["id", "fold", "species"]])
         np.testing.assert_allclose(oof[PRED_COLUMNS], wa * a[PRED_COLUMNS] + (1 - wa) * b[PRED_COLUMNS])
         np.testing.assert_allclose(test[PRED_COLUMNS], wa * ta[PRED_COLUMNS] + (1 - wa) * tb[PRED_COLUMNS])
-        accuracy = np.mean(np.array([c[5:] for c in PRED_COLUMNS])[oof[PRED_COLUMNS].to_numpy().argmax(1)] == oof["species"])
+        labels = np.array([c[5:] for c in PRED_COLUMNS])
+        accuracy = np.mean(labels[oof[PRED_COLUMNS].to_numpy().argmax(1)] == oof["species"])
         assert summary["oof"] == pytest.approx(accuracy)
 
 
@@ -127,7 +128,8 @@ def test_a_missing_or_unfinished_run_is_refused(trained):
 
 @pytest.mark.slow
 def test_weights_that_do_not_fit_the_runs_are_refused(trained):
-    assert refused(blend(trained, "exp001/run001", "exp001/run002", "--weights", "1"), "--weights has 1 numbers for 2 runs")
+    assert refused(blend(trained, "exp001/run001", "exp001/run002", "--weights", "1"),
+                   "--weights has 1 numbers for 2 runs")
     assert refused(blend(trained, "exp001/run001", "exp001/run002", "--weights", "1,-1"), "non-negative")
     assert refused(blend(trained, "exp001/run001", "exp001/run001"), "two or more different runs")
 

@@ -165,7 +165,8 @@ def test_multiclass_competition_in_a_subfolder_submits_labels(project):
 @pytest.mark.slow
 @pytest.mark.parametrize("prefix", ["", "cultivar_"], ids=["class_names", "target_prefixed"])
 def test_multiclass_logloss_submits_one_probability_column_per_class_in_sample_order(project, prefix):
-    train, test, answers = sklearn_competition(datasets.load_wine, "cultivar", labels=["barolo", "grignolino", "barbera"])
+    train, test, answers = sklearn_competition(datasets.load_wine, "cultivar",
+                                               labels=["barolo", "grignolino", "barbera"])
     columns = [f"{prefix}{label}" for label in ("grignolino", "barbera", "barolo")]  # not in sorted order
     sample = pd.DataFrame({"id": test["id"], **{c: 1 / 3 for c in columns}})
     write_competition(project, train, test, sample)
@@ -188,7 +189,8 @@ def test_regression_competition_submits_numbers(project, fmt):
     train, test, _ = sklearn_competition(datasets.load_diabetes, "progression")
     sample = pd.DataFrame({"id": test["id"], "progression": 0.0})
     write_competition(project, train, test, sample, fmt=fmt)
-    edit_config(project, data__train=f"train.{fmt}", data__test=f"test.{fmt}", data__sample_submission=f"sample_submission.{fmt}",
+    edit_config(project, data__train=f"train.{fmt}", data__test=f"test.{fmt}",
+                data__sample_submission=f"sample_submission.{fmt}",
                 data__target="progression", task="regression", metric="r2")
 
     metrics, submission = train_first_run(project)
@@ -215,7 +217,8 @@ def test_text_and_integer_categories_with_missing_values_and_unseen_test_categor
     frame.loc[rng.random(n) < 0.1, "city"] = np.nan
     frame.loc[rng.random(n) < 0.1, "amount"] = np.nan
     train, test, _ = split_competition(frame, "bought")
-    train, test = (part.assign(id=part["id"].map("{:06d}".format)) for part in (train, test))  # leading zeros must survive
+    # leading zeros must survive
+    train, test = (part.assign(id=part["id"].map("{:06d}".format)) for part in (train, test))
     test.iloc[:5, test.columns.get_loc("city")] = "sapporo"      # a category only test has
     test.iloc[5:10, test.columns.get_loc("shop_code")] = 99
     sample = pd.DataFrame({"id": test["id"], "bought": "no"})
@@ -364,4 +367,5 @@ def test_text_column_unique_on_every_row_is_flagged_as_an_id(project):
     result = run_exp(project, "--run", "1")
 
     assert result.returncode == 0, result.stderr
-    assert "passenger_name: a different value on nearly every row, like an id or free text. Add it to data.drop" in result.stdout
+    assert ("passenger_name: a different value on nearly every row, like an id or free text. Add it to data.drop"
+            in result.stdout)

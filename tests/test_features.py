@@ -87,7 +87,8 @@ def test_predicting_from_the_record_applies_each_fold_s_saved_features(encoded, 
 
 def test_a_run_switches_the_model_family_by_replacing_model_params(project):
     edit_config(project)
-    set_runs(project, ["    model:\n      name: random_forest\n      =params:\n        n_estimators: 20\n        max_depth: 3"])
+    set_runs(project,
+             ["    model:\n      name: random_forest\n      =params:\n        n_estimators: 20\n        max_depth: 3"])
     result = run_exp(project)
     assert result.returncode == 0, result.stdout + result.stderr
     config = (project / RECORDS / "run001/config.yml").read_text()
@@ -97,7 +98,8 @@ def test_a_run_switches_the_model_family_by_replacing_model_params(project):
 
 @pytest.mark.parametrize("snippet, message", [
     ("    =cv:\n      n_splits: 3", "=cv would replace the section cv whole"),
-    ("    model:\n      =parms: {}", "=model.parms replaces a section config.yml does not have: model.parms (did you mean model.params?)"),
+    ("    model:\n      =parms: {}",
+     "=model.parms replaces a section config.yml does not have: model.parms (did you mean model.params?)"),
     ("    model:\n      =params: 3", "=model.params must be a section"),
 ])
 def test_replacing_a_section_is_checked_as_strictly_as_adding_a_key(project, snippet, message):

@@ -5,7 +5,6 @@ over; so is a live one whose host has a longer timeout than the taker's. Hosts a
 `unshare -u` (a UTS namespace with its own host name), so each process sees the other as remote.
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import time
 import pytest
 
 from test_parallel import slow_training, wait_for
-from test_runs import EXP, fast  # noqa: F401  (a fixture)
+from test_runs import EXP, fast  # noqa: F401  (a fixture; the test taking it is noqa: F811)
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,8 @@ def can_rename_host():
         return False
 
 
-needs_hosts = pytest.mark.skipif(not can_rename_host(), reason="unshare -u (a host name of its own) is not allowed here")
+needs_hosts = pytest.mark.skipif(not can_rename_host(),
+                                 reason="unshare -u (a host name of its own) is not allowed here")
 
 
 def start_on_host(project, host, timeout, sleep):
@@ -127,7 +127,7 @@ def test_a_claim_left_without_its_owner_file_blocks_its_run_for_seconds_only(pro
     assert (project / EXP / "run001/status.json").is_file() and time.monotonic() - started < 60
 
 
-def test_a_failed_record_has_its_status_and_log_even_when_the_disk_fills_at_the_end(fast, tmp_path):
+def test_a_failed_record_has_its_status_and_log_even_when_the_disk_fills_at_the_end(fast, tmp_path):  # noqa: F811
     from test_parallel import fake_file_system
     env = fake_file_system(tmp_path, "'.run002.partial' in p and 'status.json.' in p and p.endswith('.tmp')", "ENOSPC")
     result = subprocess.run([sys.executable, "exp/exp001/exp.py"], cwd=fast, capture_output=True, text=True,
@@ -139,4 +139,5 @@ def test_a_failed_record_has_its_status_and_log_even_when_the_disk_fills_at_the_
     assert status["status"] == "failed"
     assert status["error"] == "the run stopped before it could record how it ended (see log.txt)"
     assert "run002" in (failed / "log.txt").read_text()
-    assert sorted(p.name for p in (fast / EXP).iterdir() if not p.name.startswith(".")) == ["run001", "run002.failed", "run003"]
+    left = sorted(p.name for p in (fast / EXP).iterdir() if not p.name.startswith("."))
+    assert left == ["run001", "run002.failed", "run003"]

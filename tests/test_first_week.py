@@ -105,13 +105,16 @@ def test_warnings_reach_the_log_metrics_and_summary_one_line_each(project):
     assert len(metrics["warnings"]) == 2
     assert summary.count("warning: model.seeds") == 1 and summary.count("stopped at model.num_boost_round") == 3
 
-    assert (project / EXP / "run001/confusion_matrix.png").is_file() and not (project / EXP / "run001/calibration.png").exists()
+    assert ((project / EXP / "run001/confusion_matrix.png").is_file()
+            and not (project / EXP / "run001/calibration.png").exists())
     importance = (project / EXP / "run002/importance.csv").read_text()
     assert "petal_width" not in importance, "the group column is no feature by default"
     assert "cv.group 'petal_width' is left out of the features" in (project / EXP / "run002/log.txt").read_text()
     assert "petal_width" in (project / EXP / "run003/importance.csv").read_text(), "kept when data.features lists it"
-    assert "cv.group 'petal_width' is also a feature (data.features lists it)" in (project / EXP / "run003/log.txt").read_text()
-    assert "warning: cv.group 'petal_width' is left out" in summary and "warning: cv.group 'petal_width' is also" in summary
+    assert ("cv.group 'petal_width' is also a feature (data.features lists it)"
+            in (project / EXP / "run003/log.txt").read_text())
+    assert ("warning: cv.group 'petal_width' is left out" in summary
+            and "warning: cv.group 'petal_width' is also" in summary)
 
 
 def test_rmsle_competition_gets_log1p_and_a_warning_without_it(project):
@@ -139,7 +142,8 @@ def test_predict_on_another_test_file_keeps_its_rows_and_ids_with_the_samples_co
     other["id"] = other["id"] + 5000  # no id of the sample's
     other.to_csv(tmp_path / "other.csv", index=False)
     out = tmp_path / "sub.csv"
-    result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "other.csv"), "--out", str(out))
+    result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "other.csv"), "--out",
+                        str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is not the competition's test file" in result.stderr + result.stdout
     sub = pd.read_csv(out)
@@ -164,7 +168,8 @@ def test_predict_on_a_part_of_the_test_file_names_the_flags_that_fix_it(trained,
     assert result.returncode == 2
     assert "--sample data/input/sample_submission.csv: 20 of its 30 ids are not in --test" in result.stderr
     assert "Fix: give --test the whole test file" in result.stderr
-    pd.read_csv(trained / "data/input/test.csv").drop(columns="petal_width").to_csv(tmp_path / "narrow.csv", index=False)
+    narrow = pd.read_csv(trained / "data/input/test.csv").drop(columns="petal_width")
+    narrow.to_csv(tmp_path / "narrow.csv", index=False)
     result = run_python(trained, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "narrow.csv"),
                         "--out", str(tmp_path / "sub.csv"))
     assert result.returncode == 2 and "error: --test " in result.stderr and "no column 'petal_width'" in result.stderr

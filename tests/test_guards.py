@@ -114,7 +114,8 @@ def test_fold_file_with_bad_fold_numbers_is_refused(baked_project, bad):
     assert "holds fold numbers other than 0 to 4" in problem
 
 
-# ---------------------------------------------------------------- the submission's order (mutant: test_pred[order] dropped)
+# ---------------------------------------------------------------- the submission's order (mutant: test_pred[order]
+# dropped)
 
 def test_submission_follows_the_sample_order_not_the_test_order(baked_project):
     filled = in_exp(baked_project, """
@@ -163,7 +164,8 @@ def test_target_transforms_come_back_to_the_target(baked_project):
     import numpy as np
     from tabular.encoding import TARGET_TRANSFORMS, to_model_scale, to_original_scale
     y = np.array([0.0, 0.5, 3.0, 120.0])
-    print(json.dumps({name: to_original_scale({"target_transform": name}, to_model_scale({"target_transform": name}, y)).tolist()
+    print(json.dumps({name: to_original_scale({"target_transform": name},
+                                              to_model_scale({"target_transform": name}, y)).tolist()
                       for name in TARGET_TRANSFORMS}))
     """)
 
@@ -173,7 +175,8 @@ def test_target_transforms_come_back_to_the_target(baked_project):
 
 def test_qwk_of_a_regression_scores_and_submits_within_the_targets_range(project):
     # A ridge regression extrapolates: test rows far out of train's range predict far outside 0-2.
-    edit_file(project, "train.csv", lambda f: f.assign(species=f["species"].map({"setosa": 0, "versicolor": 1, "virginica": 2})))
+    edit_file(project, "train.csv",
+              lambda f: f.assign(species=f["species"].map({"setosa": 0, "versicolor": 1, "virginica": 2})))
     edit_file(project, "test.csv", lambda f: f.assign(petal_length=f["petal_length"] * np.where(f.index % 2, 10, -10)))
     edit_config(project, task="regression", metric="qwk", cv__scheme="kfold", model__name="ridge", model__params={})
     set_runs(project, "")

@@ -1,4 +1,5 @@
-"""Hostile inputs: values a model library refuses, values it takes silently, data that drifts (edges: test_hostile_edges.py).
+"""Hostile inputs: values a model library refuses, values it takes silently, data that drifts
+(edges: test_hostile_edges.py).
 
 Like tests/test_inputs.py, each case breaks one thing in a fresh copy of the baked iris project and
 checks for one message (exit 2, no traceback, no run record) before any run trains.
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.slow  # each bad input goes through exp.py's preflight
 
 @pytest.mark.parametrize("snippet, phrases", [
     ("model:\n  params:\n    +max_bin: 1",
-     ["run002: lightgbm refuses this run's settings (Check failed: (max_bin) > (1)", "The key is model.params.max_bin = 1"]),
+     ["run002: lightgbm refuses this run's settings (Check failed: (max_bin) > (1)",
+      "The key is model.params.max_bin = 1"]),
     ("model:\n  params:\n    +num_class: 5",
      ["run002: lightgbm trained with these model.params predicts (5,) per row, but task multiclass needs (3,)",
       "The key is model.params.num_class = 5"]),
@@ -30,7 +32,8 @@ pytestmark = pytest.mark.slow  # each bad input goes through exp.py's preflight
     ("model:\n  name: xgboost\n  =params:\n    max_bin: 1",
      ["run002: xgboost refuses this run's settings (", "max_bin", "The key is model.params.max_bin = 1"]),
     ("model:\n  name: catboost\n  =params:\n    depth: 40",
-     ["run002: catboost refuses this run's settings (", "Maximum tree depth is 16", "The key is model.params.depth = 40"]),
+     ["run002: catboost refuses this run's settings (", "Maximum tree depth is 16",
+      "The key is model.params.depth = 40"]),
     ("model:\n  name: random_forest\n  =params:\n    n_estimators: 0",
      ["run002: random_forest refuses this run's settings (The 'n_estimators' parameter of RandomForestClassifier",
       "The key is model.params.n_estimators = 0"]),
@@ -47,7 +50,8 @@ def test_value_the_model_library_refuses_is_named_before_any_run_trains(project,
 # ---------------------------------------------------------------- values the libraries take without a word
 
 @pytest.mark.parametrize("snippet, phrases", [
-    ("model:\n  params:\n    learning_rate: 0", ["run001: model.params.learning_rate is 0, so the model would learn nothing"]),
+    ("model:\n  params:\n    learning_rate: 0",
+     ["run001: model.params.learning_rate is 0, so the model would learn nothing"]),
     ("model:\n  params:\n    +objective: binary",
      ["run001: model.params.objective is 'binary', an objective for binary, but task is multiclass"]),
     ("model:\n  params:\n    +objective: regression",
@@ -59,7 +63,8 @@ def test_value_the_model_library_refuses_is_named_before_any_run_trains(project,
                                          "sets a true/false (true)"]),
     ("seed: 4294967296", ["run001: seed is 4294967296; allowed: a whole number from 0 to 2**32 - 1"]),
     ("model:\n  seeds: [0, 0]", ["run001: model.seeds is [0, 0]", "a repeated seed trains the same model twice"]),
-    ("model:\n  early_stopping_rounds: 0", ["run001: model.early_stopping_rounds is 0; allowed: a whole number of at least 1"]),
+    ("model:\n  early_stopping_rounds: 0",
+     ["run001: model.early_stopping_rounds is 0; allowed: a whole number of at least 1"]),
     ("debug:\n  n_rows: 0", ["run001: debug.n_rows is 0; allowed: a whole number of rows, at least 1"]),
     ("cv:\n  seed: /../../../../tmp/x", ["run001: cv.seed is a number in config.yml (42) but this run sets a text"]),
 ])
@@ -72,7 +77,8 @@ def test_value_a_library_would_take_silently_is_refused_before_training(project,
 
 
 @pytest.mark.parametrize("changes, phrases", [
-    ({"model__params": [{"learning_rate": 0.1}]}, ["config.yml: model.params is [{'learning_rate': 0.1}]; allowed: a section"]),
+    ({"model__params": [{"learning_rate": 0.1}]},
+     ["config.yml: model.params is [{'learning_rate': 0.1}]; allowed: a section"]),
     ({"cv__seed": "/../../../../tmp/x"}, ["config.yml: cv.seed is '/../../../../tmp/x'; allowed: a whole number"]),
 ])
 def test_bad_value_in_config_yml_is_blamed_on_config_yml(project, changes, phrases):
@@ -115,7 +121,8 @@ def text_in(name, column, values):
 
 @pytest.mark.parametrize("edits, changes, phrases", [
     ([text_in("test.csv", "sepal_width", ["3,1", "abc"])], {},
-     ["column 'sepal_width' holds numbers in data/input/train.csv but text in data/input/test.csv ('3,1', 'abc' on 2 rows)",
+     ["column 'sepal_width' holds numbers in data/input/train.csv but text in data/input/test.csv ('3,1', "
+      "'abc' on 2 rows)",
       "Fix: clean it in add_features"]),
     ([text_in("train.csv", "petal_width", ["?"])], {},
      ["column 'petal_width' holds numbers in data/input/test.csv but text in data/input/train.csv ('?' on 1 rows)"]),
@@ -142,7 +149,8 @@ def test_data_that_drifts_is_named_before_training(project, edits, changes, phra
 # ---------------------------------------------------------------- the README's count, from the test files
 
 def bad_inputs(path):
-    """Give the number of test cases in `path` that feed a bad input and expect its message (they call assert_refused)."""
+    """Give the number of test cases in `path` that feed a bad input and expect its message (they call assert_refused).
+    """
     total = 0
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")) or not any(

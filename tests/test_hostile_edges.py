@@ -27,7 +27,8 @@ def predict(project, *args):
 
 @pytest.mark.parametrize("option, out", [
     ("--out", "data/input/submission.csv"), ("--out", "data/input/sub/x.csv"),
-    ("--out", "data/output/exp/exp001/run001/models/extra.csv"), ("--raw-out", "data/output/exp/exp001/run001.failed/x.csv"),
+    ("--out", "data/output/exp/exp001/run001/models/extra.csv"),
+    ("--raw-out", "data/output/exp/exp001/run001.failed/x.csv"),
     ("--raw-out", "data/output/blend/blend001/x.csv")])
 def test_predict_never_writes_into_the_inputs_or_a_record(trained, option, out):
     (trained / out).parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +37,8 @@ def test_predict_never_writes_into_the_inputs_or_a_record(trained, option, out):
     result = predict(trained, "run002", "--test", "data/input/test.csv", option, out)
 
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert f"{option} {out} is inside data/" in result.stderr and "which holds inputs or finished records" in result.stderr
+    assert (f"{option} {out} is inside data/" in result.stderr
+            and "which holds inputs or finished records" in result.stderr)
     assert sorted(p for p in trained.rglob("*")) == before
 
 
@@ -71,9 +73,11 @@ def test_package_ships_by_allowlist_and_names_what_it_left_out(trained, tmp_path
     code = dataset_folder(trained) / "code" / "exp001"
     shipped = {p.name for p in code.iterdir()}
     assert not shipped & {*secrets, "notebook.ipynb", "big.parquet"} and "notes.md" in shipped
-    assert not [p for p in dataset_folder(trained).rglob("*") if p.is_file() and "sk-secret" in p.read_text(errors="replace")]
+    assert not [p for p in dataset_folder(trained).rglob("*") if p.is_file()
+                and "sk-secret" in p.read_text(errors="replace")]
     assert f"left out {len(secrets)} secret-looking file(s)" in result.stdout
-    assert "left out 2 file(s) a notebook does not need" in result.stdout and "exp/exp001/notebook.ipynb" in result.stdout, result.stdout
+    assert ("left out 2 file(s) a notebook does not need" in result.stdout
+            and "exp/exp001/notebook.ipynb" in result.stdout), result.stdout
 
 
 # ---------------------------------------------------------------- the template's own inputs
@@ -133,7 +137,8 @@ def test_new_exp_removes_what_a_killed_new_exp_left_on_its_next_start(project):
     result = run_python(project, "scripts/new_exp.py")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "left by an interrupted new_exp.py" in result.stdout and "created exp/exp002 from exp/exp001" in result.stdout
+    assert ("left by an interrupted new_exp.py" in result.stdout
+            and "created exp/exp002 from exp/exp001" in result.stdout)
     assert sorted(p.name for p in (project / "exp").iterdir()) == ["exp001", "exp002"]
 
 
@@ -149,9 +154,11 @@ def test_full_disk_while_a_library_saves_a_model_is_reported_as_a_write_error(pr
     result = run_exp(project, env=env)
 
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
-    assert re.search(r"failed: run002: No space left on device while writing data/output/exp/exp001/\S*run002\S*/models/fold0",
+    assert re.search(r"failed: run002: No space left on device while writing "
+                     r"data/output/exp/exp001/\S*run002\S*/models/fold0",
                      result.stdout), result.stdout
-    assert sorted(p.name for p in (project / "data/output/exp/exp001").iterdir()) == ["run001", "run002.failed", "run003"]
+    left = sorted(p.name for p in (project / "data/output/exp/exp001").iterdir())
+    assert left == ["run001", "run002.failed", "run003"]
 
 
 # ---------------------------------------------------------------- a hand-edited status.json
@@ -173,7 +180,8 @@ def test_unreadable_status_json_is_named_once_and_the_other_records_still_show(t
     assert "run001" in board.stdout and "run003" in board.stdout
     for result in (blended, predicted):
         assert result.returncode == 2 and named in result.stderr and "Traceback" not in result.stderr, result.stderr
-    assert trained_again.returncode == 2 and "run002: the status.json of the record cannot be read" in trained_again.stderr
+    assert (trained_again.returncode == 2
+            and "run002: the status.json of the record cannot be read" in trained_again.stderr)
 
 
 # ---------------------------------------------------------------- signals from exp.py's first line
@@ -181,7 +189,8 @@ def test_unreadable_status_json_is_named_once_and_the_other_records_still_show(t
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_exp_py_imports_its_own_modules_ends_without_a_traceback(project, signum):
     path = project / EXP_DIR / "exp.py"
-    slow_imports = "import runner\nimport time; open('imported', 'w').close(); time.sleep(30)  # the user's slow imports\n"
+    slow_imports = ("import runner\n"
+                    "import time; open('imported', 'w').close(); time.sleep(30)  # the user's slow imports\n")
     path.write_text(path.read_text().replace("import runner\n", slow_imports))
     from test_parallel import start_exp, wait_for
     process = start_exp(project)

@@ -95,7 +95,8 @@ def test_each_image_run_writes_its_record_with_a_checked_submission(image_traine
         assert list(submission.columns) == ["id", "label"] and submission["id"].equals(sample["id"])
         assert set(submission["label"]) <= set(range(10))
         history = pd.read_csv(out / run / "history.csv")
-        assert list(history.columns) == ["fold", "epoch", "train_loss", "valid_loss", "accuracy", "lr", "seconds", "best"]
+        assert list(history.columns) == ["fold", "epoch", "train_loss", "valid_loss", "accuracy", "lr", "seconds",
+                                         "best"]
         assert len(history) == 3
         oof = pd.read_csv(out / run / "oof.csv")
         assert list(oof.columns[:3]) == ["id", "fold", "label"] and oof.shape[1] == 13
@@ -133,7 +134,8 @@ def test_predict_gives_back_test_pred_on_a_shuffled_subset_of_the_test_images(im
     test.to_csv(tmp_path / "test.csv", index=False)
     test.assign(label=0).to_csv(tmp_path / "sample.csv", index=False)
     result = run_python(project, "exp/exp001/predict.py", "run002", "--test", str(tmp_path / "test.csv"),
-                        "--images", "data/input", "--raw-out", str(tmp_path / "pred.csv"), "--out", str(tmp_path / "sub.csv"),
+                        "--images", "data/input", "--raw-out", str(tmp_path / "pred.csv"), "--out",
+                        str(tmp_path / "sub.csv"),
                         "--sample", str(tmp_path / "sample.csv"))
     assert result.returncode == 0, result.stdout + result.stderr
     again = pd.read_csv(tmp_path / "pred.csv", dtype={"id": str}).set_index("id")
@@ -248,7 +250,8 @@ def test_every_task_trains_on_mixed_images_and_predicts_again_from_its_record(im
     test[["id"]].assign(**{c: 0.5 for c in columns}).to_csv(project / "data/input/sample_submission.csv", index=False)
     config = project / EXP / "config.yml"
     text = config.read_text().replace("  target: label ", f"  target: {target} ", 1)
-    text = text.replace("train_images/{id}.png", "train_images/{file}").replace("test_images/{id}.png", "test_images/{file}")
+    text = text.replace("train_images/{id}.png", "train_images/{file}")
+    text = text.replace("test_images/{id}.png", "test_images/{file}")
     config.write_text(text.replace("  scheme: stratified ", "  scheme: kfold ", 1))
     # Augmentations, gradient accumulation, [height, width] over config.yml's one number (image.size: 32) and
     # (for one task) a worker process ride along: each path runs once.
@@ -298,7 +301,8 @@ def test_a_typo_in_an_image_run_is_reported_before_training(image_baked, tmp_pat
     project = quick_copy(image_baked, tmp_path)
     one_run(project, "train:\n  lr: 0.01\n  epoch: 2")
     result = run_exp(project)
-    assert result.returncode == 2 and "unknown key train.epoch (did you mean train.epochs?)" in result.stderr, result.stderr
+    assert (result.returncode == 2
+            and "unknown key train.epoch (did you mean train.epochs?)" in result.stderr), result.stderr
     one_run(project, "model:\n  name: not_a_model")
     result = run_exp(project)
     assert result.returncode == 2 and "model.name 'not_a_model' is not a timm model" in result.stderr, result.stderr
@@ -340,7 +344,8 @@ def test_without_torch_the_hook_explains_and_keeps_the_image_project(image_baked
     (tmp_path / "hook.py").write_text(render_hook("post_gen_project.py", project_slug=image_baked.name, kind="image",
                                                   git_init="no", verify_example="yes"))
     result = subprocess.run([str(bin_dir / "python"), str(tmp_path / "hook.py")], cwd=project,
-                            env={"PATH": str(bin_dir), "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+                            env={"PATH": str(bin_dir), "HOME": str(tmp_path)}, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert "The digits image example was not run: no Python here has the packages it needs" in result.stdout
     assert "torch, torchvision, timm" in result.stdout and "python3 -m pip install -r requirements.txt" in result.stdout
@@ -369,7 +374,8 @@ def test_an_image_run_s_notebook_asks_for_a_gpu_and_predicts_offline_from_kaggle
         shutil.copy(project / f"data/input/test_images/{image_id}.png", competition / f"test_images/{image_id}.png")
     for k, image_id in enumerate(unseen["id"]):
         shutil.copy(project / f"data/input/train_images/{image_id}.png", competition / f"test_images/hidden{k:02d}.png")
-    hidden = pd.concat([public[["id"]], pd.DataFrame({"id": [f"hidden{k:02d}" for k in range(10)]})]).sample(frac=1, random_state=6)
+    hidden_ids = pd.DataFrame({"id": [f"hidden{k:02d}" for k in range(10)]})
+    hidden = pd.concat([public[["id"]], hidden_ids]).sample(frac=1, random_state=6)
     hidden.to_csv(competition / "test.csv", index=False)
     hidden.assign(label=0).to_csv(competition / "sample_submission.csv", index=False)
     shutil.copytree(next((project / "data/output/kaggle_datasets").iterdir()), tmp_path / "input" / "exp001-data")
@@ -392,7 +398,8 @@ def test_an_image_run_s_notebook_asks_for_a_gpu_and_predicts_offline_from_kaggle
 # ---------------------------------------------------------------- the scripts beside image runs
 
 @pytest.mark.slow
-def test_a_blend_of_image_runs_predicts_a_shuffled_hidden_test_subset_as_it_filled_its_own_submission(image_trained, tmp_path):
+def test_a_blend_of_image_runs_predicts_a_shuffled_hidden_test_subset_as_it_filled_its_own_submission(
+        image_trained, tmp_path):
     project = tmp_path / "p"
     shutil.copytree(image_trained[0], project)
     result = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run002")
@@ -401,7 +408,8 @@ def test_a_blend_of_image_runs_predicts_a_shuffled_hidden_test_subset_as_it_fill
     runs = [pd.read_csv(records / run / "oof.csv", dtype={"id": str}) for run in ("run001", "run002")]
     blended = pd.read_csv(blend_dir / "oof.csv", dtype={"id": str})
     probabilities = [c for c in runs[0].columns if c.startswith("pred_")]
-    assert len(probabilities) == 10 and np.allclose(blended[probabilities], (runs[0][probabilities] + runs[1][probabilities]) / 2)
+    assert len(probabilities) == 10 and np.allclose(blended[probabilities],
+                                                    (runs[0][probabilities] + runs[1][probabilities]) / 2)
     hidden = pd.read_csv(project / "data/input/test.csv", dtype={"id": str}).sample(frac=0.5, random_state=3)
     hidden.to_csv(project / "data/input/hidden_test.csv", index=False)  # beside test_images/, as on Kaggle
     hidden.assign(label=0).to_csv(tmp_path / "hidden_sample.csv", index=False)
@@ -418,7 +426,8 @@ def test_multilabel_image_runs_blend_and_the_blend_s_notebook_asks_for_a_gpu(ima
     data = project / "data/input"
     train = pd.read_csv(data / "train.csv", dtype={"id": str}).head(60)
     digits = train.pop("label").to_numpy()
-    train.assign(even=(digits % 2 == 0).astype(int), big=(digits >= 5).astype(int)).to_csv(data / "train.csv", index=False)
+    labelled = train.assign(even=(digits % 2 == 0).astype(int), big=(digits >= 5).astype(int))
+    labelled.to_csv(data / "train.csv", index=False)
     test = pd.read_csv(data / "test.csv", dtype={"id": str})
     test.assign(even=0.5, big=0.5).to_csv(data / "sample_submission.csv", index=False)
     config = project / EXP / "config.yml"
@@ -444,7 +453,8 @@ def test_multilabel_image_runs_blend_and_the_blend_s_notebook_asks_for_a_gpu(ima
     predicted = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
                            "--out", str(tmp_path / "sub.csv"))
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
-    assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[["even", "big"]], submission[["even", "big"]], rtol=0, atol=1e-6)
+    assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[["even", "big"]], submission[["even", "big"]], rtol=0,
+                       atol=1e-6)
     assert run_python(project, "scripts/kaggle_cli.py", "package", "blend001", "--user", "ada").returncode == 0
     built = run_python(project, "scripts/kaggle_cli.py", "notebook", "blend001", "--user", "ada")
     assert built.returncode == 0 and "internet off; GPU" in built.stdout, built.stdout + built.stderr
@@ -459,7 +469,8 @@ def kaggle_layouts(project, multilabel):
         (data / "train_images").rename(data / "train")
         (data / "test_images").rename(data / "test")
         digits = train.pop("label").to_numpy()
-        train.assign(even=(digits % 2 == 0).astype(int), big=(digits >= 5).astype(int)).to_csv(data / "train.csv", index=False)
+        labelled = train.assign(even=(digits % 2 == 0).astype(int), big=(digits >= 5).astype(int))
+        labelled.to_csv(data / "train.csv", index=False)
         test.assign(even=0.5, big=0.5).to_csv(data / "sample_submission.csv", index=False)
         return
     (data / "images").mkdir()
@@ -485,7 +496,8 @@ def test_switch_competition_finds_where_the_images_are_and_a_run_may_give_height
     assert result.returncode == 0, result.stdout + result.stderr
     assert "data.image: images/train/{image_id}\n" in result.stdout, result.stdout
     config = yaml.safe_load((project / EXP / "config.yml").read_text())
-    assert config["data"]["image"] == "images/train/{image_id}" and config["data"]["test_image"] == "images/test/{image_id}"
+    assert (config["data"]["image"] == "images/train/{image_id}"
+            and config["data"]["test_image"] == "images/test/{image_id}")
     assert config["data"]["id"] == "image_id" and config["task"] == "multiclass" and "target_transform" not in config
     assert ("left from the bundled example, read by no run now: data/input/train_images/, data/input/test_images/ "
             "(rm -r data/input/train_images/ data/input/test_images/)") in result.stdout
@@ -518,11 +530,13 @@ def test_switch_competition_proposes_multilabel_and_names_images_it_cannot_find(
 
 
 @pytest.mark.slow
-def test_image_runs_train_in_two_processes_with_live_wandb_curves_and_the_leaderboard_and_new_exp_take_them(image_baked, tmp_path):
+def test_image_runs_train_in_two_processes_with_live_wandb_curves_and_the_leaderboard_and_new_exp_take_them(
+        image_baked, tmp_path):
     pytest.importorskip("wandb")
     project = quick_copy(image_baked, tmp_path, n_splits=2)
     config = project / EXP / "config.yml"
-    config.write_text(config.read_text().replace("wandb:                             # optional", "wandb:  # optional", 1)
+    config.write_text(config.read_text().replace("wandb:                             # optional", "wandb:  # optional",
+                                                 1)
                       .replace("  enabled: false\n", "  enabled: true\n", 1))
 
     result = run_exp(project, "--jobs", "2", env={"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
@@ -532,7 +546,8 @@ def test_image_runs_train_in_two_processes_with_live_wandb_curves_and_the_leader
     for run in ("run001", "run002"):
         record = json.loads((project / "data/output/exp/exp001" / run / "wandb.json").read_text())
         stream = next((project / "data/output/wandb").rglob(f"run-{record['id']}.wandb")).read_bytes()
-        assert b"fold0/valid_loss" in stream and b"fold1/accuracy" in stream, "each epoch's curves reach W&B as it trains"
+        assert (b"fold0/valid_loss" in stream
+                and b"fold1/accuracy" in stream), "each epoch's curves reach W&B as it trains"
     board = run_python(project, "scripts/leaderboard.py")
     assert board.returncode == 0, board.stdout + board.stderr
     for run in ("run001", "run002"):
@@ -575,7 +590,8 @@ import model
 from runner.util import DataError
 source = timm.create_model('test_resnet', pretrained=False, num_classes=3)
 torch.save(source.state_dict(), {str(tmp_path / 'weights.pth')!r})
-net = model.create_model({{'model': {{'name': 'test_resnet', 'pretrained': {str(tmp_path / 'weights.pth')!r}, 'params': {{}}}}}}, 10)
+net = model.create_model(
+    {{'model': {{'name': 'test_resnet', 'pretrained': {str(tmp_path / 'weights.pth')!r}, 'params': {{}}}}}}, 10)
 mine, theirs = net.state_dict(), source.state_dict()
 head = net.get_classifier().weight
 body = [k for k in theirs if mine[k].shape == theirs[k].shape]
@@ -591,4 +607,5 @@ except DataError as e:
     counts, message = result.stdout.splitlines()[0].split(), result.stdout.splitlines()[1]
     assert int(counts[0]) == int(counts[1]) - 2 and counts[2] == "True"  # all but the head's weight and bias
     assert counts[3] == "10"  # a new head, for this competition's classes
-    assert message.startswith("model.pretrained: weights/missing.pth: file not found. Fix: give the path of a weights file")
+    assert message.startswith("model.pretrained: weights/missing.pth: file not found. "
+                              "Fix: give the path of a weights file")

@@ -51,8 +51,8 @@ found["focal_0_is_ce"] = abs(model_io.make_loss(config(loss="focal", focal_gamma
 found["focal_2_below_ce"] = model_io.make_loss(config(loss="focal"))(logits, codes).item() < ce(logits, codes).item()
 labels = torch.randint(0, 2, (64, 5))
 bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float()).item()
-found["focal_0_is_bce"] = abs(model_io.make_loss(config("multilabel", loss="focal", focal_gamma=0.0))(logits, labels).item()
-                              - bce)
+focal_0 = model_io.make_loss(config("multilabel", loss="focal", focal_gamma=0.0))
+found["focal_0_is_bce"] = abs(focal_0(logits, labels).item() - bce)
 
 y = torch.tensor([0, 1, 1, 1])  # one of class 0, three of class 1
 weights = model_io.balanced_class_weights("multiclass", y, 2)
@@ -95,7 +95,8 @@ ema.update(net)  # the first update's decay is min(0.9, 1 / 10) = 0.1
 found["ema_first_update"] = float((ema.module.weight - (0.1 * old + 0.9 * net.weight)).abs().max())
 
 cpu = torch.device("cpu")
-found["precision_on_cpu"] = [str(model_io.pick_precision(config(precision=p), cpu)) for p in ("auto", "fp16", "bf16", "fp16")]
+found["precision_on_cpu"] = [str(model_io.pick_precision(config(precision=p), cpu))
+                             for p in ("auto", "fp16", "bf16", "fp16")]
 torch.cuda.is_available, torch.cuda.is_bf16_supported = (lambda: True), (lambda: False)
 cuda = torch.device("cuda")
 found["precision_on_t4"] = [str(model_io.pick_precision(config(precision=p), cuda)) for p in ("auto", "fp16", "bf16")]

@@ -74,7 +74,8 @@ import train
 
 
 class LeftMinusRight(torch.nn.Module):
-    """Sums the image's left half minus its mirrored right half: any image and its horizontal flip give opposite outputs."""
+    """Sums the image's left half minus its mirrored right half: any image and its horizontal flip give opposite
+    outputs."""
 
     def forward(self, x):
         width = x.shape[3]
@@ -175,7 +176,8 @@ def test_a_fold_stopped_by_patience_is_not_trained_again_on_resume(numbers_proje
     settings = {"train.lr": 1e-12, "train.patience": 1, "train.epochs": 6, "train.warmup_epochs": 0}
     first = lab_run(numbers_project, run_dir, resume, stop_in_save_fold=True, **settings)
     assert "stopped: stopped before the fold was saved" in first.stdout
-    assert "fold 1/2 epoch 2/6" in first.stderr + first.stdout and "fold 1/2 epoch 3/6" not in first.stderr + first.stdout
+    assert ("fold 1/2 epoch 2/6" in first.stderr + first.stdout
+            and "fold 1/2 epoch 3/6" not in first.stderr + first.stdout)
     again = lab_run(numbers_project, run_dir, resume, **settings)
     log = again.stderr + again.stdout
     assert "fold 1/2 epoch" not in log, log  # fold 1 ended at epoch 2; going on would train epochs 3 to 6

@@ -41,7 +41,8 @@ def test_a_png_s_transparent_colour_is_white_in_grayscale_rgb_and_palette_images
         "RGB + tRNS": (Image.fromarray(np.stack([inside] * 3, -1), "RGB"), {"transparency": (0, 0, 0)}),
         "P + tRNS": (Image.fromarray(inside, "L").convert("P"), {"transparency": 0}),
         "LA": (Image.fromarray(np.stack([inside, np.where(inside > 0, 255, 0).astype(np.uint8)], -1), "LA"), {}),
-        "RGBA": (Image.fromarray(np.stack([inside] * 3 + [np.where(inside > 0, 255, 0).astype(np.uint8)], -1), "RGBA"), {}),
+        "RGBA": (Image.fromarray(np.stack([inside] * 3 + [np.where(inside > 0, 255, 0).astype(np.uint8)], -1), "RGBA"),
+                 {}),
         "L, opaque": (Image.fromarray(inside, "L"), {}),  # black is black when nothing says it is transparent
     }
     paths = []
@@ -115,7 +116,8 @@ def emoji_like_competition(folder, n_emojis=36, vendors=("alpha", "beta", "gamma
             path = Path("images") / vendor / "img" / "64" / f"{e:04x}-fe0f.png"
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             if vendor == "alpha":
-                Image.fromarray(np.stack([canvas] * 3 + [np.where(canvas > 0, 255, 0).astype(np.uint8)], -1), "RGBA").save(folder / path)
+                alpha = np.where(canvas > 0, 255, 0).astype(np.uint8)
+                Image.fromarray(np.stack([canvas] * 3 + [alpha], -1), "RGBA").save(folder / path)
             elif vendor == "beta":
                 Image.fromarray(canvas, "L").convert("P").save(folder / path, transparency=0)
             else:
@@ -168,7 +170,8 @@ def test_a_competition_outside_the_project_trains_by_config_alone_with_group_fol
     hidden.parent.mkdir()
     test[["id", "path"]].to_csv(hidden, index=False)
     out = tmp_path / "hidden" / "submission.csv"
-    predicted = run_python(project, "exp/exp001/predict.py", "run001", "--test", str(hidden), "--images", str(competition),
+    predicted = run_python(project, "exp/exp001/predict.py", "run001", "--test", str(hidden), "--images",
+                           str(competition),
                            "--out", str(out))
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
     assert pd.read_csv(out, dtype={"id": str}).equals(submission)

@@ -100,9 +100,11 @@ def assert_same(run_dir, reference):
 def test_a_run_stopped_mid_epoch_in_fold_2_resumes_to_the_numbers_of_a_run_never_stopped(never_stopped, minutes, where):
     project, reference = never_stopped
     resume = project / f"runs/.resume-{minutes}"
-    stopped = train_run(project, project / f"runs/stopped-{minutes}", resume, STOP, **{"train.checkpoint_minutes": minutes})
+    stopped = train_run(project, project / f"runs/stopped-{minutes}", resume, STOP,
+                        **{"train.checkpoint_minutes": minutes})
     assert stopped.returncode != 0 and "KeyboardInterrupt: stopped at training batch 35" in stopped.stderr
-    # fold 1 whole, fold 2 after its first epoch (checkpoint_minutes null) or after 4 batches of its second (0: every step)
+    # fold 1 whole, fold 2 after its first epoch (checkpoint_minutes null) or after 4 batches of its second (0: every
+    # step)
     assert json.loads((resume / "progress.json").read_text()) == {"unit": "fold", "done": 1, "of": 3, "epoch": 1}
     assert sorted(p.name for p in (resume / "fold0").iterdir()) == ["fold.json", "fold0.pt", "oof.npy", "test.npy"]
     assert (resume / "state.pt").is_file() and [p.name for p in resume.glob("best.*.pt")] == ["best.1.1.pt"]

@@ -88,7 +88,8 @@ def test_key_given_twice_in_a_snippet_is_reported_with_its_line_in_exp_py(projec
 @pytest.mark.parametrize("snippet, where, fix", [
     ("+num_leaves: 4", "+num_leaves adds a key at the top level", "Fix: set model.params.num_leaves instead"),
     ("model:\n  +num_leaves: 4", "+model.num_leaves adds a key at model", "Fix: set model.params.num_leaves instead"),
-    ("data:\n  +my_switch: 1", "+data.my_switch adds a key at data", "put +my_switch under features: and read it in add_features"),
+    ("data:\n  +my_switch: 1", "+data.my_switch adds a key at data",
+     "put +my_switch under features: and read it in add_features"),
 ])
 @pytest.mark.parametrize("option", ["--list", "--dry-run"])
 def test_plus_key_where_no_code_reads_it_is_refused_even_in_list_and_dry_run(project, snippet, where, fix, option):
@@ -165,7 +166,8 @@ def test_config_nested_hundreds_of_levels_deep_is_a_message_not_a_recursion_erro
 
     result = run_exp(project, "--list")
 
-    assert_refused(result, project, "config.yml, line ", "nested more than 50 levels deep", "Fix: check the indentation")
+    assert_refused(result, project, "config.yml, line ", "nested more than 50 levels deep",
+                   "Fix: check the indentation")
 
 
 def test_alias_bomb_in_a_snippet_is_refused_quickly(project):
@@ -219,7 +221,8 @@ def test_repeated_ids_are_reported_before_training(project, name):
 
     result = run_exp(project)
 
-    assert_refused(result, project, f"data/input/{name}: 1 ids in column 'id' are on more than one row (e.g. '{first}', 2 times)",
+    assert_refused(result, project,
+                   f"data/input/{name}: 1 ids in column 'id' are on more than one row (e.g. '{first}', 2 times)",
                    "Fix: set data.id in config.yml to a column unique on every row")
 
 
@@ -339,7 +342,8 @@ def test_a_hidden_test_file_gets_the_same_features_as_the_full_test_file(project
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'LEVELS {"city": ["kyoto", "osaka", "tokyo"]}' in result.stdout  # train's levels only, not sapporo
     assert "SAME_AS_RUN True" in result.stdout
-    assert "data/input/test.csv: 1 rows of city have values train does not have (sapporo); they count as missing" in result.stdout
+    assert ("data/input/test.csv: 1 rows of city have values train does not have (sapporo); they count as missing"
+            in result.stdout)
     assert "hidden.csv: 1 rows of city have values train does not have (nagoya); they count as missing" in result.stdout
     full = pd.read_csv(project / "full_codes.csv", index_col=0)
     part = pd.read_csv(project / "part_codes.csv", index_col=0)
@@ -371,8 +375,9 @@ for name in sys.argv[1:]:
 def test_a_hidden_test_file_unlike_the_train_file_is_refused_with_a_message(project):
     test = pd.read_csv(project / "data/input/test.csv")
     test.drop(columns="petal_width").to_csv(project / "no_petal_width.csv", index=False)
-    test.astype({"sepal_length": str}).assign(sepal_length=lambda f: f["sepal_length"].where(f.index != 3, "unknown")).to_csv(
-        project / "text_in_numbers.csv", index=False)
+    text_in_numbers = test.astype({"sepal_length": str}).assign(
+        sepal_length=lambda f: f["sepal_length"].where(f.index != 3, "unknown"))
+    text_in_numbers.to_csv(project / "text_in_numbers.csv", index=False)
     (project / "refuse_check.py").write_text(REFUSE_SCRIPT)
 
     result = run_python(project, "refuse_check.py", "no_petal_width.csv", "text_in_numbers.csv")
@@ -380,5 +385,6 @@ def test_a_hidden_test_file_unlike_the_train_file_is_refused_with_a_message(proj
     assert result.returncode == 0, result.stdout + result.stderr
     refusals = result.stdout.splitlines()
     assert len(refusals) == 2, result.stdout
-    assert "no_petal_width.csv: no column 'petal_width'" in refusals[0] and "Fix: give a test file with the columns" in refusals[0]
+    assert ("no_petal_width.csv: no column 'petal_width'" in refusals[0]
+            and "Fix: give a test file with the columns" in refusals[0])
     assert "text_in_numbers.csv: column 'sepal_length' holds 'unknown', but it was a number in train" in refusals[1]

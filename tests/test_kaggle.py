@@ -177,14 +177,16 @@ def test_submit_checks_against_the_sample_in_kaggle_exp_data_dir_when_it_is_set(
     env = no_kaggle_env(tmp_path)
 
     moved = kaggle_cli(trained, "submit", "exp001/run002", "--dry-run", env=env)
-    found = kaggle_cli(trained, "submit", "exp001/run002", "--dry-run", env=dict(env, KAGGLE_EXP_DATA_DIR=str(elsewhere)))
+    found = kaggle_cli(trained, "submit", "exp001/run002", "--dry-run",
+                       env=dict(env, KAGGLE_EXP_DATA_DIR=str(elsewhere)))
 
     assert moved.returncode == 2 and "data/input/sample_submission.csv: not found" in moved.stderr
     assert found.returncode == 0, found.stderr
 
 
 def test_submit_uploads_the_runs_file_with_its_name_and_cv_as_message(trained, fake_kaggle):
-    result = kaggle_cli(trained, "submit", "exp1/run2", "-m", "depth 3", "--competition", "titanic", env=fake_kaggle.env)
+    result = kaggle_cli(trained, "submit", "exp1/run2", "-m", "depth 3", "--competition", "titanic",
+                        env=fake_kaggle.env)
 
     assert result.returncode == 0, result.stderr
     cv = json.loads((trained / "data/output/exp/exp001/run002/status.json").read_text())["cv"]
@@ -207,7 +209,8 @@ def test_submit_sends_a_blend_with_its_runs_and_oof_score_as_message(trained, fa
     result = kaggle_cli(trained, "submit", "blend001", env=fake_kaggle.env)
 
     assert result.returncode == 0, result.stderr
-    assert fake_kaggle.calls() == [["competitions", "submit", COMPETITION, "-f", "data/output/blend/blend001/submission.csv",
+    assert fake_kaggle.calls() == [["competitions", "submit", COMPETITION, "-f",
+                                    "data/output/blend/blend001/submission.csv",
                                     "-m", f"blend/blend001 oof={oof:.5f} (exp001/run001+exp001/run003)"]]
     missing = kaggle_cli(trained, "submit", "blend/blend009", env=fake_kaggle.env)
     assert missing.returncode == 2 and "no finished blend there. Blends: blend001" in missing.stderr
@@ -220,7 +223,8 @@ def test_submissions_printed_by_the_real_cli_are_saved_and_reach_the_leaderboard
 
     assert result.returncode == 0, result.stderr
     assert "3 submissions from Kaggle" in result.stdout
-    assert fake_kaggle.calls() == [["competitions", "submissions", COMPETITION, "--format", "json", "--page-size", "200"]]
+    assert fake_kaggle.calls() == [["competitions", "submissions", COMPETITION, "--format", "json", "--page-size",
+                                    "200"]]
     assert fake_kaggle.requests("ListSubmissions")[0]["body"]["pageSize"] == 200
     rows = list(csv.DictReader((trained / "data" / "output" / "submissions.csv").open()))
     assert [(r["date"], r["status"], r["publicScore"]) for r in rows] == [
@@ -437,7 +441,8 @@ def test_package_builds_a_dataset_with_code_models_and_run_record(trained, tmp_p
     assert (folder / "code" / "exp001" / "exp.py").read_bytes() == (code / "exp.py").read_bytes()
     # The run record that prediction needs, without the big outputs it never reads.
     record = trained / "data" / "output" / "exp" / "exp001" / "run002"
-    left_out = {"oof.csv", "test_pred.csv", "submission.csv", "log.txt", "importance.png", "confusion_matrix.png", "git.diff"}
+    left_out = {"oof.csv", "test_pred.csv", "submission.csv", "log.txt", "importance.png", "confusion_matrix.png",
+                "git.diff"}
     assert files_under(folder / "run002") == [f for f in files_under(record) if f not in left_out]
     assert {"config.yml", "models/fold0.txt", "src/train.py", "metrics.json"} <= set(files_under(folder / "run002"))
     assert not (folder / "run001").exists()
@@ -507,7 +512,8 @@ def test_package_without_a_user_name_says_how_to_give_one(trained, tmp_path):
 
 
 def test_package_refuses_a_slug_kaggle_would_reject(trained, tmp_path):
-    result = kaggle_cli(trained, "package", "exp001", "--user", "alice", "--slug", "My_Models", env=no_kaggle_env(tmp_path))
+    result = kaggle_cli(trained, "package", "exp001", "--user", "alice", "--slug", "My_Models",
+                        env=no_kaggle_env(tmp_path))
     assert result.returncode == 2
     assert "lowercase letters, digits and '-'" in result.stderr
 
@@ -546,7 +552,8 @@ def test_notebook_of_a_run_that_is_not_packaged_says_to_package_it(trained, tmp_
     assert "python scripts/kaggle_cli.py package exp001/run003 --upload" in result.stderr
 
 
-STAND_IN_PREDICT = '''"""Stands in for exp/exp001/predict.py: records how it was called, writes the sample as the submission."""
+STAND_IN_PREDICT = '''"""Stands in for exp/exp001/predict.py: records how it was called, writes the sample as the
+submission."""
 import argparse, json, os, shutil, sys
 from pathlib import Path
 parser = argparse.ArgumentParser()
@@ -638,7 +645,8 @@ def test_inference_script_finds_inputs_mounted_one_level_deeper(trained, tmp_pat
     assert f"datasets/alice/{COMPETITION}-exp001/run002" in ran.stdout
 
 
-@pytest.mark.skipif(not (Path(__file__).parents[1] / "{{cookiecutter.project_slug}}" / "exp" / "exp001" / "predict.py").is_file(),
+@pytest.mark.skipif(not (Path(__file__).parents[1] / "{{cookiecutter.project_slug}}" / "exp" / "exp001"
+                         / "predict.py").is_file(),
                     reason="waits for exp/exp001/predict.py (predict from a run record)")
 def test_notebook_on_kaggles_paths_reproduces_the_runs_own_submission(trained, tmp_path):
     result = package_and_notebook(trained, dict(no_kaggle_env(tmp_path), KAGGLE_USERNAME="alice"))
@@ -730,7 +738,8 @@ def test_blend_package_holds_each_runs_code_and_record_and_the_blend_but_no_secr
     assert result.returncode == 0, result.stdout + result.stderr
     folder = dataset_folder(trained, BLEND_SLUG)
     assert json.loads((folder / "kaggle_package.json").read_text()) == {
-        "blend": "blend001", "runs": ["exp001/run001", "exp001/run003"], "weights": [0.7, 0.3], "competition": COMPETITION}
+        "blend": "blend001", "runs": ["exp001/run001", "exp001/run003"], "weights": [0.7, 0.3],
+        "competition": COMPETITION}
     assert json.loads((folder / "dataset-metadata.json").read_text())["id"] == f"alice/{BLEND_SLUG}"
     # A slice of the project, laid out as in it, so the project's own predict_blend.py predicts there.
     assert files_under(folder / "data/output/blend/blend001") == ["blend.json"]
@@ -770,7 +779,8 @@ def test_blend_notebook_on_kaggles_paths_reproduces_the_blends_own_submission(tr
     assert metadata["dataset_sources"] == [f"alice/{BLEND_SLUG}"] and metadata["enable_internet"] is False
     input_dir, working = kaggle_layout(trained, tmp_path, BLEND_SLUG, dataset_folder(trained, BLEND_SLUG))
 
-    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(input_dir), "--working", str(working)],
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(input_dir), "--working",
+                          str(working)],
                          cwd=tmp_path, env=dict(offline_env(tmp_path), OMP_NUM_THREADS="1"),
                          capture_output=True, text=True, timeout=300)
 

@@ -1,7 +1,6 @@
 """The experiment's layout: a lab you edit on top, the run machinery in runner/, which knows no data library."""
 import ast
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 

@@ -95,7 +95,8 @@ runpy.run_path("scripts/leaderboard.py", run_name="__main__")
 def test_without_matplotlib_the_board_is_written_and_the_chart_is_one_message(board_project):
     result = subprocess.run([sys.executable, "-c", BLOCK_MATPLOTLIB], cwd=board_project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "data/output/leaderboard.png not drawn: No module named 'matplotlib'. Fix: pip install matplotlib" in result.stderr
+    assert ("data/output/leaderboard.png not drawn: No module named 'matplotlib'. Fix: pip install matplotlib"
+            in result.stderr)
     assert "Traceback" not in result.stderr
     assert (board_project / "data/output/leaderboard.csv").is_file()
     assert not (board_project / "data/output/leaderboard.png").exists()

@@ -13,7 +13,6 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn import datasets, metrics as skm
 
 from conftest import run_exp, run_python
@@ -51,7 +50,8 @@ def write_three_competitions(project):
     """Write the binary, multiclass and regression competitions, each in its own folder under data/input/."""
     cancer = datasets.load_breast_cancer(as_frame=True).frame
     # A text column with missing values, so every family meets a categorical feature.
-    cancer.insert(0, "size_band", pd.cut(cancer["mean radius"], [0, 12, 15, 99], labels=["small", "mid", "large"]).astype(object))
+    cancer.insert(0, "size_band",
+                  pd.cut(cancer["mean radius"], [0, 12, 15, 99], labels=["small", "mid", "large"]).astype(object))
     cancer.loc[::7, "size_band"] = np.nan
     cancer["diagnosis"] = cancer.pop("target").map({0: "malignant", 1: "benign"})
     wine = datasets.load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
@@ -227,7 +227,8 @@ for name in sys.argv[2:]:
     for rounds in (None, 10**6):  # fixed rounds, then early stopping that never stops: the valid rows are evaluated
         cfg["model"]["early_stopping_rounds"] = rounds
         booster = module.fit(cfg, prepared["family"], d.y, train_idx, valid_idx, cfg["seed"])
-        fitted[rounds] = booster.get_dump() if library.__name__ == "xgboost" else booster.dump_model(num_iteration=-1)["tree_info"]
+        fitted[rounds] = (booster.get_dump() if library.__name__ == "xgboost"
+                          else booster.dump_model(num_iteration=-1)["tree_info"])
     out[name] = {"valid_rows_given": given, "same_trees": fitted[None] == fitted[10**6]}
 print(json.dumps(out))
 """
@@ -262,7 +263,8 @@ predict = lgb.Booster.predict
 lgb.Booster.predict = lambda self, X, **k: threads.append(k.get("num_threads")) or predict(self, X, **k)
 d = data.load_data(cfg)
 first, second = folds.make_folds(d, cfg["cv"], cfg["seed"]), folds.make_folds(d, cfg["cv"], cfg["seed"])
-model.predict_fold(cfg, model.load_fold(cfg, root / "data/output/exp/exp001/run001/models", 0), model.to_matrix(d.X_test))
+model.predict_fold(cfg, model.load_fold(cfg, root / "data/output/exp/exp001/run001/models", 0),
+                   model.to_matrix(d.X_test))
 print(json.dumps({"hashed": len(hashed), "same": bool((first == second).all()), "threads": threads}))
 """
 
@@ -295,7 +297,10 @@ def test_log1p_run_scores_on_the_original_scale_as_its_saved_oof_does(families):
     oof = pd.read_csv(run / "oof.csv")
     assert scores["target_transform"] == "log1p"
     assert oof["pred"].between(20, 400).all()  # the target's own scale, not log(1 + y)
-    rmsle = lambda part: np.sqrt(skm.mean_squared_log_error(part["progression"], part["pred"].clip(lower=0)))
+
+    def rmsle(part):
+        return np.sqrt(skm.mean_squared_log_error(part["progression"], part["pred"].clip(lower=0)))
+
     assert scores["oof"] == pytest.approx(rmsle(oof), rel=1e-9)
     assert scores["folds"] == pytest.approx([rmsle(part) for _, part in oof.groupby("fold")], rel=1e-9)
     test_pred = pd.read_csv(run / "test_pred.csv")
@@ -389,8 +394,10 @@ def test_new_metrics_match_independent_references(baked_project, tmp_path):
     p_ord = y_ord + rng.normal(0, 0.8, 200)
     y_big = rng.integers(0, 2, 3_000)
     p_tied = np.round(np.clip(0.2 * y_big + rng.random(3_000), 0, 1), 2)  # many ties: they share their mean rank
-    cases = {"auc": [y_big, p_tied], "mcc": [y_multi, p_multi], "balanced_accuracy": [y_bin, p_bin], "gini": [y_bin, p_bin],
-             "mape": [y_reg[3:], p_reg[3:]], "smape": [y_reg, p_reg], "qwk": [y_multi, p_multi], "qwk_reg": [y_ord, p_ord]}
+    cases = {"auc": [y_big, p_tied], "mcc": [y_multi, p_multi], "balanced_accuracy": [y_bin, p_bin],
+             "gini": [y_bin, p_bin],
+             "mape": [y_reg[3:], p_reg[3:]], "smape": [y_reg, p_reg], "qwk": [y_multi, p_multi],
+             "qwk_reg": [y_ord, p_ord]}
     payload = json.dumps({k: [np.asarray(v).tolist() for v in pair] for k, pair in cases.items()})
 
     script = tmp_path / "metrics_check.py"
@@ -399,7 +406,8 @@ def test_new_metrics_match_independent_references(baked_project, tmp_path):
     assert result.returncode == 0, result.stderr
     got = json.loads(result.stdout.strip().splitlines()[-1])
 
-    smape_reference = 100 * np.mean([0.0 if a == b == 0 else 2 * abs(b - a) / (abs(a) + abs(b)) for a, b in zip(y_reg, p_reg)])
+    smape_reference = 100 * np.mean([0.0 if a == b == 0 else 2 * abs(b - a) / (abs(a) + abs(b))
+                                     for a, b in zip(y_reg, p_reg)])
     rounded = np.clip(np.rint(p_ord), 0, 4).astype(int)
     expected = {
         "auc": skm.roc_auc_score(y_big, p_tied),
@@ -432,14 +440,16 @@ METRICS.update({
 
 def test_a_metric_added_in_metrics_py_trains_scores_and_ranks_on_the_leaderboard(project):
     train_py = project / "exp/exp001/metrics.py"
-    source, count = re.subn(r"^METRICS\.update\(\{\n", lambda _: USER_METRIC.lstrip("\n"), train_py.read_text(), flags=re.M)
+    source, count = re.subn(r"^METRICS\.update\(\{\n", lambda _: USER_METRIC.lstrip("\n"), train_py.read_text(),
+                            flags=re.M)
     assert count == 1, "the user-metric place in metrics.py is gone"
     train_py.write_text(source)
     train, test, _ = sklearn_competition(datasets.load_diabetes, "progression")
     write_competition(project, train, test, pd.DataFrame({"id": test["id"], "progression": 0.0}))
     edit_config(project, data__target="progression", task="regression", metric="median_ae",
                 model__num_boost_round=40, model__early_stopping_rounds=10)
-    set_runs(project, ["    model:\n      params:\n        num_leaves: 2", "    model:\n      params:\n        num_leaves: 8"])
+    set_runs(project,
+             ["    model:\n      params:\n        num_leaves: 2", "    model:\n      params:\n        num_leaves: 8"])
 
     result = run_exp(project)
 
@@ -467,7 +477,8 @@ def test_a_metric_added_in_metrics_py_trains_scores_and_ranks_on_the_leaderboard
     ({"model__seeds": [0, "a"]}, "model.seeds is [0, 'a']"),
     ({"target_transform": "log"}, "target_transform is 'log' (did you mean log1p?)"),
     ({"model__device": "cuda"}, "model.device is 'cuda'"),
-    ({"model__params": {"num_leaves": 15, "min_child_samples": 5, "seed": 3}}, "model.params.seed would be replaced by the run's seed"),
+    ({"model__params": {"num_leaves": 15, "min_child_samples": 5, "seed": 3}},
+     "model.params.seed would be replaced by the run's seed"),
 ])
 def test_bad_seed_transform_or_device_is_reported_before_training(project, change, message):
     edit_config(project, **change)

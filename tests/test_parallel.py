@@ -85,7 +85,8 @@ def test_two_processes_train_each_run_once_with_the_results_of_a_sequential_run(
             ours, sequential = (p / EXP / run / name for p in (project, trained_project))
             if name == "metrics.json":
                 drop = ("fit_seconds", "total_seconds")
-                ours, sequential = ({k: v for k, v in json.loads(f.read_text()).items() if k not in drop} for f in (ours, sequential))
+                ours, sequential = ({k: v for k, v in json.loads(f.read_text()).items() if k not in drop}
+                                    for f in (ours, sequential))
                 assert ours == sequential
             else:
                 assert ours.read_text() == sequential.read_text()
@@ -307,7 +308,8 @@ def test_full_disk_while_recording_one_run_fails_that_run_and_the_next_still_tra
     result = run_exp(fast, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    cause = re.escape("No space left on device while writing data/output/exp/exp001/.run002.partial.") + r"[^/]+/metrics\.json"
+    cause = (re.escape("No space left on device while writing data/output/exp/exp001/.run002.partial.")
+             + r"[^/]+/metrics\.json")
     assert re.search(rf"failed: run002: {cause}. See log.txt in data/output/exp/exp001/run002.failed/",
                      result.stdout), result.stdout
     assert sorted(p.name for p in (fast / EXP).iterdir()) == ["run001", "run002.failed", "run003"]

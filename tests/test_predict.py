@@ -29,7 +29,8 @@ FAMILIES = {  # run -> model.name and a few params: the tests check predictions,
 
 
 def wine_competition():
-    """Give (train, test, sample): wine with a text column of three levels and missing values, sample in class columns."""
+    """Give (train, test, sample): wine with a text column of three levels and missing values, sample in class columns.
+    """
     wine = datasets.load_wine(as_frame=True).frame.rename(columns={"target": "cultivar"})
     wine["cultivar"] = wine["cultivar"].map(dict(enumerate(CLASSES)))
     wine.insert(0, "band", pd.cut(wine["alcohol"], [0, 12.5, 13.5, 99], labels=["low", "mid", "high"]).astype(object))
@@ -145,7 +146,8 @@ def test_regression_scored_by_qwk_submits_the_same_whole_numbers_as_its_run(proj
     own = (project / RECORDS / "run001" / "submission.csv").read_text()
     assert (tmp_path / "submission.csv").read_text() == own
     values = pd.read_csv(tmp_path / "submission.csv")["progression"]
-    assert (values == values.round()).all() and values.between(train["progression"].min(), train["progression"].max()).all()
+    assert (values == values.round()).all() and values.between(train["progression"].min(),
+                                                               train["progression"].max()).all()
 
 
 # ---------------------------------------------------------------- the run's saved code

@@ -72,7 +72,8 @@ def test_a_run_stopped_in_fold_3_resumes_at_fold_3_with_the_results_of_an_uninte
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "run001: resuming at fold 3 (folds 1-2 done)" in result.stdout
-    assert json.loads((project / EXP / "run001/status.json").read_text())["resumed"] == "resuming at fold 3 (folds 1-2 done)"
+    status = json.loads((project / EXP / "run001/status.json").read_text())
+    assert status["resumed"] == "resuming at fold 3 (folds 1-2 done)"
     assert re.search(r"fold 2/5 .*saved before the stop", result.stdout) and "fold 3/5" in result.stdout
     assert "resuming at fold 3" in (project / EXP / "run001/log.txt").read_text()
     assert_same_results(project, trained_project)
@@ -95,7 +96,8 @@ def test_a_run_whose_snippet_or_code_was_edited_after_the_kill_starts_clean_and_
 
     assert result.returncode == 0, result.stdout + result.stderr
     kept = re.search(rf"run001: its {re.escape(what)} changed since it stopped, so it starts clean; its saved state "
-                     r"\(folds 1-2 done\) is kept in data/output/exp/exp001/(\.run001\.resume\.set-aside-\d{8}-\d{6})/\n",
+                     r"\(folds 1-2 done\) is kept in "
+                     r"data/output/exp/exp001/(\.run001\.resume\.set-aside-\d{8}-\d{6})/\n",
                      result.stdout)
     assert kept, result.stdout
     assert "resuming" not in result.stdout and "saved before the stop" not in result.stdout
@@ -156,7 +158,8 @@ def test_gpus_starts_one_worker_per_gpu_each_seeing_only_its_own(project, tmp_pa
     ("0,x", None, "error: --gpus 0,x: cannot read 'x' as a GPU. Write GPU numbers as nvidia-smi shows them"),
     ("0,0", None, "error: --gpus 0,0: GPU 0 is listed twice; each GPU gets one worker. Fix: --gpus 0."),
     ("all", "", "error: --gpus all: no GPU is visible (CUDA_VISIBLE_DEVICES= lists none)."),
-    ("1,2", "4,6", "error: --gpus 1,2: there is no GPU 2: this process sees 2 (CUDA_VISIBLE_DEVICES=4,6), numbered 0 to 1."),
+    ("1,2", "4,6",
+     "error: --gpus 1,2: there is no GPU 2: this process sees 2 (CUDA_VISIBLE_DEVICES=4,6), numbered 0 to 1."),
 ])
 def test_a_bad_gpu_list_is_one_message_before_any_training(project, gpus, visible, message):
     result = run_with_gpus(project, visible, "--gpus", gpus)

@@ -52,7 +52,8 @@ def test_a_tune_trial_that_died_is_retried_once_and_its_retry_not_again(project)
     assert in_exp(project, RETRY_OF_A_RETRY) == {"retry_has_the_values": True, "retry_of": 0, "waiting": 0}
 
 
-# ---------------------------------------------------------------- a stop and a resume, and two workers: one quick case each
+# ---------------------------------------------------------------- a stop and a resume, and two workers: one quick case
+# each
 
 def test_a_run_stopped_by_ctrl_c_in_fold_3_resumes_there_to_an_uninterrupted_run_s_record(project, trained_project):
     from test_resume import assert_same_results, stop_in_fold, stop_run
@@ -71,4 +72,5 @@ def test_jobs_2_trains_every_run_once_in_two_workers(project):
     records = project / "data/output/exp/exp001"
     statuses = [json.loads((records / run / "status.json").read_text()) for run in ("run001", "run002", "run003")]
     assert [s["status"] for s in statuses] == ["done"] * 3
-    assert not list(records.glob("run*.replaced-*")) and not list(records.glob(".run*"))  # each trained once, no leftovers
+    # each trained once, no leftovers
+    assert not list(records.glob("run*.replaced-*")) and not list(records.glob(".run*"))

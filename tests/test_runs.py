@@ -87,7 +87,8 @@ def test_typo_in_run_is_reported_before_training(fast):
 
 def test_key_at_the_wrong_level_suggests_where_it_lives(config):
     base = {"model": {"name": "lightgbm", "params": {"max_depth": 5}}}
-    with pytest.raises(config.ConfigError, match=r"run001: unknown key model.max_depth \(did you mean model.params.max_depth\?\)"):
+    with pytest.raises(config.ConfigError,
+                       match=r"run001: unknown key model.max_depth \(did you mean model.params.max_depth\?\)"):
         config.merge_update(base, {"model": {"max_depth": 3}}, "run001")
 
 
@@ -105,16 +106,19 @@ def test_merge_rules_sections_merge_lists_replace_null_sets(config):
     base = {"data": {"drop": ["a", "b"], "features": None}, "model": {"params": {"lr": 0.1, "depth": 3}}, "seed": 1}
     update = {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"depth": None}}, "seed": 2.5}
     merged = config.merge_update(base, update, "run001")
-    assert merged == {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"lr": 0.1, "depth": None}}, "seed": 2.5}
+    assert merged == {"data": {"drop": ["c"], "features": ["x"]}, "model": {"params": {"lr": 0.1, "depth": None}},
+                      "seed": 2.5}
     assert base["data"]["drop"] == ["a", "b"], "the base config must not change"
     assert config.merge_update(base, {}, "run001") == base
     assert config.parse_yaml("", "run001") == {}
 
 
 @pytest.mark.parametrize("update, message", [
-    ({"model": {"params": {"max_depth": "deep"}}}, "model.params.max_depth is a number in config.yml (5) but this run sets a text"),
+    ({"model": {"params": {"max_depth": "deep"}}},
+     "model.params.max_depth is a number in config.yml (5) but this run sets a text"),
     ({"model": {"params": 3}}, "model.params is a section in config.yml"),
-    ({"model": {"name": {"kind": "rf"}}}, "model.name is a text in config.yml (\"lightgbm\") but this run sets a section"),
+    ({"model": {"name": {"kind": "rf"}}},
+     "model.name is a text in config.yml (\"lightgbm\") but this run sets a section"),
     ({"data": {"drop": "col"}}, "data.drop is a list in config.yml"),
     ({"model": {"params": {"+max_depth": 3}}}, "+model.params.max_depth adds a key that config.yml already has"),
 ])
@@ -131,9 +135,12 @@ def test_a_number_and_a_list_of_numbers_replace_each_other(config):
     base = {"image": {"size": 384, "crop": [0.8, 1.0]}, "data": {"drop": []}}
     merged = config.merge_update(base, {"image": {"size": [384, 512], "crop": 0.9}}, "run002")
     assert merged["image"] == {"size": [384, 512], "crop": 0.9}
-    for update, message in (({"image": {"size": ["a", 2]}}, "image.size is a number in config.yml (384) but this run sets a list"),
-                            ({"image": {"size": []}}, "image.size is a number in config.yml (384) but this run sets a list"),
-                            ({"data": {"drop": 3}}, "data.drop is a list in config.yml ([]) but this run sets a number")):
+    for update, message in (({"image": {"size": ["a", 2]}},
+                             "image.size is a number in config.yml (384) but this run sets a list"),
+                            ({"image": {"size": []}},
+                             "image.size is a number in config.yml (384) but this run sets a list"),
+                            ({"data": {"drop": 3}},
+                             "data.drop is a list in config.yml ([]) but this run sets a number")):
         with pytest.raises(config.ConfigError, match=re.escape(message)):
             config.merge_update(base, update, "run002")
 
@@ -269,7 +276,8 @@ def test_list_shows_each_run_with_its_snippet_and_status(fast):
 def test_dry_run_shows_changes_and_writes_nothing(fast):
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 0
-    assert "run002:\n  model.params.min_child_samples: 5 -> 30\nrun003:\n  model.params.lambda_l1: (new) -> 5" in result.stdout
+    assert ("run002:\n  model.params.min_child_samples: 5 -> 30\nrun003:\n  model.params.lambda_l1: (new) -> 5"
+            in result.stdout)
     assert not (fast / "data/output/exp").exists() and not (fast / "data/output/folds").exists()
 
 
@@ -281,7 +289,8 @@ def test_debug_runs_are_written_apart_from_real_runs(fast):
     assert [p.name for p in (fast / "data/output/debug/exp001").iterdir()] == ["run001"], "debug records are scratch"
     assert (fast / "data/output/debug/exp001/run001/status.json").is_file()
     assert not (fast / EXP).exists()
-    assert yaml.safe_load((fast / "data/output/debug/exp001/run001/config.yml").read_text())["model"]["num_boost_round"] == 10
+    debug_config = yaml.safe_load((fast / "data/output/debug/exp001/run001/config.yml").read_text())
+    assert debug_config["model"]["num_boost_round"] == 10
 
 
 def test_unknown_run_number_is_a_clear_error(fast):
@@ -404,12 +413,14 @@ def test_submission_check_refuses_ids_out_of_order(fast):
     assert result.returncode == 0, result.stderr
     refusals = result.stdout.splitlines()
     assert len(refusals) == 3
-    assert "ids" in refusals[0] and "differ from sample_submission" in refusals[0] and "columns" in refusals[1] and "missing values in y" in refusals[2]
+    assert ("ids" in refusals[0] and "differ from sample_submission" in refusals[0] and "columns" in refusals[1]
+            and "missing values in y" in refusals[2])
 
 
 def test_deleted_config_key_is_a_message_not_a_traceback(fast):
     path = fast / "exp/exp001/config.yml"
-    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("  scheme:")) + "\n")
+    path.write_text("\n".join(line for line in path.read_text().splitlines()
+                              if not line.startswith("  scheme:")) + "\n")
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 2
     assert "config.yml: no key 'scheme', which the code reads. Fix: add it back" in result.stderr
@@ -420,7 +431,8 @@ def test_mistake_in_config_yml_is_blamed_on_it_with_the_closest_value(fast):
     set_config(fast, metric="AUC")
     result = run_exp(fast, "--dry-run")
     assert result.returncode == 2
-    assert "error: config.yml: metric is 'AUC' (did you mean auc?); allowed: accuracy, f1, auc, logloss" in result.stderr
+    assert ("error: config.yml: metric is 'AUC' (did you mean auc?); allowed: accuracy, f1, auc, logloss"
+            in result.stderr)
 
 
 # ---------------------------------------------------------------- RUNS itself, and what the end of a call says
@@ -432,7 +444,8 @@ def set_runs_source(project, source):
 
 
 @pytest.mark.parametrize("source, problem", [
-    ('RUNS = [{"model": {"params": {"num_leaves": 4}}}]', 'RUNS item 1 (run001) is {"model": {"params": {"num_leaves": 4}}}'),
+    ('RUNS = [{"model": {"params": {"num_leaves": 4}}}]',
+     'RUNS item 1 (run001) is {"model": {"params": {"num_leaves": 4}}}'),
     ("RUNS = [None]", "RUNS item 1 (run001) is null"),
     ('RUNS = ["model:\\n  params:\\n    num_leaves: 4", 4]', "RUNS item 2 (run002) is 4"),
     ('RUNS = """\nmodel:\n  params:\n    num_leaves: 4\n"""', "RUNS is one text, not a list of snippets"),
@@ -449,8 +462,8 @@ def test_malformed_runs_list_is_one_message_saying_how_to_write_it(fast, source,
 def test_empty_runs_and_a_backwards_range_say_what_is_wrong(fast):
     backwards = run_exp(fast, "--run", "3-1")
     assert backwards.returncode == 2
-    assert "--run 3-1: the range 3-1 runs backwards, so it names no run. Fix: write the smaller number first, --run 1-3" \
-        in backwards.stderr
+    assert ("--run 3-1: the range 3-1 runs backwards, so it names no run. Fix: write the smaller number first, "
+            "--run 1-3" in backwards.stderr)
     set_runs_source(fast, "RUNS = []")
     empty = run_exp(fast)
     assert empty.returncode == 2
@@ -481,7 +494,7 @@ def test_summary_marks_the_best_run_of_the_whole_experiment(fast):
     scores = {run: json.loads((fast / EXP / run / "metrics.json").read_text())["cv"] for run in ("run001", "run002")}
     assert scores["run001"] > scores["run002"], "the test needs run001 to score better"
     assert re.search(r"run002  accuracy=0\.\d+\n", result.stdout), "run002 is not marked best"
-    assert f"finished before:\n" in result.stdout
+    assert "finished before:\n" in result.stdout
     assert re.search(rf"run001  accuracy={scores['run001']:.5f}  <- best\n", result.stdout), result.stdout
 
 

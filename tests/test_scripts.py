@@ -72,7 +72,8 @@ def test_new_experiment_is_a_byte_identical_copy_without_caches(project, tmp_pat
                     and not f.endswith(".pyc") and f != "NOTES.md"]
         assert [f for f in files_under(copy) if f != "NOTES.md"] == expected
         for name in expected:
-            assert (source / name).is_dir() or filecmp.cmp(source / name, copy / name, shallow=False), f"{new}/{name} differs"
+            assert ((source / name).is_dir()
+                    or filecmp.cmp(source / name, copy / name, shallow=False)), f"{new}/{name} differs"
         assert not any(p.is_symlink() for p in copy.rglob("*"))  # an independent copy, not links to the source
         assert "the parent's own notes" not in (copy / "NOTES.md").read_text()
 
@@ -101,7 +102,8 @@ def test_new_experiment_can_start_from_an_older_one(project):
     result = run_python(project, "scripts/new_exp.py", "--from", "exp001")
 
     assert result.returncode == 0, result.stderr
-    assert filecmp.cmp(project / "exp" / "exp001" / "config.yml", project / "exp" / "exp003" / "config.yml", shallow=False)
+    assert filecmp.cmp(project / "exp" / "exp001" / "config.yml", project / "exp" / "exp003" / "config.yml",
+                       shallow=False)
     assert "from exp001" in (project / "exp" / "exp003" / "NOTES.md").read_text()
     assert "diff -ru exp/exp001 exp/exp003" in result.stdout
 
@@ -159,7 +161,8 @@ def test_leaderboard_puts_highest_accuracy_and_lowest_rmse_first(project):
     assert result.returncode == 0, result.stderr
     board = read_board(project)
     assert [(r["metric"], r["exp"], r["run"], r["rank"]) for r in board] == [
-        ("accuracy", "exp001", "run002", "1"), ("accuracy", "exp001", "run001", "2"), ("accuracy", "exp001", "run003", "3"),
+        ("accuracy", "exp001", "run002", "1"), ("accuracy", "exp001", "run001", "2"),
+        ("accuracy", "exp001", "run003", "3"),
         ("rmse", "exp002", "run002", "1"), ("rmse", "exp002", "run003", "2"), ("rmse", "exp002", "run001", "3"),
     ]
     assert "accuracy (higher is better)" in result.stdout and "rmse (lower is better)" in result.stdout
@@ -167,7 +170,8 @@ def test_leaderboard_puts_highest_accuracy_and_lowest_rmse_first(project):
 
 def test_leaderboard_shows_what_each_run_changed_and_marks_each_experiments_best(project):
     write_record(project, "exp001", "run001", 2.0, snippet="model:\n  params:\n    max_depth: 5\n")
-    write_record(project, "exp001", "run002", 1.5, snippet="model:\n  params:\n    num_leaves: 7\n    learning_rate: 0.1\n")
+    write_record(project, "exp001", "run002", 1.5,
+                 snippet="model:\n  params:\n    num_leaves: 7\n    learning_rate: 0.1\n")
     write_record(project, "exp002", "run001", 1.8, snippet="")
 
     result = run_python(project, "scripts/leaderboard.py", "--no-plot")

@@ -100,7 +100,8 @@ EXPECTED_FILES = {
     "scripts/report.py",
     "scripts/switch_competition.py",
 }
-# kind=image: the same project with the image lab beside the same runner/, and the digits example as Kaggle ships images.
+# kind=image: the same project with the image lab beside the same runner/, and the digits example as Kaggle ships
+# images.
 # What every kind shares (hooks/post_gen_project.py SHARED_LAB): runner/, metrics.py, util.py.
 SHARED_LAB = ("exp/exp001/runner/", "exp/exp001/metrics.py", "exp/exp001/util.py")
 TABULAR_LAB = {f for f in EXPECTED_FILES if f.startswith("exp/exp001/") and not f.startswith(SHARED_LAB)}

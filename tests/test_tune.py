@@ -146,7 +146,8 @@ def test_the_promoted_trial_trains_as_a_normal_run_with_the_same_cv(quick):
 
 
 BAD_SEARCHES = {
-    "model:\n  params:\n    num_leavs: int(4, 32)": "unknown key model.params.num_leavs (did you mean model.params.num_leaves?)",
+    "model:\n  params:\n    num_leavs: int(4, 32)": "unknown key model.params.num_leavs (did you mean "
+    "model.params.num_leaves?)",
     "model:\n  params:\n    num_leaves: int(32, 4)": "low 32 is above high 4",
     "model:\n  params:\n    learning_rate: float(0, 0.3, log)": "a log scale needs bounds above 0",
     "model:\n  params:\n    num_leaves: choice()": "choice() is empty",
@@ -214,9 +215,11 @@ def test_a_trial_s_record_is_used_like_a_run_s_by_predict_blend_leaderboard_and_
     with_trials = run_python(quick, "scripts/leaderboard.py", "--no-plot", "--trials")
     assert with_trials.returncode == 0 and "tune/trial0001" in with_trials.stdout, with_trials.stdout
 
-    packaged = run_python(quick, "scripts/kaggle_cli.py", "package", "exp001/tune/trial0001", "--slug", "trial-one", "--user", "alice")
+    packaged = run_python(quick, "scripts/kaggle_cli.py", "package", "exp001/tune/trial0001", "--slug", "trial-one",
+                          "--user", "alice")
     assert packaged.returncode == 0, packaged.stdout + packaged.stderr
-    shipped = {p.relative_to(quick / "data/output").as_posix() for p in (quick / "data/output").rglob("*") if p.is_file()}
+    shipped = {p.relative_to(quick / "data/output").as_posix() for p in (quick / "data/output").rglob("*")
+               if p.is_file()}
     assert any(name.endswith("tune/trial0001/models/fold0.txt") for name in shipped), sorted(shipped)[:40]
 
 

@@ -27,7 +27,8 @@ import tempfile
 from pathlib import Path
 
 # Imported once by each server: what every tabular run imports (lightgbm pulls in scikit-learn and SciPy);
-# a project of kind=image also imports PyTorch and timm (8 s beside other jobs), so its runs fork from servers of their own.
+# a project of kind=image also imports PyTorch and timm (8 s beside other jobs), so its runs fork from servers of their
+# own.
 PRELOAD = ["numpy", "pandas", "yaml", "scipy.stats", "sklearn", "lightgbm"]
 IMAGE_PRELOAD = PRELOAD + ["PIL.Image", "torch", "timm"]
 # Variables read at start-up, by Python or by a library as it is imported: a run that sets any of them
