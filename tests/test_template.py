@@ -18,6 +18,7 @@ EXPECTED_FILES = {
     ".gitignore",
     "README.md",
     "project.yml",
+    "pyproject.toml",
     "requirements.txt",
     "data/input/.gitkeep",
     "data/input/sample_submission.csv",
@@ -136,7 +137,8 @@ def files_of(project):
 def render_hook(name, **values):
     """Give the source of hooks/<name> with each prompt value put in as cookiecutter would (through tojson)."""
     hook = (TEMPLATE / "hooks" / name).read_text()
-    return re.sub(r"{{ cookiecutter\.(\w+) (?:\|[^}]*)?\| tojson }}", lambda m: json.dumps(values.get(m.group(1), "")), hook)
+    return re.sub(r"{{ cookiecutter\.(\w+) (?:\|[^}]*)?\| tojson }}", lambda m: json.dumps(values.get(m.group(1), "")),
+                  hook)
 
 
 # kind=image with the check: tests/test_image.py::test_the_hook_verifies_the_image_example_and_leaves_the_project_clean
@@ -163,6 +165,16 @@ def test_every_yaml_parses_and_every_python_file_compiles(baked_project, tmp_pat
         assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict), path
     for path in baked_project.rglob("*.py"):
         py_compile.compile(str(path), cfile=str(tmp_path / "x.pyc"), doraise=True)
+
+
+@pytest.mark.parametrize("kind", ["tabular", "image"])
+def test_baked_python_passes_the_projects_own_ruff_settings(request, kind):
+    # The repository's ruff check leaves the template folder out: its code is checked as users get it, baked, under
+    # the project's own pyproject.toml.
+    project = request.getfixturevalue({"tabular": "baked_project", "image": "image_baked"}[kind])
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_prompt_values_with_quotes_reach_files_intact(cookies):
@@ -255,7 +267,8 @@ def test_cookiecutter_cli_from_git_url_generates_a_committed_project_and_verifie
     git("config", "--global", "user.name", "Ada", cwd=tmp_path, env=env)
     git("config", "--global", "user.email", "ada@example.com", cwd=tmp_path, env=env)
     result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", "out", f"git+{committed_template.as_uri()}",
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", "out",
+         f"git+{committed_template.as_uri()}",
          "project_name=Playground S5E1", "competition=playground-series-s5e1"],
         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
     )
@@ -346,7 +359,8 @@ def template_copy(tmp_path):
 def test_failing_example_is_reported_loudly_and_the_project_is_kept(cookies, capfd, tmp_path):
     template = template_copy(tmp_path)
     train = template / "{{cookiecutter.project_slug}}/exp/exp001/train.py"
-    train.write_text(train.read_text().replace('    """Train and evaluate one run', '    raise RuntimeError("broken on purpose")\n    """'))
+    train.write_text(train.read_text().replace('    """Train and evaluate one run',
+                                               '    raise RuntimeError("broken on purpose")\n    """'))
     result = cookies.bake(template=str(template))
     assert result.exit_code == 0, "a failed check must not make cookiecutter delete the project"
     err = capfd.readouterr().err
@@ -360,7 +374,8 @@ def test_failing_example_is_reported_loudly_and_the_project_is_kept(cookies, cap
 def test_strict_check_fails_the_bake_when_the_example_fails(cookies, tmp_path, monkeypatch):
     template = template_copy(tmp_path)
     train = template / "{{cookiecutter.project_slug}}/exp/exp001/train.py"
-    train.write_text(train.read_text().replace('    """Train and evaluate one run', '    raise RuntimeError("broken on purpose")\n    """'))
+    train.write_text(train.read_text().replace('    """Train and evaluate one run',
+                                               '    raise RuntimeError("broken on purpose")\n    """'))
     monkeypatch.setenv("KAGGLE_EXP_STRICT_CHECK", "1")
     assert cookies.bake(template=str(template)).exit_code != 0
 
