@@ -23,6 +23,7 @@ import torch
 import yaml
 
 sys.path.insert(0, str(Path(sys.argv[1]) / "exp/exp001"))
+import augment
 import data as data_io
 import model as model_io
 import train
@@ -64,17 +65,17 @@ y = torch.arange(8) % 4
 state = torch.get_rng_state()
 cfg = config()
 cfg["augment"].update(mixup=0.0, cutmix=0.0)
-same_x, same_y = data_io.mix_batch(cfg, x, y, 4)
+same_x, same_y = augment.mix_batch(cfg, x, y, 4)
 found["off_changes_nothing"] = bool(torch.equal(same_x, x) and torch.equal(same_y, y)
                                     and torch.equal(state, torch.get_rng_state()))
 cfg["augment"].update(mixup=0.4, mix_prob=1.0)
-mixed_x, mixed_y = data_io.mix_batch(cfg, x, y, 4)
+mixed_x, mixed_y = augment.mix_batch(cfg, x, y, 4)
 found["mixup_changes_the_batch"] = not torch.equal(mixed_x, x)
 found["mixup_targets_sum_to_one"] = bool(torch.allclose(mixed_y.sum(1), torch.ones(8)))
 cfg["augment"].update(mixup=0.0, cutmix=1.0)
 ones = torch.zeros(8, 3, 6, 6)
 ones[0] = 1  # only image 0 is ones: the share of it left after cutmix is counted in pixels
-cut_x, cut_y = data_io.mix_batch(cfg, ones, torch.arange(8), 8)
+cut_x, cut_y = augment.mix_batch(cfg, ones, torch.arange(8), 8)
 found["cutmix_target_is_the_kept_share"] = abs(float(cut_y[0, 0]) - float(cut_x[0].mean()))
 
 net = torch.nn.Linear(4, 1)
@@ -115,14 +116,14 @@ image = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8)
 for key, value in (("rotate", 30), ("color_jitter", 0.4), ("randaugment", 9)):
     cfg = config()
     cfg["augment"][key] = value
-    augment = data_io.make_augment(cfg)
+    augment = augment.make_augment(cfg)
     torch.manual_seed(1)
     first = augment(image)
     torch.manual_seed(1)
     changed = not torch.equal(first, image)
     torch.manual_seed(1)
     found[f"augment_{key}"] = [changed, torch.equal(first, augment(image))]  # the same seed, the same augmentation
-found["augment_all_off"] = data_io.make_augment(config()) is None
+found["augment_all_off"] = augment.make_augment(config()) is None
 
 targets = [0] * 180 + [1] * 20  # one image in ten of class 1
 cfg = config()

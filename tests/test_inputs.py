@@ -226,6 +226,30 @@ def test_repeated_ids_are_reported_before_training(project, name):
                    "Fix: set data.id in config.yml to a column unique on every row")
 
 
+def test_a_column_named_twice_in_a_header_is_blamed_on_its_own_file(project):
+    # pandas would read the second as 'sepal_length.1', which the test file lacks: the message blamed test.csv.
+    path = project / "data/input/train.csv"
+    header, rest = path.read_text().split("\n", 1)
+    path.write_text(header.replace("sepal_width", "sepal_length") + "\n" + rest)
+
+    result = run_exp(project)
+
+    assert_refused(result, project, "data/input/train.csv: its header names column 'sepal_length' more than once")
+
+
+def test_an_unnamed_index_column_is_left_out_of_the_features_with_a_warning(project):
+    for name in ("train.csv", "test.csv"):  # as pandas' to_csv writes them by default
+        frame = pd.read_csv(project / "data/input" / name)
+        frame.to_csv(project / "data/input" / name)
+
+    result = run_exp(project, "--run", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "data/input/train.csv: its first column has no name ('Unnamed: 0')" in result.stdout + result.stderr
+    features = json.loads((project / OUT / "exp001/run001/features.json").read_text())["features"]
+    assert list(features) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
 def test_target_with_one_class_is_reported_before_training(project):
     edit_file(project, "train.csv", lambda frame: frame.assign(species="setosa"))
 

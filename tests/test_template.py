@@ -29,6 +29,7 @@ EXPECTED_FILES = {
     "exp/exp001/data.py",
     "exp/exp001/exp.py",
     "exp/exp001/features.py",
+    "exp/exp001/inputs.py",
     "exp/exp001/metrics.py",
     "exp/exp001/model.py",
     "exp/exp001/models/__init__.py",
@@ -103,10 +104,11 @@ EXPECTED_FILES = {
 }
 # kind=image: the same project with the image lab beside the same runner/, and the digits example as Kaggle ships
 # images.
-# What every kind shares (hooks/post_gen_project.py SHARED_LAB): runner/, metrics.py, util.py.
-SHARED_LAB = ("exp/exp001/runner/", "exp/exp001/metrics.py", "exp/exp001/util.py")
+# What every kind shares (hooks/post_gen_project.py SHARED_LAB): runner/, inputs.py, metrics.py, util.py.
+SHARED_LAB = ("exp/exp001/runner/", "exp/exp001/inputs.py", "exp/exp001/metrics.py", "exp/exp001/util.py")
 TABULAR_LAB = {f for f in EXPECTED_FILES if f.startswith("exp/exp001/") and not f.startswith(SHARED_LAB)}
 EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
+    "exp/exp001/augment.py",
     "exp/exp001/config.yml",
     "exp/exp001/data.py",
     "exp/exp001/exp.py",

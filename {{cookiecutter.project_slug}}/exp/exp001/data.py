@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from features import add_features
+from inputs import check_header, check_labels, check_rows, drop_index_column
 from runner.util import ROOT, DataError, closest, notice, rel
-from tabular.drift import check_finite, check_kinds, check_labels
+from tabular.drift import check_finite, check_kinds
 from tabular.encoding import encode_features, encode_target, is_numeric, learn_feature_spec
 from tabular.folds import GROUP_SCHEMES, data_section, group_values
 from tabular.submission import check_sample
@@ -90,7 +91,8 @@ def read_dataset(spec, task, n_rows, options):
         notice(f"{', '.join(map(str, unique))}: a different value on nearly every row, like an id or free text. "
                "Add it to data.drop in config.yml, or make features from it in add_features.", logging.WARNING)
     if task != "regression":
-        check_labels(train[spec["target"]], spec["target"], paths["train"])
+        check_labels(train[spec["target"]], spec["target"], paths["train"], ", or clean the target in add_features "
+                     "(features.py), e.g. frame[target] = frame[target].str.strip().str.lower()")
     y, classes = encode_target(train[spec["target"]], task, spec["target"], paths["train"])
     fspec = learn_feature_spec(train[features], categorical, spec, task, classes, y)
     X = encode_features(train[features], fspec, paths["train"])
@@ -126,11 +128,14 @@ def read_table(path, id_name):
         )
     parquet = path.suffix in (".parquet", ".pq")
     try:
+        if not parquet:
+            check_header(path)
         # CSV ids are read as text, so ids like 0001 reach the submission unchanged.
-        return pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={id_name: str})
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={id_name: str})
     except (ValueError, OSError) as e:
         raise DataError(f"{rel(path)}: cannot read it as {'Parquet' if parquet else 'CSV'} ({e}). "
                         "Fix: check the file (unzip it if it came zipped), or name it .csv or .parquet.") from None
+    return drop_index_column(frame, path)
 
 
 def require_columns(frame, columns, path, fix):
@@ -139,22 +144,6 @@ def require_columns(frame, columns, path, fix):
     if missing:
         raise DataError(f"{rel(path)}: no column {', '.join(map(repr, missing))}{closest(missing[0], frame.columns)}. "
                         f"Columns are: {', '.join(map(str, frame.columns))}. Fix: {fix}.")
-
-
-def check_rows(frame, id_name, path, unique_ids=True):
-    """Raise DataError for a file without rows, or (unique_ids) with an id on more than one row."""
-    if len(frame) == 0:
-        raise DataError(f"{rel(path)} has no rows, only the header. "
-                        "Fix: download the competition files again (scripts/kaggle_cli.py download).")
-    if not unique_ids or frame[id_name].is_unique:  # one pass over the ids; the details only when it fails
-        return
-    repeated = frame[id_name][frame[id_name].duplicated()]
-    if len(repeated):
-        first = repeated.iloc[0]
-        raise DataError(
-            f"{rel(path)}: {repeated.nunique()} ids in column {id_name!r} are on more than one row (e.g. {first!r}, "
-            f"{int((frame[id_name] == first).sum())} times), so predictions cannot be told apart by id. "
-            "Fix: set data.id in config.yml to a column unique on every row, or remove the repeated rows.")
 
 
 def check_names(key, names, columns, what, fix):

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from image.paths import check_inside
+from inputs import check_finite_target, check_header, check_labels, check_rows, check_sample_ids, drop_index_column
 from runner.util import ROOT, DataError, rel
 
 DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"  # on Kaggle: where the competition's files are mounted
@@ -34,7 +35,8 @@ def read_csv(path, id_name):
     if not Path(path).is_file():
         raise DataError(f"{rel(path)}: file not found. "
                         "Fix: put the competition's files there, or set data.dir in config.yml.")
-    return pd.read_csv(path, dtype={id_name: str})
+    check_header(path)
+    return drop_index_column(pd.read_csv(path, dtype={id_name: str}), path)
 
 
 def load_table(cfg, n_rows=None):
@@ -52,6 +54,10 @@ def load_table(cfg, n_rows=None):
     require_columns(sample, [spec["id"]], folder / spec["sample_submission"])
     group = cfg["cv"]["group"]
     require_columns(train, [group] if group else [], folder / spec["train"])
+    # The same checks as the tabular lab's (inputs.py): no empty file, one row per id, sample ids in the test file.
+    for frame, name in ((train, "train"), (test, "test"), (sample, "sample_submission")):
+        check_rows(frame, spec["id"], folder / spec[name], unique_ids=name != "sample_submission")
+    check_sample_ids(sample, test[spec["id"]], spec["id"], folder / spec["sample_submission"], folder / spec["test"])
     y, classes = encode_target(train, targets, task, folder / spec["train"])
     return SimpleNamespace(
         ids=train[spec["id"]].reset_index(drop=True), test_ids=test[spec["id"]].reset_index(drop=True),
@@ -85,7 +91,9 @@ def encode_target(train, targets, task, path):
         return values.to_numpy(dtype=np.float32), targets
     column = values[targets[0]]
     if task == "regression":
+        check_finite_target(column, targets[0], path)
         return column.to_numpy(dtype=np.float64), []
+    check_labels(column, targets[0], path)
     classes = sorted(column.unique().tolist())
     if task == "binary" and len(classes) != 2 or len(classes) < 2:
         raise DataError(f"{rel(path)}: target {targets[0]!r} has {len(classes)} classes "
@@ -212,56 +220,6 @@ class ImageDataset(torch.utils.data.Dataset):
             image = self.augment(image)
         target = self.targets[i] if self.targets is not None else 0
         return image, torch.as_tensor(target)
-
-
-def make_augment(cfg):
-    """Give the training augmentations from config.yml's augment section, or None when all are off."""
-    from torchvision.transforms import v2
-
-    spec, steps = cfg["augment"], []
-    if spec["random_resized_crop"]:
-        steps.append(v2.RandomResizedCrop(image_size(cfg), scale=tuple(spec["random_resized_crop"]), antialias=True))
-    if spec["hflip"]:
-        steps.append(v2.RandomHorizontalFlip(spec["hflip"]))
-    if spec["vflip"]:
-        steps.append(v2.RandomVerticalFlip(spec["vflip"]))
-    if spec.get("rotate"):
-        steps.append(v2.RandomRotation(spec["rotate"], fill=255))  # corners white, as padding and transparency are
-    if spec.get("color_jitter"):
-        steps.append(v2.ColorJitter(brightness=spec["color_jitter"], contrast=spec["color_jitter"],
-                                    saturation=spec["color_jitter"]))
-    if spec.get("randaugment") is not None:
-        steps.append(v2.RandAugment(magnitude=spec["randaugment"]))
-    return v2.Compose(steps) if steps else None
-
-
-def mix_batch(cfg, x, y, n_classes):
-    """Give (x, y) with mixup or cutmix applied to this batch (augment.mixup / cutmix alphas, augment.mix_prob).
-
-    mixup blends whole images: lam * x + (1 - lam) * x[perm]; cutmix pastes a box of x[perm] covering 1 - lam of
-    the image; the targets (multiclass: as class probabilities) mix by the same lam. With both on, each mixed batch
-    takes one at random. Draws from torch's own generator, which a resumed run restores.
-    """
-    spec = cfg["augment"]
-    kinds = [(name, spec[name]) for name in ("mixup", "cutmix") if spec[name]]
-    if not kinds or float(torch.rand(())) >= spec["mix_prob"]:
-        return x, y  # off: not one random number drawn, so runs without it stay as they were
-    name, alpha = kinds[int(torch.randint(len(kinds), ()))]
-    lam = float(torch.distributions.Beta(alpha, alpha).sample())
-    perm = torch.randperm(len(x)).to(x.device)
-    if name == "cutmix":
-        h, w = x.shape[2:]
-        cut_h, cut_w = int(h * (1 - lam) ** 0.5), int(w * (1 - lam) ** 0.5)
-        top, left = int(torch.randint(h - cut_h + 1, ())), int(torch.randint(w - cut_w + 1, ()))
-        x = x.clone()
-        x[:, :, top:top + cut_h, left:left + cut_w] = x[perm, :, top:top + cut_h, left:left + cut_w]
-        lam = 1 - cut_h * cut_w / (h * w)  # the share of the image that is still its own
-    else:
-        x = lam * x + (1 - lam) * x[perm]
-    if cfg["task"] == "multiclass":
-        y = torch.nn.functional.one_hot(y.long(), n_classes).float()
-    y = y.float()
-    return x, lam * y + (1 - lam) * y[perm]
 
 
 def worker_count(cfg):

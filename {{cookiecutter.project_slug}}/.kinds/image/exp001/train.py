@@ -1,9 +1,10 @@
 """One run: read the table and images, split into folds, train a timm model per fold, predict with TTA, save.
 
 The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop: train_one_epoch, validate)
--> infer. The images and augmentations are in data.py; the model, optimizer, schedule and loss in model.py;
-metrics in metrics.py; the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv,
-curves.png) in image/; seeding and small helpers in util.py.
+-> infer. The table and images are in data.py, augmentations in augment.py; the model, optimizer, schedule
+and loss in model.py; metrics in metrics.py; the checks of config.yml and the record's files (oof.csv,
+submission.csv, history.csv, curves.png) in image/; the checks of the tables every kind shares in inputs.py;
+seeding and small helpers in util.py.
 """
 import copy
 import math
@@ -12,6 +13,7 @@ import time
 import numpy as np
 import torch
 
+import augment
 import data as data_io
 import model as model_io
 from image import checkpoints
@@ -20,6 +22,7 @@ from image.curves import track_epoch
 from image.eta import Eta
 from image.fold_state import FoldState
 from image.folds import make_folds
+from image.model_checks import check_model_settings
 from image.outputs import check_layout, save_outputs
 from metrics import METRICS, score
 from runner.util import log, write_json
@@ -61,7 +64,7 @@ def check_before_training(cfg, n_rows=None):
     table = data_io.load_table(cfg, n_rows)
     check_layout(cfg, table)
     make_folds(cfg, table)
-    model_io.check_model(cfg)
+    check_model_settings(cfg, model_io.n_outputs(cfg["task"], table.classes), model_io.check_model(cfg))
     size, cache = data_io.image_size(cfg), cfg["dataset"]["cache"]
     data_io.load_images(table.paths, size, cache, cfg["data"]["train"])  # with the cache, the run reuses them
     data_io.load_images(table.test_paths, size, cache, cfg["data"]["test"])
@@ -102,7 +105,7 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
         if not saved:
             fold_start = time.perf_counter()
             train_set = data_io.ImageDataset([table.paths[i] for i in train_idx], size, subset(images, train_idx),
-                                             targets[train_idx], data_io.make_augment(cfg))
+                                             targets[train_idx], augment.make_augment(cfg))
             valid_set = data_io.ImageDataset([table.paths[i] for i in valid_idx], size, subset(images, valid_idx),
                                              targets[valid_idx])
             net, fold_history, valid_pred = train_fold(cfg, k, n_splits, copy.deepcopy(base), train_set, valid_set,
@@ -219,7 +222,7 @@ def train_one_epoch(cfg, net, forward, batches, n_batches, optimizer, scheduler,
     net.train()
     accumulate, clip = cfg["train"]["accumulate"], cfg["train"]["grad_clip"]
     for step, (images, y) in batches:
-        x, y = data_io.mix_batch(cfg, to_input(images, cfg, device), y.to(device), n_out)
+        x, y = augment.mix_batch(cfg, to_input(images, cfg, device), y.to(device), n_out)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             loss = loss_fn(forward(x), y)
         scaler.scale(loss / accumulate).backward()

@@ -1,20 +1,15 @@
-"""Data as it really drifts: a column whose kind differs between train and test, labels spelled two ways, inf.
+"""Data as it really drifts: a column whose kind differs between train and test, inf in a feature.
 
 Each is named with its first offending values before any run trains; left alone, the first would turn a
-numeric column into categories (or fail), the second would split one class in two, the third would
-reach the models as a value no split can place.
+numeric column into categories (or fail), the second would reach the models as a value no split can place.
+Labels spelled two ways, and what every kind checks, are in inputs.py.
 """
 import numpy as np
 import pandas as pd
 
+from inputs import examples
 from runner.util import DataError, rel
 from tabular.encoding import is_numeric
-
-
-def examples(values, n=3):
-    """Give up to n distinct values, quoted, for a message."""
-    distinct = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(values)]  # 'inf', not np.float32(inf)
-    return ", ".join(repr(v) for v in distinct[:n]) + (", ..." if len(distinct) > n else "")
 
 
 def check_kinds(train, test, features, spec, paths):
@@ -35,22 +30,6 @@ def check_kinds(train, test, features, spec, paths):
             f"({examples(bad)} on {len(bad):,} rows), so the same column would mean different things to the model. "
             f"Fix: clean it in add_features (features.py), e.g. frame[{c!r}] = pd.to_numeric(frame[{c!r}], "
             f"errors='coerce'), or list {c} in data.categorical if its values are categories.")
-
-
-def check_labels(target, name, path):
-    """Raise DataError for class labels that differ only by spaces around them or by case ('cat', 'Cat ')."""
-    if is_numeric(target):
-        return
-    spellings = {}
-    for label in pd.unique(target.dropna()):
-        spellings.setdefault(str(label).strip().casefold(), []).append(label)
-    clashes = [labels for labels in spellings.values() if len(labels) > 1]
-    if clashes:
-        shown = "; ".join(" and ".join(map(repr, labels)) for labels in clashes[:3])
-        raise DataError(
-            f"{rel(path)}: target {name!r} has labels that differ only by spaces or case ({shown}), so one class would "
-            "be learned as several. Fix: give each class one spelling in the train file, or clean the target in "
-            "add_features (features.py), e.g. frame[target] = frame[target].str.strip().str.lower().")
 
 
 def check_finite(X, path):

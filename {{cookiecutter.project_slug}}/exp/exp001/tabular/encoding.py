@@ -6,6 +6,7 @@ test file, a hidden one too, is encoded exactly as the run's own test file was.
 import numpy as np
 import pandas as pd
 
+from inputs import check_finite_target
 from runner.util import DataError, log, rel
 from tabular.names import listed
 
@@ -74,6 +75,7 @@ def encode_target(target, task, name, path):
         if not is_numeric(target):
             raise DataError(f"{where} is not numeric (e.g. {str(target.iloc[0])!r}) but task is regression. "
                             "Fix: set task to binary or multiclass.")
+        check_finite_target(target, name, path)
         return target.to_numpy(dtype=np.float64), []
     if pd.api.types.is_float_dtype(target) and (target % 1 != 0).any():
         raise DataError(f"{where} has fractional values (e.g. {target[target % 1 != 0].iloc[0]}) but task is {task}. "

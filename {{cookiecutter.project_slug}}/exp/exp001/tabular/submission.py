@@ -1,11 +1,10 @@
 """Predictions out: prediction frames, and the submission filled in from the sample and checked against it."""
-import logging
-
 import numpy as np
 import pandas as pd
 
+from inputs import check_sample_ids
 from metrics import predicted_codes
-from runner.util import DataError, log, notice, rel
+from runner.util import DataError, log, rel
 from tabular.names import listed
 
 
@@ -22,18 +21,7 @@ def prediction_frame(ids, pred, classes, id_name):
 
 def check_sample(sample, test_ids, classes, id_name, target, sample_path, test_path):
     """Raise DataError unless every sample id is in the test file and the sample's columns can be filled."""
-    sample_ids, test_ids = sample[id_name].astype(str), test_ids.astype(str)  # as text, so CSV and Parquet ids match
-    # An Index lookup: Series.isin over Arrow-backed text took seconds at a few hundred thousand ids.
-    found = pd.Index(test_ids).unique().get_indexer(sample_ids) >= 0
-    if not found.all():
-        raise DataError(f"{rel(sample_path)}: {int((~found).sum()):,} of its {len(sample):,} ids are not in "
-                        f"{rel(test_path)} (e.g. {sample[id_name][~found].iloc[0]!r}). Fix: use the competition's own "
-                        "files, and check data.id.")
-    left_out = int((pd.Index(sample_ids).unique().get_indexer(test_ids) < 0).sum())
-    if left_out:
-        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; "
-               "they are predicted but not submitted.",
-               logging.WARNING)
+    check_sample_ids(sample, test_ids, id_name, sample_path, test_path)
     columns = [c for c in sample.columns if c != id_name]
     if len(columns) != 1 and not one_column_per_class(columns, classes, target):
         raise DataError(f"{rel(sample_path)}: cannot fill columns {listed(columns)}. "

@@ -56,7 +56,8 @@ KEYS = [
     ("image.size", lambda v: whole()(v) or numbers(2, whole())(v), "a number of pixels (224), or [height, width].",
      NO_OFF),
     ("image.mean", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
-    ("image.std", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
+    ("image.std", numbers(3, number(above=0)), "three numbers above 0, one per channel (RGB): the pixels are divided "
+                                              "by them.", NO_OFF),
     ("image.resize", one_of("squash", "pad", "crop"), "squash (stretched), pad (whole, on white) or crop (the centre).",
      "squash"),
     ("dataset.batch_size", whole(), "a whole number of images, e.g. 32.", NO_OFF),
