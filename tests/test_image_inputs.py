@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import run_exp
-from test_image import EXP, one_run, quick_copy
+from test_image import one_run, quick_copy
 
 INPUT = "data/input"
 

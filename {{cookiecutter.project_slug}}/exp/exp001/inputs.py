@@ -94,5 +94,5 @@ def check_sample_ids(sample, test_ids, id_name, sample_path, test_path):
                         "Fix: use the competition's own files, and check data.id.")
     left_out = int((pd.Index(sample_ids).unique().get_indexer(test_ids) < 0).sum())
     if left_out:
-        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; they are predicted but not submitted.",
-               logging.WARNING)
+        notice(f"{rel(test_path)}: {left_out:,} ids are not in {rel(sample_path)}; "
+               "they are predicted but not submitted.", logging.WARNING)

@@ -65,7 +65,7 @@ def check_weights_file(path):
 
 
 def check_hub(name):
-    """Raise DataError when model.pretrained: true needs the Hugging Face hub, it cannot be reached, and no copy is cached.
+    """Raise DataError when model.pretrained: true needs the hub, which cannot be reached, and nothing is cached.
 
     With a cached copy and no hub, the run goes offline at once (HF_HUB_OFFLINE), instead of retrying the hub.
     """
