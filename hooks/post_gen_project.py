@@ -40,7 +40,7 @@ FOLDERS = ["data/input", "data/output", "exp", "scripts"]
 # The template holds one runner/ and the tabular lab in exp/exp001; other kinds wait in .kinds/<kind>/.
 KINDS = PROJECT / ".kinds"
 # What every kind's exp001 shares, written once in the template: one run machinery, one metric table, one util.py.
-SHARED_LAB = ("runner", "inputs.py", "metrics.py", "util.py")
+SHARED_LAB = ("runner", "diagnostics.py", "inputs.py", "metrics.py", "util.py")
 EXAMPLE = {"tabular": "iris example", "image": "digits image example"}[KIND]
 MODULES = ["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"] + (
     ["torch", "torchvision", "timm", "PIL"] if KIND == "image" else [])

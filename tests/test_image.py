@@ -58,10 +58,11 @@ def one_run(project, snippet):
 def test_the_image_experiment_holds_the_design_card_files_beside_the_same_runner_metrics_and_util(image_baked,
                                                                                                    baked_project):
     entries = sorted(p.name for p in (image_baked / EXP).iterdir())
-    assert entries == sorted(DESIGN_CARD | {"data.py", "metrics.py", "predict.py", "runner", "image"}), entries
+    assert entries == sorted(DESIGN_CARD | {"augment.py", "data.py", "diagnostics.py", "inputs.py", "metrics.py",
+                                            "predict.py", "runner", "image"}), entries
     shared = sorted(p.relative_to(image_baked / EXP) for p in (image_baked / EXP / "runner").rglob("*.py"))
     assert shared == sorted(p.relative_to(baked_project / EXP) for p in (baked_project / EXP / "runner").rglob("*.py"))
-    for name in [*shared, "metrics.py", "util.py"]:  # written once in the template, for every kind
+    for name in [*shared, "diagnostics.py", "inputs.py", "metrics.py", "util.py"]:  # written once, for every kind
         assert (image_baked / EXP / name).read_bytes() == (baked_project / EXP / name).read_bytes(), name
     long = {str(p.relative_to(image_baked)): n for p in (image_baked / EXP).rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 300}
@@ -124,6 +125,11 @@ def test_an_image_run_reports_each_class_and_a_second_metric_from_its_out_of_fol
         assert row["precision"] == pytest.approx((truth[picked == k] == k).mean() if (picked == k).any() else 0)
     metrics = json.loads((record / "metrics.json").read_text())
     assert metrics["also"]["f1"] == pytest.approx(report["f1"].mean())  # macro F1 beside accuracy
+    from PIL import Image
+
+    with Image.open(record / "confusion_matrix.png") as picture:  # diagnostics.py, the same as a tabular record's
+        assert picture.size[0] > 300
+    assert not (record / "oof_vs_target.png").exists()
 
 
 @pytest.mark.slow

@@ -116,13 +116,13 @@ image = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8)
 for key, value in (("rotate", 30), ("color_jitter", 0.4), ("randaugment", 9)):
     cfg = config()
     cfg["augment"][key] = value
-    augment = augment.make_augment(cfg)
+    transform = augment.make_augment(cfg)
     torch.manual_seed(1)
-    first = augment(image)
+    first = transform(image)
     torch.manual_seed(1)
     changed = not torch.equal(first, image)
     torch.manual_seed(1)
-    found[f"augment_{key}"] = [changed, torch.equal(first, augment(image))]  # the same seed, the same augmentation
+    found[f"augment_{key}"] = [changed, torch.equal(first, transform(image))]  # the same seed, the same augmentation
 found["augment_all_off"] = augment.make_augment(config()) is None
 
 targets = [0] * 180 + [1] * 20  # one image in ten of class 1

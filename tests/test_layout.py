@@ -75,7 +75,7 @@ DESIGN_CARD = {"config.yml", "exp.py", "model.py", "train.py", "util.py"}
 def test_the_experiment_folder_holds_the_design_card_files_and_each_file_says_what_you_change(baked_project):
     entries = sorted(p.name for p in (baked_project / EXP).iterdir())
     assert entries == sorted(DESIGN_CARD | {"features.py", "metrics.py", "data.py", "predict.py", "models", "runner",
-                                            "tabular"}), entries
+                                            "tabular", "inputs.py", "diagnostics.py"}), entries
     for path in (baked_project / EXP).glob("*.py"):
         docstring = ast.get_docstring(ast.parse(path.read_text()))
         assert docstring and docstring.splitlines()[0].strip(), f"{path.name} has no first docstring line"

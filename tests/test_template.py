@@ -27,6 +27,7 @@ EXPECTED_FILES = {
     "data/output/.gitkeep",
     "exp/exp001/config.yml",
     "exp/exp001/data.py",
+    "exp/exp001/diagnostics.py",
     "exp/exp001/exp.py",
     "exp/exp001/features.py",
     "exp/exp001/inputs.py",
@@ -63,7 +64,6 @@ EXPECTED_FILES = {
     "exp/exp001/tabular/advice.py",
     "exp/exp001/tabular/checkpoints.py",
     "exp/exp001/tabular/checks.py",
-    "exp/exp001/tabular/diagnostics.py",
     "exp/exp001/tabular/drift.py",
     "exp/exp001/tabular/encoding.py",
     "exp/exp001/tabular/folds.py",
@@ -104,8 +104,10 @@ EXPECTED_FILES = {
 }
 # kind=image: the same project with the image lab beside the same runner/, and the digits example as Kaggle ships
 # images.
-# What every kind shares (hooks/post_gen_project.py SHARED_LAB): runner/, inputs.py, metrics.py, util.py.
-SHARED_LAB = ("exp/exp001/runner/", "exp/exp001/inputs.py", "exp/exp001/metrics.py", "exp/exp001/util.py")
+# What every kind shares (hooks/post_gen_project.py SHARED_LAB): runner/, diagnostics.py, inputs.py, metrics.py,
+# util.py.
+SHARED_LAB = ("exp/exp001/runner/", "exp/exp001/diagnostics.py", "exp/exp001/inputs.py", "exp/exp001/metrics.py",
+              "exp/exp001/util.py")
 TABULAR_LAB = {f for f in EXPECTED_FILES if f.startswith("exp/exp001/") and not f.startswith(SHARED_LAB)}
 EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/augment.py",
@@ -119,6 +121,7 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/image/eta.py",
     "exp/exp001/image/fold_state.py",
     "exp/exp001/image/folds.py",
+    "exp/exp001/image/model_checks.py",
     "exp/exp001/image/outputs.py",
     "exp/exp001/image/paths.py",
     "exp/exp001/metrics.py",

@@ -5,7 +5,6 @@
     submission.py  prediction frames, and the submission filled in from the sample and checked against it
     outputs.py     a run's oof.csv, test_pred.csv, submission.csv, importance and metrics.json
     checkpoints.py each finished fold, saved so that a stopped run goes on at its next fold
-    diagnostics.py pictures of the out-of-fold predictions: oof vs target, confusion matrix, calibration
     advice.py      warnings a finished run's numbers give (seeds, rounds, cv.group, rmsle), also in the summary
     names.py       lists of names in messages, quoted when a name holds a comma
     checks.py      config values no run could train with, reported before any run starts

@@ -4,7 +4,7 @@ import pandas as pd
 
 from metrics import METRICS
 from runner.util import write_json
-from tabular.diagnostics import plot_diagnostics
+from diagnostics import plot_diagnostics
 from util import write_csv
 from tabular.submission import check_submission, make_submission, prediction_frame
 

@@ -1,8 +1,10 @@
 """A run's files beside its metrics: oof.csv, test_pred.csv, the checked submission.csv, history.csv, curves.png,
-per_class.csv (classification), and a second metric beside the run's own in metrics.json."""
+per_class.csv and confusion_matrix.png (classification), oof_vs_target.png (regression), and a second metric
+beside the run's own in metrics.json (diagnostics.py draws the same pictures for every kind)."""
 import numpy as np
 import pandas as pd
 
+from diagnostics import plot_diagnostics
 from image.curves import plot_curves
 from metrics import METRICS, predicted_codes
 from runner.util import DataError, log, write_json
@@ -26,6 +28,8 @@ def save_outputs(cfg, table, folds, result, run_dir):
     history = pd.DataFrame(result["history"])
     history.to_csv(run_dir / "history.csv", index=False)
     plot_curves(history, cfg["metric"], run_dir / "curves.png")
+    if cfg["task"] != "multilabel":  # a confusion matrix (and calibration), or oof against the target
+        plot_diagnostics(cfg["task"], table.y, result["oof"], table.classes, run_dir)
     if cfg["task"] != "regression":
         per_class = per_class_report(table.y, result["oof"], table.classes, cfg["task"])
         per_class.to_csv(run_dir / "per_class.csv", index=False)

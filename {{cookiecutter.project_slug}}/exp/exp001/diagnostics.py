@@ -1,4 +1,4 @@
-"""Diagnostic pictures of a run's out-of-fold predictions, in its record beside importance.png.
+"""Diagnostic pictures of a run's out-of-fold predictions, in its record (every kind: the same file in each).
 
     regression       oof_vs_target.png      each row's out-of-fold prediction against its target
     classification   confusion_matrix.png   counts of (true class, predicted class), shaded by row share
