@@ -12,6 +12,7 @@ uncommitted diff), the experiment's sources as they were, versions, command line
 import functools
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,17 @@ def start(out_root, name, token=None):
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     return partial
+
+
+# What processes leave beside the records while they work, never state a later session needs: a run's claim and
+# each process's partial folder (.run002.claim/, .run002.partial.<host>.<pid>.<token>/). The one definition, for
+# every place that tells them from records and resume state (the README's Kaggle state filter reads it here).
+TRANSIENT = re.compile(r"\.[^.]+\.(claim|partial)(\..+)?")
+
+
+def is_transient(folder_name):
+    """True for the name of a claim or a partial folder: work in progress, not a record nor resume state."""
+    return TRANSIENT.fullmatch(folder_name) is not None
 
 
 def partials(out_root, name):
