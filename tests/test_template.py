@@ -52,6 +52,7 @@ EXPECTED_FILES = {
     "exp/exp001/runner/promote.py",
     "exp/exp001/runner/record.py",
     "exp/exp001/runner/report.py",
+    "exp/exp001/runner/leaks.py",
     "exp/exp001/runner/resume.py",
     "exp/exp001/runner/search.py",
     "exp/exp001/runner/staleness.py",

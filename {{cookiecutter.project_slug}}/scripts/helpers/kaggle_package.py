@@ -10,6 +10,7 @@ dataset by it) and dataset-metadata.json for `kaggle datasets create`.
 scripts/predict_blend.py with the modules it imports), so the project's own predict_blend.py predicts there.
 """
 import fnmatch
+import importlib.util
 import json
 import re
 import shutil
@@ -69,12 +70,12 @@ def dataset_names(args, exp, run):
 def build_dataset(folder, code_dir, exp, records, dataset_id, title):
     """Write the dataset folder, rebuilt from the records every time; give its path. Secret-looking files are named."""
     shutil.rmtree(folder, ignore_errors=True)
-    left_out = []
+    left_out, check = [], credential_check(code_dir, folder)
     # code/<exp>/ so that the experiment's own root (two folders up) is the dataset's folder, as in the project.
-    copy_allowed(code_dir, folder / "code" / exp, is_code, left_out)
+    copy_allowed(code_dir, folder / "code" / exp, is_code, left_out, check)
     for name, run_dir in records.items():
         warn_if_code_changed(run_dir, code_dir, f"{exp}/{name}")
-        copy_allowed(run_dir, folder / name, is_record_file, left_out)
+        copy_allowed(run_dir, folder / name, is_record_file, left_out, check)
     runs = list(records)
     return finish_dataset(folder, {"exp": exp, "runs": runs}, dataset_id, title, ", ".join(runs), left_out)
 
@@ -102,12 +103,14 @@ def build_blend_dataset(folder, name, summary, dataset_id, title):
     left_out = []
     for exp in sorted({run.split("/")[0] for run in records}):
         if (ROOT / "exp" / exp).is_dir():  # today's code, as in a run's dataset; the records' src/ is what predicts
-            copy_allowed(ROOT / "exp" / exp, folder / "exp" / exp, is_code, left_out)
+            copy_allowed(ROOT / "exp" / exp, folder / "exp" / exp, is_code, left_out,
+                         credential_check(ROOT / "exp" / exp, folder))
     for run, record in records.items():
         code_dir = ROOT / "exp" / run.split("/")[0]
         if code_dir.is_dir():
             warn_if_code_changed(record, code_dir, run)
-        copy_allowed(record, folder / record.relative_to(ROOT), is_record_file, left_out)
+        copy_allowed(record, folder / record.relative_to(ROOT), is_record_file, left_out,
+                     credential_check(code_dir, folder))
     blend_dir = BLEND_ROOT / name
     copy_allowed(blend_dir, folder / blend_dir.relative_to(ROOT), lambda parts: fnmatch_any(parts[-1], BLEND_FILES)
                  and len(parts) == 1, left_out)
@@ -164,9 +167,32 @@ def looks_secret(path):
         return False
 
 
-def copy_allowed(source, dest, allowed, left_out):
+def credential_check(exp_dir, folder):
+    """Give check(path): raise UserError (removing the half-built dataset `folder`) when the file holds a credential.
+
+    What one looks like is the experiment's runner/leaks.py, the definition exp.py checks its code with;
+    an experiment made before it has none, and its files are only checked by name and SECRET_TEXT.
+    """
+    definition = exp_dir / "runner" / "leaks.py"
+    if not definition.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location(f"leaks_of_{exp_dir.name}", definition)
+    leaks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(leaks)
+
+    def check(path):
+        if path.stat().st_size > 1_000_000:  # models and data, not text a key is pasted into
+            return
+        problem = leaks.credential_problem({rel(path): path.read_text(errors="replace")}, ROOT)
+        if problem:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UserError(f"nothing packaged: {problem}")
+    return check
+
+
+def copy_allowed(source, dest, allowed, left_out, check=None):
     """Copy the files of `source` that allowed(path parts) accepts and that do not look secret; add the rest to
-    left_out."""
+    left_out. check(path), when given, may refuse a file by what it holds (credential_check)."""
     for path in sorted(source.rglob("*")):
         if path.is_dir() or (path.is_symlink() and not path.resolve().is_relative_to(source.resolve())):
             if path.is_symlink():
@@ -179,6 +205,8 @@ def copy_allowed(source, dest, allowed, left_out):
             if looks_secret(path) or not routine:
                 left_out.append(path)
             continue
+        if check is not None:
+            check(path)
         target = dest.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)

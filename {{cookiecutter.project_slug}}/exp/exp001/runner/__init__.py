@@ -54,6 +54,7 @@ What each file does:
     study.py       the Optuna study of --tune: its journal file, its checks, its best trials
     promote.py     --promote: the best trial appended to RUNS
     tracking.py    optional W&B tracking
+    leaks.py       credentials by what a file holds: exp.py and the Kaggle package refuse code that holds one
     report.py      the project's HTML report (scripts/report.py), rebuilt after runs when project.yml says so
     util.py        paths, files, logging, and the two errors shown as messages
 """

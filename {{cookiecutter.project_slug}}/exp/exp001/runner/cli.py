@@ -129,7 +129,7 @@ def run_command(runs_list, exp_py, doc, argv, search=None):
         if args.list:
             return plan.show_list(runs, states, out_root) or 0
         from . import record
-        record.sources()  # read now, beside config.yml and RUNS: each run's src/ is the code this process runs
+        record.check_sources()  # read now, beside config.yml and RUNS: each run's src/ is the code this process runs
         todo = selected
         if not args.debug:  # debug records are scratch: always redone
             plan.check_unchanged(out_root, {name: state for name, (state, _) in states.items()}, args.force,

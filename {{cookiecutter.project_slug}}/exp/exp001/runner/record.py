@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import claims
-from .util import EXP_DIR, EXP_NAME, ROOT, log, now, write_json
+from .util import EXP_DIR, EXP_NAME, ROOT, ConfigError, log, now, write_json
 
 
 def start(out_root, name, token=None):
@@ -145,6 +145,16 @@ def sources():
             if path.suffix in SOURCE_SUFFIXES and not name.startswith(".") and inside_experiment(path):
                 found[path.relative_to(EXP_DIR).as_posix()] = path.read_bytes()
     return found
+
+
+def check_sources():
+    """Read the experiment's code and config now (sources), and raise ConfigError when a file holds a credential."""
+    from . import leaks
+
+    prefix = EXP_DIR.relative_to(ROOT).as_posix()
+    problem = leaks.credential_problem({f"{prefix}/{name}": text for name, text in sources().items()}, ROOT)
+    if problem:
+        raise ConfigError(problem)
 
 
 def inside_experiment(path):

@@ -81,6 +81,7 @@ def main(args, base, runs, exp_py, search_text, argv):
     metric = first["metric"]
     direction = "maximize" if train.higher_is_better(metric) else "minimize"
     train.check_before_training(first, None)  # a missing file or column is reported before any trial
+    record.check_sources()  # a credential in the code would reach every trial's src/
     plan.check_writable(tune_dir())
     study = open_study(args, name, space, metric, direction)
     if args.jobs > 1:
