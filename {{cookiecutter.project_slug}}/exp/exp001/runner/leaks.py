@@ -48,7 +48,7 @@ def allowed_files(root):
 
 
 def credential_problem(files, root):
-    """Give a message for the first of `files` ({project-relative path: text or bytes}) holding a credential, or None."""
+    """Give a message for the first of `files` ({project-relative path: text or bytes}) with a credential, or None."""
     allowed = allowed_files(root)
     for path, content in files.items():
         if path in allowed:
