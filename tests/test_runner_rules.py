@@ -52,6 +52,33 @@ def test_a_tune_trial_that_died_is_retried_once_and_its_retry_not_again(project)
     assert in_exp(project, RETRY_OF_A_RETRY) == {"retry_has_the_values": True, "retry_of": 0, "waiting": 0}
 
 
+STOP_INSIDE_A_FINALIZER = """
+    import json, os, signal, time
+    from runner.interrupts import Stop, catch_signals
+    catch_signals()
+
+    class LibraryObject:  # as LightGBM's Dataset: Ctrl-C can land while Python runs its __del__
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the handler runs here, and Python only prints what it raises
+
+    seen = {"stopped": False, "trained_on": 0}
+    try:
+        LibraryObject()  # freed at once
+        for step in range(300):  # the run's next steps: the stop must end them
+            time.sleep(0.01)
+            seen["trained_on"] += 1
+    except Stop as stop:
+        seen["stopped"], seen["signal"] = True, stop.signum
+    print(json.dumps(seen))
+"""
+
+
+def test_a_stop_raised_inside_a_finalizer_still_stops_the_run(project):
+    found = in_exp(project, STOP_INSIDE_A_FINALIZER)
+    assert found["stopped"] and found["signal"] == 2 and found["trained_on"] < 100, found
+
+
 # ---------------------------------------------------------------- a stop and a resume, and two workers: one quick case
 # each
 

@@ -6,8 +6,10 @@ promptly and keeps what it finished, so the next start resumes it (resume.py). T
 128 + the signal number, as a shell expects: 130 for Ctrl-C, 143 for SIGTERM, 138 for SIGUSR1.
 """
 import contextlib
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 
@@ -42,6 +44,22 @@ def catch_signals():
     """Make Ctrl-C, SIGTERM and SIGUSR1 raise Stop from now on; main() calls it, so importing exp.py changes nothing."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, on_signal)
+    if sys.unraisablehook is not redeliver_stop:
+        redeliver_stop.previous = sys.unraisablehook
+        sys.unraisablehook = redeliver_stop
+
+
+def redeliver_stop(unraisable):
+    """Send a Stop again that Python swallowed: raised inside a finalizer (a library's __del__), it is only printed.
+
+    The signal comes back from a short-lived thread, so it is raised in the main thread's own code, after the
+    finalizer, and the run stops there instead of training on to "done".
+    """
+    if not isinstance(unraisable.exc_value, Stop):
+        return redeliver_stop.previous(unraisable)
+    signum = unraisable.exc_value.signum
+    Signals.received = None  # no Stop reached the run: the signal sent again is its first
+    threading.Timer(0.01, os.kill, (os.getpid(), signum)).start()
 
 
 def leave_quietly(signum, frame):
