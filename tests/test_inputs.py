@@ -245,7 +245,42 @@ def test_an_unnamed_index_column_is_left_out_of_the_features_with_a_warning(proj
     result = run_exp(project, "--run", "1")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "data/input/train.csv: its first column has no name ('Unnamed: 0')" in result.stdout + result.stderr
+    assert "data/input/train.csv: its first column ('Unnamed: 0') is a row index pandas wrote" in result.stdout
+    features = json.loads((project / OUT / "exp001/run001/features.json").read_text())["features"]
+    assert list(features) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def test_an_index_written_by_reset_index_goes_and_a_row_number_column_is_named_with_data_drop(project):
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(project / "data/input" / name)
+        frame.reset_index().to_csv(project / "data/input" / name, index=False)  # a column 'index': 0, 1, 2, ...
+    train = pd.read_csv(project / "data/input/train.csv")
+    train.insert(0, "row", range(1, len(train) + 1))  # an index under a name of its own, counted from 1
+    train.to_csv(project / "data/input/train.csv", index=False)
+    test = pd.read_csv(project / "data/input/test.csv")
+    test.insert(0, "row", range(1, len(test) + 1))
+    test.to_csv(project / "data/input/test.csv", index=False)
+
+    result = run_exp(project, "--run", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    assert "data/input/train.csv: its first column 'row' is the row number (1, 2, 3, ...)" in out, out
+    assert "add it to data.drop in config.yml" in out
+    assert "its first column ('index') is a row index pandas wrote" not in out, "'index' is second here: it stays"
+    features = json.loads((project / OUT / "exp001/run001/features.json").read_text())["features"]
+    assert list(features)[:2] == ["row", "index"]
+
+
+def test_a_leading_index_column_from_reset_index_is_left_out(project):
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(project / "data/input" / name)
+        frame.reset_index().to_csv(project / "data/input" / name, index=False)
+
+    result = run_exp(project, "--run", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "data/input/train.csv: its first column ('index') is a row index pandas wrote" in result.stdout
     features = json.loads((project / OUT / "exp001/run001/features.json").read_text())["features"]
     assert list(features) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 

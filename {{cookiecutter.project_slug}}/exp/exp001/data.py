@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features import add_features
-from inputs import check_header, check_labels, check_rows, drop_index_column
+from inputs import check_header, check_labels, check_rows, drop_index_column, warn_row_number
 from runner.util import ROOT, DataError, closest, notice, rel
 from tabular.drift import check_finite, check_kinds
 from tabular.encoding import encode_features, encode_target, is_numeric, learn_feature_spec
@@ -72,6 +72,9 @@ def read_dataset(spec, task, n_rows, options):
     check_rows(train, spec["id"], paths["train"])
     check_rows(test, spec["id"], paths["test"])
     check_rows(sample, spec["id"], paths["sample_submission"], unique_ids=False)
+    not_features = set(train.columns) - set(spec["features"]) if spec["features"] else {spec["id"], spec["target"],
+                                                                                         *spec["drop"]}
+    warn_row_number(train, paths["train"], not_features)  # before a debug sample shuffles the rows
     if n_rows and len(train) > n_rows:  # the same sample for every run, so debug runs share one read
         train = train.sample(n=n_rows, random_state=0).reset_index(drop=True)
 
@@ -135,7 +138,7 @@ def read_table(path, id_name):
     except (ValueError, OSError) as e:
         raise DataError(f"{rel(path)}: cannot read it as {'Parquet' if parquet else 'CSV'} ({e}). "
                         "Fix: check the file (unzip it if it came zipped), or name it .csv or .parquet.") from None
-    return drop_index_column(frame, path)
+    return drop_index_column(frame, path, keep=(id_name,))
 
 
 def require_columns(frame, columns, path, fix):

@@ -30,15 +30,33 @@ def check_header(path):
                         "Fix: rename or remove the repeated columns in this file.")
 
 
-def drop_index_column(frame, path):
-    """Give `frame` without a leading 'Unnamed: 0' column: an index pandas' to_csv wrote, not data (warned once)."""
+# What pandas names a written-out index: to_csv's default ('Unnamed: 0'), reset_index's ('index', 'level_0').
+INDEX_NAMES = ("Unnamed: 0", "index", "level_0")
+
+
+def drop_index_column(frame, path, keep=()):
+    """Give `frame` without a leading index column pandas wrote ('Unnamed: 0', 'index', 'level_0'), not data (warned
+    once). Columns named in `keep` (the id) stay whatever their name."""
     first = frame.columns[0] if len(frame.columns) else None
-    if not (isinstance(first, str) and first.startswith("Unnamed: 0")):
+    if not (isinstance(first, str) and first.startswith(INDEX_NAMES) and first not in keep):
         return frame
-    notice(f"{rel(path)}: its first column has no name ({first!r}), like the row index pandas' to_csv writes; "
-           "it is left out. Fix: save the file with to_csv(..., index=False), or give the column a name.",
+    notice(f"{rel(path)}: its first column ({first!r}) is a row index pandas wrote (to_csv, reset_index), not data; "
+           "it is left out. Fix: save the file with to_csv(..., index=False), or give the column another name.",
            logging.WARNING)
     return frame.drop(columns=[first])
+
+
+def warn_row_number(frame, path, not_features):
+    """Warn when the first column, a feature, holds the row number (0, 1, 2, ... or 1, 2, 3, ...): an index written
+    under a name, which as a feature learns only the file's order. Warned, not dropped: a time step can look alike."""
+    first = frame.columns[0] if len(frame.columns) else None
+    if first is None or first in not_features or len(frame) < 3 or not pd.api.types.is_integer_dtype(frame[first]):
+        return
+    values = frame[first].to_numpy()
+    if (values == np.arange(values[0], values[0] + len(values))).all() and values[0] in (0, 1):
+        notice(f"{rel(path)}: its first column {first!r} is the row number ({values[0]}, {values[0] + 1}, "
+               f"{values[0] + 2}, ...), so as a feature it learns only the order of the file. Fix: add it to "
+               "data.drop in config.yml, unless it is a real time step.", logging.WARNING)
 
 
 def check_rows(frame, id_name, path, unique_ids=True):

@@ -36,7 +36,7 @@ def read_csv(path, id_name):
         raise DataError(f"{rel(path)}: file not found. "
                         "Fix: put the competition's files there, or set data.dir in config.yml.")
     check_header(path)
-    return drop_index_column(pd.read_csv(path, dtype={id_name: str}), path)
+    return drop_index_column(pd.read_csv(path, dtype={id_name: str}), path, keep=(id_name,))
 
 
 def load_table(cfg, n_rows=None):
