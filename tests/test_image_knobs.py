@@ -137,6 +137,11 @@ found["balanced_is_repeatable"] = bool(torch.equal(drawn, again)) and len(drawn)
 conv = torch.nn.Conv2d(3, 4, 3)
 prepared = model_io.prepare_model(config(channels_last=True), conv, cpu)
 found["channels_last"] = prepared.weight.is_contiguous(memory_format=torch.channels_last)
+step = model_io.compiled(config(compile=True), model_io.prepare_model(config(compile=True), conv, cpu))
+kept = model_io.prepare_model(config(compile=True), conv, cpu)  # what checkpoints and predictions use
+found["compile"] = [type(step).__name__, getattr(step, "_orig_mod", None) is conv,  # compiled lazily: not run here
+                    list(kept.state_dict()) == list(conv.state_dict()),
+                    model_io.compiled(config(compile=False), conv) is conv]
 print(json.dumps(found))
 '''
 
@@ -186,6 +191,11 @@ def test_precision_falls_back_to_fp32_where_it_cannot_run(found):
     assert found["precision_on_t4"] == ["(torch.float16, True)", "(torch.float16, True)", "(None, False)"]
     assert log.count("train.precision fp16: not available on cpu, so fp32") == 1  # said once, not per fold
     assert found["channels_last"]
+
+
+def test_compile_wraps_only_the_training_steps_so_checkpoints_load_into_a_plain_model(found):
+    found, _ = found
+    assert found["compile"] == ["OptimizedModule", True, True, True]
 
 
 def test_resize_modes_keep_or_fill_the_shape_as_named(found):

@@ -239,10 +239,17 @@ def tell_once(message):
 
 
 def prepare_model(cfg, net, device):
-    """Give the model on `device`, channels_last (train.channels_last) and compiled (train.compile) when asked."""
+    """Give the model on `device`, channels_last (train.channels_last) when asked."""
     net = net.to(device)
     if cfg["train"]["channels_last"]:
         net = net.to(memory_format=torch.channels_last)  # faster convolutions on recent GPUs with AMP
-    if cfg["train"]["compile"]:
-        net = torch.compile(net)  # minutes of compiling, then faster epochs: for long runs
     return net
+
+
+def compiled(cfg, net):
+    """Give what the training steps call: `net` compiled by torch.compile when train.compile is on, else `net`.
+
+    Only the steps go through it: checkpoints, EMA and predictions keep the plain module, whose weights it shares,
+    so a saved state_dict loads into a model built without compiling (no '_orig_mod.' in its names).
+    """
+    return torch.compile(net) if cfg["train"]["compile"] else net  # minutes of compiling, faster epochs
