@@ -29,10 +29,10 @@ needs_hosts = pytest.mark.skipif(not can_rename_host(),
                                  reason="unshare -u (a host name of its own) is not allowed here")
 
 
-def start_on_host(project, host, timeout, sleep):
+def start_on_host(project, host, timeout, sleep, **env):
     """Start `exp.py --run 1` as if on machine `host`, with its own claim timeout; give the Popen."""
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1",
-               KAGGLE_EXP_CLAIM_TIMEOUT=str(timeout), TEST_SLEEP=str(sleep))
+               KAGGLE_EXP_CLAIM_TIMEOUT=str(timeout), TEST_SLEEP=str(sleep), **env)
     script = f'hostname {host} && exec "$0" exp/exp001/exp.py --run 1'
     return subprocess.Popen(["unshare", "-u", "sh", "-c", script, sys.executable], cwd=project, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -48,7 +48,7 @@ def assert_one_process_record(project, trained_project, loser_output):
     assert "run001: taken over by another process while this one trained it" in loser_output
     assert "this process's work on it is discarded" in loser_output
     assert not list((project / EXP).glob(".run001.partial*")), "the loser's partial folder is gone"
-    assert sorted(p.name for p in (project / EXP).iterdir() if not p.name.startswith(".")) == ["run001"]
+    assert sorted(p.name for p in (project / EXP).iterdir()) == ["run001"], "no claim, saved state or record aside"
 
 
 @needs_hosts
@@ -84,6 +84,51 @@ def test_hosts_with_different_claim_timeouts_still_leave_one_process_s_record(pr
     assert_one_process_record(project, trained_project, out1)
 
 
+@needs_hosts
+def test_an_owner_paused_between_its_ownership_check_and_its_publish_cannot_publish_over_the_new_owner(
+        project, trained_project):
+    slow_training(project)
+    one_run = project / "exp/exp001/runner/one_run.py"  # a pause planted right after the last ownership check
+    anchor = "    log.info(f\"{run.name} {status['status']} in {status['seconds']:.1f}s\")\n"
+    pause = "    if os.environ.get('TEST_PAUSE'): os.kill(os.getpid(), signal.SIGSTOP)\n"
+    assert anchor in one_run.read_text()
+    one_run.write_text(one_run.read_text().replace(anchor, pause + anchor))
+    first = start_on_host(project, "host-a", timeout=2, sleep=0, TEST_PAUSE="1")
+    deadline = time.monotonic() + 120
+    while state(first.pid) != "T":  # trained, checked that it owns the run, and frozen before publishing
+        assert first.poll() is None and time.monotonic() < deadline, "the first process never reached the pause"
+        time.sleep(0.1)
+    try:
+        time.sleep(3)  # past the 2 s timeout
+        second = start_on_host(project, "host-b", timeout=2, sleep=0)
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 0 and "taking over the claim" in out, out + err
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    out1, err1 = first.communicate(timeout=120)
+    assert first.returncode == 0, out1 + err1
+    assert_one_process_record(project, trained_project, out1)  # no run001.replaced-*: the new owner's stays
+
+
+@needs_hosts
+def test_the_partial_folder_of_a_process_killed_on_another_host_goes_when_the_next_one_claims_the_run(project):
+    slow_training(project)
+    first = start_on_host(project, "host-a", timeout=2, sleep=60)
+    wait_for(project / EXP / ".run001.partial.host-a.*/log.txt")
+    first.kill()  # kill -9 on host-a: nothing of it can clean up, and host-b cannot see its pid
+    first.wait()
+    time.sleep(3)  # past the 2 s timeout
+    second = start_on_host(project, "host-b", timeout=2, sleep=0)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0 and "taking over the claim" in out, out + err
+    assert sorted(p.name for p in (project / EXP).iterdir()) == ["run001"], "the dead host's partial folder is gone"
+
+
+def state(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
 def test_jobs_workers_stop_when_their_parent_is_killed(project):
     slow_training(project)
     parent = subprocess.Popen([sys.executable, "exp/exp001/exp.py", "--jobs", "2"], cwd=project,
@@ -110,8 +155,7 @@ def alive(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended; it only waits to be reaped
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    return state(pid) != "Z"  # a zombie has ended; it only waits to be reaped
 
 
 def test_a_claim_left_without_its_owner_file_blocks_its_run_for_seconds_only(project):

@@ -1,6 +1,6 @@
 """Rules of the run machinery that a one-line slip would break silently, checked in seconds, in the quick subset.
 
-A claim taken over by another process is that process's to remove; a --tune trial that died is retried once,
+A claim taken over by another process is that process's to remove, and so is the record it publishes; a --tune trial that died is retried once,
 and a retry that died too is not retried again; a run stopped by Ctrl-C resumes at its fold to the record of an
 uninterrupted run; --jobs 2 trains each run once. (The slow files test each of these at length.)
 """
@@ -27,6 +27,31 @@ RELEASE_AFTER_TAKEOVER = """
 
 def test_releasing_a_claim_leaves_it_to_the_process_that_took_it_over(project):
     assert in_exp(project, RELEASE_AFTER_TAKEOVER) == {"kept": True, "released_own": True}
+
+
+PUBLISH_OVER_A_NEWER_RECORD = """
+    import json, tempfile
+    from pathlib import Path
+    from runner import record, util
+    out = Path(tempfile.mkdtemp())
+    def folder(name, claim):
+        path = out / name
+        path.mkdir()
+        util.write_json(path / "status.json", {"status": "done", "claim": claim})
+        return path
+    folder("run001", "new-owner")  # published by the process that took run001 over while this one was paused
+    stale = record.publish(folder(".run001.partial.a", "old-owner"), out, "run001", "done", True, replaces=None)
+    folder("run002", "first")  # a --force rerun replaces the record it found when it started, kept aside
+    forced = record.publish(folder(".run002.partial.a", "second"), out, "run002", "done", True, replaces="first")
+    print(json.dumps({"stale": stale, "forced": forced, "left": sorted(p.name[:15] for p in out.iterdir()),
+                      "run001": record.claim_of(out / "run001"), "run002": record.claim_of(out / "run002")}))
+"""
+
+
+def test_a_stale_owner_cannot_publish_over_a_record_made_after_it_started(project):
+    assert in_exp(project, PUBLISH_OVER_A_NEWER_RECORD) == {
+        "stale": False, "forced": True, "left": ["run001", "run002", "run002.replaced"],
+        "run001": "new-owner", "run002": "second"}
 
 
 RETRY_OF_A_RETRY = """
@@ -77,6 +102,51 @@ STOP_INSIDE_A_FINALIZER = """
 def test_a_stop_raised_inside_a_finalizer_still_stops_the_run(project):
     found = in_exp(project, STOP_INSIDE_A_FINALIZER)
     assert found["stopped"] and found["signal"] == 2 and found["trained_on"] < 100, found
+
+
+STOP_SWALLOWED_BY_A_LIBRARY = """
+    import json, os, signal, time
+    from runner.interrupts import Stop, catch_signals, stop_if_signalled
+    catch_signals()
+    seen = {}
+    try:  # a library callback that catches everything, and carries on
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    except BaseException:
+        pass
+    try:
+        stop_if_signalled()  # the next fold or epoch
+    except Stop as stop:
+        seen["next_fold"] = stop.signum
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again
+        time.sleep(1)
+        seen["second"] = "ignored"
+    except Stop:
+        seen["second"] = "stopped at once"
+    print(json.dumps(seen))
+"""
+
+
+def test_a_stop_a_library_swallowed_stops_the_next_fold_and_a_second_ctrl_c_stops_at_once(project):
+    assert in_exp(project, STOP_SWALLOWED_BY_A_LIBRARY) == {"next_fold": 2, "second": "stopped at once"}
+
+
+def test_a_run_whose_ctrl_c_a_library_swallowed_stops_at_its_next_fold(project):
+    path = project / "exp/exp001/train.py"
+    anchor = "        train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)\n"
+    swallow = ("        if k == 1:  # a library that catches every exception, Ctrl-C too, and carries on\n"
+               "            try:\n"
+               "                import os, signal; os.kill(os.getpid(), signal.SIGINT); time.sleep(1)\n"
+               "            except BaseException:\n"
+               "                pass\n")
+    assert path.read_text().count(anchor) == 1
+    path.write_text(path.read_text().replace(anchor, anchor + swallow))
+    result = run_exp(project, "--run", "1")
+    assert result.returncode == 130, result.stdout + result.stderr
+    status = json.loads((project / "data/output/exp/exp001/run001.failed/status.json").read_text())
+    progress = json.loads((project / "data/output/exp/exp001/.run001.resume/progress.json").read_text())
+    assert status["status"] == "interrupted" and progress["done"] == 2, (status, progress)  # folds 1-2, not 3-5
 
 
 # ---------------------------------------------------------------- a stop and a resume, and two workers: one quick case

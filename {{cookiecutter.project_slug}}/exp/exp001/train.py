@@ -15,6 +15,7 @@ import data as data_io
 import features
 import model
 from metrics import METRICS, score
+from runner.interrupts import stop_if_signalled
 from runner.util import DataError, log, write_json
 from tabular import advice, checkpoints
 from tabular.checks import check_config  # noqa: F401  (the runner's contract: train.check_config)
@@ -91,6 +92,7 @@ def cross_validate(cfg, data, folds, run_dir, resume=None, report=None):
     scores, iterations, seconds, importances = [], [], [], []
     started = time.perf_counter()
     for k in range(n_splits):
+        stop_if_signalled()  # a Ctrl-C that a library swallowed still stops the run here
         train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         fold = checkpoints.load_fold(resume, k, models_dir)  # finished by an earlier process of this run
         saved = fold is not None

@@ -25,6 +25,7 @@ from image.folds import make_folds
 from image.model_checks import check_model_settings
 from image.outputs import check_layout, save_outputs
 from metrics import METRICS, score
+from runner.interrupts import stop_if_signalled
 from runner.util import log, write_json
 from util import seed_everything
 
@@ -162,7 +163,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     spec, metric = cfg["train"], cfg["metric"]
     torch.manual_seed(cfg["seed"] + k)
     net, n_out = model_io.prepare_model(cfg, net, device), model_io.n_outputs(cfg["task"], table.classes)
-    forward = torch.compile(net) if spec["compile"] else net  # train.compile: minutes of compiling, faster epochs
+    forward = model_io.compiled(cfg, net)  # train.compile; net itself stays the plain module checkpoints save
     loader = data_io.make_loader(cfg, train_set, shuffle=True, seed=cfg["seed"] + k)
     optimizer = model_io.make_optimizer(cfg, net)
     scheduler = model_io.make_scheduler(cfg, optimizer, math.ceil(len(loader) / spec["accumulate"]), epochs)
@@ -179,6 +180,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     state.load(loader)
     eta.skip(state.epoch)
     for epoch in state.epochs_to_train(epochs, spec["patience"]):
+        stop_if_signalled()  # a Ctrl-C that a library swallowed still stops the run here
         started = time.perf_counter()
         batches = state.batches(loader)
         train_one_epoch(cfg, net, forward, batches, len(loader), optimizer, scheduler, scaler, loss_fn, ema, device,

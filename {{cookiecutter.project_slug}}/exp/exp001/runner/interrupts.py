@@ -33,11 +33,15 @@ class Signals:
 
 
 def on_signal(signum, frame):
-    first = Signals.received is None
-    if first:
-        Signals.received = signum
-    if first and not Signals.shielded:  # a second Ctrl-C never breaks the cleanup the first one started
-        raise Stop(signum)
+    """Raise Stop, unless a record or claim is being written: then it is raised once that is done.
+
+    The first signal stays in Signals.received, which the fold and epoch loops check (stop_if_signalled): a Stop
+    that a library swallowed (a callback's `except BaseException`) still stops the run at its next fold or epoch,
+    and a second Ctrl-C stops it at once.
+    """
+    Signals.received = Signals.received or signum
+    if not Signals.shielded:
+        raise Stop(Signals.received)
 
 
 def catch_signals():
@@ -58,7 +62,6 @@ def redeliver_stop(unraisable):
     if not isinstance(unraisable.exc_value, Stop):
         return redeliver_stop.previous(unraisable)
     signum = unraisable.exc_value.signum
-    Signals.received = None  # no Stop reached the run: the signal sent again is its first
     threading.Timer(0.01, os.kill, (os.getpid(), signum)).start()
 
 
@@ -91,5 +94,6 @@ def shielded():
 
 
 def stop_if_signalled():
+    """Raise Stop when a stop signal came and nothing stopped on it: the labs call it at each fold and epoch."""
     if Signals.received is not None:
         raise Stop(Signals.received)

@@ -9,7 +9,7 @@ import traceback
 
 from . import plan, staleness, util
 from .interrupts import Signals, shielded
-from .util import ConfigError, DataError, Pruned, log
+from .util import ConfigError, DataError, Pruned, TakenOver, log
 
 # What a record's status.json says until the run ends and writes how it ended.
 STOPPED_UNRECORDED = "the run stopped before it could record how it ended (see log.txt)"
@@ -35,6 +35,9 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
     started, clock = util.now(), time.perf_counter()
     status = {"exp": util.EXP_NAME, "run": run.name, "metric": run.config.get("metric"), "started": started,
               "code": staleness.code_digest(), **(extra or {})}  # the code it ran: plan.other_code compares it
+    if claim is not None:  # which process made the record: publishing never replaces a record made after this start
+        status["claim"] = claim.token
+    replaces = record.claim_of(out_root / run.name) if claim is not None else None
     partial = handler = tracker = metrics = None
     try:
         partial = record.start(out_root, run.name, claim.token if claim else None)
@@ -44,7 +47,7 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
         record.snapshot_sources(partial / "src")
         handler = util.add_log_file(partial / "log.txt")
         log.info(f"{util.EXP_NAME}/{run.name} ({position}): {plan.describe_update(run)}")
-        resume_dir = resume.prepare(out_root, run, fresh)
+        resume_dir = resume.prepare(out_root, run, fresh, claim)
         resumed = resume.progress(resume_dir)
         if resumed:  # the record says it was made by more than one process
             status["resumed"] = resume.describe(resumed)
@@ -53,6 +56,9 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
         metrics = train_lab(train, run, partial, resume_dir, report)
         status.update(status="done", cv=metrics["cv"],
                       **({"warnings": metrics["warnings"]} if metrics.get("warnings") else {}))
+    except TakenOver as e:
+        log.error(f"{run.name}: {e}")
+        status.update(status="failed", error=str(e))
     except Pruned as e:
         log.info(f"{run.name} pruned: {e}")
         status.update(status="pruned", folds=e.folds, note=str(e))
@@ -64,7 +70,10 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
         log.error(f"{run.name} interrupted")
         status.update(status="interrupted", error=signal.Signals(Signals.received).name)
     except Exception as e:
-        if write_error(e):
+        if claim is not None and not claim.is_ours():  # its folder went with the claim: the error is only that
+            log.error(f"{run.name}: taken over by another process while this one trained it ({type(e).__name__})")
+            status.update(status="failed", error=f"taken over: {type(e).__name__}: {e}")
+        elif write_error(e):
             log.error(f"{run.name} failed: {write_error(e, partial or out_root)}")
             status.update(status="failed", error=write_error(e, partial or out_root))
         else:  # the user's training code: keep the whole traceback
@@ -72,7 +81,7 @@ def run_one(run, position, out_root, argv, fresh=None, report=None, extra=None, 
             status.update(status="failed", error=f"{type(e).__name__}: {e}")
     finally:
         with shielded():
-            finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock, claim)
+            finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock, claim, replaces)
     return status
 
 
@@ -84,7 +93,8 @@ def train_lab(train, run, partial, resume_dir, report=None):
     return train.run(run.config, partial, run.n_rows, **options)  # a lab that cannot resume starts each run anew
 
 
-def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock, claim=None):
+def finish_record(run, status, partial, out_root, tracker, metrics, handler, argv, clock, claim=None,
+                  replaces=None):
     """Close tracking, write provenance and status.json (last: it marks the record whole), and publish it."""
     from . import record
     from . import resume
@@ -104,8 +114,8 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         attempt(tracking.finish_tracking, tracker, metrics, partial)
         attempt(record.write_provenance, partial, run.config, status["started"], argv)
     status.update(finished=util.now(), seconds=round(time.perf_counter() - clock, 3))
-    if claim is not None and not claim.is_ours():
-        return discard_taken_over(run, status, partial, handler, claim)
+    if claim is not None and not (claim.is_ours() and (partial is None or partial.is_dir())):
+        return discard_taken_over(run, status, partial, handler, claim)  # the new owner removed its folder
     log.info(f"{run.name} {status['status']} in {status['seconds']:.1f}s")
     if partial is not None and status["status"] == "interrupted":
         attempt(resume.keep, out_root, run.name)
@@ -115,8 +125,13 @@ def finish_record(run, status, partial, out_root, tracker, metrics, handler, arg
         return
     # Whole or not at all: when it cannot be written (a full disk), the placeholder written at the start
     # stays, and says the run failed, so a .failed/ record always has its status.json.
-    attempt(lambda: util.write_atomic(partial / "status.json", json.dumps(status, indent=2, default=str) + "\n"))
-    attempt(record.publish, partial, out_root, run.name, status["status"], not run.debug)
+    if partial.is_dir():  # else removed since by a process that took the run over: publish says so below
+        attempt(lambda: util.write_atomic(partial / "status.json", json.dumps(status, indent=2, default=str) + "\n"))
+    published = []
+    attempt(lambda: published.append(record.publish(partial, out_root, run.name, status["status"], not run.debug,
+                                                    replaces)))
+    if published == [False]:  # another process published the run first: this one was taken over meanwhile
+        return discard_taken_over(run, status, None, None, claim)
     if status["status"] != "interrupted":
         attempt(resume.remove, out_root, run.name)
 
@@ -127,7 +142,7 @@ def discard_taken_over(run, status, partial, handler, claim):
 
     from . import claims
 
-    taker = claims.describe_owner(claims.read_owner(claim.folder))
+    taker = claims.describe_owner(claims.read_owner(claim.folder)) if claim is not None else "another process"
     log.error(f"{run.name}: taken over by another process while this one trained it ({taker}): "
               "its record will be that process's, and this process's work on it is discarded")
     if handler is not None:

@@ -9,6 +9,7 @@ never train the same run at once; W&B tracking is in tracking.py.
 Provenance answers "which code made this result?" months later: the git commit (and the
 uncommitted diff), the experiment's sources as they were, versions, command line and seed.
 """
+import errno
 import functools
 import os
 import platform
@@ -21,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import claims
-from .util import EXP_DIR, EXP_NAME, ROOT, ConfigError, log, now, write_json
+from .util import EXP_DIR, EXP_NAME, ROOT, ConfigError, log, now, read_json, write_json
 
 
 def start(out_root, name, token=None):
@@ -29,61 +30,91 @@ def start(out_root, name, token=None):
 
     Two processes may both believe they hold a run (one paused past the claim timeout, or hosts with
     different timeouts): each writes only into its own folder, so a record is never a mix of two.
-    Another process's folder is removed only when that process is dead on this host.
     """
-    remove_dead_partials(out_root, name)
+    remove_dead_partials(out_root, name, token)
     partial = out_root / f".{name}.partial.{claims.HOST}.{os.getpid()}.{(token or 'unclaimed')[:8]}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     return partial
 
 
-# What processes leave beside the records while they work, never state a later session needs: a run's claim and
-# each process's partial folder (.run002.claim/, .run002.partial.<host>.<pid>.<token>/). The one definition, for
-# every place that tells them from records and resume state (the README's Kaggle state filter reads it here).
-TRANSIENT = re.compile(r"\.[^.]+\.(claim|partial)(\..+)?")
-
-
-def is_transient(folder_name):
-    """True for the name of a claim or a partial folder: work in progress, not a record nor resume state."""
-    return TRANSIENT.fullmatch(folder_name) is not None
-
-
 def partials(out_root, name):
-    """Give (folder, host, pid) for each partial folder of run `name`; host and pid are None when its name tells
-    neither."""
+    """Give (folder, host, pid, token) for each partial folder of run `name` (token: the first 8 characters of its
+    claim's); host, pid and token are None when its name tells none."""
     found = []
     for folder in out_root.glob(f".{name}.partial*"):
         parts = folder.name[len(f".{name}.partial."):].rsplit(".", 2)  # host (may hold dots), pid, token
         known = folder.name != f".{name}.partial" and len(parts) == 3 and parts[1].isdigit()
-        found.append((folder, parts[0] if known else None, int(parts[1]) if known else None))
+        found.append((folder, *((parts[0], int(parts[1]), parts[2]) if known else (None, None, None))))
     return found
 
 
-def remove_dead_partials(out_root, name):
-    """Remove the partial folders of run `name` left by dead processes of this host (and the earlier layout's one)."""
-    for folder, host, pid in partials(out_root, name):
-        if host is None or (host == claims.HOST and pid != os.getpid() and not claims.pid_alive(pid, None)):
+def remove_dead_partials(out_root, name, token=None):
+    """Remove the partial folders of run `name` that no live holder of the run will finish.
+
+    Those of dead processes of this host go always. Once this process holds the run's claim (`token`), every
+    claimed partial of another process goes too, on any host: its process is dead, or paused and taken over, and
+    what it would still write there is discarded (it finds its folder gone, and its claim not its own).
+    """
+    for folder, host, pid, owner in partials(out_root, name):
+        lost = token is not None and owner not in (None, "unclaimed", token[:8])
+        if host is None or lost or (host == claims.HOST and pid != os.getpid() and not claims.pid_alive(pid, None)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def publish(partial, out_root, name, status, keep_old=True):
-    """Move a finished record into place (NAME/, NAME.failed/, or NAME.pruned/ for a --tune trial), keeping any record
-    it replaces unless keep_old is False (debug)."""
+def claim_of(folder):
+    """Give the claim token recorded in a record's status.json (which process made it), or None."""
+    try:
+        return read_json(folder / "status.json").get("claim")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def publish(partial, out_root, name, status, keep_old=True, replaces=None):
+    """Move a finished record into place (NAME/, NAME.failed/, or NAME.pruned/ for a --tune trial); give False, and
+    remove `partial`, when another process's record got there first.
+
+    A done record replaces an older one only with --force, which is kept (NAME.replaced-<date>-<time>/) unless
+    keep_old is False (debug). `replaces` is the claim of the record there when this run started: a record made
+    since is another owner's (this process was paused and taken over), so it stays and this one is dropped. Each
+    step is a rename onto a name that must not exist, so a stale owner cannot overwrite, whenever it wakes.
+    """
     final = out_root / (name if status == "done" else f"{name}.{'pruned' if status == 'pruned' else 'failed'}")
-    if status == "done" and final.exists() and keep_old:  # only with --force: keep the old result, never lose it
+    if not partial.is_dir():  # removed by a process that took the run over: the run is that one's
+        return False
+    if final.exists() and not (status == "done" and keep_old):  # a debug run's, or a failed attempt's
+        shutil.rmtree(final)
+    elif final.exists():  # only with --force: keep the old result, never lose it
         kept = out_root / f"{name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
         while kept.exists():
             kept = kept.with_name(kept.name + "x")
         final.rename(kept)
+        if claim_of(kept) != replaces:  # set aside a newer owner's record: put it back and step away
+            rename_if_free(kept, final)
+            shutil.rmtree(partial, ignore_errors=True)
+            return False
         log.info(f"previous {name} kept as {kept.name}")
-    elif final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
+    if not rename_if_free(partial, final):
+        shutil.rmtree(partial, ignore_errors=True)
+        return False
     if _LAST_SNAPSHOT.get("folder") == partial / "src":  # the next run links its sources from their new place
         _LAST_SNAPSHOT["folder"] = final / "src"
     if status == "done":
         shutil.rmtree(out_root / f"{name}.failed", ignore_errors=True)
+    return True
+
+
+def rename_if_free(source, target):
+    """Rename a folder onto a name nobody holds; give False when a folder is there already (never replaced)."""
+    try:
+        if target.exists():
+            return False
+        source.rename(target)  # onto an empty folder made meanwhile it succeeds; onto a record it fails
+    except OSError as e:
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            return False
+        raise
+    return True
 
 
 # Sections that do not change a run's result: editing them leaves finished runs valid.

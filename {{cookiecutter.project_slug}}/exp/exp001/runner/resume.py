@@ -14,7 +14,7 @@ import json
 import shutil
 import time
 
-from .util import log, read_json, rel, write_json
+from .util import TakenOver, log, read_json, rel, write_json
 
 
 def folder_of(out_root, name):
@@ -82,12 +82,14 @@ def read_fingerprint(folder):
         return None
 
 
-def prepare(out_root, run, fresh=None):
+def prepare(out_root, run, fresh=None, claim=None):
     """Give the folder the lab keeps this run's state in: an earlier process's state when still valid, else empty.
 
-    `fresh` names the option that asks for a clean start (--fresh, --force, --debug), or is None.
+    `fresh` names the option that asks for a clean start (--fresh, --force, --debug), or is None. `claim` is this
+    process's hold on the run: the lab calls still_ours(folder) before each write into the folder.
     """
     folder = folder_of(out_root, run.name)
+    _CLAIMS[folder] = claim
     wanted = fingerprint(run)
     if folder.is_dir():
         state = progress(folder)
@@ -108,6 +110,23 @@ def prepare(out_root, run, fresh=None):
     folder.mkdir(parents=True)
     write_json(folder / "resume.json", wanted)
     return folder
+
+
+# The claim each resume folder is written under, in this process (a run at a time, or a trial of --tune).
+_CLAIMS = {}
+
+
+def still_ours(folder):
+    """Raise TakenOver when another process has taken the run over: the saved state is that process's from then on.
+
+    The labs call it before every write into the resume folder (a fold, an epoch). The folder is made only here,
+    under the claim, and the labs never make it again: a taken-over process finds it gone once the run is
+    published, and writes nothing beside the records.
+    """
+    claim = _CLAIMS.get(folder)
+    if claim is not None and not claim.is_ours():
+        raise TakenOver(f"taken over by another process while this one trained it: its saved state in {rel(folder)}/ "
+                        "is the other process's, so this process stops writing it")
 
 
 def done_text(state):

@@ -225,7 +225,7 @@ def mark_failed(study, trial, root, who):
 
     name = trial_name(trial.number)
     why = f"its process died while it trained ({who})"
-    dead = [folder for folder, _, _ in record.partials(root, name)]
+    dead = [folder for folder, *_ in record.partials(root, name)]
     partial = max(dead, key=lambda folder: folder.stat().st_mtime, default=None)
     if partial is not None:  # the folds it saved stay readable, as a failed record
         util.write_json(partial / "status.json", {"exp": util.EXP_NAME, "run": name, "status": "failed", "error": why,

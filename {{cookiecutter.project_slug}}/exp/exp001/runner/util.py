@@ -33,6 +33,11 @@ class DataError(Exception):
     """A missing file or column in the input data: shown as a message, not a traceback."""
 
 
+class TakenOver(Exception):
+    """Raised when another process has taken this process's run over (it was paused past its claim): what this
+    process would write for the run from then on is the other's to write."""
+
+
 class Pruned(Exception):
     """Raised by --tune's report(fold, score) to stop a trial whose folds so far are hopeless; `folds` holds their
     scores."""

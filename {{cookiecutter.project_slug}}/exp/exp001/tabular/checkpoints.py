@@ -17,6 +17,7 @@ import shutil
 import numpy as np
 import pandas as pd
 
+from runner.resume import still_ours
 from runner.util import log, temporary_name, write_atomic, write_json
 
 
@@ -59,9 +60,11 @@ def save_fold(resume, k, fold, files, n_splits, rows):
         return
     # A name of this process's own: a process that lost the run to another (paused past its claim) may
     # still be saving the same fold, and neither may remove or half-fill the other's.
+    still_ours(resume)  # never made again here: a process taken over finds it gone and writes nothing
     folder = resume / f"fold{k}"
     tmp = temporary_name(folder)
-    (tmp / "models").mkdir(parents=True)
+    tmp.mkdir()
+    (tmp / "models").mkdir()
     for path in files:
         link_or_copy(path, tmp / "models" / path.name)
     np.save(tmp / "oof.npy", fold["oof"], allow_pickle=False)

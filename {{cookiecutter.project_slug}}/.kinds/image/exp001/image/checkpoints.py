@@ -24,6 +24,7 @@ import shutil
 import numpy as np
 import torch
 
+from runner.resume import still_ours
 from runner.util import log, temporary_name, write_atomic, write_json
 
 
@@ -69,6 +70,7 @@ def save_fold(resume, k, fold, checkpoint, n_splits):
     """Save finished fold k (predictions, score, history, best checkpoint) whole; count it in progress.json."""
     if resume is None:
         return
+    still_ours(resume)  # a process taken over by another writes nothing more here
     folder = resume / f"fold{k}"
     tmp = temporary_name(folder)  # this process's own name: a second process of the same run cannot half-fill it
     tmp.mkdir()
@@ -149,6 +151,7 @@ def save_state(resume, k, parts, loop, checkpoint, n_splits):
     """
     if resume is None:
         return
+    still_ours(resume)
     best = resume / f"best.{k}.{loop['best_epoch']}.pt" if loop["best_epoch"] else None
     if best is not None and not best.exists():
         tmp = temporary_name(best)
