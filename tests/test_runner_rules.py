@@ -1,8 +1,9 @@
 """Rules of the run machinery that a one-line slip would break silently, checked in seconds, in the quick subset.
 
-A claim taken over by another process is that process's to remove, and so is the record it publishes; a --tune trial that died is retried once,
-and a retry that died too is not retried again; a run stopped by Ctrl-C resumes at its fold to the record of an
-uninterrupted run; --jobs 2 trains each run once. (The slow files test each of these at length.)
+A claim taken over by another process is that process's to remove, and so is the record it publishes; a --tune
+trial that died is retried once, and a retry that died too is not retried again; a Ctrl-C a library swallowed
+still stops the run; a run stopped by Ctrl-C resumes at its fold to the record of an uninterrupted run; --jobs 2
+trains each run once. (The slow files test each of these at length.)
 """
 import json
 
