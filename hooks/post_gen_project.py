@@ -37,8 +37,10 @@ PROJECT = Path.cwd()  # cookiecutter runs this hook inside the new project
 CRUFT_SCRATCH_RENDER = (UNDER_CRUFT and PROJECT.parent.name.startswith("tmp")
                         and PROJECT.parent.parent == Path(tempfile.gettempdir()).resolve())
 FOLDERS = ["data/input", "data/output", "exp", "scripts"]
-# The template holds one runner/ and the tabular lab in exp/exp001; other kinds wait in .kinds/<kind>/.
+# The template holds one runner/ and the tabular lab in exp/exp001; other kinds wait in .kinds/<kind>/. The
+# deep-learning kinds share one lab, .kinds/deep/ (train.py, model.py, deep/), and add their inputs to it.
 KINDS = PROJECT / ".kinds"
+DEEP_KINDS = ("image",)
 # What every kind's exp001 shares, written once in the template: one run machinery, one metric table, one util.py.
 SHARED_LAB = ("runner", "diagnostics.py", "inputs.py", "metrics.py", "util.py")
 EXAMPLE = {"tabular": "iris example", "image": "digits image example"}[KIND]
@@ -64,7 +66,8 @@ def lay_out_kind():
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         for name in ("train.csv", "test.csv", "sample_submission.csv"):
             (data / name).unlink()
-        for source, target in ((KINDS / KIND / "exp001", exp), (KINDS / KIND / "input", data)):
+        shared = [(KINDS / "deep" / "exp001", exp)] if KIND in DEEP_KINDS else []
+        for source, target in (*shared, (KINDS / KIND / "exp001", exp), (KINDS / KIND / "input", data)):
             for entry in source.iterdir():
                 shutil.move(str(entry), str(target / entry.name))
     shutil.rmtree(KINDS, ignore_errors=True)

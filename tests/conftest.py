@@ -91,7 +91,7 @@ def run_python(project, script, *args, cwd=None, env=None, timeout=300):
     """
     full_env = dict(os.environ, **SCRIPT_ENV, **(env or {}))
     if os.environ.get("KAGGLE_EXP_TESTS_FRESH_PYTHON") != "1":
-        kind = "image" if (project / "exp/exp001/image").is_dir() else "tabular"
+        kind = "image" if (project / "exp/exp001/deep").is_dir() else "tabular"
         if kind not in _zygotes:
             _zygotes[kind] = Zygote(dict(_SESSION_ENV, **SCRIPT_ENV), IMAGE_PRELOAD if kind == "image" else PRELOAD)
         forked = _zygotes[kind].run([str(project / script), *args], cwd or project, full_env, timeout)

@@ -58,8 +58,9 @@ def one_run(project, snippet):
 def test_the_image_experiment_holds_the_design_card_files_beside_the_same_runner_metrics_and_util(image_baked,
                                                                                                    baked_project):
     entries = sorted(p.name for p in (image_baked / EXP).iterdir())
-    assert entries == sorted(DESIGN_CARD | {"augment.py", "data.py", "diagnostics.py", "inputs.py", "metrics.py",
-                                            "predict.py", "runner", "image"}), entries
+    assert entries == sorted(DESIGN_CARD | {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py",
+                                            "metrics.py",
+                                            "predict.py", "runner", "deep"}), entries
     shared = sorted(p.relative_to(image_baked / EXP) for p in (image_baked / EXP / "runner").rglob("*.py"))
     assert shared == sorted(p.relative_to(baked_project / EXP) for p in (baked_project / EXP / "runner").rglob("*.py"))
     for name in [*shared, "diagnostics.py", "inputs.py", "metrics.py", "util.py"]:  # written once, for every kind
@@ -87,7 +88,7 @@ def test_each_image_run_writes_its_record_with_a_checked_submission(image_traine
     sample = pd.read_csv(project / "data/input/sample_submission.csv", dtype={"id": str})
     for run, size in (("run001", 16), ("run002", 24)):
         for name in ("metrics.json", "oof.csv", "test_pred.csv", "submission.csv", "history.csv", "curves.png",
-                     "labels.json", "log.txt", "status.json", "config.yml", "src/train.py", "src/image/outputs.py",
+                     "labels.json", "log.txt", "status.json", "config.yml", "src/train.py", "src/deep/outputs.py",
                      "models/fold0.pt", "models/fold2.pt"):
             assert (out / run / name).is_file(), f"{run}/{name} missing"
         metrics = json.loads((out / run / "metrics.json").read_text())
@@ -318,7 +319,7 @@ def test_a_typo_in_an_image_run_is_reported_before_training(image_baked, tmp_pat
 
 
 def test_null_num_workers_decodes_in_the_main_process_on_the_cpu_and_in_workers_beside_a_gpu(image_baked):
-    probe = ("import sys, torch; sys.path.insert(0, '.'); import data\n"
+    probe = ("import sys, torch; sys.path.insert(0, '.'); from deep import loader as data\n"
              "cfg = {'dataset': {'num_workers': None}}\n"
              "on_cpu = data.worker_count(cfg)\n"
              "torch.cuda.is_available = lambda: True\n"

@@ -1,6 +1,6 @@
 """The image lab is as strict with its inputs as the tabular lab: each bad input is one message before any training.
 
-The table checks are the same code in both kinds (inputs.py); the model checks (image/model_checks.py) build the
+The table checks are the same code in both kinds (inputs.py); the model checks (deep/model_checks.py) build the
 model once on the CPU and try a weights file or the hub before the first fold. Nothing trains: every case stops
 where exp.py reads the data, and no run folder is left.
 """

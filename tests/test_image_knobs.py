@@ -25,6 +25,8 @@ import yaml
 sys.path.insert(0, str(Path(sys.argv[1]) / "exp/exp001"))
 import augment
 import data as data_io
+from deep.loader import make_loader
+from deep.mixing import mix_batch
 import model as model_io
 import train
 from runner.util import setup_logging
@@ -65,17 +67,17 @@ y = torch.arange(8) % 4
 state = torch.get_rng_state()
 cfg = config()
 cfg["augment"].update(mixup=0.0, cutmix=0.0)
-same_x, same_y = augment.mix_batch(cfg, x, y, 4)
+same_x, same_y = mix_batch(cfg, x, y, 4)
 found["off_changes_nothing"] = bool(torch.equal(same_x, x) and torch.equal(same_y, y)
                                     and torch.equal(state, torch.get_rng_state()))
 cfg["augment"].update(mixup=0.4, mix_prob=1.0)
-mixed_x, mixed_y = augment.mix_batch(cfg, x, y, 4)
+mixed_x, mixed_y = mix_batch(cfg, x, y, 4)
 found["mixup_changes_the_batch"] = not torch.equal(mixed_x, x)
 found["mixup_targets_sum_to_one"] = bool(torch.allclose(mixed_y.sum(1), torch.ones(8)))
 cfg["augment"].update(mixup=0.0, cutmix=1.0)
 ones = torch.zeros(8, 3, 6, 6)
 ones[0] = 1  # only image 0 is ones: the share of it left after cutmix is counted in pixels
-cut_x, cut_y = augment.mix_batch(cfg, ones, torch.arange(8), 8)
+cut_x, cut_y = mix_batch(cfg, ones, torch.arange(8), 8)
 found["cutmix_target_is_the_kept_share"] = abs(float(cut_y[0, 0]) - float(cut_x[0].mean()))
 
 net = torch.nn.Linear(4, 1)
@@ -129,8 +131,8 @@ targets = [0] * 180 + [1] * 20  # one image in ten of class 1
 cfg = config()
 cfg["dataset"].update(sampler="balanced", batch_size=50, num_workers=0)
 dataset = data_io.ImageDataset([None] * 200, (4, 4), [__import__("numpy").zeros((4, 4, 3), "uint8")] * 200, targets)
-drawn = torch.cat([y for _, y in data_io.make_loader(cfg, dataset, shuffle=True, seed=3)])
-again = torch.cat([y for _, y in data_io.make_loader(cfg, dataset, shuffle=True, seed=3)])
+drawn = torch.cat([y for _, y in make_loader(cfg, dataset, shuffle=True, seed=3)])
+again = torch.cat([y for _, y in make_loader(cfg, dataset, shuffle=True, seed=3)])
 found["balanced_share_of_class_1"] = float(drawn.float().mean())
 found["balanced_is_repeatable"] = bool(torch.equal(drawn, again)) and len(drawn) == 200
 

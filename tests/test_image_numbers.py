@@ -23,8 +23,9 @@ import yaml
 
 project, run_dir, resume, overrides, stop = sys.argv[1:]
 sys.path.insert(0, str(Path(project) / "exp/exp001"))
+import data as data_io
 import train
-from image import checkpoints
+from deep import checkpoints
 from runner.util import setup_logging
 
 setup_logging()
@@ -41,7 +42,7 @@ if stop == "yes":  # a stop after fold 1 trained, before it is saved as finished
     checkpoints.save_fold = stop_saving
 elif stop.startswith("batch"):  # a stop at this training batch (as Ctrl-C would), counted over the whole run
     import torch
-    normalize, batches = train.normalize, [0]
+    normalize, batches = data_io.normalize, [0]
 
     def stopping(images, cfg):
         if torch.is_grad_enabled():  # a training batch: inference runs without gradients
@@ -49,7 +50,7 @@ elif stop.startswith("batch"):  # a stop at this training batch (as Ctrl-C would
             if batches[0] == int(stop[5:]):
                 raise KeyboardInterrupt(f"stopped at training batch {stop[5:]}")
         return normalize(images, cfg)
-    train.normalize = stopping
+    data_io.normalize = stopping
 Path(run_dir).mkdir(parents=True, exist_ok=True)
 if resume != "-":
     Path(resume).mkdir(exist_ok=True)

@@ -1,7 +1,7 @@
 """The image lab resumes a stopped run: stopped mid-epoch in fold 2, resumed, it gives what a run never stopped gives.
 
 The lab is called directly (train.run with a resume folder of the test's own), in a subprocess, and stopped
-by a KeyboardInterrupt (what Ctrl-C raises) at a chosen training batch, raised from train.normalize. The
+by a KeyboardInterrupt (what Ctrl-C raises) at a chosen training batch, raised from data.normalize. The
 last test goes through the runner: a real Ctrl-C to exp.py, then the same command again.
 """
 import json
@@ -30,6 +30,7 @@ import yaml
 
 project, run_dir, resume, stop_at, overrides = sys.argv[1:]
 sys.path.insert(0, str(Path(project) / "exp/exp001"))
+import data as data_io
 import train
 from runner.util import setup_logging
 
@@ -41,7 +42,7 @@ for dotted, value in json.loads(overrides).items():
     for part in head:
         node = node[part]
     node[last] = value
-normalize, batches = train.normalize, [0]
+normalize, batches = data_io.normalize, [0]
 
 
 def stopping(images, cfg):
@@ -52,7 +53,7 @@ def stopping(images, cfg):
     return normalize(images, cfg)
 
 
-train.normalize = stopping
+data_io.normalize = stopping
 Path(run_dir).mkdir(parents=True)
 if resume != "-":
     Path(resume).mkdir(exist_ok=True)  # the runner makes it, in runner/resume.py

@@ -6,38 +6,21 @@ mode (grayscale, RGB, RGBA, palette) and format Pillow reads (PNG, JPEG, ...): e
 and resized to image.size. With dataset.cache, that happens once per process and is shared by every
 fold and by every run with the same image.size.
 """
-import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 import torch
 
-from image.paths import check_inside
-from inputs import check_finite_target, check_header, check_labels, check_rows, check_sample_ids, drop_index_column
-from runner.util import ROOT, DataError, rel
+from deep.paths import check_inside
+from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns  # noqa: F401 (predict.py)
+from inputs import check_rows, check_sample_ids
+from runner.util import DataError, rel
 
-DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"  # on Kaggle: where the competition's files are mounted
 _CACHE = {}  # (path, height, width) -> HxWx3 uint8 array: decoded and resized once per process
 
 
 # ---------------------------------------------------------------- the table
-
-def data_dir(cfg):
-    """Give the folder of the competition's files: $KAGGLE_EXP_DATA_DIR if set, else data.dir under the project root."""
-    return Path(os.environ.get(DATA_DIR_ENV) or ROOT / cfg["data"]["dir"])
-
-
-def read_csv(path, id_name):
-    """Give the CSV at `path` with its id column as text (ids like 007 keep their zeros)."""
-    if not Path(path).is_file():
-        raise DataError(f"{rel(path)}: file not found. "
-                        "Fix: put the competition's files there, or set data.dir in config.yml.")
-    check_header(path)
-    return drop_index_column(pd.read_csv(path, dtype={id_name: str}), path, keep=(id_name,))
-
 
 def load_table(cfg, n_rows=None):
     """Give train and test ids, the target (class codes, 0/1 columns or values), classes and every image's path."""
@@ -68,39 +51,6 @@ def load_table(cfg, n_rows=None):
         target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
-
-
-def require_columns(frame, columns, path):
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"{rel(path)} has no column {', '.join(map(repr, missing))}; its columns: "
-                        f"{', '.join(map(str, frame.columns))}. "
-                        "Fix: set data.id, data.target (and cv.group) in config.yml.")
-
-
-def encode_target(train, targets, task, path):
-    """Give y and the classes: codes 0.. for binary and multiclass, a 0/1 matrix for multilabel, floats (regression)."""
-    values = train[targets]
-    if values.isna().any().any():
-        raise DataError(f"{rel(path)}: the target has {int(values.isna().sum().sum())} missing values. "
-                        "Fix: drop those rows.")
-    if task == "multilabel":
-        if not values.isin([0, 1]).all().all():
-            raise DataError(f"{rel(path)}: multilabel targets {', '.join(targets)} must be 0 or 1. "
-                            "Fix: one 0/1 column per label.")
-        return values.to_numpy(dtype=np.float32), targets
-    column = values[targets[0]]
-    if task == "regression":
-        check_finite_target(column, targets[0], path)
-        return column.to_numpy(dtype=np.float64), []
-    check_labels(column, targets[0], path)
-    classes = sorted(column.unique().tolist())
-    if task == "binary" and len(classes) != 2 or len(classes) < 2:
-        raise DataError(f"{rel(path)}: target {targets[0]!r} has {len(classes)} classes "
-                        f"({', '.join(map(str, classes[:10]))}), which task {task} cannot learn. Fix: set task to "
-                        f"{'multiclass' if len(classes) > 2 else 'binary'}, or check data.target.")
-    codes = {c: k for k, c in enumerate(classes)}
-    return column.map(codes).to_numpy(dtype=np.int64), classes
 
 
 def image_paths(frame, pattern, folder, table, key="data.test_image", allowed=()):
@@ -222,32 +172,52 @@ class ImageDataset(torch.utils.data.Dataset):
         return image, torch.as_tensor(target)
 
 
-def worker_count(cfg):
-    """dataset.num_workers; null: none on the CPU (training needs its cores), up to 4 decoding beside a GPU."""
-    workers = cfg["dataset"]["num_workers"]
-    if workers is None:
-        workers = min(4, (os.cpu_count() or 1) - 1) if torch.cuda.is_available() else 0
-    return workers
+# ---------------------------------------------------------------- what the shared lab (train.py) asks of the inputs
+
+UNIT = "images"  # what the log counts per second
 
 
-def make_loader(cfg, dataset, shuffle, seed=0):
-    """Give a DataLoader over `dataset` with dataset.batch_size and num_workers; shuffled in a seeded order.
-
-    dataset.sampler: balanced draws training images (with replacement) so that every class comes as often.
-    """
-    workers, generator = worker_count(cfg), torch.Generator().manual_seed(seed)
-    balanced = shuffle and cfg["dataset"]["sampler"] == "balanced"
-    sampler = balanced_sampler(dataset.targets, generator) if balanced else None
-    return torch.utils.data.DataLoader(
-        dataset, batch_size=cfg["dataset"]["batch_size"], shuffle=shuffle and sampler is None, sampler=sampler,
-        num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
-        generator=generator,  # the sampler's too: a resumed run sets it back to the epoch's start
-        # batch norm cannot train on a last batch of one image
-        drop_last=shuffle and len(dataset) % cfg["dataset"]["batch_size"] == 1)
+def load_inputs(cfg, paths, table):
+    """Give every image decoded and resized (with dataset.cache), or None; raise DataError naming any bad file."""
+    return load_images(paths, image_size(cfg), cfg["dataset"]["cache"], table)
 
 
-def balanced_sampler(targets, generator):
-    """Give a sampler that draws len(targets) images with replacement, each class as often (class codes)."""
-    codes = torch.as_tensor(np.asarray(targets)).long()
-    weights = 1.0 / torch.bincount(codes).float()[codes]
-    return torch.utils.data.WeightedRandomSampler(weights, len(codes), replacement=True, generator=generator)
+def describe_inputs(cfg, table):
+    size = image_size(cfg)
+    return (f"train {len(table.paths):,} images, test {len(table.test_paths):,}, resized to {size[0]}x{size[1]}"
+            + ("" if cfg["dataset"]["cache"] else "; images decoded every epoch (dataset.cache: false)"))
+
+
+def input_record(cfg):
+    """Give what metrics.json says of the inputs a run trained on."""
+    return {"image_size": list(image_size(cfg))}
+
+
+def make_dataset(cfg, paths, arrays, targets=None, rows=None, augment=None):
+    """Give the Dataset of `rows` (all when None) of paths / decoded arrays; `augment` transforms each train image."""
+    if rows is not None:
+        paths, arrays = [paths[i] for i in rows], [arrays[i] for i in rows] if arrays is not None else None
+        targets = targets[rows]
+    return ImageDataset(paths, image_size(cfg), arrays, targets, augment)
+
+
+def to_input(images, cfg, device):
+    """Give a batch of uint8 images as the model's input: on the device, normalized, channels_last when asked."""
+    x = normalize(images.to(device, non_blocking=True), cfg)
+    return x.contiguous(memory_format=torch.channels_last) if cfg["train"]["channels_last"] else x
+
+
+def normalize(images, cfg):
+    """Give uint8 images (N, 3, H, W) as floats scaled by image.mean and image.std (ImageNet's by default)."""
+    mean = torch.tensor(cfg["image"]["mean"], device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(cfg["image"]["std"], device=images.device).view(1, 3, 1, 1)
+    return (images.float() / 255 - mean) / std
+
+
+def tta_views(cfg):
+    """Give the names of the TTA views (tta.hflip, tta.vflip) predictions are averaged over, beside the image."""
+    return [name for name in ("hflip", "vflip") if cfg["tta"][name]]
+
+
+def tta_view(x, name):
+    return x.flip(3) if name == "hflip" else x.flip(2)  # (N, C, H, W): width is the last axis

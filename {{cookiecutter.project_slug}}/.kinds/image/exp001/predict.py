@@ -147,7 +147,7 @@ def predict(run_dir, args):
     import data as data_io
     import model as model_io
     import train
-    from image.outputs import make_submission, prediction_frame
+    from deep.outputs import make_submission, prediction_frame
     from runner import util
     from runner.config import parse_yaml
 
@@ -159,8 +159,8 @@ def predict(run_dir, args):
     data_io.require_columns(test, [spec["id"]], args.test)
     paths = data_io.image_paths(test, spec["test_image"], args.images or args.test.parent, args.test.name,
                                 allowed=spec.get("allow_outside") or ())
-    size = data_io.image_size(cfg)
-    dataset = data_io.ImageDataset(paths, size, data_io.load_images(paths, size, True, args.test.name))
+    dataset = data_io.make_dataset(cfg, paths, data_io.load_images(paths, data_io.image_size(cfg), True,
+                                                                    args.test.name))
     device = model_io.pick_device(args.device)
     # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
     net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}},
@@ -175,7 +175,7 @@ def predict(run_dir, args):
         checkpoint = torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device, weights_only=True)
         net.load_state_dict(checkpoint["model"])
         net.to(device)
-        test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, train.tta_flips(cfg))[0] / n_splits
+        test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
     util.log.info(f"{run_dir.name}: predicted {len(paths):,} images of {shown(args.test)} with {n_splits} folds "
                   f"of {cfg['model']['name']} on {device}")
     if args.raw_out is not None:

@@ -1,12 +1,12 @@
 """A fold in training, as a stopped run needs it to go on: the epoch and batch reached, the best so far, the history.
 
 train.py's epoch loop reads and sets these values; saving and loading them (with the model, optimizer,
-schedule, scaler, EMA and every random generator) is image/checkpoints.py's job, called from here, so the
+schedule, scaler, EMA and every random generator) is deep/checkpoints.py's job, called from here, so the
 loop itself holds no resume code.
 """
 import time
 
-from image import checkpoints
+from deep import checkpoints
 
 
 class FoldState:

@@ -1,10 +1,11 @@
-"""One run: read the table and images, split into folds, train a timm model per fold, predict with TTA, save.
+"""One run: read the table and the inputs, split into folds, train a timm model per fold, predict with TTA, save.
 
 The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop: train_one_epoch, validate)
--> infer. The table and images are in data.py, augmentations in augment.py; the model, optimizer, schedule
-and loss in model.py; metrics in metrics.py; the checks of config.yml and the record's files (oof.csv,
-submission.csv, history.csv, curves.png) in image/; the checks of the tables every kind shares in inputs.py;
-seeding and small helpers in util.py.
+-> infer. What the inputs are (images, or spectrograms of audio) is data.py's: the table, reading each file,
+datasets, the model's input tensor and TTA views; augmentations are in augment.py and deep/mixing.py; the model,
+optimizer, schedule and loss in model.py; metrics in metrics.py; the checks of config.yml and the record's files
+(oof.csv, submission.csv, history.csv, curves.png) in deep/; the checks of the tables every kind shares in
+inputs.py; seeding and small helpers in util.py. This file is the same in every deep-learning kind.
 """
 import copy
 import math
@@ -16,14 +17,16 @@ import torch
 import augment
 import data as data_io
 import model as model_io
-from image import checkpoints
-from image.checks import check_config, neutral_values  # noqa: F401  (the runner's contract)
-from image.curves import track_epoch
-from image.eta import Eta
-from image.fold_state import FoldState
-from image.folds import make_folds
-from image.model_checks import check_model_settings
-from image.outputs import check_layout, save_outputs
+from deep import checkpoints
+from deep.checks import check_config, neutral_values  # noqa: F401  (the runner's contract)
+from deep.curves import track_epoch
+from deep.eta import Eta
+from deep.fold_state import FoldState
+from deep.folds import make_folds
+from deep.loader import make_loader
+from deep.mixing import mix_batch
+from deep.model_checks import check_model_settings
+from deep.outputs import check_layout, save_outputs
 from metrics import METRICS, score
 from runner.interrupts import stop_if_signalled
 from runner.util import log, write_json
@@ -35,40 +38,36 @@ from util import seed_everything
 def run(cfg, run_dir, n_rows=None, resume=None, report=None):
     """Train and evaluate one run with cross-validation; write its outputs into run_dir; give its metrics.
 
-    resume: the folder the runner keeps this run's state in over a stop (image/checkpoints.py), or None.
+    resume: the folder the runner keeps this run's state in over a stop (deep/checkpoints.py), or None.
     report(fold, score), when given (--tune), hears each fold's score and may stop the run there.
     """
     seed_everything(cfg["seed"])
     table = data_io.load_table(cfg, n_rows)
-    size, cache = data_io.image_size(cfg), cfg["dataset"]["cache"]
-    images = data_io.load_images(table.paths, size, cache, cfg["data"]["train"])
-    test_images = data_io.load_images(table.test_paths, size, cache, cfg["data"]["test"])
+    inputs = data_io.load_inputs(cfg, table.paths, cfg["data"]["train"])
+    test_inputs = data_io.load_inputs(cfg, table.test_paths, cfg["data"]["test"] or "the test files")
     device = model_io.pick_device(cfg["model"]["device"])
     # What predicting another test file needs besides config.yml and the fold models.
     write_json(run_dir / "labels.json", {"classes": table.classes, "target_stats": table.target_stats})
-    log.info(f"  data: train {len(table.paths):,} images, test {len(table.test_paths):,}, resized to "
-             f"{size[0]}x{size[1]}"
+    log.info(f"  data: {data_io.describe_inputs(cfg, table)}"
              + (f", {len(table.classes)} {'labels' if cfg['task'] == 'multilabel' else 'classes'}"
                 if table.classes else "")
-             + f"; model {cfg['model']['name']} on {device}" + ("" if cache else "; images decoded every epoch "
-                                                                "(dataset.cache: false)"))
+             + f"; model {cfg['model']['name']} on {device}")
     folds = make_folds(cfg, table)
     epochs = cfg["debug"]["epochs"] if n_rows else cfg["train"]["epochs"]
-    result = cross_validate(cfg, table, images, test_images, folds, device, epochs, run_dir, resume, report)
+    result = cross_validate(cfg, table, inputs, test_inputs, folds, device, epochs, run_dir, resume, report)
     save_outputs(cfg, table, folds, result, run_dir)
     checkpoints.keep_checkpoints(cfg, run_dir / "models")
     return result["metrics"]
 
 
 def check_before_training(cfg, n_rows=None):
-    """Raise DataError for what would stop a run only after training: files, columns, target, each image, the sample."""
+    """Raise DataError for what would stop a run only after training: files, columns, target, each input, the sample."""
     table = data_io.load_table(cfg, n_rows)
     check_layout(cfg, table)
     make_folds(cfg, table)
     check_model_settings(cfg, model_io.n_outputs(cfg["task"], table.classes), model_io.check_model(cfg))
-    size, cache = data_io.image_size(cfg), cfg["dataset"]["cache"]
-    data_io.load_images(table.paths, size, cache, cfg["data"]["train"])  # with the cache, the run reuses them
-    data_io.load_images(table.test_paths, size, cache, cfg["data"]["test"])
+    data_io.load_inputs(cfg, table.paths, cfg["data"]["train"])  # with dataset.cache, the run reuses them
+    data_io.load_inputs(cfg, table.test_paths, cfg["data"]["test"] or "the test files")
 
 
 def higher_is_better(metric):
@@ -78,41 +77,36 @@ def higher_is_better(metric):
 
 # ---------------------------------------------------------------- the folds
 
-def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_dir, resume=None, report=None):
+def cross_validate(cfg, table, inputs, test_inputs, folds, device, epochs, run_dir, resume=None, report=None):
     """Give out-of-fold and fold-averaged test predictions (with TTA), fold scores and each epoch's history.
 
     Each finished fold is saved in `resume` (when given), and a fold found there is not trained again.
     """
-    task, metric, size = cfg["task"], cfg["metric"], data_io.image_size(cfg)
+    task, metric = cfg["task"], cfg["metric"]
     n_splits = int(folds.max()) + 1
     base = model_io.create_model(cfg, model_io.n_outputs(task, table.classes))  # weights read once, copied per fold
     # Regression learns the standardized target; predictions come back on the target's scale.
     targets = (table.y - table.target_stats[0]) / table.target_stats[1] if task == "regression" else table.y
 
-    def subset(arrays, idx):
-        return [arrays[i] for i in idx] if arrays is not None else None
-
-    test_set = data_io.ImageDataset(table.test_paths, size, test_images)
+    test_set = data_io.make_dataset(cfg, table.test_paths, test_inputs)
     oof = np.zeros(table.y.shape if task != "multiclass" else (len(table.y), len(table.classes)))
     test_pred = np.zeros((len(test_set), *oof.shape[1:]))
     (run_dir / "models").mkdir(exist_ok=True)
     scores, history, eta = [], [], Eta(n_splits * epochs)
     checkpoints.check_rows(resume, checkpoints.rows_digest(table.y, folds))
-    flips, started = tta_flips(cfg), time.perf_counter()
+    views, started = data_io.tta_views(cfg), time.perf_counter()
     for k in range(n_splits):
         train_idx, valid_idx = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         fold = checkpoints.load_fold(resume, k, run_dir / "models")  # finished by an earlier process of this run
         saved = fold is not None
         if not saved:
             fold_start = time.perf_counter()
-            train_set = data_io.ImageDataset([table.paths[i] for i in train_idx], size, subset(images, train_idx),
-                                             targets[train_idx], augment.make_augment(cfg))
-            valid_set = data_io.ImageDataset([table.paths[i] for i in valid_idx], size, subset(images, valid_idx),
-                                             targets[valid_idx])
+            train_set = data_io.make_dataset(cfg, table.paths, inputs, targets, train_idx, augment.make_augment(cfg))
+            valid_set = data_io.make_dataset(cfg, table.paths, inputs, targets, valid_idx)
             net, fold_history, valid_pred = train_fold(cfg, k, n_splits, copy.deepcopy(base), train_set, valid_set,
                                                        table, valid_idx, device, epochs, eta, run_dir, resume)
-            valid_pred = infer(cfg, net, valid_set, device, table.target_stats, flips)[0] if flips else valid_pred
-            fold = {"oof": valid_pred, "test": infer(cfg, net, test_set, device, table.target_stats, flips)[0],
+            valid_pred = infer(cfg, net, valid_set, device, table.target_stats, views)[0] if views else valid_pred
+            fold = {"oof": valid_pred, "test": infer(cfg, net, test_set, device, table.target_stats, views)[0],
                     "score": float(score(metric, table.y[valid_idx], valid_pred)), "history": fold_history,
                     "seconds": round(time.perf_counter() - fold_start, 3)}
             checkpoints.save_fold(resume, k, fold, run_dir / "models" / f"fold{k}.pt", n_splits)
@@ -124,7 +118,7 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
         scores.append(score(metric, table.y[valid_idx], oof[valid_idx]))
         history += fold["history"]
         log.info(f"  fold {k + 1}/{n_splits} {metric}={scores[-1]:.5f} (best epoch {max_epoch(fold['history'], cfg)}"
-                 f"{', with TTA ' + '+'.join(flips) if flips else ''}{'; saved before the stop' if saved else ''})")
+                 f"{', with TTA ' + '+'.join(views) if views else ''}{'; saved before the stop' if saved else ''})")
         if report:  # --tune: a trial whose folds are hopeless stops here (pruned), keeping the folds it saved
             report(k, scores[-1])
 
@@ -135,7 +129,7 @@ def cross_validate(cfg, table, images, test_images, folds, device, epochs, run_d
         "folds": scores,
         "best_epochs": [max_epoch([h for h in history if h["fold"] == k], cfg) for k in range(n_splits)],
         "total_seconds": round(time.perf_counter() - started, 3), "model": cfg["model"]["name"],
-        "image_size": list(size), "epochs": epochs, "n_train": int(len(table.y)),
+        **data_io.input_record(cfg), "epochs": epochs, "n_train": int(len(table.y)),
     }
     log.info(f"  CV {metric} = {metrics['cv']:.5f} ± {metrics['cv_std']:.5f} (all out-of-fold: {metrics['oof']:.5f})")
     return {"oof": oof, "test_pred": test_pred, "metrics": metrics, "history": history}
@@ -147,10 +141,6 @@ def max_epoch(fold_history, cfg):
     return best[-1]["epoch"] if best else None
 
 
-def tta_flips(cfg):
-    return [name for name in ("hflip", "vflip") if cfg["tta"][name]]
-
-
 # ---------------------------------------------------------------- one fold: the epoch loop
 
 def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, device, epochs, eta, run_dir,
@@ -158,13 +148,13 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     """Train one fold; keep the checkpoint of the best valid score; give the best model, the history, valid predictions.
 
     With `resume`, the fold's state is saved after every epoch (and every train.checkpoint_minutes), and a
-    state saved there by a stopped process of this run is gone on from (image/fold_state.py).
+    state saved there by a stopped process of this run is gone on from (deep/fold_state.py).
     """
     spec, metric = cfg["train"], cfg["metric"]
     torch.manual_seed(cfg["seed"] + k)
     net, n_out = model_io.prepare_model(cfg, net, device), model_io.n_outputs(cfg["task"], table.classes)
     forward = model_io.compiled(cfg, net)  # train.compile; net itself stays the plain module checkpoints save
-    loader = data_io.make_loader(cfg, train_set, shuffle=True, seed=cfg["seed"] + k)
+    loader = make_loader(cfg, train_set, shuffle=True, seed=cfg["seed"] + k)
     optimizer = model_io.make_optimizer(cfg, net)
     scheduler = model_io.make_scheduler(cfg, optimizer, math.ceil(len(loader) / spec["accumulate"]), epochs)
     weights = (model_io.balanced_class_weights(cfg["task"], train_set.targets, len(table.classes))
@@ -204,7 +194,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
         log.info(f"  fold {k + 1}/{n_splits} epoch {epoch}/{epochs} train_loss={row['train_loss']:.4f} "
                  f"valid_loss={valid_loss:.4f} {metric}={value:.5f}{' *' if improved else ''} "
                  f"lr={state.tally['lr']:.2e} ({seconds:.1f}s, "
-                 f"{state.tally['images'] / train_seconds:,.0f} images/s; {eta.text()})")
+                 f"{state.tally['images'] / train_seconds:,.0f} {data_io.UNIT}/s; {eta.text()})")
         if state.patience_ran_out(spec["patience"]):
             log.info(f"  fold {k + 1}/{n_splits}: "
                      f"no better {metric} for {spec['patience']} epochs (train.patience); stopped")
@@ -216,15 +206,15 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
 
 def train_one_epoch(cfg, net, forward, batches, n_batches, optimizer, scheduler, scaler, loss_fn, ema, device, dtype,
                     n_out, tally, after_step):
-    """Train one epoch over `batches` ((step, (images, targets)) pairs); add its loss and images to `tally`.
+    """Train one epoch over `batches` ((step, (inputs, targets)) pairs); add its loss and examples to `tally`.
 
     One optimizer step every train.accumulate batches, and one for the last, smaller group. after_step(step)
     is called after each optimizer step (the fold's state saves itself there when it is due).
     """
     net.train()
     accumulate, clip = cfg["train"]["accumulate"], cfg["train"]["grad_clip"]
-    for step, (images, y) in batches:
-        x, y = augment.mix_batch(cfg, to_input(images, cfg, device), y.to(device), n_out)
+    for step, (inputs, y) in batches:
+        x, y = mix_batch(cfg, data_io.to_input(inputs, cfg, device), y.to(device), n_out)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             loss = loss_fn(forward(x), y)
         scaler.scale(loss / accumulate).backward()
@@ -250,32 +240,19 @@ def optimizer_step(net, optimizer, scaler, clip):
 
 
 def validate(cfg, net, dataset, device, target_stats, loss_fn):
-    """Give the valid images' predictions (no TTA) and their mean loss."""
+    """Give the valid examples' predictions (no TTA) and their mean loss."""
     return infer(cfg, net, dataset, device, target_stats, loss_fn=loss_fn)
 
 
-def to_input(images, cfg, device):
-    """Give a batch of uint8 images as the model's input: on the device, normalized, channels_last when asked."""
-    x = normalize(images.to(device, non_blocking=True), cfg)
-    return x.contiguous(memory_format=torch.channels_last) if cfg["train"]["channels_last"] else x
-
-
-def normalize(images, cfg):
-    """Give uint8 images (N, 3, H, W) as floats scaled by image.mean and image.std (ImageNet's by default)."""
-    mean = torch.tensor(cfg["image"]["mean"], device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(cfg["image"]["std"], device=images.device).view(1, 3, 1, 1)
-    return (images.float() / 255 - mean) / std
-
-
 @torch.no_grad()
-def infer(cfg, net, dataset, device, target_stats, flips=(), loss_fn=None):
-    """Give predictions for `dataset`, each the mean over the image and its flips (TTA), and the mean loss on them."""
+def infer(cfg, net, dataset, device, target_stats, tta=(), loss_fn=None):
+    """Give predictions for `dataset`, each the mean over the input and its TTA views, and the mean loss on them."""
     net.eval()
     dtype = model_io.pick_precision(cfg, device)[0] if device.type == "cuda" else None
     preds, loss_sum = [], 0.0
-    for images, y in data_io.make_loader(cfg, dataset, shuffle=False):
-        x = to_input(images, cfg, device)
-        views = [x] + [x.flip(3) if flip == "hflip" else x.flip(2) for flip in flips]
+    for inputs, y in make_loader(cfg, dataset, shuffle=False):
+        x = data_io.to_input(inputs, cfg, device)
+        views = [x] + [data_io.tta_view(x, name) for name in tta]
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             outs = [net(view).float() for view in views]
         if loss_fn is not None:

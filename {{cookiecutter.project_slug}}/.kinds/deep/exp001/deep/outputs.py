@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from diagnostics import plot_diagnostics
-from image.curves import plot_curves
+from deep.curves import plot_curves
 from metrics import METRICS, predicted_codes
 from runner.util import DataError, log, write_json
 
@@ -136,7 +136,7 @@ def check_submission(sub, sample, id_name):
     """Raise DataError unless `sub` has the sample's ids in order, its columns, and no missing values."""
     if list(sub.columns) != list(sample.columns) or not sub[id_name].equals(sample[id_name]):
         raise DataError("the submission's columns or ids differ from sample_submission's. "
-                        "Fix: make_submission in image/outputs.py must keep the sample's columns and ids in order.")
+                        "Fix: make_submission in deep/outputs.py must keep the sample's columns and ids in order.")
     bad = [str(c) for c in sub.columns if sub[c].isna().any()]
     if bad:
         raise DataError(f"submission has missing values in {', '.join(bad)}. "

@@ -72,7 +72,7 @@ def pick_device(name):
     return torch.device(name)
 
 
-# train.loss: auto picks the usual loss of the task; each name is one function below (image/checks.py says which fit).
+# train.loss: auto picks the usual loss of the task; each name is one function below (deep/checks.py says which fit).
 AUTO_LOSS = {"multiclass": "ce", "multilabel": "bce", "binary": "bce", "regression": "mse"}
 
 

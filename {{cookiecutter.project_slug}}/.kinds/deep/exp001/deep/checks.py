@@ -1,11 +1,14 @@
 """check_config: every value of config.yml and of each run checked before any training (the runner calls it).
 
-The checks are one table, KEYS: a row per key says what its value must be and how to fix it, and, for a
-knob, the value that turns it off (what a key added to config.yml may hold without making finished runs
+The checks are one table, KEYS: the rows every deep-learning kind shares, here, and the kind's own (its data
+paths, input, augmentations, TTA) from config_keys.py. A row per key says what its value must be and how to fix
+it, and, for a knob, the value that turns it off (what a key added to config.yml may hold without making finished runs
 stale: neutral_values). A new key is one row. The few rules that tie two keys together follow the table.
 Quick on purpose (no torch, no timm): `exp.py --list` and `--dry-run` call it for every run. Whether
 model.name is a timm model is checked before training, in train.check_before_training.
 """
+import config_keys
+from deep.values import NO_OFF, boolean, null_or, number, one_of, whole
 from metrics import METRICS
 from runner.util import ConfigError
 
@@ -14,52 +17,9 @@ SCHEMES = ("kfold", "stratified", "group", "stratified_group")
 LOSSES = ("auto", "ce", "bce", "focal", "mse", "l1")
 LOSSES_OF_TASK = {"multiclass": ("ce", "focal"), "multilabel": ("bce", "focal"), "binary": ("bce", "focal"),
                   "regression": ("mse", "l1")}  # the losses model.make_loss gives each task
-NO_OFF = object()  # a key that is no knob: any value of it changes what a run trains
-
-
-def whole(low=1):
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
-
-
-def number(low=None, high=None, above=None):
-    return lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool) and (low is None or v >= low)
-                      and (high is None or v <= high) and (above is None or v > above))
-
-
-def one_of(*choices):
-    return lambda v: isinstance(v, (str, bool)) and v in choices
-
-
-def null_or(test):
-    return lambda v: v is None or test(v)
-
-
-def numbers(n, test=number()):
-    return lambda v: isinstance(v, list) and len(v) == n and all(map(test, v))
-
-
-def pattern(v):
-    return isinstance(v, str) and "{" in v
-
-
-boolean = one_of(True, False)
-
 # (dotted key, what its value must be, the fix the message gives, the value that turns it off)
 KEYS = [
     ("task", one_of(*TASKS), f"one of {', '.join(TASKS)}.", NO_OFF),
-    ("data.image", pattern, "a path pattern relative to data.dir with a column in braces, e.g. train_images/{id}.png.",
-     NO_OFF),
-    ("data.test_image", pattern, "a path pattern relative to data.dir with a column in braces, e.g. "
-                                 "test_images/{id}.png.", NO_OFF),
-    ("data.allow_outside", lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v),
-     "a list of folders, relative to the project root, e.g. [data/extra_images]; [] for none.", []),
-    ("image.size", lambda v: whole()(v) or numbers(2, whole())(v), "a number of pixels (224), or [height, width].",
-     NO_OFF),
-    ("image.mean", numbers(3), "three numbers, one per channel (RGB).", NO_OFF),
-    ("image.std", numbers(3, number(above=0)), "three numbers above 0, one per channel (RGB): the pixels are divided "
-                                              "by them.", NO_OFF),
-    ("image.resize", one_of("squash", "pad", "crop"), "squash (stretched), pad (whole, on white) or crop (the centre).",
-     "squash"),
     ("dataset.batch_size", whole(), "a whole number of images, e.g. 32.", NO_OFF),
     ("dataset.num_workers", null_or(whole(0)), "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main "
                                                "process) or a number of worker processes.", None),
@@ -96,20 +56,12 @@ KEYS = [
     ("model.params", lambda v: v is None or isinstance(v, dict), "a section.", NO_OFF),
     ("model.device", lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:")),
      "auto (CUDA when there is one), cpu, cuda or cuda:1.", NO_OFF),
-    ("augment.hflip", number(0, 1), "a probability from 0 (off) to 1.", 0),
-    ("augment.vflip", number(0, 1), "a probability from 0 (off) to 1.", 0),
-    ("augment.random_resized_crop", null_or(numbers(2, number(above=0, high=1))),
-     "null, or the [smallest, largest] share of the image to crop, e.g. [0.8, 1.0].", None),
-    ("augment.rotate", number(0, 180), "the largest angle in degrees, from 0 (off) to 180.", 0),
-    ("augment.color_jitter", number(0, 1), "a share from 0 (off) to 1, e.g. 0.2.", 0),
-    ("augment.randaugment", null_or(whole(0)), "null (off), or RandAugment's magnitude from 0 to 30, e.g. 9.", None),
     ("augment.mixup", number(0), "mixup's alpha, 0 (off) or more, e.g. 0.4.", 0),
     ("augment.cutmix", number(0), "cutmix's alpha, 0 (off) or more, e.g. 1.0.", 0),
     ("augment.mix_prob", number(0, 1), "the share of batches mixed, from 0 to 1.", 1.0),
-    ("tta.hflip", boolean, "true or false.", False),
-    ("tta.vflip", boolean, "true or false.", False),
     ("cv.scheme", one_of(*SCHEMES), f"one of {', '.join(SCHEMES)}.", NO_OFF),
     ("cv.n_splits", whole(2), "2 or more.", NO_OFF),
+    *config_keys.KEYS,  # the kind's own: data paths, the input, its augmentations, TTA
 ]
 
 
@@ -118,7 +70,7 @@ def check_config(cfg, where):
     for key, test, fix, _ in KEYS:
         if not test(dig(cfg, key)):
             fail(cfg, where, key, fix)
-    for rule in (metric_fits_task, target_fits_task, crop_is_ordered, loss_fits_task, groups_are_named):
+    for rule in (metric_fits_task, target_fits_task, loss_fits_task, groups_are_named, *config_keys.RULES):
         problem = rule(cfg)
         if problem:
             fail(cfg, where, *problem)
@@ -160,12 +112,6 @@ def target_fits_task(cfg):
             return "data.target", "for multilabel, a list of the 0/1 label columns, e.g. [cat, dog]."
     elif not isinstance(target, str):
         return "data.target", "one column name (a list is for task multilabel)."
-
-
-def crop_is_ordered(cfg):
-    crop = cfg["augment"]["random_resized_crop"]
-    if crop is not None and crop[0] > crop[1]:
-        return "augment.random_resized_crop", "the smallest share first, e.g. [0.8, 1.0]."
 
 
 def loss_fits_task(cfg):
