@@ -41,6 +41,14 @@ def image_baked(cookies_session):
     return without_report(Path(result.project_path))
 
 
+@pytest.fixture(scope="session")
+def audio_baked(cookies_session):
+    """Give a project baked with kind=audio, the example check skipped (read-only by convention)."""
+    result = cookies_session.bake(extra_context={"kind": "audio", "verify_example": "no"})
+    assert result.exit_code == 0, result.exception
+    return without_report(Path(result.project_path))
+
+
 def without_report(project):
     """Give `project` with project.yml's `report: false`: rebuilding the HTML report after every exp.py would add
     half a second to each of the suite's hundreds of runs. tests/test_report.py turns it on where it tests it."""

@@ -50,7 +50,7 @@ def test_an_image_path_leading_outside_the_data_folder_is_refused_before_any_ima
         target.with_suffix(".png").symlink_to(outside / "secret.png")
     result = run_exp(project, "--run", "1")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "1 image path(s) of train.csv lead outside data/input" in result.stderr and "row 2:" in result.stderr
+    assert "1 path(s) of train.csv lead outside data/input" in result.stderr and "row 2:" in result.stderr
     assert "list it in data.allow_outside" in result.stderr and "Traceback" not in result.stderr
     assert not (project / "data/output/exp/exp001/run001").exists()
 

@@ -136,6 +136,18 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/train.py",
 } | {f"data/input/train_images/img{k:04d}.png" for k in range(240)} | {
     f"data/input/test_images/img{k:04d}.png" for k in range(240, 300)}
+# kind=audio: the same deep-learning lab (deep/, train.py, model.py, predict.py) with the audio kind's inputs, and the
+# bird calls example as BirdCLEF ships recordings (tools/make_audio_example.py).
+AUDIO_LAB = {"audio/__init__.py", "audio/decode.py", "audio/mel.py", "data.py", "augment.py", "config.yml",
+             "config_keys.py", "exp.py"}
+EXPECTED_AUDIO_FILES = {f for f in EXPECTED_IMAGE_FILES if not f.startswith(("data/input/", "exp/exp001/"))} | {
+    f for f in EXPECTED_IMAGE_FILES if f.startswith(("exp/exp001/deep/", *(f"exp/exp001/{n}" for n in (
+        "model.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py", "runner/"))))} | {
+    f"exp/exp001/{name}" for name in AUDIO_LAB} | {
+    "data/input/.gitkeep", "data/input/train.csv", "data/input/sample_submission.csv"} | {
+    f"data/input/train_audio/{species}/XC{1000 + k}.ogg" for k, species in enumerate(
+        ["whistler", "riser", "faller", "triller"] * 12)} | {
+    f"data/input/test_soundscapes/soundscape_{k:03d}.ogg" for k in range(1, 5)}
 JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")
 
 
@@ -153,13 +165,15 @@ def render_hook(name, **values):
 
 
 # kind=image with the check: tests/test_image.py::test_the_hook_verifies_the_image_example_and_leaves_the_project_clean
-@pytest.mark.parametrize("kind, verify", [("tabular", "yes"), ("tabular", "no"), ("image", "no")])
+@pytest.mark.parametrize("kind, verify", [("tabular", "yes"), ("tabular", "no"), ("image", "no"),
+                                          ("audio", "no")])
 def test_each_option_bakes_exactly_the_documented_files(cookies, kind, verify):
     result = cookies.bake(extra_context={"kind": kind, "verify_example": verify})
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
     # A verified check leaves nothing behind: no runs and no log (whose timings would differ on every render).
-    assert files_of(project) == {"tabular": EXPECTED_FILES, "image": EXPECTED_IMAGE_FILES}[kind]
+    assert files_of(project) == {"tabular": EXPECTED_FILES, "image": EXPECTED_IMAGE_FILES,
+                                 "audio": EXPECTED_AUDIO_FILES}[kind]
     assert not (project / "data/output/exp").exists(), "the check must not leave runs in the user's project"
 
 
@@ -178,11 +192,12 @@ def test_every_yaml_parses_and_every_python_file_compiles(baked_project, tmp_pat
         py_compile.compile(str(path), cfile=str(tmp_path / "x.pyc"), doraise=True)
 
 
-@pytest.mark.parametrize("kind", ["tabular", "image"])
+@pytest.mark.parametrize("kind", ["tabular", "image", "audio"])
 def test_baked_python_passes_the_projects_own_ruff_settings(request, kind):
     # The repository's ruff check leaves the template folder out: its code is checked as users get it, baked, under
     # the project's own pyproject.toml.
-    project = request.getfixturevalue({"tabular": "baked_project", "image": "image_baked"}[kind])
+    fixture = {"tabular": "baked_project", "image": "image_baked", "audio": "audio_baked"}[kind]
+    project = request.getfixturevalue(fixture)
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

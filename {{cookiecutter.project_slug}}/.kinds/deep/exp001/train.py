@@ -101,7 +101,8 @@ def cross_validate(cfg, table, inputs, test_inputs, folds, device, epochs, run_d
         saved = fold is not None
         if not saved:
             fold_start = time.perf_counter()
-            train_set = data_io.make_dataset(cfg, table.paths, inputs, targets, train_idx, augment.make_augment(cfg))
+            train_set = data_io.make_dataset(cfg, table.paths, inputs, targets, train_idx, augment.make_augment(cfg),
+                                             train=True)
             valid_set = data_io.make_dataset(cfg, table.paths, inputs, targets, valid_idx)
             net, fold_history, valid_pred = train_fold(cfg, k, n_splits, copy.deepcopy(base), train_set, valid_set,
                                                        table, valid_idx, device, epochs, eta, run_dir, resume)

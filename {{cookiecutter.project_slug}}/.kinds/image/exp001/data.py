@@ -193,8 +193,9 @@ def input_record(cfg):
     return {"image_size": list(image_size(cfg))}
 
 
-def make_dataset(cfg, paths, arrays, targets=None, rows=None, augment=None):
-    """Give the Dataset of `rows` (all when None) of paths / decoded arrays; `augment` transforms each train image."""
+def make_dataset(cfg, paths, arrays, targets=None, rows=None, augment=None, train=False):
+    """Give the Dataset of `rows` (all when None) of paths / decoded arrays; `augment` transforms each train image
+    (`train`: what the audio kind cuts at random; an image is taken whole)."""
     if rows is not None:
         paths, arrays = [paths[i] for i in rows], [arrays[i] for i in rows] if arrays is not None else None
         targets = targets[rows]
@@ -221,3 +222,13 @@ def tta_views(cfg):
 
 def tta_view(x, name):
     return x.flip(3) if name == "hflip" else x.flip(2)  # (N, C, H, W): width is the last axis
+
+
+def read_test(cfg, test, files=None):
+    """Give (ids, dataset) of another test table whose rows name images under `files` (default: its folder)."""
+    spec = cfg["data"]
+    table = read_csv(test, spec["id"])
+    require_columns(table, [spec["id"]], test)
+    paths = image_paths(table, spec["test_image"], files or test.parent, test.name, "data.test_image",
+                        spec.get("allow_outside") or ())
+    return table[spec["id"]], make_dataset(cfg, paths, load_images(paths, image_size(cfg), True, test.name))

@@ -18,12 +18,12 @@ def data_dir(cfg):
 
 
 def read_csv(path, id_name):
-    """Give the CSV at `path` with its id column as text (ids like 007 keep their zeros)."""
+    """Give the CSV at `path` with its id column (when named) as text (ids like 007 keep their zeros)."""
     if not Path(path).is_file():
         raise DataError(f"{rel(path)}: file not found. "
                         "Fix: put the competition's files there, or set data.dir in config.yml.")
     check_header(path)
-    return drop_index_column(pd.read_csv(path, dtype={id_name: str}), path, keep=(id_name,))
+    return drop_index_column(pd.read_csv(path, dtype={id_name: str} if id_name else None), path, keep=(id_name,))
 
 
 def require_columns(frame, columns, path):

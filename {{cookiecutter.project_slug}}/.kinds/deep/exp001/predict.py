@@ -1,12 +1,14 @@
-"""Predict new test images from a finished run, without training: the run's own code (its src/) and fold checkpoints.
+"""Predict a new test set from a finished run, without training: the run's own code (its src/) and fold checkpoints.
 
     python exp/exp001/predict.py run002 --test data/input/test.csv --out submission.csv
-    python exp/exp001/predict.py run002 --test PATH --images DIR --sample PATH --out PATH
+    python exp/exp001/predict.py run002 --test PATH --files DIR --sample PATH --out PATH
     python exp/exp001/predict.py --run-dir PATH/run002 --test PATH --out PATH      a packaged record (Kaggle)
     ... --raw-out PATH     also (or only) the predictions, laid out like the run's test_pred.csv (for blends)
 
-The test table's rows name their images through the run's data.test_image pattern, read from --images
-(default: the test table's folder). Every fold's best checkpoint predicts them with the run's TTA, and the
+--test is a test table whose rows name their files through the run's pattern (data.test_image, data.test_audio),
+read from --files (default: the table's folder); for the audio kind it may also be a folder of recordings, each
+cut into the run's windows (BirdCLEF's hidden test_soundscapes/). Every fold's best checkpoint predicts them with
+the run's TTA, and the
 submission is the sample (default: data.sample_submission of the run's config, in $KAGGLE_EXP_DATA_DIR when
 set) filled in and checked; for a part of the competition's test file, or another one, it holds the test file's ids
 in its row order, with the sample's columns. Relative paths are read from the project root. Nothing is written
@@ -41,9 +43,10 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", nargs="?", help=f"a finished run of {HERE.name}: run002 or 2")
     parser.add_argument("--run-dir", type=Path, help="the run's record folder instead (a packaged run on Kaggle)")
-    parser.add_argument("--test", type=Path, required=True, help="the test table (CSV): one row per image")
-    parser.add_argument("--images", type=Path,
-                        help="the folder data.test_image is relative to (default: the test table's)")
+    parser.add_argument("--test", type=Path, required=True,
+                        help="the test table (CSV): one row per file; audio: or a folder of recordings")
+    parser.add_argument("--files", "--images", type=Path, dest="files",
+                        help="the folder the table's file pattern is relative to (default: the test table's)")
     parser.add_argument("--sample", type=Path, help="the sample submission (default: the run's data.sample_submission)")
     parser.add_argument("--out", type=Path, help="where the submission goes")
     parser.add_argument("--raw-out", type=Path, help="where the predictions go, like test_pred.csv")
@@ -110,12 +113,12 @@ def default_sample(run_dir):
 def check_inputs(args, run_dir):
     """Raise UsageError for a missing input, or an output that would land on an input or in the record."""
     for option, path in (("--test", args.test), ("--sample", args.sample)):
-        if path is not None and not path.is_file():
+        if path is not None and not (path.is_file() or option == "--test" and path.is_dir()):
             raise UsageError(f"{option} {shown(path)}: file not found. Fix: give the path of the {option[2:]} file "
                              "(a relative path is read from the project root).")
-    if args.images is not None and not args.images.is_dir():
-        raise UsageError(f"--images {shown(args.images)}: no such folder. "
-                         "Fix: give the folder holding the test images.")
+    if args.files is not None and not args.files.is_dir():
+        raise UsageError(f"--files {shown(args.files)}: no such folder. "
+                         "Fix: give the folder holding the test files.")
     for option, path in (("--out", args.out), ("--raw-out", args.raw_out)):
         if path is None:
             continue
@@ -131,7 +134,7 @@ def check_inputs(args, run_dir):
 def run_saved_code(saved, run_dir, args):
     """Run the record's own predict.py on the same (absolute) paths; give its exit code."""
     command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--device", args.device]
-    for option, path in (("--images", args.images), ("--sample", args.sample), ("--out", args.out),
+    for option, path in (("--files", args.files), ("--sample", args.sample), ("--out", args.out),
                          ("--raw-out", args.raw_out)):
         if path is not None:
             command += [option, str(path)]
@@ -140,7 +143,7 @@ def run_saved_code(saved, run_dir, args):
 
 
 def predict(run_dir, args):
-    """Predict args.test's images with every fold checkpoint of the run; write the submission and/or raw predictions."""
+    """Predict args.test with every fold checkpoint of the run; write the submission and/or raw predictions."""
     import numpy as np
     import torch
 
@@ -155,12 +158,7 @@ def predict(run_dir, args):
     cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
     labels, spec, task = util.read_json(run_dir / "labels.json"), cfg["data"], cfg["task"]
     classes, stats = labels["classes"], labels["target_stats"]
-    test = data_io.read_csv(args.test, spec["id"])
-    data_io.require_columns(test, [spec["id"]], args.test)
-    paths = data_io.image_paths(test, spec["test_image"], args.images or args.test.parent, args.test.name,
-                                allowed=spec.get("allow_outside") or ())
-    dataset = data_io.make_dataset(cfg, paths, data_io.load_images(paths, data_io.image_size(cfg), True,
-                                                                    args.test.name))
+    ids, dataset = data_io.read_test(cfg, args.test, args.files)
     device = model_io.pick_device(args.device)
     # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
     net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}},
@@ -176,13 +174,13 @@ def predict(run_dir, args):
         net.load_state_dict(checkpoint["model"])
         net.to(device)
         test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
-    util.log.info(f"{run_dir.name}: predicted {len(paths):,} images of {shown(args.test)} with {n_splits} folds "
+    util.log.info(f"{run_dir.name}: predicted {len(ids):,} {data_io.UNIT} of {shown(args.test)} with {n_splits} folds "
                   f"of {cfg['model']['name']} on {device}")
     if args.raw_out is not None:
-        write(prediction_frame(test[spec["id"]], np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
+        write(prediction_frame(ids, np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
     if args.out is not None:
-        sample = submission_layout(args, run_dir, test[spec["id"]], spec["id"])
-        write(make_submission(cfg, classes, np.asarray(test_pred), test[spec["id"]], sample), args.out)
+        sample = submission_layout(args, run_dir, ids, spec["id"])
+        write(make_submission(cfg, classes, np.asarray(test_pred), ids, sample), args.out)
 
 
 def submission_layout(args, run_dir, ids, id_name):
@@ -228,7 +226,7 @@ def main(argv=None):
     try:
         run_dir = find_run(args)
         args.test, args.out, args.raw_out = absolute(args.test), absolute(args.out), absolute(args.raw_out)
-        args.images = absolute(args.images)
+        args.files = absolute(args.files)
         # Only a submission needs the sample.
         args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
         check_inputs(args, run_dir)

@@ -1,0 +1,227 @@
+"""The audio kind: recordings as log-mel spectrograms through the deep-learning lab every DL kind shares.
+
+The example (tools/make_audio_example.py: four synthetic species over field noise, BirdCLEF's layout) trains and
+predicts each 5-second window of its soundscapes; the hidden answers of those windows are in
+tests/audio_example_labels.csv. The numbers are checked as properties: a tone's mel band, a resampled tone's pitch,
+a window's id, each species' column ranking its own windows first, predict.py giving back the run's submission.
+"""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_exp, run_python
+
+EXP = "exp/exp001"
+OUT = "data/output/exp/exp001"
+SPECIES = ["whistler", "riser", "faller", "triller"]
+LABELS = __import__("pathlib").Path(__file__).parent / "audio_example_labels.csv"
+
+
+@pytest.fixture(scope="session")
+def audio_trained(audio_baked, tmp_path_factory):
+    """Give an audio project whose exp001 ran its example's two runs; read-only by convention."""
+    project = tmp_path_factory.mktemp("audio-trained") / audio_baked.name
+    shutil.copytree(audio_baked, project)
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, result
+
+
+@pytest.fixture
+def audio_project(audio_baked, tmp_path):
+    project = tmp_path / audio_baked.name
+    shutil.copytree(audio_baked, project)
+    return project
+
+
+def in_lab(project, code):
+    """Run `code` with the experiment's folder on the path; give what it printed last, read as JSON."""
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.')\n" + code],
+                            cwd=project / EXP, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the example, end to end
+
+def test_the_example_predicts_each_window_of_each_soundscape_and_each_species_ranks_its_own_first(audio_trained):
+    project, result = audio_trained
+    assert "run001 done" in result.stdout and "run002 done" in result.stdout
+    sample = pd.read_csv(project / "data/input/sample_submission.csv")
+    answers = pd.read_csv(LABELS)
+    for run in ("run001", "run002"):
+        submission = pd.read_csv(project / OUT / run / "submission.csv")
+        assert list(submission.columns) == ["row_id", *SPECIES]
+        assert submission["row_id"].tolist() == sample["row_id"].tolist()  # soundscape_001_5, soundscape_001_10, ...
+        assert np.allclose(submission[SPECIES].sum(axis=1), 1.0)
+        metrics = json.loads((project / OUT / run / "metrics.json").read_text())
+        assert metrics["audio"]["n_mels"] == (32 if run == "run001" else 64) and 0.5 < metrics["cv"] <= 1
+    # Run002 on the hidden answers: each species present ranks its own windows above the others (macro AUC).
+    merged = pd.read_csv(project / OUT / "run002/submission.csv").merge(answers, on="row_id")
+    aucs = [roc_auc(merged["species"] == s, merged[s]) for s in SPECIES if (merged["species"] == s).any()]
+    assert np.mean(aucs) >= 0.8, aucs
+
+
+def roc_auc(truth, score):
+    truth, score = np.asarray(truth, bool), np.asarray(score, float)
+    pairs = score[truth][:, None] - score[~truth][None, :]
+    return float(((pairs > 0) + 0.5 * (pairs == 0)).mean())
+
+
+def test_predict_from_the_record_gives_back_the_submission_and_cuts_a_new_soundscape_into_its_windows(
+        audio_trained, tmp_path):
+    project, _ = audio_trained
+    again = run_python(project, f"{EXP}/predict.py", "run002", "--test", "data/input/test_soundscapes",
+                       "--out", str(tmp_path / "sub.csv"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    own = pd.read_csv(project / OUT / "run002/submission.csv")
+    assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[SPECIES], own[SPECIES], atol=1e-6)
+
+    # A hidden soundscape of another length, sample rate, channel count and format: 12 s of stereo FLAC at 44.1 kHz.
+    import soundfile
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    t = np.arange(12 * 44100) / 44100
+    wave = 0.3 * np.sin(2 * np.pi * 1500 * t) + 0.01 * np.random.default_rng(0).normal(size=len(t))
+    soundfile.write(hidden / "site_b.flac", np.stack([wave, wave * 0.5], axis=1), 44100)
+    shutil.copy(project / "data/input/test_soundscapes/soundscape_001.ogg", hidden / "site_a.ogg")
+    config = project / EXP / "config.yml"
+    assert "test_audio: test_soundscapes/*.ogg" in config.read_text()
+    result = run_python(project, f"{EXP}/predict.py", "run002", "--test", str(hidden), "--raw-out",
+                        str(tmp_path / "raw.csv"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    raw = pd.read_csv(tmp_path / "raw.csv")
+    assert raw["row_id"].tolist() == ["site_a_5", "site_a_10"]  # the glob's name: *.ogg only
+
+
+# ---------------------------------------------------------------- decoding and spectrograms
+
+DECODE = """
+import json, numpy as np, soundfile, tempfile
+from pathlib import Path
+from audio.decode import read_clip
+from audio.mel import frames, log_mel, mel_filters
+folder, found = Path(tempfile.mkdtemp()), {}
+spec = dict(sample_rate=16000, n_fft=1024, hop_length=256, n_mels=64, fmin=50, fmax=None)
+def tone(rate, seconds, hz=1000.0):
+    return (0.5 * np.sin(2 * np.pi * hz * np.arange(int(rate * seconds)) / rate)).astype(np.float32)
+def pitch(wave, rate):
+    return float(np.argmax(np.abs(np.fft.rfft(wave))) * rate / len(wave))
+for name, rate, channels, fmt in (("a.wav", 22050, 1, "WAV"), ("b.flac", 44100, 2, "FLAC"), ("c.ogg", 16000, 1, "OGG")):
+    wave = tone(rate, 2.0)
+    soundfile.write(folder / name, np.stack([wave] * channels, axis=1) if channels > 1 else wave, rate, format=fmt)
+    read = read_clip(folder / name, 16000)
+    found[name] = [len(read), round(pitch(read, 16000))]
+long = np.concatenate([tone(16000, 30, 500.0), tone(16000, 30, 2000.0)])
+soundfile.write(folder / "long.wav", long, 16000)
+window = read_clip(folder / "long.wav", 16000, start=31.0, seconds=2.0)
+same = np.allclose(window, long[31 * 16000:33 * 16000], atol=1e-4)  # a 16-bit WAV: 3e-5 apart at most
+found["window"] = [len(window), round(pitch(window, 16000)), bool(same)]
+found["past_the_end"] = len(read_clip(folder / "long.wav", 16000, start=59.0, seconds=5.0))
+mel = log_mel(tone(16000, 2.0), spec)
+centres = (mel_filters(16000, 1024, 64, 50.0, 8000.0).argmax(dim=1).numpy() * 16000 / 1024)
+found["mel"] = [list(mel.shape), frames(2.0, spec), float(abs(centres[mel.mean(axis=1).argmax()] - 1000))]
+found["floor"] = float(mel.max() - mel.min())
+print(json.dumps(found))
+"""
+
+
+def test_recordings_of_any_rate_channels_and_format_become_mono_at_the_sample_rate_with_their_pitch(audio_baked):
+    found = in_lab(audio_baked, DECODE)
+    for name in ("a.wav", "b.flac", "c.ogg"):
+        assert found[name] == [32000, 1000], (name, found[name])  # 2 s at 16 kHz, the 1 kHz tone kept
+    assert found["window"] == [32000, 2000, True]  # seconds 31-33 only: the second half's 2 kHz tone
+    assert found["past_the_end"] == 16000  # a window past the end is as long as the file has left
+    shape, n_frames, off = found["mel"]
+    assert shape == [64, n_frames] and n_frames == 126 and off < 80  # the loudest band is the tone's
+    assert found["floor"] == pytest.approx(80.0)  # silence floored 80 dB below the loudest bin
+
+
+AUGMENT = """
+import json, torch
+import augment
+from deep.mixing import mix_batch
+cfg = {"augment": {"gain_db": 6, "time_mask": 10, "freq_mask": 8, "mixup": 0.0, "cutmix": 0.0, "mix_prob": 1.0},
+       "task": "multiclass"}
+x = torch.randn(1, 64, 126)
+torch.manual_seed(3); a = augment.make_augment(cfg)(x)
+torch.manual_seed(3); b = augment.make_augment(cfg)(x)
+off = {**cfg, "augment": {**cfg["augment"], "gain_db": 0, "time_mask": 0, "freq_mask": 0}}
+print(json.dumps({"changed": not torch.equal(a, x), "repeatable": bool(torch.equal(a, b)),
+                  "off": augment.make_augment(off) is None, "x_kept": bool(torch.equal(x, x.clone()))}))
+"""
+
+
+def test_spectrogram_augmentations_change_a_clip_repeatably_and_all_off_is_none(audio_baked):
+    assert in_lab(audio_baked, AUGMENT) == {"changed": True, "repeatable": True, "off": True, "x_kept": True}
+
+
+# ---------------------------------------------------------------- bad input: one message, before any training
+
+def edit_train(project, change):
+    path = project / "data/input/train.csv"
+    change(pd.read_csv(path)).to_csv(path, index=False)
+
+
+def refused(project, *args):
+    result = run_exp(project, "--run", "1", *args)
+    assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert not (project / OUT / "run001").exists() and "fold 1/" not in result.stdout, "nothing trained"
+    return result.stdout + result.stderr
+
+
+def test_a_corrupt_and_a_silent_recording_are_named_with_their_rows_before_any_training(audio_project):
+    import soundfile
+    train = pd.read_csv(audio_project / "data/input/train.csv")
+    (audio_project / "data/input/train_audio" / train["filename"][0]).write_bytes(b"OggS" + bytes(300))
+    soundfile.write(audio_project / "data/input/train_audio" / train["filename"][5], np.zeros(16000, np.float32),
+                    16000, format="OGG")
+    out = refused(audio_project)
+    assert "2 of 48 recordings of train.csv cannot be used" in out, out
+    assert f"{train['filename'][0]} (row 2 of train.csv): cannot be read" in out
+    assert f"{train['filename'][5]} (row 7 of train.csv): holds no sound" in out
+
+
+@pytest.mark.parametrize("case, change, message", [
+    ("a path out of the data folder", lambda p: edit_train(p, lambda f: f.assign(
+        filename=["../../../outside.ogg"] + f["filename"].tolist()[1:])),
+     "1 path(s) of train.csv lead outside data/input"),
+    ("a file listed twice", lambda p: edit_train(p, lambda f: pd.concat([f, f.head(1)])),
+     "data/input/train.csv: 1 ids in column 'file' are on more than one row"),
+    ("a pattern naming no column", lambda p: p.joinpath(EXP, "config.yml").write_text(
+        p.joinpath(EXP, "config.yml").read_text().replace("train_audio/{filename}", "train_audio/{file}")),
+     "data.audio pattern 'train_audio/{file}' names column 'file', which train.csv lacks"),
+    ("no test file", lambda p: shutil.rmtree(p / "data/input/test_soundscapes"),
+     "no test file matches data.test_audio 'test_soundscapes/*.ogg' under data/input"),
+    ("fmax above half the sample rate", lambda p: p.joinpath(EXP, "config.yml").write_text(
+        p.joinpath(EXP, "config.yml").read_text().replace("  fmax: null", "  fmax: 12000")),
+     "audio.fmax is 12000, which cannot work. Fix: at most half of audio.sample_rate (8000 Hz)"),
+])
+def test_bad_audio_input_is_one_message_before_training(audio_project, case, change, message):
+    change(audio_project)
+    out = refused(audio_project)
+    assert message in out, (case, out)
+
+
+def test_overlapping_windows_and_one_row_per_file_name_their_rows_as_birdclef_does(audio_project):
+    config = audio_project / EXP / "config.yml"
+    code = """
+import json, yaml
+import data
+from runner.config import parse_yaml
+cfg = parse_yaml(open("config.yml").read(), "config.yml")
+cfg["audio"]["test_hop"] = 2.5
+overlapping = data.test_windows(cfg, data.data_dir(cfg))[0][:4]
+cfg["audio"]["test_window"] = None
+whole = data.test_windows(cfg, data.data_dir(cfg))[0]
+print(json.dumps([overlapping, whole]))
+"""
+    assert config.is_file()
+    overlapping, whole = in_lab(audio_project, code)
+    assert overlapping == ["soundscape_001_5", "soundscape_001_7.5", "soundscape_001_10", "soundscape_001_12.5"]
+    assert whole == ["soundscape_001", "soundscape_002", "soundscape_003", "soundscape_004"]

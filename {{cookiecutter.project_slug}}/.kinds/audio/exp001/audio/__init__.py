@@ -1,0 +1,1 @@
+"""The audio kind's plumbing: decoding recordings (decode.py) and log-mel spectrograms (mel.py)."""
