@@ -76,8 +76,8 @@ def main():
         filename = f"{species}/XC{1000 + k}.ogg"
         write(OUT / "train_audio" / filename, recording(species, rng.uniform(1.5, 2.5), int(rng.integers(1, 3)), rng))
         rows.append({"filename": filename, "primary_label": species, "rating": float(rng.integers(2, 6))})
-    with open(OUT / "train.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["filename", "primary_label", "rating"])
+    with open(OUT / "train.csv", "w", newline="") as f:  # csv writes \r\n unless told
+        writer = csv.DictWriter(f, ["filename", "primary_label", "rating"], lineterminator="\n")
         writer.writeheader(), writer.writerows(rows)
     answers = []
     for s in range(SOUNDSCAPES):
@@ -88,11 +88,11 @@ def main():
             answers.append({"row_id": f"{name}_{(w + 1) * WINDOW}", "species": species})
         write(OUT / "test_soundscapes" / f"{name}.ogg", np.concatenate(windows))
     with open(OUT / "sample_submission.csv", "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["row_id", *SPECIES])
         writer.writerows([[a["row_id"], *[1 / len(SPECIES)] * len(SPECIES)] for a in answers])
     with open(LABELS, "w", newline="") as f:
-        writer = csv.DictWriter(f, ["row_id", "species"])
+        writer = csv.DictWriter(f, ["row_id", "species"], lineterminator="\n")
         writer.writeheader(), writer.writerows(answers)
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"wrote {len(rows)} train recordings and {SOUNDSCAPES} soundscapes to {OUT} ({size / 1e3:.0f} kB)")
