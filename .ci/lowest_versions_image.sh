@@ -56,3 +56,18 @@ own, again = (pd.read_csv(folder / "test_pred.csv", dtype={"id": str}) for folde
 assert own["id"].equals(again["id"]) and np.allclose(own.iloc[:, 1:], again.iloc[:, 1:], rtol=0, atol=1e-6), "test_pred differs"
 PY
 echo "lowest versions (image): exp001, predict.py and the notebook ran in $((SECONDS - installed)) s"
+
+# The audio kind on the same floors, plus its own (soundfile, scipy): exp001, then predict.py on the soundscapes.
+audio_started=$SECONDS
+python3 -m cookiecutter --no-input --output-dir "$work/gen-audio" . kind=audio verify_example=no git_init=no > /dev/null
+audio="$work/gen-audio/my-kaggle-competition"
+# --upgrade-package: scipy is installed already (scikit-learn wanted it), above its floor; take it down to it
+python3 -m uv pip install --quiet --python "$python" --resolution lowest-direct --upgrade-package scipy \
+    -r "$audio/requirements.txt"
+python3 -m uv pip freeze --python "$python" | grep -iE '^(soundfile|scipy|numpy)==' | sed 's/^/    /'
+"$python" "$audio/exp/exp001/exp.py" > /dev/null || fail "the audio kind's exp001 at the versions above"
+(cd "$audio" && "$python" exp/exp001/predict.py run002 --test data/input/test_soundscapes --out "$work/audio.csv" \
+    > /dev/null) || fail "the audio kind's predict.py at the versions above"
+cmp -s "$work/audio.csv" "$audio/data/output/exp/exp001/run002/submission.csv" \
+    || fail "the audio kind's predict.py does not give back run002's submission"
+echo "lowest versions (audio): exp001 and predict.py ran in $((SECONDS - audio_started)) s"

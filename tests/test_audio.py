@@ -225,3 +225,37 @@ print(json.dumps([overlapping, whole]))
     overlapping, whole = in_lab(audio_project, code)
     assert overlapping == ["soundscape_001_5", "soundscape_001_7.5", "soundscape_001_10", "soundscape_001_12.5"]
     assert whole == ["soundscape_001", "soundscape_002", "soundscape_003", "soundscape_004"]
+
+
+# ---------------------------------------------------------------- a code competition: the notebook, offline
+
+def test_the_kaggle_notebook_predicts_hidden_soundscapes_that_the_sample_does_not_list(audio_trained, tmp_path):
+    import os
+    source, _ = audio_trained
+    project = tmp_path / "project"
+    shutil.copytree(source, project)
+    assert run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "ada").returncode == 0
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    assert '"test_soundscapes"' in (notebook / "inference.py").read_text()  # the folder, not a table
+    # Kaggle's mounts. As in BirdCLEF, the sample lists the public soundscape's rows only; the hidden folder holds
+    # another soundscape, 7.5 s long, under a new name.
+    competition = tmp_path / "input" / "playground-series-s5e1"
+    (competition / "test_soundscapes").mkdir(parents=True)
+    shutil.copy(project / "data/input/sample_submission.csv", competition)
+    import soundfile
+    wave, rate = soundfile.read(project / "data/input/test_soundscapes/soundscape_003.ogg")
+    soundfile.write(competition / "test_soundscapes/hidden_site.ogg", wave[:int(7.5 * rate)], rate)
+    shutil.copytree(next((project / "data/output/kaggle_datasets").iterdir()), tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    submitted = pd.read_csv(tmp_path / "working/submission.csv")
+    assert submitted["row_id"].tolist() == ["hidden_site_5", "hidden_site_10"]  # the last window padded
+    assert list(submitted.columns) == ["row_id", *SPECIES] and np.allclose(submitted[SPECIES].sum(axis=1), 1)
+    # the first window is soundscape_003's first window, re-encoded (Vorbis is lossy): nearly the run's prediction
+    own = pd.read_csv(project / OUT / "run002/submission.csv").set_index("row_id")
+    assert np.allclose(submitted.iloc[0][SPECIES].astype(float), own.loc["soundscape_003_5", SPECIES], atol=0.03)

@@ -137,3 +137,11 @@ def build_notebook(folder, *, kernel_id, title, competition, dataset_id, name, p
         text = content if isinstance(content, str) else json.dumps(content, indent=2) + "\n"
         (folder / filename).write_text(text, encoding="utf-8")
     return folder
+
+
+def test_input(data):
+    """Give what the notebook hands predict.py as --test: the test table, or (an audio run with data.test: null) the
+    folder of the test recordings, where Kaggle puts the hidden ones (test_soundscapes/)."""
+    if data.get("test", "test.csv") is None and data.get("test_audio"):
+        return str(Path(data["test_audio"]).parent)
+    return data.get("test", "test.csv")
