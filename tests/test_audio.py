@@ -259,3 +259,24 @@ def test_the_kaggle_notebook_predicts_hidden_soundscapes_that_the_sample_does_no
     # the first window is soundscape_003's first window, re-encoded (Vorbis is lossy): nearly the run's prediction
     own = pd.read_csv(project / OUT / "run002/submission.csv").set_index("row_id")
     assert np.allclose(submitted.iloc[0][SPECIES].astype(float), own.loc["soundscape_003_5", SPECIES], atol=0.03)
+
+
+def test_multilabel_from_birdclef_s_secondary_labels_marks_every_species_heard(audio_project):
+    config = audio_project / EXP / "config.yml"
+    text = config.read_text()
+    for old, new in (("task: multiclass", "task: multilabel"), ("secondary_labels: null", "secondary_labels: "
+                                                                                           "secondary_labels")):
+        assert old in text
+        text = text.replace(old, new)
+    config.write_text(text)
+    result = run_exp(audio_project, "--run", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    oof = pd.read_csv(audio_project / OUT / "run001/oof.csv").set_index("row_id")
+    train = pd.read_csv(audio_project / "data/input/train.csv")
+    assert "['riser']" in train.set_index("filename").loc["triller/XC1003.ogg", "secondary_labels"]
+    assert oof.loc["train_audio/triller/XC1003.ogg", SPECIES].tolist() == [0, 1, 0, 1]  # its own, and the one heard
+    assert int(oof[SPECIES].to_numpy().sum()) == len(train) + 12  # one in four recordings has a second species
+    submission = pd.read_csv(audio_project / OUT / "run001/submission.csv")
+    assert list(submission.columns) == ["row_id", *SPECIES] and not np.allclose(submission[SPECIES].sum(axis=1), 1)
+    metrics = json.loads((audio_project / OUT / "run001/metrics.json").read_text())
+    assert metrics["metric"] == "auc" and 0.5 < metrics["cv"] <= 1

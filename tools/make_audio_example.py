@@ -3,7 +3,8 @@ as BirdCLEF ships its data.
 
     python3 tools/make_audio_example.py      (needs numpy and soundfile; run from the template's root)
 
-It writes {{cookiecutter.project_slug}}/.kinds/audio/input/: train.csv (filename, primary_label, rating),
+It writes {{cookiecutter.project_slug}}/.kinds/audio/input/: train.csv (filename, primary_label,
+secondary_labels: the species heard in the background of one recording in four, rating),
 train_audio/<species>/<id>.ogg (one call or two, 1.5 to 2.5 s, somewhere in each), test_soundscapes/<name>.ogg
 (10 s each: one species calling in each 5-second window) and sample_submission.csv (row_id, one probability
 column per species), all OGG Vorbis at 16 kHz, mono. The species differ the way real ones do, by the shape of
@@ -74,10 +75,17 @@ def main():
     for k in range(PER_SPECIES * len(SPECIES)):
         species = SPECIES[k % len(SPECIES)]
         filename = f"{species}/XC{1000 + k}.ogg"
-        write(OUT / "train_audio" / filename, recording(species, rng.uniform(1.5, 2.5), int(rng.integers(1, 3)), rng))
-        rows.append({"filename": filename, "primary_label": species, "rating": float(rng.integers(2, 6))})
+        wave = recording(species, rng.uniform(1.5, 2.5), int(rng.integers(1, 3)), rng)
+        heard = []
+        if k % 4 == 3:  # another species calls, quieter, in the background: listed as BirdCLEF does
+            other = SPECIES[(k + 1 + int(rng.integers(3))) % len(SPECIES)]
+            wave = np.clip(wave + 0.4 * recording(other, len(wave) / RATE, 1, rng), -1, 1).astype(np.float32)
+            heard = [other]
+        write(OUT / "train_audio" / filename, wave)
+        rows.append({"filename": filename, "primary_label": species, "secondary_labels": str(heard),
+                     "rating": float(rng.integers(2, 6))})
     with open(OUT / "train.csv", "w", newline="") as f:  # csv writes \r\n unless told
-        writer = csv.DictWriter(f, ["filename", "primary_label", "rating"], lineterminator="\n")
+        writer = csv.DictWriter(f, ["filename", "primary_label", "secondary_labels", "rating"], lineterminator="\n")
         writer.writeheader(), writer.writerows(rows)
     answers = []
     for s in range(SOUNDSCAPES):

@@ -27,8 +27,9 @@ def _f1(y, p):
 
 
 def _auc(y, p):
-    if y.ndim == 2:  # multilabel: the mean of each label's AUC (macro)
-        return float(np.mean([_binary_auc(y[:, j], p[:, j]) for j in range(y.shape[1])]))
+    if y.ndim == 2:  # multilabel: the mean of each label's AUC (macro), over the labels that have positives and
+        scored = [j for j in range(y.shape[1]) if 0 < y[:, j].sum() < len(y)]  # negatives here (BirdCLEF's rule)
+        return float(np.mean([_binary_auc(y[:, j], p[:, j]) for j in scored])) if scored else float("nan")
     if p.ndim == 1:
         return _binary_auc(y, p)
     from sklearn.metrics import roc_auc_score

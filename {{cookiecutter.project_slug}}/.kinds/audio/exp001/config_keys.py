@@ -10,6 +10,9 @@ KEYS = [
     ("data.test_audio", lambda v: isinstance(v, str) and v != "", "with data.test null, a glob under data.dir, e.g. "
                                                                   "test_soundscapes/*.ogg; with a test table, a "
                                                                   "pattern such as test_audio/{id}.ogg.", NO_OFF),
+    ("data.secondary_labels", lambda v: v is None or isinstance(v, str) and v != "",
+     "null, or the column listing the other labels heard in a recording (task: multilabel), e.g. secondary_labels.",
+     None),
     ("data.allow_outside", lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v),
      "a list of folders, relative to the project root, e.g. [data/extra_audio]; [] for none.", []),
     ("audio.sample_rate", whole(1000), "samples per second every recording is resampled to, e.g. 32000.", NO_OFF),
@@ -45,4 +48,9 @@ def fft_fits(cfg):
         return "audio.hop_length", f"at most audio.n_fft ({cfg['audio']['n_fft']}): frames would skip sound."
 
 
-RULES = [frequencies_fit, fft_fits]  # rules that tie two keys of this kind together
+def secondary_needs_multilabel(cfg):
+    if cfg["data"]["secondary_labels"] and cfg["task"] != "multilabel":
+        return "data.secondary_labels", "null, or set task: multilabel (a recording then has every label it names)."
+
+
+RULES = [frequencies_fit, fft_fits, secondary_needs_multilabel]  # rules that tie two keys of this kind together

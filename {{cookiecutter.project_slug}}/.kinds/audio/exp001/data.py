@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from audio.decode import duration, read_clip
+from audio.labels import labels_heard
 from audio.mel import frames, log_mel
 from deep.paths import check_inside
 from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns  # noqa: F401 (predict.py)
@@ -44,7 +45,8 @@ def load_table(cfg, n_rows=None):
         train = train.sample(n=min(n_rows, len(train)), random_state=cfg["seed"]).sort_index()
     targets = spec["target"] if isinstance(spec["target"], list) else [spec["target"]]
     group = cfg["cv"]["group"]
-    require_columns(train, [*targets, *([group] if group else [])], folder / spec["train"])
+    secondary = [spec["secondary_labels"]] if spec["secondary_labels"] else []
+    require_columns(train, [*targets, *secondary, *([group] if group else [])], folder / spec["train"])
     files = file_paths(train, spec["audio"], folder, spec["train"], "data.audio", spec["allow_outside"])
     named = pd.DataFrame({"file": [path.relative_to(folder).as_posix() for path in files]})
     check_rows(named, "file", folder / spec["train"])  # one row per recording: its path is its id in oof.csv
@@ -53,7 +55,10 @@ def load_table(cfg, n_rows=None):
     require_columns(sample, [spec["id"]], folder / spec["sample_submission"])
     check_rows(sample, spec["id"], folder / spec["sample_submission"], unique_ids=False)
     check_sample_ids(sample, test_ids, spec["id"], folder / spec["sample_submission"], test_table)
-    y, classes = encode_target(train, targets, task, folder / spec["train"])
+    if task == "multilabel" and isinstance(spec["target"], str):  # BirdCLEF: a label column, and the others heard
+        y, classes = labels_heard(train, spec["target"], spec["secondary_labels"], folder / spec["train"])
+    else:
+        y, classes = encode_target(train, targets, task, folder / spec["train"])
     span = cfg["audio"]["duration"] if cfg["audio"]["crop"] != "random" else max(RANDOM_SPAN, cfg["audio"]["duration"])
     return SimpleNamespace(
         ids=named["file"], test_ids=pd.Series(test_ids), y=y, classes=classes, sample=sample,

@@ -107,9 +107,12 @@ def metric_fits_task(cfg):
 
 def target_fits_task(cfg):
     target = cfg["data"]["target"]
-    if cfg["task"] == "multilabel":
+    one_column_of_labels = "secondary_labels" in cfg["data"]  # the audio kind's: labels named in text (BirdCLEF)
+    if cfg["task"] == "multilabel" and not (one_column_of_labels and isinstance(target, str)):
         if not (isinstance(target, list) and target and all(isinstance(t, str) for t in target)):
-            return "data.target", "for multilabel, a list of the 0/1 label columns, e.g. [cat, dog]."
+            return "data.target", ("for multilabel, a list of the 0/1 label columns, e.g. [cat, dog]"
+                                   + (", or the label column with data.secondary_labels." if one_column_of_labels
+                                      else "."))
     elif not isinstance(target, str):
         return "data.target", "one column name (a list is for task multilabel)."
 
