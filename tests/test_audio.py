@@ -280,3 +280,38 @@ def test_multilabel_from_birdclef_s_secondary_labels_marks_every_species_heard(a
     assert list(submission.columns) == ["row_id", *SPECIES] and not np.allclose(submission[SPECIES].sum(axis=1), 1)
     metrics = json.loads((audio_project / OUT / "run001/metrics.json").read_text())
     assert metrics["metric"] == "auc" and 0.5 < metrics["cv"] <= 1
+
+
+SED = """
+import json, torch
+import model
+from runner.config import parse_yaml
+cfg = parse_yaml(open("config.yml").read(), "config.yml")
+cfg["model"]["head"] = "sed"
+net = model.create_model(cfg, 4).eval()
+x = torch.randn(2, 1, 64, 126)
+with torch.no_grad():
+    logits, weights = net.frames(x)
+    clip = net(x)
+print(json.dumps({"frames": list(logits.shape), "weights_sum_to_1": bool(torch.allclose(weights.sum(-1),
+                  torch.ones(2, 4))), "clip_is_their_weighted_sum": bool(torch.allclose(clip,
+                  (logits * weights).sum(-1))), "clip": list(clip.shape)}))
+"""
+
+
+def test_the_sed_head_scores_each_frame_and_weighs_them_into_the_clip_s_score(audio_baked, tmp_path):
+    found = in_lab(audio_baked, SED)
+    assert found["frames"][:2] == [2, 4] and found["frames"][2] > 1 and found["clip"] == [2, 4]  # frames in time
+    assert found["weights_sum_to_1"] and found["clip_is_their_weighted_sum"]
+
+
+def test_a_sed_run_trains_and_predicts_from_its_record(audio_project, tmp_path):
+    config = audio_project / EXP / "config.yml"
+    config.write_text(config.read_text().replace("  head: clip", "  head: sed"))
+    result = run_exp(audio_project, "--run", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    again = run_python(audio_project, f"{EXP}/predict.py", "run001", "--test", "data/input/test_soundscapes",
+                       "--out", str(tmp_path / "sub.csv"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    own = pd.read_csv(audio_project / OUT / "run001/submission.csv")
+    assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[SPECIES], own[SPECIES], atol=1e-6)

@@ -123,6 +123,7 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/deep/eta.py",
     "exp/exp001/deep/fold_state.py",
     "exp/exp001/deep/folds.py",
+    "exp/exp001/deep/heads.py",
     "exp/exp001/deep/loader.py",
     "exp/exp001/deep/mixing.py",
     "exp/exp001/deep/model_checks.py",

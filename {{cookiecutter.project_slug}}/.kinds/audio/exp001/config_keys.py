@@ -28,6 +28,8 @@ KEYS = [
                                                    "per test file.", NO_OFF),
     ("audio.test_hop", null_or(number(above=0)), "seconds between test windows' starts, or null for the window.",
      NO_OFF),
+    ("model.head", one_of("clip", "sed"), "clip (timm's pooling and classifier) or sed (attention over frames).",
+     NO_OFF),
     ("augment.gain_db", number(0), "the largest gain in dB, 0 (off) or more, e.g. 6.", 0),
     ("augment.time_mask", whole(0), "the widest band of frames masked, 0 (off) or more, e.g. 20.", 0),
     ("augment.freq_mask", whole(0), "the widest band of mel bins masked, 0 (off) or more, e.g. 8.", 0),

@@ -41,6 +41,18 @@ def check_model(cfg):
 
 
 def create_model(cfg, n_out):
+    """Give the timm model of model.name with n_out outputs, its weights from model.pretrained; with model.head: sed
+    (the audio kind), its classifier replaced by attention over time (deep/heads.py)."""
+    net = create_backbone(cfg, n_out)
+    if cfg["model"].get("head", "clip") == "sed":  # a kind without the key keeps timm's own head
+        from deep.heads import SedHead
+
+        net.reset_classifier(0, "")  # the feature map itself: channels x frequency x time
+        net = SedHead(net, net.num_features, n_out)
+    return net
+
+
+def create_backbone(cfg, n_out):
     """Give the timm model of model.name with n_out outputs, its weights from model.pretrained."""
     import timm
 
