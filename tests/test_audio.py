@@ -315,3 +315,27 @@ def test_a_sed_run_trains_and_predicts_from_its_record(audio_project, tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     own = pd.read_csv(audio_project / OUT / "run001/submission.csv")
     assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[SPECIES], own[SPECIES], atol=1e-6)
+
+
+def test_a_run_stopped_by_ctrl_c_mid_fold_resumes_there_to_an_uninterrupted_run_s_numbers(audio_trained, tmp_path):
+    trained, _ = audio_trained
+    project = tmp_path / "p"
+    shutil.copytree(trained, project)
+    shutil.rmtree(project / OUT)
+    train_py = project / EXP / "train.py"
+    anchor = "        stop_if_signalled()  # a Ctrl-C that a library swallowed still stops the run here\n"
+    assert anchor in train_py.read_text()
+    stop = ("        import os, signal\n"
+            "        if os.environ.get('TEST_STOP') == f'{k}:{epoch}':  # Ctrl-C as epoch 4 of fold 2 starts\n"
+            "            os.kill(os.getpid(), signal.SIGINT)\n")
+    train_py.write_text(train_py.read_text().replace(anchor, stop + anchor))
+    stopped = run_exp(project, "--run", "1", env={"TEST_STOP": "1:4"})
+    assert stopped.returncode == 130, stopped.stdout + stopped.stderr
+    resumed = run_exp(project, "--run", "1")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "run001: resuming at fold 2, epoch 4 (fold 1 done)" in resumed.stdout, resumed.stdout
+    for name in ("oof.csv", "test_pred.csv", "submission.csv"):
+        own, again = (pd.read_csv(folder / OUT / "run001" / name) for folder in (trained, project))
+        numbers = own.select_dtypes("number").columns
+        assert own.drop(columns=numbers).equals(again.drop(columns=numbers)), name  # ids, labels
+        assert np.allclose(own[numbers], again[numbers], rtol=0, atol=1e-6), name
