@@ -6,6 +6,7 @@ tests/audio_example_labels.csv. The numbers are checked as properties: a tone's 
 a window's id, each species' column ranking its own windows first, predict.py giving back the run's submission.
 """
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -234,9 +235,11 @@ def test_the_kaggle_notebook_predicts_hidden_soundscapes_that_the_sample_does_no
     source, _ = audio_trained
     project = tmp_path / "project"
     shutil.copytree(source, project)
+    project_yml = project / "project.yml"  # BirdCLEF's notebooks have no GPU
+    project_yml.write_text(project_yml.read_text().replace("notebook_device: auto", "notebook_device: cpu"))
     assert run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "ada").returncode == 0
     built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
-    assert built.returncode == 0, built.stdout + built.stderr
+    assert built.returncode == 0 and "internet off; CPU" in built.stdout, built.stdout + built.stderr
     notebook = next((project / "data/output/kaggle_notebooks").iterdir())
     assert '"test_soundscapes"' in (notebook / "inference.py").read_text()  # the folder, not a table
     # Kaggle's mounts. As in BirdCLEF, the sample lists the public soundscape's rows only; the hidden folder holds
@@ -253,6 +256,8 @@ def test_the_kaggle_notebook_predicts_hidden_soundscapes_that_the_sample_does_no
                              "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"predicted 2 clips of .* on cpu in [0-9.]+ s \([0-9,]+ s per hour of audio\)",
+                     result.stdout + result.stderr), result.stdout + result.stderr
     submitted = pd.read_csv(tmp_path / "working/submission.csv")
     assert submitted["row_id"].tolist() == ["hidden_site_5", "hidden_site_10"]  # the last window padded
     assert list(submitted.columns) == ["row_id", *SPECIES] and np.allclose(submitted[SPECIES].sum(axis=1), 1)

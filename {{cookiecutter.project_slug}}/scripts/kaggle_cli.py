@@ -31,7 +31,8 @@ from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_
 from helpers.kaggle_notebook import build_notebook, test_input
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
-                                    complete_run, notebook_message, parse_blend, parse_run, read_json_file)
+                                    complete_run, notebook_gpu, notebook_message, parse_blend, parse_run,
+                                    read_json_file)
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
                                         read_submissions_json, write_submissions_csv)
 from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
@@ -207,9 +208,7 @@ def notebook(args):
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
     predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
         "script": f"code/{exp}/predict.py", "run_dir": run}
-    # An image run (its record has labels.json), or a blend whose first run is one, predicts on a GPU;
-    # its predict.py reads the test images beside test.csv.
-    gpu = args.gpu or (config_dir / "labels.json").is_file()
+    gpu = notebook_gpu(args.gpu, config_dir)  # a deep-learning run's on a GPU unless project.yml's notebook_device says
     folder = build_notebook(
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,

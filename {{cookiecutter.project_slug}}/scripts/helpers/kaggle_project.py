@@ -14,6 +14,14 @@ DATASETS_DIR = OUTPUT_DIR / "kaggle_datasets"
 NOTEBOOKS_DIR = OUTPUT_DIR / "kaggle_notebooks"
 
 
+def notebook_gpu(forced, config_dir):
+    """Tell whether the notebook of a run (or of a blend whose first run is config_dir's) asks for a GPU: --gpu, or
+    project.yml's notebook_device (auto: for a deep-learning run, whose record has labels.json; cpu: never, as in
+    BirdCLEF, whose notebooks run on the CPU alone; gpu: always)."""
+    device = read_project().get("notebook_device", "auto")
+    return forced or device == "gpu" or device == "auto" and (config_dir / "labels.json").is_file()
+
+
 def read_project():
     """Give project.yml as a dict."""
     path = ROOT / "project.yml"

@@ -275,3 +275,9 @@ def read_test(cfg, test, files=None):
         ids, clips = table_clips(cfg, test, files or test.parent)
     arrays = load_spectrograms(clips, cfg["audio"], True, rel(test))
     return pd.Series(ids), make_dataset(cfg, clips, arrays)
+
+
+def speed(dataset, seconds):
+    """Give the seconds predicting took per hour of audio, for predict.py's log: what a notebook's limit is set in."""
+    hours = sum(clip[2] or 0.0 for clip in dataset.clips) / 3600
+    return f"{seconds / max(hours, 1e-9):,.0f} s per hour of audio"

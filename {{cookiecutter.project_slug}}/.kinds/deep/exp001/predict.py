@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # The record and Kaggle's read-only dataset stay as they are: no __pycache__ beside the code.
@@ -158,6 +159,7 @@ def predict(run_dir, args):
     cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
     labels, spec, task = util.read_json(run_dir / "labels.json"), cfg["data"], cfg["task"]
     classes, stats = labels["classes"], labels["target_stats"]
+    started = time.perf_counter()  # from reading the files: decoding is much of a notebook's time on the CPU
     ids, dataset = data_io.read_test(cfg, args.test, args.files)
     device = model_io.pick_device(args.device)
     # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
@@ -174,8 +176,9 @@ def predict(run_dir, args):
         net.load_state_dict(checkpoint["model"])
         net.to(device)
         test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
+    seconds = time.perf_counter() - started
     util.log.info(f"{run_dir.name}: predicted {len(ids):,} {data_io.UNIT} of {shown(args.test)} with {n_splits} folds "
-                  f"of {cfg['model']['name']} on {device}")
+                  f"of {cfg['model']['name']} on {device} in {seconds:.1f} s ({data_io.speed(dataset, seconds)})")
     if args.raw_out is not None:
         write(prediction_frame(ids, np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
     if args.out is not None:

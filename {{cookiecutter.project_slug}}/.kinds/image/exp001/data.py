@@ -232,3 +232,8 @@ def read_test(cfg, test, files=None):
     paths = image_paths(table, spec["test_image"], files or test.parent, test.name, "data.test_image",
                         spec.get("allow_outside") or ())
     return table[spec["id"]], make_dataset(cfg, paths, load_images(paths, image_size(cfg), True, test.name))
+
+
+def speed(dataset, seconds):
+    """Give how fast `dataset` was predicted, for predict.py's log."""
+    return f"{len(dataset) / max(seconds, 1e-9):,.0f} images/s"
