@@ -344,3 +344,40 @@ def test_a_run_stopped_by_ctrl_c_mid_fold_resumes_there_to_an_uninterrupted_run_
         numbers = own.select_dtypes("number").columns
         assert own.drop(columns=numbers).equals(again.drop(columns=numbers)), name  # ids, labels
         assert np.allclose(own[numbers], again[numbers], rtol=0, atol=1e-6), name
+
+
+NOISE = """
+import json, numpy as np, soundfile, torch
+from pathlib import Path
+import augment
+from runner.config import parse_yaml
+from runner.util import ROOT
+cfg = parse_yaml(open("config.yml").read(), "config.yml")
+folder = ROOT / "data/noise"
+folder.mkdir(parents=True)
+rain = np.random.default_rng(0).normal(0, 0.2, 16000).astype(np.float32)  # 1 s of hiss, looped under longer clips
+soundfile.write(folder / "rain.wav", rain, 16000)
+cfg["augment"]["noise_dir"] = "data/noise"
+x = torch.full((1, 64, 126), -80.0)
+x[0, 20, :] = 0.0  # one loud band over silence
+torch.manual_seed(0)
+mixed = augment.make_augment(cfg)(x)
+louder = bool((mixed >= x - 1e-4).all())  # power adds: no bin gets quieter
+print(json.dumps({"louder": louder, "quiet_bins_filled": float(mixed[0, 40].mean()) > -60,
+                  "band_kept": float(mixed[0, 20].mean()) < 1.0 and float(mixed[0, 20].mean()) >= 0.0}))
+cfg["augment"]["noise_dir"] = "data/nothing_here"
+try:
+    augment.make_augment(cfg)
+except Exception as e:
+    print(json.dumps({"error": str(e)}))
+"""
+
+
+def test_background_noise_fills_the_quiet_bins_without_drowning_the_call_and_a_bad_folder_is_one_message(
+        audio_project):
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.')\n" + NOISE],
+                            cwd=audio_project / EXP, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    mixed, error = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
+    assert mixed == {"louder": True, "quiet_bins_filled": True, "band_kept": True}
+    assert error["error"].startswith("augment.noise_dir: data/nothing_here holds no recording"), error

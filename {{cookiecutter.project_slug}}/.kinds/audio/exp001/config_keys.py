@@ -30,6 +30,8 @@ KEYS = [
      NO_OFF),
     ("model.head", one_of("clip", "sed"), "clip (timm's pooling and classifier) or sed (attention over frames).",
      NO_OFF),
+    ("augment.noise_dir", lambda v: v is None or isinstance(v, str) and v != "",
+     "null (off), or a folder of background recordings, from the project root, e.g. data/noise.", None),
     ("augment.gain_db", number(0), "the largest gain in dB, 0 (off) or more, e.g. 6.", 0),
     ("augment.time_mask", whole(0), "the widest band of frames masked, 0 (off) or more, e.g. 20.", 0),
     ("augment.freq_mask", whole(0), "the widest band of mel bins masked, 0 (off) or more, e.g. 8.", 0),
