@@ -7,7 +7,6 @@ test_soundscapes/*.ogg) is a test file, cut into audio.test_window-second window
 {file stem}_{end second} (audio.test_window: null, one row per file, named by its stem). With a test table, each
 row is one file, named by data.id; each test example is the start of its file, as long as a window.
 """
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 from audio.decode import duration, read_clip
 from audio.labels import labels_heard
 from audio.mel import frames, log_mel
-from deep.paths import check_inside
+from deep.paths import check_inside, read_every_file
 from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns  # noqa: F401 (predict.py)
 from inputs import check_rows, check_sample_ids
 from runner.util import DataError, rel
@@ -169,15 +168,8 @@ def load_spectrograms(clips, audio, cache=True, table="train.csv", threads=4):
             _CACHE[key] = array
         return array, None
 
-    with ThreadPoolExecutor(threads) as pool:  # libsndfile and the FFT release the GIL
-        results = list(pool.map(one, clips))
-    bad = [(row, clips[row][0], problem) for row, (_, problem) in enumerate(results) if problem]
-    if bad:
-        listed = "; ".join(f"{rel(path)} (row {row + 2} of {table}): {problem}" for row, path, problem in bad[:5])
-        more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise DataError(f"{len(bad)} of {len(clips)} recordings of {table} cannot be used: {listed}{more}. "
-                        "Fix: restore those files, or drop their rows; check data.audio and data.dir.")
-    return [array for array, _ in results] if cache else None
+    arrays = read_every_file(one, clips, [clip[0] for clip in clips], table, "recordings", "data.audio", threads)
+    return arrays if cache else None
 
 
 class SpectrogramDataset(torch.utils.data.Dataset):

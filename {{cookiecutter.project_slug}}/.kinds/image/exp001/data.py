@@ -6,16 +6,15 @@ mode (grayscale, RGB, RGBA, palette) and format Pillow reads (PNG, JPEG, ...): e
 and resized to image.size. With dataset.cache, that happens once per process and is shared by every
 fold and by every run with the same image.size.
 """
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from deep.paths import check_inside
+from deep.paths import check_inside, read_every_file
 from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns  # noqa: F401 (predict.py)
 from inputs import check_rows, check_sample_ids
-from runner.util import DataError, rel
+from runner.util import DataError
 
 _CACHE = {}  # (path, height, width) -> HxWx3 uint8 array: decoded and resized once per process
 
@@ -143,15 +142,8 @@ def load_images(paths, size, cache=True, table="train.csv", threads=8):
             _CACHE[key] = array
         return array, None
 
-    with ThreadPoolExecutor(threads) as pool:  # Pillow decodes without the GIL
-        results = list(pool.map(one, paths))
-    bad = [(row, paths[row], problem) for row, (_, problem) in enumerate(results) if problem]
-    if bad:
-        listed = "; ".join(f"{rel(path)} (row {row + 2} of {table}): {problem}" for row, path, problem in bad[:5])
-        more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise DataError(f"{len(bad)} of {len(paths)} images of {table} cannot be used: {listed}{more}. "
-                        "Fix: restore those files, or drop their rows; check data.image and data.dir.")
-    return [array for array, _ in results] if cache else None
+    arrays = read_every_file(one, paths, paths, table, "images", "data.image", threads)
+    return arrays if cache else None
 
 
 class ImageDataset(torch.utils.data.Dataset):
