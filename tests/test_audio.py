@@ -147,7 +147,8 @@ AUGMENT = """
 import json, torch
 import augment
 from deep.mixing import mix_batch
-cfg = {"augment": {"gain_db": 6, "time_mask": 10, "freq_mask": 8, "mixup": 0.0, "cutmix": 0.0, "mix_prob": 1.0},
+cfg = {"augment": {"noise_dir": None, "gain_db": 6, "time_mask": 10, "freq_mask": 8, "mixup": 0.0, "cutmix": 0.0,
+                   "mix_prob": 1.0},
        "task": "multiclass"}
 x = torch.randn(1, 64, 126)
 torch.manual_seed(3); a = augment.make_augment(cfg)(x)
