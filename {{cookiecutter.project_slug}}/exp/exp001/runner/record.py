@@ -130,7 +130,7 @@ def git_state():
     """Give the commit, dirty flag and uncommitted diff of the project, once per process.
 
     Once, as sources() reads the code once: the process runs the code it started with, so every record it makes
-    has the same commit and diff (two git commands, 5 to 10 ms, were a tenth of a tiny run).
+    has the same commit and diff (its two git commands took 5 to 8 ms of every tiny run).
     """
     def git(*args):
         return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
