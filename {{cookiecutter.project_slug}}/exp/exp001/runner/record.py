@@ -38,6 +38,17 @@ def start(out_root, name, token=None):
     return partial
 
 
+# What processes leave beside the records while they work, never state a later session needs: a run's claim and
+# each process's partial folder (.run002.claim/, .run002.partial.<host>.<pid>.<token>/). The one definition, for
+# every place that tells them from records and resume state (the README's Kaggle state filter reads it here).
+TRANSIENT = re.compile(r"\.[^.]+\.(claim|partial)(\..+)?")
+
+
+def is_transient(folder_name):
+    """True for the name of a claim or a partial folder: work in progress, not a record nor resume state."""
+    return TRANSIENT.fullmatch(folder_name) is not None
+
+
 def partials(out_root, name):
     """Give (folder, host, pid, token) for each partial folder of run `name` (token: the first 8 characters of its
     claim's); host, pid and token are None when its name tells none."""
