@@ -1,12 +1,13 @@
 """Where the fixed cost of a run goes: exp.py run in this process, with a clock around each phase.
 
-    python benchmarks/profile_phases.py <project>/exp/exp001/exp.py [exp.py options] [--json PATH]
+    python benchmarks/profile_phases.py [--noop-train] [--json PATH] <project>/exp/exp001/exp.py [exp.py options]
 
 Each phase is a function of the experiment (the table PHASES below) replaced, in every module that
 holds it, by a wrapper that adds its wall time to a tally; phases nest (a run's total holds its
 preflight), so the rows do not add up. Printed: calls, total ms and ms per run (runs = calls of
 one_run.run_one), and the imports before the first run. Lighter than cProfile, whose cost per call
 inflates the many small calls of the record; cProfile is still the tool for finding a phase's inside.
+--noop-train replaces train.run as bench_overhead.py does (drive_exp.noop_run): what is left is run management.
 """
 import argparse
 import functools
@@ -92,6 +93,7 @@ def instrument(exp_dir, tally):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="also write {label: [calls, seconds]} here")
+    parser.add_argument("--noop-train", action="store_true", help="train.run only writes metrics.json")
     parser.add_argument("exp_py", type=Path)
     parser.add_argument("exp_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
@@ -100,12 +102,16 @@ def main():
     tally = {}
     start = time.perf_counter()
     import runner  # noqa: F401  (what exp.py imports first)
-    import train  # noqa: F401  (the lab, as the runner imports it)
+    import train  # (the lab, as the runner imports it)
     try:  # the model family, which the first preflight imports: counted here, not in that run's preflight
         importlib.import_module("models.lightgbm")
     except ImportError:
         pass
     tally["imports of runner, train and models.lightgbm"] = [1, time.perf_counter() - start]
+    if args.noop_train:
+        from drive_exp import noop_run
+
+        train.run = noop_run
     instrument(exp_py.parent, tally)
     sys.argv = [str(exp_py), *args.exp_args]
     start = time.perf_counter()
