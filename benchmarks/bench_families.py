@@ -34,17 +34,18 @@ def family_params(family, threads, learning_rate=0.05):
     }[family]
 
 
-def synthetic(rows):
-    """Give the folder of the synthetic data with `rows` train rows (the 1M set is bench_scale.py's)."""
-    if rows == common.SYNTH_ROWS:
+def synthetic(rows, n_features=common.SYNTH_FEATURES):
+    """Give the folder of the synthetic data with `rows` train rows (the 1M x 50 set is bench_scale.py's)."""
+    if rows == common.SYNTH_ROWS and n_features == common.SYNTH_FEATURES:
         return common.make_synthetic()
-    return common.make_synthetic(common.WORK / f"synthetic_{rows}", rows=rows, test_rows=rows // 5)
+    name = f"synthetic_{rows}" + (f"x{n_features}" if n_features != common.SYNTH_FEATURES else "")
+    return common.make_synthetic(common.WORK / name, rows=rows, test_rows=rows // 5, n_features=n_features)
 
 
-def prepare_project(family, rows, rounds, threads, name):
+def prepare_project(family, rows, rounds, threads, name, n_features=common.SYNTH_FEATURES):
     """Give a freshly baked project set up for the synthetic data and `family`, with one run: the base config."""
     project = common.bake_project(name)
-    common.use_data(project, synthetic(rows))
+    common.use_data(project, synthetic(rows, n_features))
     common.edit_config(project, {
         "data": {"id": "id", "target": "target", "features": None, "drop": [], "categorical": []},
         "task": "binary", "metric": "auc", "cv": {"scheme": "kfold", "n_splits": 5, "seed": 42},

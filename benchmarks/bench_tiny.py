@@ -14,12 +14,18 @@ stopping) and change model.params.num_leaves per run (2, 3, ...).
 Each side runs N = 1 and N = --runs in a fresh process from an empty output folder; the sides and
 sizes are interleaved, --repeat times. Per-run cost = (T(N) - T(1)) / (N - 1) of the median wall
 times, so start-up and imports cancel out. Goal: exp001's per-run cost at most the Hydra task's.
+
+Then one run at --scale-rows x --scale-features (100,000 x 20 by default; 0 rows skips it) against
+the bin-once hand loop of bench_families.py (handwritten_gbdt.py --family lightgbm: one read, one
+binned Dataset, a subset per fold), --scale-repeat times alternating, as a ratio of the medians.
+Goal: at most 1.0 in wall time.
 """
 import argparse
 import shutil
 import sys
 
 import common
+from bench_families import prepare_project, run_handwritten, run_ours, synthetic
 
 QUIET_LIMIT = 15  # seconds to wait for other processes to settle before each measurement
 WORK = common.WORK / "tiny"
@@ -78,17 +84,56 @@ def time_hydra(conf, project, n):
     return result, common.read_json(TIME_JSON)["seconds"], common.read_json(jobs[0] / "metrics.json")["cv"]
 
 
+def compare_at_scale(rows, n_features, rounds, threads, repeat):
+    """Print one exp001 run against the bin-once hand loop on rows x n_features synthetic rows; give the wall ratio."""
+    data = synthetic(rows, n_features)
+    project = prepare_project("lightgbm", rows, rounds, threads, "tiny_scale", n_features)
+    print(f"\ndata: {rows:,} train + {rows // 5:,} test rows x {n_features} features, binary AUC; 5 folds x "
+          f"{rounds} rounds, {threads} thread(s); one run vs the bin-once hand loop, {repeat} repetitions", flush=True)
+    ours, theirs = [], []
+    for rep in range(repeat):  # alternating, so a slow spell of the machine hits both sides alike
+        ours.append(run_ours(project, f"scale_{rep}")[0])
+        theirs.append(run_handwritten("lightgbm", data, rounds, threads, f"scale_{rep}")[0])
+        print(f"  repetition {rep + 1}/{repeat}: exp001 {ours[-1].seconds:.2f}s wall {ours[-1].cpu:.2f}s CPU, "
+              f"hand loop {theirs[-1].seconds:.2f}s wall {theirs[-1].cpu:.2f}s CPU", flush=True)
+    rows_out, ratios = [], {}
+    for title, key in (("wall, s", "seconds"), ("CPU, s", "cpu"), ("peak RSS, MiB", "peak_mib")):
+        a, b = common.median([getattr(r, key) for r in ours]), common.median([getattr(r, key) for r in theirs])
+        ratios[key] = a / b
+        rows_out.append([title, f"{a:.2f}", f"{b:.2f}", f"{a / b:.3f}"])
+    print(common.table(rows_out, ["", "exp001", "bin-once hand loop", "ratio"]))
+    verdict = "met" if ratios["seconds"] <= 1 else "MISSED"
+    print(f"goal one {rows:,}-row run at most the hand loop's time (wall): {verdict} ({ratios['seconds']:.3f} <= 1)")
+    disturbed = sum(r.disturbed() for r in [*ours, *theirs])
+    if disturbed:
+        print(f"note: {disturbed} of {2 * repeat} measurements were disturbed by other processes; compare CPU too")
+    return ratios["seconds"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=51, help="runs in the large process (the small one has 1)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of each measurement (the median is shown)")
     parser.add_argument("--rounds", type=int, default=100, help="boosting rounds per fold, no early stopping")
     parser.add_argument("--threads", type=int, default=1, help="LightGBM threads on both sides")
+    parser.add_argument("--scale-rows", type=int, default=100_000, help="rows of the one-run comparison; 0 skips it")
+    parser.add_argument("--scale-features", type=int, default=20)
+    parser.add_argument("--scale-rounds", type=int, default=50)
+    parser.add_argument("--scale-repeat", type=int, default=3)
+    parser.add_argument("--skip-tiny", action="store_true", help="only the one-run comparison at --scale-rows")
     args = parser.parse_args()
     common.require("hydra", "hydra-core")
     print(common.machine_report(("numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core",
                                  "omegaconf")))
     WORK.mkdir(parents=True, exist_ok=True)
+    if not args.skip_tiny:
+        compare_tiny(args)
+    if args.scale_rows:
+        compare_at_scale(args.scale_rows, args.scale_features, args.scale_rounds, args.threads, args.scale_repeat)
+
+
+def compare_tiny(args):
+    """Print the per-run cost of exp001 and of the Hydra task on iris, and their ratio."""
     project, _ = prepare_ours(args.rounds, args.threads)
     conf = prepare_hydra(project)
     print(f"data: iris, 120 train rows; 5 folds x {args.rounds} rounds, {args.threads} thread(s); "

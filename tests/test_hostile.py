@@ -5,12 +5,13 @@ Like tests/test_inputs.py, each case breaks one thing in a fresh copy of the bak
 checks for one message (exit 2, no traceback, no run record) before any run trains.
 """
 import ast
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import run_exp
+from conftest import run_exp, run_python
 from test_inputs import assert_refused, edit_config, edit_file, set_runs
 
 pytestmark = pytest.mark.slow  # each bad input goes through exp.py's preflight
@@ -45,6 +46,42 @@ def test_value_the_model_library_refuses_is_named_before_any_run_trains(project,
     result = run_exp(project)
 
     assert_refused(result, project, *phrases, "before any run trains")
+
+
+PREFLIGHT_COUNT = """
+import copy, json
+import yaml
+import data
+from runner.util import ConfigError
+from tabular import preflight
+
+tried, refused = [], []
+real = preflight.try_settings
+preflight.try_settings = lambda cfg, dataset: tried.append(1) or real(cfg, dataset)
+cfg = yaml.safe_load(open("exp/exp001/config.yml"))
+dataset = data.load_data(cfg)
+preflight.preflight(cfg, dataset)
+preflight.preflight({**cfg, "cv": {**cfg["cv"], "seed": 7}}, dataset)  # other folds: the same settings
+other = copy.deepcopy(cfg)
+other["model"]["params"]["num_leaves"] = 7
+preflight.preflight(other, dataset)
+other["model"]["params"]["max_bin"] = 1
+for _ in range(2):
+    try:
+        preflight.preflight(other, dataset)
+    except ConfigError:
+        refused.append(1)
+print(json.dumps({"tried": len(tried), "refused": len(refused)}))
+"""
+
+
+def test_the_preflight_tries_each_distinct_model_setting_once_and_a_refused_one_every_time(project):
+    (project / "exp/exp001/preflight_count.py").write_text(PREFLIGHT_COUNT)
+
+    result = run_python(project, "exp/exp001/preflight_count.py")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == {"tried": 4, "refused": 2}
 
 
 # ---------------------------------------------------------------- values the libraries take without a word
