@@ -20,12 +20,12 @@ LOSSES_OF_TASK = {"multiclass": ("ce", "focal"), "multilabel": ("bce", "focal"),
 # (dotted key, what its value must be, the fix the message gives, the value that turns it off)
 KEYS = [
     ("task", one_of(*TASKS), f"one of {', '.join(TASKS)}.", NO_OFF),
-    ("dataset.batch_size", whole(), "a whole number of images, e.g. 32.", NO_OFF),
+    ("dataset.batch_size", whole(), "a whole number of examples (images, clips), e.g. 32.", NO_OFF),
     ("dataset.num_workers", null_or(whole(0)), "null (0 on the CPU, up to 4 beside a GPU), 0 (decode in the main "
                                                "process) or a number of worker processes.", None),
     ("dataset.cache", boolean, "true or false.", NO_OFF),
     ("dataset.sampler", null_or(one_of("balanced")),
-     "null (each image once an epoch) or balanced (multiclass, binary).",
+     "null (each example once an epoch) or balanced (multiclass, binary).",
      None),
     ("train.epochs", whole(), "a whole number, 1 or more.", NO_OFF),
     ("train.accumulate", whole(), "a whole number, 1 or more.", 1),
@@ -124,7 +124,7 @@ def loss_fits_task(cfg):
     if cfg["train"]["class_weights"] and task == "regression":
         return "train.class_weights", "null: a regression target has no classes to weigh."
     if cfg["dataset"]["sampler"] and task in ("regression", "multilabel"):
-        return "dataset.sampler", f"null: task {task} has no single class per image to balance."
+        return "dataset.sampler", f"null: task {task} has no single class per example to balance."
 
 
 def groups_are_named(cfg):

@@ -17,7 +17,7 @@ def worker_count(cfg):
 def make_loader(cfg, dataset, shuffle, seed=0):
     """Give a DataLoader over `dataset` with dataset.batch_size and num_workers; shuffled in a seeded order.
 
-    dataset.sampler: balanced draws training images (with replacement) so that every class comes as often.
+    dataset.sampler: balanced draws training examples (with replacement) so that every class comes as often.
     """
     workers, generator = worker_count(cfg), torch.Generator().manual_seed(seed)
     balanced = shuffle and cfg["dataset"]["sampler"] == "balanced"
@@ -26,12 +26,12 @@ def make_loader(cfg, dataset, shuffle, seed=0):
         dataset, batch_size=cfg["dataset"]["batch_size"], shuffle=shuffle and sampler is None, sampler=sampler,
         num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
         generator=generator,  # the sampler's too: a resumed run sets it back to the epoch's start
-        # batch norm cannot train on a last batch of one image
+        # batch norm cannot train on a last batch of one example
         drop_last=shuffle and len(dataset) % cfg["dataset"]["batch_size"] == 1)
 
 
 def balanced_sampler(targets, generator):
-    """Give a sampler that draws len(targets) images with replacement, each class as often (class codes)."""
+    """Give a sampler that draws len(targets) examples with replacement, each class as often (class codes)."""
     codes = torch.as_tensor(np.asarray(targets)).long()
     weights = 1.0 / torch.bincount(codes).float()[codes]
     return torch.utils.data.WeightedRandomSampler(weights, len(codes), replacement=True, generator=generator)
