@@ -9,30 +9,40 @@ script loads this file from the experiment it packages.
 import re
 from pathlib import Path
 
-# (what it is, the pattern of its text): each shape is the credential's own, not a mere mention of its name.
-# Two are spelled so that this file's own text is none of the package's SECRET_TEXT (it ships with the code).
+# Whitespace inside one line: every kind of space but the line breaks str.splitlines() knows. Put in place of each
+# \s* below, it keeps every pattern within one line: one search of a whole file finds what each line's search would.
+LINE_SPACE = r"[^\S\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*"
+# (what it is, the pattern of its text, text it cannot match without): each shape is the credential's own, not a
+# mere mention of its name. Two are spelled so that this file's own text is none of the package's SECRET_TEXT (it
+# ships with the code). The literals are a quick no: a pattern that starts with \b is tried at every position, and
+# exp.py scans the experiment at every start (53 ms line by line, 17 to 23 ms this way, on the iris example).
 CREDENTIALS = [
-    ("a Kaggle API key", r"""(?i)\b\w*key\w*["']?\s*[:=]\s*["']?[0-9a-f]{32}\b"""),
-    ("a Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
-    ("a W&B API key", r"""WANDB_API_KEY["'\]]*\s*[:=,]\s*["'][^"'\s]{20,}["']"""),
-    ("an AWS secret key", r"""(?i)aws_secret_access_ke[y]["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}"""),
-    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-{5}"),
-    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b"),
+    # A word holding "key", then the key: the word's start needs no \b\w* (which made this pattern slow).
+    ("a Kaggle API key", r"""(?i)key\w*["']?\s*[:=]\s*["']?[0-9a-f]{32}\b""", ()),
+    ("a Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b", ("hf_",)),
+    ("a W&B API key", r"""WANDB_API_KEY["'\]]*\s*[:=,]\s*["'][^"'\s]{20,}["']""", ("WANDB_API_KEY",)),
+    ("an AWS secret key", r"""(?i)aws_secret_access_ke[y]["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}""", ()),
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", ("AKIA", "ASIA")),
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-{5}", ("-----BEGIN ",)),
+    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b",
+     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
 ]
-PATTERNS = [(what, re.compile(pattern)) for what, pattern in CREDENTIALS]
-TOKEN_WORDS = re.compile(r"key|hf_|token|secret|-----|AKIA|ASIA|gh|github", re.I)  # a quick no for most text
+PATTERNS = [(what, re.compile(pattern.replace(r"\s*", LINE_SPACE)), needs) for what, pattern, needs in CREDENTIALS]
 
 
 def find_credential(text):
-    """Give (line number, what it is) of the first credential-like text in `text`, or None."""
-    if not TOKEN_WORDS.search(text):
-        return None
-    for number, line in enumerate(text.splitlines(), 1):
-        for what, pattern in PATTERNS:
-            if pattern.search(line):
-                return number, what
-    return None
+    """Give (line number, what it is) of the first credential-like text in `text`, or None.
+
+    The first line holding one, and on it the first kind in CREDENTIALS, as reading line by line would find.
+    """
+    found = None
+    for what, pattern, needs in PATTERNS:
+        match = (not needs or any(literal in text for literal in needs)) and pattern.search(text)
+        if match:
+            number = len((text[:match.start()] + "x").splitlines())  # the line the match starts on
+            if found is None or number < found[0]:
+                found = (number, what)
+    return found
 
 
 def allowed_files(root):
