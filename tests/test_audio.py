@@ -290,11 +290,11 @@ def test_multilabel_from_birdclef_s_secondary_labels_marks_every_species_heard(a
 
 SED = """
 import json, torch
-import model
+import network
 from runner.config import parse_yaml
 cfg = parse_yaml(open("config.yml").read(), "config.yml")
 cfg["model"]["head"] = "sed"
-net = model.create_model(cfg, 4).eval()
+net = network.create_model(cfg, 4).eval()
 x = torch.randn(2, 1, 64, 126)
 with torch.no_grad():
     logits, weights = net.frames(x)

@@ -593,18 +593,18 @@ def test_a_local_weights_file_starts_the_model_from_it_with_a_new_head(image_bak
     probe = f"""
 import sys, timm, torch
 sys.path.insert(0, '.')
-import model
+import network
 from runner.util import DataError
 source = timm.create_model('test_resnet', pretrained=False, num_classes=3)
 torch.save(source.state_dict(), {str(tmp_path / 'weights.pth')!r})
-net = model.create_model(
+net = network.create_model(
     {{'model': {{'name': 'test_resnet', 'pretrained': {str(tmp_path / 'weights.pth')!r}, 'params': {{}}}}}}, 10)
 mine, theirs = net.state_dict(), source.state_dict()
 head = net.get_classifier().weight
 body = [k for k in theirs if mine[k].shape == theirs[k].shape]
 print(len(body), len(theirs), all(torch.equal(mine[k], theirs[k]) for k in body), head.shape[0])
 try:
-    model.create_model({{'model': {{'name': 'test_resnet', 'pretrained': 'weights/missing.pth', 'params': {{}}}}}}, 10)
+    network.create_model({{'model': {{'name': 'test_resnet', 'pretrained': 'weights/missing.pth', 'params': {{}}}}}}, 10)
 except DataError as e:
     print(e)
 """

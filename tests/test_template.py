@@ -133,6 +133,7 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/deep/values.py",
     "exp/exp001/metrics.py",
     "exp/exp001/model.py",
+    "exp/exp001/network.py",
     "exp/exp001/predict.py",
     "exp/exp001/train.py",
 } | {f"data/input/train_images/img{k:04d}.png" for k in range(240)} | {
@@ -143,7 +144,7 @@ AUDIO_LAB = {"audio/__init__.py", "audio/decode.py", "audio/labels.py", "audio/m
              "config.yml", "config_keys.py", "exp.py"}
 EXPECTED_AUDIO_FILES = {f for f in EXPECTED_IMAGE_FILES if not f.startswith(("data/input/", "exp/exp001/"))} | {
     f for f in EXPECTED_IMAGE_FILES if f.startswith(("exp/exp001/deep/", *(f"exp/exp001/{n}" for n in (
-        "model.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py", "runner/"))))} | {
+        "model.py", "network.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py", "runner/"))))} | {
     f"exp/exp001/{name}" for name in AUDIO_LAB} | {
     "data/input/.gitkeep", "data/input/train.csv", "data/input/sample_submission.csv"} | {
     f"data/input/train_audio/{species}/XC{1000 + k}.ogg" for k, species in enumerate(

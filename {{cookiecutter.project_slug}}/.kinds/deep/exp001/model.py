@@ -1,77 +1,21 @@
-"""The model, its optimizer and learning-rate schedule, the loss per task, and the device.
+"""How the network learns: the loss per task, the optimizer and learning-rate schedule, EMA, precision, the device.
 
-model.name is any timm architecture (timm.list_models() lists them; test_resnet and test_vit are
-tiny ones for tests). model.params go to timm.create_model as they are (drop_rate, drop_path_rate, ...).
-model.pretrained: null trains from scratch; a file path loads those weights (the classifier is
-replaced to fit the task); true downloads timm's weights from the Hugging Face hub.
+The same in every deep-learning kind; the network itself (which architecture, its weights, its parameter groups)
+is network.py's, the one file a kind changes here.
 """
 import copy
 import functools
 import math
-from pathlib import Path
 
 import torch
 
-from runner.util import ROOT, ConfigError, DataError, log
+import network
+from runner.util import DataError, log
 
 
 def n_outputs(task, classes):
     """Give the width of the model's last layer: one per class or label, else one."""
     return len(classes) if task in ("multiclass", "multilabel") else 1
-
-
-def check_model(cfg):
-    """Raise ConfigError or DataError unless model.name is a timm model and model.pretrained can be had;
-    give the file."""
-    import timm
-
-    name, pretrained = cfg["model"]["name"], cfg["model"]["pretrained"]
-    if not timm.is_model(name):
-        close = timm.list_models(f"*{name.split('_')[0]}*")[:8]
-        raise ConfigError(f"model.name {name!r} is not a timm "
-                          f"model{' (close: ' + ', '.join(close) + ')' if close else ''}. Fix: pick one of "
-                          "timm.list_models(), e.g. resnet18, efficientnet_b0, convnext_tiny.")
-    if pretrained in (None, False, True):
-        return None
-    path = Path(pretrained) if Path(pretrained).is_absolute() else ROOT / pretrained
-    if not path.is_file():
-        raise DataError(f"model.pretrained: {pretrained}: file not found. Fix: give the path of a weights file "
-                        "(.pth, .bin or .safetensors; relative to the project root), or null.")
-    return path
-
-
-def create_model(cfg, n_out):
-    """Give the timm model of model.name with n_out outputs, its weights from model.pretrained; with model.head: sed
-    (the audio kind), its classifier replaced by attention over time (deep/heads.py)."""
-    net = create_backbone(cfg, n_out)
-    if cfg["model"].get("head", "clip") == "sed":  # a kind without the key keeps timm's own head
-        from deep.heads import SedHead
-
-        net.reset_classifier(0, "")  # the feature map itself: channels x frequency x time
-        net = SedHead(net, net.num_features, n_out)
-    return net
-
-
-def create_backbone(cfg, n_out):
-    """Give the timm model of model.name with n_out outputs, its weights from model.pretrained."""
-    import timm
-
-    spec = cfg["model"]
-    name, pretrained, params = spec["name"], spec["pretrained"], spec["params"] or {}
-    path = check_model(cfg)
-    if pretrained in (None, False):
-        return timm.create_model(name, pretrained=False, num_classes=n_out, **params)
-    if pretrained is True:
-        try:
-            return timm.create_model(name, pretrained=True, num_classes=n_out, **params)
-        except Exception as e:  # offline, no weights for this name, the hub down: all end the same way
-            raise DataError(f"model.pretrained: true, but timm could not get the weights of {name} from the Hugging "
-                            f"Face hub ({type(e).__name__}: {str(e)[:200]}). Fix: run once with internet access, or "
-                            "download the weights and give their file: model.pretrained: "
-                            "path/to/weights.pth, or null.") from None
-    # timm reads the file as it would the hub's, dropping the classifier when the widths differ.
-    return timm.create_model(name, pretrained=True, num_classes=n_out, pretrained_cfg_overlay={"file": str(path)},
-                             **params)
 
 
 def pick_device(name):
@@ -170,11 +114,11 @@ def to_prediction(task, out, target_stats=None):
 
 
 def make_optimizer(cfg, model):
-    """Give train.optimizer (adamw, adam or sgd) over the model's weights, at train.lr."""
+    """Give train.optimizer (adamw, adam or sgd) over the network's parameter groups (network.py), at train.lr."""
     spec = cfg["train"]
     kinds = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam,
              "sgd": lambda p, **kw: torch.optim.SGD(p, momentum=0.9, nesterov=True, **kw)}
-    return kinds[spec["optimizer"]](model.parameters(), lr=spec["lr"], weight_decay=spec["weight_decay"])
+    return kinds[spec["optimizer"]](network.param_groups(cfg, model), lr=spec["lr"], weight_decay=spec["weight_decay"])
 
 
 def make_scheduler(cfg, optimizer, steps_per_epoch, epochs):
@@ -253,7 +197,7 @@ def tell_once(message):
 def prepare_model(cfg, net, device):
     """Give the model on `device`, channels_last (train.channels_last) when asked."""
     net = net.to(device)
-    if cfg["train"]["channels_last"]:
+    if cfg["train"].get("channels_last"):  # a kind without the key (text) has no image-like tensors
         net = net.to(memory_format=torch.channels_last)  # faster convolutions on recent GPUs with AMP
     return net
 

@@ -150,6 +150,7 @@ def predict(run_dir, args):
 
     import data as data_io
     import model as model_io
+    import network
     import train
     from deep.outputs import make_submission, prediction_frame
     from runner import util
@@ -163,7 +164,7 @@ def predict(run_dir, args):
     ids, dataset = data_io.read_test(cfg, args.test, args.files)
     device = model_io.pick_device(args.device)
     # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
-    net = model_io.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}},
+    net = network.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}},
                                 model_io.n_outputs(task, classes))
     n_splits = cfg["cv"]["n_splits"]
     test_pred = 0

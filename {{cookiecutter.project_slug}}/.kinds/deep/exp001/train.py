@@ -1,11 +1,12 @@
-"""One run: read the table and the inputs, split into folds, train a timm model per fold, predict with TTA, save.
+"""One run: read the table and the inputs, split into folds, train a network per fold, predict with TTA, save.
 
 The steps read top to bottom: run -> cross_validate -> train_fold (the epoch loop: train_one_epoch, validate)
--> infer. What the inputs are (images, or spectrograms of audio) is data.py's: the table, reading each file,
-datasets, the model's input tensor and TTA views; augmentations are in augment.py and deep/mixing.py; the model,
-optimizer, schedule and loss in model.py; metrics in metrics.py; the checks of config.yml and the record's files
-(oof.csv, submission.csv, history.csv, curves.png) in deep/; the checks of the tables every kind shares in
-inputs.py; seeding and small helpers in util.py. This file is the same in every deep-learning kind.
+-> infer. What the inputs are (images, spectrograms of audio, tokens of text) is data.py's: the table, reading
+each input, datasets, the model's input and TTA views; augmentations are in augment.py and deep/mixing.py; the
+network (a timm model, or a transformer) in network.py; its optimizer, schedule and loss in model.py; metrics in
+metrics.py; the checks of config.yml and the record's files (oof.csv, submission.csv, history.csv, curves.png) in
+deep/; the checks of the tables every kind shares in inputs.py; seeding and small helpers in util.py. This file is
+the same in every deep-learning kind.
 """
 import copy
 import math
@@ -17,15 +18,15 @@ import torch
 import augment
 import data as data_io
 import model as model_io
+import network
 from deep import checkpoints
 from deep.checks import check_config, neutral_values  # noqa: F401  (the runner's contract)
 from deep.curves import track_epoch
 from deep.eta import Eta
 from deep.fold_state import FoldState
 from deep.folds import make_folds
-from deep.loader import make_loader
+from deep.loader import in_dataset_order, make_loader
 from deep.mixing import mix_batch
-from deep.model_checks import check_model_settings
 from deep.outputs import check_layout, save_outputs
 from metrics import METRICS, score
 from runner.interrupts import stop_if_signalled
@@ -65,7 +66,7 @@ def check_before_training(cfg, n_rows=None):
     table = data_io.load_table(cfg, n_rows)
     check_layout(cfg, table)
     make_folds(cfg, table)
-    check_model_settings(cfg, model_io.n_outputs(cfg["task"], table.classes), model_io.check_model(cfg))
+    network.check_model(cfg, model_io.n_outputs(cfg["task"], table.classes))
     data_io.load_inputs(cfg, table.paths, cfg["data"]["train"])  # with dataset.cache, the run reuses them
     data_io.load_inputs(cfg, table.test_paths, cfg["data"]["test"] or "the test files")
 
@@ -84,7 +85,7 @@ def cross_validate(cfg, table, inputs, test_inputs, folds, device, epochs, run_d
     """
     task, metric = cfg["task"], cfg["metric"]
     n_splits = int(folds.max()) + 1
-    base = model_io.create_model(cfg, model_io.n_outputs(task, table.classes))  # weights read once, copied per fold
+    base = network.create_model(cfg, model_io.n_outputs(task, table.classes))  # weights read once, copied per fold
     # Regression learns the standardized target; predictions come back on the target's scale.
     targets = (table.y - table.target_stats[0]) / table.target_stats[1] if task == "regression" else table.y
 
@@ -250,8 +251,8 @@ def infer(cfg, net, dataset, device, target_stats, tta=(), loss_fn=None):
     """Give predictions for `dataset`, each the mean over the input and its TTA views, and the mean loss on them."""
     net.eval()
     dtype = model_io.pick_precision(cfg, device)[0] if device.type == "cuda" else None
-    preds, loss_sum = [], 0.0
-    for inputs, y in make_loader(cfg, dataset, shuffle=False):
+    preds, loss_sum, loader = [], 0.0, make_loader(cfg, dataset, shuffle=False)
+    for inputs, y in loader:
         x = data_io.to_input(inputs, cfg, device)
         views = [x] + [data_io.tta_view(x, name) for name in tta]
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
@@ -260,4 +261,4 @@ def infer(cfg, net, dataset, device, target_stats, tta=(), loss_fn=None):
             loss_sum += loss_fn(outs[0], y.to(device)).item() * len(y)
         per_view = [model_io.to_prediction(cfg["task"], out, target_stats) for out in outs]
         preds.append(torch.stack(per_view).mean(0).cpu())
-    return torch.cat(preds).double().numpy(), loss_sum / max(1, len(dataset))
+    return in_dataset_order(loader, torch.cat(preds)).double().numpy(), loss_sum / max(1, len(dataset))

@@ -61,8 +61,11 @@ KEYS = [
     ("augment.mix_prob", number(0, 1), "the share of batches mixed, from 0 to 1.", 1.0),
     ("cv.scheme", one_of(*SCHEMES), f"one of {', '.join(SCHEMES)}.", NO_OFF),
     ("cv.n_splits", whole(2), "2 or more.", NO_OFF),
-    *config_keys.KEYS,  # the kind's own: data paths, the input, its augmentations, TTA
 ]
+# The kind's own rows (data paths, the input, its augmentations, TTA) come after; a kind's row for a shared key
+# replaces it, and a shared key the kind's inputs have no use for (config_keys.NOT_USED) is left out.
+_OWN = {row[0] for row in config_keys.KEYS} | set(getattr(config_keys, "NOT_USED", ()))
+KEYS = [row for row in KEYS if row[0] not in _OWN] + config_keys.KEYS
 
 
 def check_config(cfg, where):

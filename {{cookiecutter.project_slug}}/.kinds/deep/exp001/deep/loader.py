@@ -1,5 +1,8 @@
 """Batches for training and inference, the same for every deep-learning kind: dataset.batch_size, workers beside a
-GPU, a seeded shuffle a resumed run can set back, and dataset.sampler: balanced."""
+GPU, a seeded shuffle a resumed run can set back, and dataset.sampler: balanced.
+
+A dataset of inputs that differ in length (text) gives its own `collate` (padding each batch to its longest) and
+`lengths`: inference then goes shortest first, so each batch pads little, and in_dataset_order puts it back."""
 import os
 
 import numpy as np
@@ -22,12 +25,27 @@ def make_loader(cfg, dataset, shuffle, seed=0):
     workers, generator = worker_count(cfg), torch.Generator().manual_seed(seed)
     balanced = shuffle and cfg["dataset"]["sampler"] == "balanced"
     sampler = balanced_sampler(dataset.targets, generator) if balanced else None
-    return torch.utils.data.DataLoader(
+    lengths = getattr(dataset, "lengths", None)
+    if not shuffle and lengths is not None:
+        sampler = np.argsort(lengths, kind="stable").tolist()
+    loader = torch.utils.data.DataLoader(
         dataset, batch_size=cfg["dataset"]["batch_size"], shuffle=shuffle and sampler is None, sampler=sampler,
         num_workers=workers, persistent_workers=workers > 0, pin_memory=torch.cuda.is_available(),
         generator=generator,  # the sampler's too: a resumed run sets it back to the epoch's start
         # batch norm cannot train on a last batch of one example
-        drop_last=shuffle and len(dataset) % cfg["dataset"]["batch_size"] == 1)
+        drop_last=shuffle and len(dataset) % cfg["dataset"]["batch_size"] == 1,
+        collate_fn=getattr(dataset, "collate", None))
+    loader.order = sampler if not shuffle else None  # the example each prediction belongs to, for in_dataset_order
+    return loader
+
+
+def in_dataset_order(loader, predictions):
+    """Give predictions made over `loader` (inference) in the dataset's order: as they came, or put back."""
+    if loader.order is None:
+        return predictions
+    back = torch.empty_like(predictions)
+    back[torch.as_tensor(loader.order)] = predictions
+    return back
 
 
 def balanced_sampler(targets, generator):

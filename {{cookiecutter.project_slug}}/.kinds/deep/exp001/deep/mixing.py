@@ -10,8 +10,8 @@ def mix_batch(cfg, x, y, n_classes):
     the image; the targets (multiclass: as class probabilities) mix by the same lam. With both on, each mixed batch
     takes one at random. Draws from torch's own generator, which a resumed run restores.
     """
-    spec = cfg["augment"]
-    kinds = [(name, spec[name]) for name in ("mixup", "cutmix") if spec[name]]
+    spec = cfg.get("augment") or {}  # a kind without these keys (text) never mixes
+    kinds = [(name, spec[name]) for name in ("mixup", "cutmix") if spec.get(name)]
     if not kinds or float(torch.rand(())) >= spec["mix_prob"]:
         return x, y  # off: not one random number drawn, so runs without it stay as they were
     name, alpha = kinds[int(torch.randint(len(kinds), ()))]
