@@ -71,3 +71,18 @@ python3 -m uv pip freeze --python "$python" | grep -iE '^(soundfile|scipy|numpy)
 cmp -s "$work/audio.csv" "$audio/data/output/exp/exp001/run002/submission.csv" \
     || fail "the audio kind's predict.py does not give back run002's submission"
 echo "lowest versions (audio): exp001 and predict.py ran in $((SECONDS - audio_started)) s"
+
+# The text kind on the same torch floor, plus its own (transformers, tokenizers, peft): exp001, then predict.py on
+# its test file, which must give back run002's submission.
+text_started=$SECONDS
+python3 -m cookiecutter --no-input --output-dir "$work/gen-text" . kind=text verify_example=no git_init=no > /dev/null
+text="$work/gen-text/my-kaggle-competition"
+python3 -m uv pip install --quiet --python "$python" --resolution lowest-direct -r "$text/requirements.txt"
+python3 -m uv pip freeze --python "$python" | grep -iE '^(torch|transformers|tokenizers|peft|huggingface-hub)==' \
+    | sed 's/^/    /'
+"$python" "$text/exp/exp001/exp.py" > /dev/null || fail "the text kind's exp001 at the versions above"
+(cd "$text" && "$python" exp/exp001/predict.py run002 --test data/input/test.csv --out "$work/text.csv" \
+    > /dev/null) || fail "the text kind's predict.py at the versions above"
+cmp -s "$work/text.csv" "$text/data/output/exp/exp001/run002/submission.csv" \
+    || fail "the text kind's predict.py does not give back run002's submission"
+echo "lowest versions (text): exp001 and predict.py ran in $((SECONDS - text_started)) s"

@@ -40,13 +40,17 @@ FOLDERS = ["data/input", "data/output", "exp", "scripts"]
 # The template holds one runner/ and the tabular lab in exp/exp001; other kinds wait in .kinds/<kind>/. The
 # deep-learning kinds share one lab, .kinds/deep/ (train.py, model.py, deep/), and add their inputs to it.
 KINDS = PROJECT / ".kinds"
-DEEP_KINDS = ("image", "audio")
+DEEP_KINDS = ("image", "audio", "text")
+# What the shared lab holds for timm models and files on disk, which a text experiment has no use for.
+NOT_USED = {"text": ("deep/heads.py", "deep/model_checks.py", "deep/paths.py")}
 # What every kind's exp001 shares, written once in the template: one run machinery, one metric table, one util.py.
 SHARED_LAB = ("runner", "diagnostics.py", "inputs.py", "metrics.py", "util.py")
-EXAMPLE = {"tabular": "iris example", "image": "digits image example", "audio": "bird calls audio example"}[KIND]
+EXAMPLE = {"tabular": "iris example", "image": "digits image example", "audio": "bird calls audio example",
+           "text": "docstrings text example"}[KIND]
 MODULES = (["yaml", "sklearn", "lightgbm", "pandas", "numpy", "matplotlib"]
-           + (["torch", "torchvision", "timm", "PIL"] if KIND in DEEP_KINDS else [])
-           + (["soundfile", "scipy"] if KIND == "audio" else []))
+           + (["torch", "torchvision", "timm", "PIL"] if KIND in ("image", "audio") else [])
+           + (["soundfile", "scipy"] if KIND == "audio" else [])
+           + (["torch", "transformers", "tokenizers", "peft"] if KIND == "text" else []))
 EXPECTED_RUNS = ["run001", "run002", "run003"] if KIND == "tabular" else ["run001", "run002"]
 USUAL_SECONDS = "2 to 10 s" if KIND == "tabular" else "10 to 30 s"
 RUN_FILES = ["status.json", "config_update.yml", "config.yml", "metrics.json", "oof.csv",
@@ -71,6 +75,8 @@ def lay_out_kind():
         for source, target in (*shared, (KINDS / KIND / "exp001", exp), (KINDS / KIND / "input", data)):
             for entry in source.iterdir():
                 shutil.move(str(entry), str(target / entry.name))
+        for name in NOT_USED.get(KIND, ()):
+            (exp / name).unlink()
     shutil.rmtree(KINDS, ignore_errors=True)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zygote import IMAGE_PRELOAD, PRELOAD, Zygote
+from zygote import IMAGE_PRELOAD, PRELOAD, TEXT_PRELOAD, Zygote
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 # The environment every project script runs with, on top of this process's.
@@ -45,6 +45,14 @@ def image_baked(cookies_session):
 def audio_baked(cookies_session):
     """Give a project baked with kind=audio, the example check skipped (read-only by convention)."""
     result = cookies_session.bake(extra_context={"kind": "audio", "verify_example": "no"})
+    assert result.exit_code == 0, result.exception
+    return without_report(Path(result.project_path))
+
+
+@pytest.fixture(scope="session")
+def text_baked(cookies_session):
+    """Give a project baked with kind=text, the example check skipped (read-only by convention)."""
+    result = cookies_session.bake(extra_context={"kind": "text", "verify_example": "no"})
     assert result.exit_code == 0, result.exception
     return without_report(Path(result.project_path))
 
@@ -99,9 +107,10 @@ def run_python(project, script, *args, cwd=None, env=None, timeout=300):
     """
     full_env = dict(os.environ, **SCRIPT_ENV, **(env or {}))
     if os.environ.get("KAGGLE_EXP_TESTS_FRESH_PYTHON") != "1":
-        kind = "image" if (project / "exp/exp001/deep").is_dir() else "tabular"
+        kind = zygote_kind(project)
         if kind not in _zygotes:
-            _zygotes[kind] = Zygote(dict(_SESSION_ENV, **SCRIPT_ENV), IMAGE_PRELOAD if kind == "image" else PRELOAD)
+            preload = {"image": IMAGE_PRELOAD, "text": TEXT_PRELOAD}.get(kind, PRELOAD)
+            _zygotes[kind] = Zygote(dict(_SESSION_ENV, **SCRIPT_ENV), preload)
         forked = _zygotes[kind].run([str(project / script), *args], cwd or project, full_env, timeout)
         if forked is not None:
             return forked
@@ -109,6 +118,14 @@ def run_python(project, script, *args, cwd=None, env=None, timeout=300):
         [sys.executable, str(project / script), *args], cwd=cwd or project, env=full_env,
         capture_output=True, text=True, timeout=timeout,
     )
+
+
+def zygote_kind(project):
+    """Give which warm Python serves `project`: text (transformers), image (PyTorch and timm: image, audio), tabular."""
+    network = project / "exp/exp001/network.py"
+    if network.is_file() and "transformers" in network.read_text(encoding="utf-8"):
+        return "text"
+    return "image" if (project / "exp/exp001/deep").is_dir() else "tabular"
 
 
 def run_exp(project, *args, exp="exp001", **kwargs):

@@ -604,7 +604,8 @@ head = net.get_classifier().weight
 body = [k for k in theirs if mine[k].shape == theirs[k].shape]
 print(len(body), len(theirs), all(torch.equal(mine[k], theirs[k]) for k in body), head.shape[0])
 try:
-    network.create_model({{'model': {{'name': 'test_resnet', 'pretrained': 'weights/missing.pth', 'params': {{}}}}}}, 10)
+    network.create_model({{'model': {{'name': 'test_resnet', 'pretrained': 'weights/missing.pth',
+                                    'params': {{}}}}}}, 10)
 except DataError as e:
     print(e)
 """

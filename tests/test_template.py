@@ -144,12 +144,24 @@ AUDIO_LAB = {"audio/__init__.py", "audio/decode.py", "audio/labels.py", "audio/m
              "config.yml", "config_keys.py", "exp.py"}
 EXPECTED_AUDIO_FILES = {f for f in EXPECTED_IMAGE_FILES if not f.startswith(("data/input/", "exp/exp001/"))} | {
     f for f in EXPECTED_IMAGE_FILES if f.startswith(("exp/exp001/deep/", *(f"exp/exp001/{n}" for n in (
-        "model.py", "network.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py", "runner/"))))} | {
+        "model.py", "network.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py",
+        "runner/"))))} | {
     f"exp/exp001/{name}" for name in AUDIO_LAB} | {
     "data/input/.gitkeep", "data/input/train.csv", "data/input/sample_submission.csv"} | {
     f"data/input/train_audio/{species}/XC{1000 + k}.ogg" for k, species in enumerate(
         ["whistler", "riser", "faller", "triller"] * 12)} | {
     f"data/input/test_soundscapes/soundscape_{k:03d}.ogg" for k in range(1, 5)}
+# kind=text: the same lab with the text kind's network.py and inputs (no timm heads, model checks or file paths), and
+# the docstrings example with its model folder (tools/make_text_example.py).
+TEXT_LAB = {"data.py", "augment.py", "config.yml", "config_keys.py", "exp.py", "network.py"}
+EXPECTED_TEXT_FILES = {f for f in EXPECTED_AUDIO_FILES if not f.startswith(("data/input/", "exp/exp001/"))} | {
+    f for f in EXPECTED_AUDIO_FILES if f.startswith(("exp/exp001/deep/", *(f"exp/exp001/{n}" for n in (
+        "model.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py", "runner/"))))
+    and f not in ("exp/exp001/deep/heads.py", "exp/exp001/deep/model_checks.py", "exp/exp001/deep/paths.py")} | {
+    f"exp/exp001/{name}" for name in TEXT_LAB} | {
+    f"data/input/{name}" for name in (".gitkeep", "train.csv", "test.csv", "sample_submission.csv",
+                                      "tiny-bert/config.json", "tiny-bert/tokenizer.json",
+                                      "tiny-bert/tokenizer_config.json")}
 JINJA_LEFTOVER = re.compile(r"{{|{%|{#|cookiecutter\.")
 
 
@@ -168,14 +180,14 @@ def render_hook(name, **values):
 
 # kind=image with the check: tests/test_image.py::test_the_hook_verifies_the_image_example_and_leaves_the_project_clean
 @pytest.mark.parametrize("kind, verify", [("tabular", "yes"), ("tabular", "no"), ("image", "no"),
-                                          ("audio", "no")])
+                                          ("audio", "no"), ("text", "no")])
 def test_each_option_bakes_exactly_the_documented_files(cookies, kind, verify):
     result = cookies.bake(extra_context={"kind": kind, "verify_example": verify})
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
     # A verified check leaves nothing behind: no runs and no log (whose timings would differ on every render).
     assert files_of(project) == {"tabular": EXPECTED_FILES, "image": EXPECTED_IMAGE_FILES,
-                                 "audio": EXPECTED_AUDIO_FILES}[kind]
+                                 "audio": EXPECTED_AUDIO_FILES, "text": EXPECTED_TEXT_FILES}[kind]
     assert not (project / "data/output/exp").exists(), "the check must not leave runs in the user's project"
 
 
@@ -194,11 +206,11 @@ def test_every_yaml_parses_and_every_python_file_compiles(baked_project, tmp_pat
         py_compile.compile(str(path), cfile=str(tmp_path / "x.pyc"), doraise=True)
 
 
-@pytest.mark.parametrize("kind", ["tabular", "image", "audio"])
+@pytest.mark.parametrize("kind", ["tabular", "image", "audio", "text"])
 def test_baked_python_passes_the_projects_own_ruff_settings(request, kind):
     # The repository's ruff check leaves the template folder out: its code is checked as users get it, baked, under
     # the project's own pyproject.toml.
-    fixture = {"tabular": "baked_project", "image": "image_baked", "audio": "audio_baked"}[kind]
+    fixture = {"tabular": "baked_project", "image": "image_baked", "audio": "audio_baked", "text": "text_baked"}[kind]
     project = request.getfixturevalue(fixture)
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project,
                             capture_output=True, text=True)

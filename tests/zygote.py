@@ -31,6 +31,8 @@ from pathlib import Path
 # own.
 PRELOAD = ["numpy", "pandas", "yaml", "scipy.stats", "sklearn", "lightgbm"]
 IMAGE_PRELOAD = PRELOAD + ["PIL.Image", "torch", "timm"]
+TEXT_PRELOAD = PRELOAD + ["torch", "transformers", "transformers.models.bert.modeling_bert",
+                          "transformers.models.auto.tokenization_auto", "peft"]
 # Variables read at start-up, by Python or by a library as it is imported: a run that sets any of them
 # otherwise than the server did starts a fresh Python.
 STARTUP_PREFIXES = ("PYTHON", "OMP_", "OPENBLAS", "MKL_", "KMP_", "GOTO", "NUMEXPR", "VECLIB", "BLIS",

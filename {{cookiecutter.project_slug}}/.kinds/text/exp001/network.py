@@ -1,0 +1,146 @@
+"""The network: a Hugging Face transformer (an encoder such as DeBERTa or ModernBERT, or a causal LM such as Qwen),
+its token states pooled into one vector per text, and a linear head for the task; LoRA adapters when asked.
+
+model.name is the folder of a Hugging Face model (config.json, the tokenizer's files, and with model.pretrained: true
+its weights): a Kaggle dataset or Model, relative to the project root, so runs and notebooks need no internet. A hub
+name (microsoft/deberta-v3-small) works only where the hub can be reached. model.pretrained: false builds the model
+from config.json with random weights (the example, tests). model.params are set on the model's config
+(hidden_dropout_prob, ...). What the lab asks of this file: check_model before training, create_model, param_groups.
+"""
+import functools
+import re
+from pathlib import Path
+
+import torch
+
+from runner.util import ROOT, ConfigError, DataError
+
+POOLINGS = ("cls", "mean", "last")  # last: the last real token, what a causal LM has read the whole text by
+
+
+def model_source(cfg):
+    """Give model.name as a local folder (str) when it is one under the project root, else the name as given."""
+    name = cfg["model"]["name"]
+    folder = Path(name) if Path(name).is_absolute() else ROOT / name
+    return str(folder) if folder.is_dir() else name
+
+
+def check_model(cfg, n_out):
+    """Raise ConfigError or DataError, before any training, unless model.name gives a config, a tokenizer and, with
+    LoRA, the modules it names."""
+    source = model_source(cfg)
+    if not Path(source).is_dir() and (re.match(r"^[.~/]|.*[\\]", source) or source.count("/") != 1):
+        raise DataError(f"model.name {source!r}: no such folder under the project root. Fix: attach the model (a "
+                        "Kaggle dataset or Model) and give its folder, e.g. data/input/deberta-v3-small.")
+    try:
+        load_tokenizer(cfg)
+        config = model_config(cfg)
+    except OSError as e:  # a folder without config.json, or a hub name with no internet
+        raise DataError(f"model.name {cfg['model']['name']!r} cannot be read by transformers ({str(e)[:300]}). Fix: "
+                        "give a folder holding config.json and the tokenizer's files (tokenizer.json, ...); without "
+                        "internet, a hub name cannot be downloaded.") from None
+    with torch.device("meta"):  # the shapes alone, no memory: LoRA's target_modules checked on a 7B model too
+        build(cfg, config, n_out, pretrained=False)
+
+
+def model_config(cfg):
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_source(cfg))
+    for key, value in (cfg["model"]["params"] or {}).items():
+        if not hasattr(config, key):
+            raise ConfigError(f"model.params: {key!r} is not a setting of {config.model_type}'s config. Fix: remove "
+                              f"it, or use one config.json holds (e.g. hidden_dropout_prob).")
+        setattr(config, key, value)
+    return config
+
+
+@functools.lru_cache(maxsize=None)
+def _tokenizer(source):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source)
+
+
+def load_tokenizer(cfg):
+    """Give model.name's tokenizer (read once per process)."""
+    return _tokenizer(model_source(cfg))
+
+
+def create_model(cfg, n_out):
+    """Give the transformer of model.name with a pooling and a head of n_out outputs (LoRA adapters: model.lora)."""
+    pretrained = cfg["model"]["pretrained"] is True
+    return build(cfg, model_config(cfg), n_out, pretrained)
+
+
+def build(cfg, config, n_out, pretrained):
+    from transformers import AutoModel
+
+    backbone = (AutoModel.from_pretrained(model_source(cfg), config=config) if pretrained
+                else AutoModel.from_config(config))
+    if cfg["train"]["gradient_checkpointing"]:
+        backbone.gradient_checkpointing_enable()  # recompute activations in backward: less memory, slower steps
+    lora = cfg["model"]["lora"]
+    if lora:
+        backbone = with_lora(backbone, lora)
+    return TextNet(backbone, config.hidden_size, n_out, cfg["model"]["pooling"])
+
+
+def with_lora(backbone, lora):
+    """Give `backbone` with LoRA adapters on lora.target_modules; its own weights frozen (the head always trains)."""
+    from peft import LoraConfig, get_peft_model
+
+    try:
+        return get_peft_model(backbone, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+                                                   target_modules=lora["target_modules"]))
+    except ValueError as e:  # a module name the model does not have
+        names = sorted({name.split(".")[-1] for name, m in backbone.named_modules()
+                        if isinstance(m, torch.nn.Linear)})
+        raise ConfigError(f"model.lora.target_modules {lora['target_modules']} ({str(e)[:200]}). Fix: name some of "
+                          f"the model's linear layers: {', '.join(names)}.") from None
+
+
+class TextNet(torch.nn.Module):
+    """A transformer, a pooling of its last hidden states over the real (unpadded) tokens, and a linear head."""
+
+    def __init__(self, backbone, width, n_out, pooling):
+        super().__init__()
+        self.backbone, self.pooling = backbone, pooling
+        self.head = torch.nn.Linear(width, n_out)
+
+    def forward(self, batch):
+        mask = batch["attention_mask"]
+        states = self.backbone(input_ids=batch["input_ids"], attention_mask=mask).last_hidden_state
+        if self.pooling == "cls":
+            pooled = states[:, 0]
+        elif self.pooling == "last":  # batches are padded on the right: the last real token of each row
+            pooled = states[torch.arange(len(states), device=states.device), mask.sum(1) - 1]
+        else:
+            weights = mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1)
+        return self.head(pooled.float())
+
+
+def param_groups(cfg, net):
+    """Give the trainable weights in groups: with train.layer_decay d below 1, layer i of n learns at lr * d^(n - i)
+    (the embeddings at lr * d^(n + 1), the head at lr): the layers near the input, already general, move least."""
+    lr, decay = cfg["train"]["lr"], cfg["train"]["layer_decay"]
+    named = [(name, p) for name, p in net.named_parameters() if p.requires_grad]
+    if decay == 1:
+        return [p for _, p in named]
+    depths = [layer_of(name) for name, _ in named]
+    n = max([d for d in depths if d is not None] + [0]) + 1
+    groups = {}
+    for (name, p), depth in zip(named, depths):
+        if depth is not None:
+            factor = decay ** (n - depth)
+        else:  # the embeddings learn slowest; the head and what follows the last layer (a final norm) at lr
+            factor = decay ** (n + 1) if "embed" in name else 1.0
+        groups.setdefault(factor, []).append(p)
+    return [{"params": params, "lr": lr * factor} for factor, params in sorted(groups.items())]
+
+
+def layer_of(name):
+    """Give the index of the transformer layer a weight belongs to (…layer.3… or …layers.3…), or None."""
+    found = re.search(r"\.layers?\.(\d+)\.", name)
+    return int(found.group(1)) if found else None
