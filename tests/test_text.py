@@ -319,3 +319,37 @@ def test_a_text_run_stopped_mid_epoch_resumes_to_the_numbers_of_a_run_never_stop
         numeric = theirs.select_dtypes("number").columns
         assert ours.drop(columns=numeric).equals(theirs.drop(columns=numeric)), name
         assert np.allclose(ours[numeric].to_numpy(float), theirs[numeric].to_numpy(float), rtol=0, atol=1e-6), name
+
+
+# ---------------------------------------------------------------- the code competition's notebook
+
+def test_the_notebook_predicts_a_hidden_test_file_offline_from_the_packaged_record_alone(text_trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(text_trained[0], project)
+    shutil.rmtree(project / "data/input/tiny-bert")  # the notebook has only the record: its tokenizer and config
+    assert run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "ada").returncode == 0
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0, built.stdout + built.stderr
+    dataset = next((project / "data/output/kaggle_datasets").iterdir())
+    kept = {p.name for p in dataset.rglob("model/*")}
+    assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= kept
+    assert not [name for name in kept if name.endswith((".safetensors", ".bin"))]
+    # The hidden test file is not the public one: a shuffled part of it, and train texts under new ids.
+    competition = tmp_path / "input" / "playground-series-s5e1"
+    competition.mkdir(parents=True)
+    public = pd.read_csv(project / "data/input/test.csv", dtype={"id": str}).sample(n=30, random_state=5)
+    unseen = pd.read_csv(project / "data/input/train.csv", dtype={"id": str}).tail(10).drop(columns="package")
+    hidden = pd.concat([public, unseen.assign(id=[f"hidden{k:02d}" for k in range(10)])]).sample(frac=1, random_state=6)
+    hidden.to_csv(competition / "test.csv", index=False)
+    hidden[["id"]].assign(package="xml").to_csv(competition / "sample_submission.csv", index=False)
+    shutil.copytree(dataset, tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=dict(__import__("os").environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    submitted = pd.read_csv(tmp_path / "working/submission.csv", dtype={"id": str})
+    assert submitted["id"].tolist() == hidden["id"].tolist()
+    own = pd.read_csv(project / OUT / "run002/submission.csv", dtype={"id": str}).set_index("id")
+    assert submitted.set_index("id").loc[public["id"], "package"].tolist() == own.loc[public["id"], "package"].tolist()

@@ -154,13 +154,15 @@ def is_record_file(parts):
         return len(parts) > 1 and is_code(parts[1:])
     if parts[0] == "models":
         return len(parts) == 2 and Path(parts[1]).suffix.lower() in MODEL_SUFFIXES
+    if parts[0] == "model":  # a text run's tokenizer and model config (never weights: models/ holds those)
+        return len(parts) >= 2
     return len(parts) == 1 and fnmatch_any(parts[0], RECORD_FILES)
 
 
 def looks_secret(path):
     """Tell whether a file looks like it holds a secret: by its name, or (a small text file) by what it holds."""
-    if fnmatch_any(path.name, SECRET_NAMES):
-        return True
+    if fnmatch_any(path.name, SECRET_NAMES) and not fnmatch.fnmatch(path.name.lower(), "*tokenizer*"):
+        return True  # (a tokenizer's files match *token* and are no secret)
     try:
         return path.stat().st_size < 1_000_000 and any(text in path.read_text(errors="replace") for text in SECRET_TEXT)
     except OSError:

@@ -4,7 +4,8 @@ model.name is any timm architecture (timm.list_models() lists them; test_resnet 
 tiny ones for tests). model.params go to timm.create_model as they are (drop_rate, drop_path_rate, ...).
 model.pretrained: null trains from scratch; a file path loads those weights (the classifier is
 replaced to fit the task); true downloads timm's weights from the Hugging Face hub.
-What the lab asks of this file: check_model before training, create_model, and param_groups for the optimizer.
+What the lab asks of this file: check_model before training, create_model, param_groups for the optimizer, and
+keep_for_predict.
 """
 from pathlib import Path
 
@@ -74,3 +75,8 @@ def create_backbone(cfg, n_out):
 def param_groups(cfg, net):
     """Give what the optimizer trains: every weight at train.lr."""
     return net.parameters()
+
+
+def keep_for_predict(cfg, run_dir):
+    """Keep nothing more in the record: timm builds the architecture from model.name alone (config.yml), and the
+    fold checkpoints hold every weight. (The text kind keeps its tokenizer and model config here.)"""

@@ -158,6 +158,8 @@ def predict(run_dir, args):
 
     util.setup_logging()
     cfg = parse_yaml((run_dir / "config.yml").read_text(encoding="utf-8"), str(run_dir / "config.yml"))
+    if (run_dir / "model").is_dir():  # the model's own files, kept by the run (text: its tokenizer and config)
+        cfg["model"]["name"] = str(run_dir / "model")
     labels, spec, task = util.read_json(run_dir / "labels.json"), cfg["data"], cfg["task"]
     classes, stats = labels["classes"], labels["target_stats"]
     started = time.perf_counter()  # from reading the files: decoding is much of a notebook's time on the CPU

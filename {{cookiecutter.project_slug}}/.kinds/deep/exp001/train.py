@@ -49,6 +49,7 @@ def run(cfg, run_dir, n_rows=None, resume=None, report=None):
     device = model_io.pick_device(cfg["model"]["device"])
     # What predicting another test file needs besides config.yml and the fold models.
     write_json(run_dir / "labels.json", {"classes": table.classes, "target_stats": table.target_stats})
+    network.keep_for_predict(cfg, run_dir)
     log.info(f"  data: {data_io.describe_inputs(cfg, table)}"
              + (f", {len(table.classes)} {'labels' if cfg['task'] == 'multilabel' else 'classes'}"
                 if table.classes else "")

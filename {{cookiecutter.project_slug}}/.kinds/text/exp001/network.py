@@ -5,7 +5,8 @@ model.name is the folder of a Hugging Face model (config.json, the tokenizer's f
 its weights): a Kaggle dataset or Model, relative to the project root, so runs and notebooks need no internet. A hub
 name (microsoft/deberta-v3-small) works only where the hub can be reached. model.pretrained: false builds the model
 from config.json with random weights (the example, tests). model.params are set on the model's config
-(hidden_dropout_prob, ...). What the lab asks of this file: check_model before training, create_model, param_groups.
+(hidden_dropout_prob, ...). What the lab asks of this file: check_model before training, create_model, param_groups,
+keep_for_predict.
 """
 import functools
 import re
@@ -65,6 +66,13 @@ def _tokenizer(source):
 def load_tokenizer(cfg):
     """Give model.name's tokenizer (read once per process)."""
     return _tokenizer(model_source(cfg))
+
+
+def keep_for_predict(cfg, run_dir):
+    """Keep model.name's config and tokenizer in the record (run_dir/model/; no weights: the fold checkpoints hold
+    every one), so predict.py and a Kaggle notebook rebuild the network from the record alone."""
+    load_tokenizer(cfg).save_pretrained(run_dir / "model")
+    model_config(cfg).save_pretrained(run_dir / "model")
 
 
 def create_model(cfg, n_out):
