@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns  # noqa: F401 (predict.py)
-from inputs import check_rows, check_sample_ids
+from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, read_tables, require_columns  # noqa: F401 (predict.py)
+from inputs import check_rows
 from network import load_tokenizer
 from runner.util import DataError, rel
 
@@ -25,22 +25,10 @@ _CACHE = {}  # (tokenizer folder, max_length, texts) -> token ids: tokenized onc
 def load_table(cfg, n_rows=None):
     """Give train and test ids, the target (class codes, 0/1 columns or values), classes and every row's texts."""
     spec, task = cfg["data"], cfg["task"]
-    folder = data_dir(cfg)
-    train = read_csv(folder / spec["train"], spec["id"])
-    if n_rows:  # --debug: a sample, the same rows every time
-        train = train.sample(n=min(n_rows, len(train)), random_state=cfg["seed"]).sort_index()
-    test = read_csv(folder / spec["test"], spec["id"])
-    sample = read_csv(folder / spec["sample_submission"], spec["id"])
+    folder, columns = data_dir(cfg), text_columns(cfg)
+    train, test, sample = read_tables(cfg, n_rows, columns, columns)
     targets = spec["target"] if isinstance(spec["target"], list) else [spec["target"]]
-    columns = text_columns(cfg)
     group = cfg["cv"]["group"]
-    require_columns(train, [spec["id"], *columns, *targets, *([group] if group else [])], folder / spec["train"])
-    require_columns(test, [spec["id"], *columns], folder / spec["test"])
-    require_columns(sample, [spec["id"]], folder / spec["sample_submission"])
-    # The same checks as the tabular lab's (inputs.py): no empty file, one row per id, sample ids in the test file.
-    for frame, name in ((train, "train"), (test, "test"), (sample, "sample_submission")):
-        check_rows(frame, spec["id"], folder / spec[name], unique_ids=name != "sample_submission")
-    check_sample_ids(sample, test[spec["id"]], spec["id"], folder / spec["sample_submission"], folder / spec["test"])
     y, classes = encode_target(train, targets, task, folder / spec["train"])
     return SimpleNamespace(
         ids=train[spec["id"]].reset_index(drop=True), test_ids=test[spec["id"]].reset_index(drop=True),

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inputs import check_finite_target, check_header, check_labels, drop_index_column
+from inputs import check_finite_target, check_header, check_labels, check_rows, check_sample_ids, drop_index_column
 from runner.util import ROOT, DataError, rel
 
 DATA_DIR_ENV = "KAGGLE_EXP_DATA_DIR"  # on Kaggle: where the competition's files are mounted
@@ -24,6 +24,28 @@ def read_csv(path, id_name):
                         "Fix: put the competition's files there, or set data.dir in config.yml.")
     check_header(path)
     return drop_index_column(pd.read_csv(path, dtype={id_name: str} if id_name else None), path, keep=(id_name,))
+
+
+def read_tables(cfg, n_rows, train_columns, test_columns):
+    """Give (train, test, sample) of a competition whose test file is a table (image, text): read, with the columns
+    each needs, one row per id, and every id of the sample in the test file. n_rows (--debug): that many train rows,
+    the same each time."""
+    spec, folder = cfg["data"], data_dir(cfg)
+    train = read_csv(folder / spec["train"], spec["id"])
+    if n_rows:
+        train = train.sample(n=min(n_rows, len(train)), random_state=cfg["seed"]).sort_index()
+    test = read_csv(folder / spec["test"], spec["id"])
+    sample = read_csv(folder / spec["sample_submission"], spec["id"])
+    targets = spec["target"] if isinstance(spec["target"], list) else [spec["target"]]
+    group = [cfg["cv"]["group"]] if cfg["cv"]["group"] else []
+    require_columns(train, [spec["id"], *train_columns, *targets, *group], folder / spec["train"])
+    require_columns(test, [spec["id"], *test_columns], folder / spec["test"])
+    require_columns(sample, [spec["id"]], folder / spec["sample_submission"])
+    # The same checks as the tabular lab's (inputs.py): no empty file, one row per id, sample ids in the test file.
+    for frame, name in ((train, "train"), (test, "test"), (sample, "sample_submission")):
+        check_rows(frame, spec["id"], folder / spec[name], unique_ids=name != "sample_submission")
+    check_sample_ids(sample, test[spec["id"]], spec["id"], folder / spec["sample_submission"], folder / spec["test"])
+    return train, test, sample
 
 
 def require_columns(frame, columns, path):
