@@ -11,6 +11,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -231,10 +232,14 @@ def test_layer_decay_gives_each_layer_its_rate_and_lora_trains_only_adapters_and
     ({"data.text": "body"}, "has no column 'body'"),
     ({"model.lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj"]}},
      "Fix: name some of the model's linear layers: dense, key, query, value"),
+    # a hub name where the hub cannot be reached (an endpoint nobody listens on): at once, not after retries
+    ({"model.name": "microsoft/deberta-v3-xsmall"}, "without internet, a hub name cannot be downloaded"),
 ])
 def test_a_bad_setting_is_one_message_before_any_training(text_project, change, message):
     set_runs(text_project, ["seed: 1"], **change)
-    result = run_exp(text_project)
+    started = time.monotonic()
+    result = run_exp(text_project, env={"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(text_project / "hf")})
+    assert time.monotonic() - started < 20  # the hub library retries for 23 s and more (57 s without a DNS)
     assert result.returncode != 0 and message in result.stdout + result.stderr
     assert "Traceback" not in result.stderr and "epoch 1" not in result.stdout
     assert not (text_project / OUT / "run001").exists()

@@ -9,8 +9,11 @@ from config.json with random weights (the example, tests). model.params are set 
 keep_for_predict.
 """
 import functools
+import os
 import re
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 
@@ -33,6 +36,8 @@ def check_model(cfg, n_out):
     if not Path(source).is_dir() and (re.match(r"^[.~/]|.*[\\]", source) or source.count("/") != 1):
         raise DataError(f"model.name {source!r}: no such folder under the project root. Fix: attach the model (a "
                         "Kaggle dataset or Model) and give its folder, e.g. data/input/deberta-v3-small.")
+    if not Path(source).is_dir() and not hub_reachable():
+        go_offline()  # a copy in the local cache still works; the rest fails at once, not after a minute of retries
     try:
         load_tokenizer(cfg)
         config = model_config(cfg)
@@ -42,6 +47,30 @@ def check_model(cfg, n_out):
                         "internet, a hub name cannot be downloaded.") from None
     with torch.device("meta"):  # the shapes alone, no memory: LoRA's target_modules checked on a 7B model too
         build(cfg, config, n_out, pretrained=False)
+
+
+def hub_reachable(timeout=5):
+    """Tell whether the Hugging Face hub answers on its port within `timeout` seconds (one try, no retries)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def go_offline():
+    """Make transformers read its local cache without asking the network (the hub library reads this when imported,
+    so its constant is set too)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        from huggingface_hub import constants
+
+        constants.HF_HUB_OFFLINE = True
+    except ImportError:
+        pass
 
 
 def model_config(cfg):
