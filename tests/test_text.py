@@ -121,7 +121,8 @@ def task_data(n, rng):
         words += [{"x": "cat", "y": "dog", "z": "fish"}[colour]]
         rng.shuffle(words)
         rows.append({"id": f"r{k:03d}", "text": " ".join(words), "flag": int(flag), "a": int(red), "b": int(blue),
-                     "score": ups - downs + 0.1 * rng.random(), "colour": colour})
+                     "score": ups - downs + 0.1 * rng.random(), "score2": 2 * red - blue + 0.1 * rng.random(),
+                     "colour": colour})
     return pd.DataFrame(rows)
 
 
@@ -143,7 +144,8 @@ def tasks_trained(text_baked, tmp_path_factory):
     frame = task_data(240, random.Random(0))
     frame.iloc[:180].drop(columns=[]).to_csv(data / "train.csv", index=False)
     frame.iloc[180:][["id", "text"]].to_csv(data / "test.csv", index=False)
-    for name, columns in {"flag": ["flag"], "ab": ["a", "b"], "score": ["score"], "colour": ["colour"]}.items():
+    for name, columns in {"flag": ["flag"], "ab": ["a", "b"], "score": ["score"], "colour": ["colour"],
+                          "scores": ["score", "score2"]}.items():
         sample = frame.iloc[180:][["id"]].assign(**{c: 0 for c in columns})
         sample.to_csv(data / f"sample_{name}.csv", index=False)
     make_model_folder(data / "encoder", frame["text"].iloc[:180].tolist())
@@ -162,11 +164,15 @@ def tasks_trained(text_baked, tmp_path_factory):
             "train.lr": 0.01, "train.warmup_epochs": 0.5, "dataset.batch_size": 16,
             "data.sample_submission": "sample_colour.csv"}
     shutil.copytree(project / EXP, project / "exp/exp002")  # multilabel: data.target a list from config.yml on
+    shutil.copytree(project / EXP, project / "exp/exp003")  # several regression targets (essay scoring)
     set_runs(project, runs, **base)
     set_runs(project, ["seed: 42"], exp="exp/exp002", **{**base, "task": "multilabel", "metric": "auc",
                                                         "data.target": ["a", "b"],
                                                         "data.sample_submission": "sample_ab.csv"})
-    for exp in ("exp001", "exp002"):
+    set_runs(project, ["seed: 42"], exp="exp/exp003", **{**base, "task": "regression", "metric": "mcrmse",
+                                                        "cv.scheme": "kfold", "data.target": ["score", "score2"],
+                                                        "data.sample_submission": "sample_scores.csv"})
+    for exp in ("exp001", "exp002", "exp003"):
         result = run_exp(project, exp=exp)
         assert result.returncode == 0, result.stdout + result.stderr
     return project, frame
@@ -184,6 +190,20 @@ def test_every_task_learns_the_words_that_decide_it(tasks_trained):
     assert cv_of(project, "run002") < 0.8 * spread  # regression RMSE, well under predicting the mean
     submission = pd.read_csv(project / "data/output/exp/exp002/run001/submission.csv")
     assert list(submission.columns) == ["id", "a", "b"] and submission[["a", "b"]].stack().between(0, 1).all()
+
+
+def test_several_regression_targets_learn_a_column_each_scored_by_mean_columnwise_rmse(tasks_trained):
+    project, frame = tasks_trained
+    record = project / "data/output/exp/exp003/run001"
+    oof = pd.read_csv(record / "oof.csv")
+    truth, pred = oof[["score", "score2"]].to_numpy(), oof[["pred_score", "pred_score2"]].to_numpy()
+    assert np.allclose(truth, frame[["score", "score2"]].iloc[:180].to_numpy())  # each row's own targets
+    columnwise = np.sqrt(((truth - pred) ** 2).mean(axis=0))
+    metrics = json.loads((record / "metrics.json").read_text())
+    assert metrics["oof"] == pytest.approx(columnwise.mean(), rel=1e-9)
+    assert (columnwise < 0.8 * truth.std(axis=0)).all()  # both columns learned, well under predicting the mean
+    submission = pd.read_csv(record / "submission.csv")
+    assert list(submission.columns) == ["id", "score", "score2"] and submission["score2"].std() > 0.3
 
 
 def test_a_causal_lm_and_an_encoder_with_lora_decay_and_token_dropout_learn_too(tasks_trained):

@@ -66,6 +66,11 @@ def _rmse(y, p):
     return float(np.sqrt(np.mean((y - p) ** 2)))
 
 
+def _mcrmse(y, p):
+    """Mean column-wise RMSE: each target's RMSE, averaged (essay scoring's several scores); one target: its RMSE."""
+    return float(np.mean(np.sqrt(np.mean((y - p) ** 2, axis=0))))
+
+
 def _r2(y, p):
     from sklearn.metrics import r2_score
     return float(r2_score(y, p))
@@ -121,6 +126,7 @@ METRICS = {
     "balanced_accuracy": Metric(CLASSIFICATION, True, True, _balanced_accuracy),
     "qwk": Metric(("multiclass", "regression"), True, True, _qwk),
     "rmse": Metric(REGRESSION, False, False, _rmse),
+    "mcrmse": Metric(REGRESSION, False, False, _mcrmse),
     "mae": Metric(REGRESSION, False, False, lambda y, p: float(np.mean(np.abs(y - p)))),
     "rmsle": Metric(REGRESSION, False, False, lambda y, p: _rmse(np.log1p(y), np.log1p(np.clip(p, 0, None)))),
     "mape": Metric(REGRESSION, False, False, _mape),

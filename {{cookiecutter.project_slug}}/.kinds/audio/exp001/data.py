@@ -17,7 +17,7 @@ from audio.decode import duration, read_clip
 from audio.labels import labels_heard
 from audio.mel import frames, log_mel
 from deep.paths import check_inside, read_every_file
-from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns  # noqa: F401 (predict.py)
+from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns, standardizing  # noqa: F401 (predict.py)
 from inputs import check_rows, check_sample_ids
 from runner.util import DataError, rel
 
@@ -62,7 +62,7 @@ def load_table(cfg, n_rows=None):
     return SimpleNamespace(
         ids=named["file"], test_ids=pd.Series(test_ids), y=y, classes=classes, sample=sample,
         paths=[train_clip(path, span, cfg["audio"]) for path in files], test_paths=test_clips,
-        target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
+        target_stats=standardizing(y) if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
 

@@ -14,8 +14,8 @@ from runner.util import DataError, log
 
 
 def n_outputs(task, classes):
-    """Give the width of the model's last layer: one per class or label, else one."""
-    return len(classes) if task in ("multiclass", "multilabel") else 1
+    """Give the width of the model's last layer: one per class, label or regression target (classes names them)."""
+    return len(classes) if task in ("multiclass", "multilabel") or task == "regression" and classes else 1
 
 
 def pick_device(name):
@@ -109,8 +109,8 @@ def to_prediction(task, out, target_stats=None):
         return torch.sigmoid(out)
     if task == "binary":
         return torch.sigmoid(out.squeeze(1))
-    mean, std = target_stats  # regression learns the standardized target
-    return out.squeeze(1) * std + mean
+    mean, std = (torch.as_tensor(v, dtype=out.dtype, device=out.device) for v in target_stats)  # learned scaled
+    return (out if out.shape[1] > 1 else out.squeeze(1)) * std + mean  # several targets: a column each
 
 
 def make_optimizer(cfg, model):

@@ -88,7 +88,8 @@ def cross_validate(cfg, table, inputs, test_inputs, folds, device, epochs, run_d
     n_splits = int(folds.max()) + 1
     base = network.create_model(cfg, model_io.n_outputs(task, table.classes))  # weights read once, copied per fold
     # Regression learns the standardized target; predictions come back on the target's scale.
-    targets = (table.y - table.target_stats[0]) / table.target_stats[1] if task == "regression" else table.y
+    stats = table.target_stats
+    targets = (table.y - np.asarray(stats[0])) / np.asarray(stats[1]) if task == "regression" else table.y
 
     test_set = data_io.make_dataset(cfg, table.test_paths, test_inputs)
     oof = np.zeros(table.y.shape if task != "multiclass" else (len(table.y), len(table.classes)))

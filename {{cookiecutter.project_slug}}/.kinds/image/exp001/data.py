@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from deep.paths import check_inside, read_every_file
-from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, read_tables, require_columns  # noqa: F401 (predict.py)
+from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, read_tables, require_columns, standardizing  # noqa: F401 (predict.py)
 from runner.util import DataError
 
 _CACHE = {}  # (path, height, width) -> HxWx3 uint8 array: decoded and resized once per process
@@ -34,7 +34,7 @@ def load_table(cfg, n_rows=None):
         paths=image_paths(train, spec["image"], folder, spec["train"], "data.image", spec["allow_outside"]),
         test_paths=image_paths(test, spec["test_image"], folder, spec["test"], "data.test_image",
                                spec["allow_outside"]),
-        target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
+        target_stats=standardizing(y) if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
 

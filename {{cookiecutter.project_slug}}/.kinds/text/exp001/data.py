@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, read_tables, require_columns  # noqa: F401 (predict.py)
+from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, read_tables, require_columns, standardizing  # noqa: F401 (predict.py)
 from inputs import check_rows
 from network import load_tokenizer
 from runner.util import DataError, rel
@@ -35,7 +35,7 @@ def load_table(cfg, n_rows=None):
         y=y, classes=classes, sample=sample,
         paths=texts_of(train, columns, folder / spec["train"]),
         test_paths=texts_of(test, columns, folder / spec["test"]),
-        target_stats=[float(np.mean(y)), float(np.std(y)) or 1.0] if task == "regression" else None,
+        target_stats=standardizing(y) if task == "regression" else None,
         groups=train[group].to_numpy() if group else None,
     )
 

@@ -116,8 +116,11 @@ def target_fits_task(cfg):
             return "data.target", ("for multilabel, a list of the 0/1 label columns, e.g. [cat, dog]"
                                    + (", or the label column with data.secondary_labels." if one_column_of_labels
                                       else "."))
+    elif cfg["task"] == "regression" and isinstance(target, list):
+        if len(target) < 2 or not all(isinstance(t, str) for t in target):
+            return "data.target", "one column name, or a list of two or more target columns (several scores)."
     elif not isinstance(target, str):
-        return "data.target", "one column name (a list is for task multilabel)."
+        return "data.target", "one column name (a list is for task multilabel, or several regression targets)."
 
 
 def loss_fits_task(cfg):

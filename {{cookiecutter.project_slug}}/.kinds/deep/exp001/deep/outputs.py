@@ -15,9 +15,9 @@ def save_outputs(cfg, table, folds, result, run_dir):
     spec = cfg["data"]
     oof = prediction_frame(table.ids, result["oof"], cfg["task"], table.classes, spec["id"])
     oof.insert(1, "fold", folds)
-    if cfg["task"] == "multilabel":
+    if table.y.ndim == 2:  # multilabel's labels, or several regression targets
         for j, label in enumerate(table.classes):
-            oof.insert(2 + j, label, table.y[:, j].astype(int))
+            oof.insert(2 + j, label, table.y[:, j].astype(int) if cfg["task"] == "multilabel" else table.y[:, j])
     else:
         oof.insert(2, spec["target"], np.asarray(table.classes, dtype=object)[table.y] if table.classes else table.y)
     oof.to_csv(run_dir / "oof.csv", index=False)
@@ -28,7 +28,7 @@ def save_outputs(cfg, table, folds, result, run_dir):
     history = pd.DataFrame(result["history"])
     history.to_csv(run_dir / "history.csv", index=False)
     plot_curves(history, cfg["metric"], run_dir / "curves.png")
-    if cfg["task"] != "multilabel":  # a confusion matrix (and calibration), or oof against the target
+    if table.y.ndim == 1:  # a confusion matrix (and calibration), or oof against the target
         plot_diagnostics(cfg["task"], table.y, result["oof"], table.classes, run_dir)
     if cfg["task"] != "regression":
         per_class = per_class_report(table.y, result["oof"], table.classes, cfg["task"])

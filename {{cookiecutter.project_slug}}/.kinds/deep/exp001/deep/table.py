@@ -57,7 +57,8 @@ def require_columns(frame, columns, path):
 
 
 def encode_target(train, targets, task, path):
-    """Give y and the classes: codes 0.. for binary and multiclass, a 0/1 matrix for multilabel, floats (regression)."""
+    """Give y and the classes: codes 0.. for binary and multiclass, a 0/1 matrix for multilabel, floats (regression;
+    a matrix with the target names as its classes for several targets)."""
     values = train[targets]
     if values.isna().any().any():
         raise DataError(f"{rel(path)}: the target has {int(values.isna().sum().sum())} missing values. "
@@ -69,7 +70,10 @@ def encode_target(train, targets, task, path):
         return values.to_numpy(dtype=np.float32), targets
     column = values[targets[0]]
     if task == "regression":
-        check_finite_target(column, targets[0], path)
+        for name in targets:
+            check_finite_target(values[name], name, path)
+        if len(targets) > 1:  # several scores of one text or image (essay scoring): one output each, named by them
+            return values.to_numpy(dtype=np.float64), targets
         return column.to_numpy(dtype=np.float64), []
     check_labels(column, targets[0], path)
     classes = sorted(column.unique().tolist())
@@ -79,3 +83,10 @@ def encode_target(train, targets, task, path):
                         f"{'multiclass' if len(classes) > 2 else 'binary'}, or check data.target.")
     codes = {c: k for k, c in enumerate(classes)}
     return column.map(codes).to_numpy(dtype=np.int64), classes
+
+
+def standardizing(y):
+    """Give [mean, std] of a regression target (per column for several), what the network learns it scaled by."""
+    mean, std = np.mean(y, axis=0), np.std(y, axis=0)
+    std = np.where(std > 0, std, 1.0)  # a constant target: learned as it is
+    return [mean.tolist(), std.tolist()] if np.ndim(y) == 2 else [float(mean), float(std)]
