@@ -60,7 +60,7 @@ def test_the_image_experiment_holds_the_design_card_files_beside_the_same_runner
     entries = sorted(p.name for p in (image_baked / EXP).iterdir())
     assert entries == sorted(DESIGN_CARD | {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py",
                                             "metrics.py",
-                                            "predict.py", "runner", "deep"}), entries
+                                            "network.py", "predict.py", "runner", "deep"}), entries
     shared = sorted(p.relative_to(image_baked / EXP) for p in (image_baked / EXP / "runner").rglob("*.py"))
     assert shared == sorted(p.relative_to(baked_project / EXP) for p in (baked_project / EXP / "runner").rglob("*.py"))
     for name in [*shared, "diagnostics.py", "inputs.py", "metrics.py", "util.py"]:  # written once, for every kind

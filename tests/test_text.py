@@ -73,6 +73,21 @@ def set_runs(project, runs, exp=EXP, **config):
     (project / exp / "exp.py").write_text(code[:start] + f"RUNS = {runs!r}\n\n" + code[end:])
 
 
+def test_the_text_experiment_holds_the_design_card_files_and_requires_transformers_not_timm(text_baked):
+    from test_image import DESIGN_CARD, cycles, import_graph
+
+    entries = sorted(p.name for p in (text_baked / EXP).iterdir())
+    assert entries == sorted(DESIGN_CARD | {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py",
+                                            "metrics.py", "network.py", "predict.py", "runner", "deep"}), entries
+    assert not {"heads.py", "model_checks.py", "paths.py"} & {p.name for p in (text_baked / EXP / "deep").iterdir()}
+    assert {p: n for p in (text_baked / EXP).rglob("*.py") if (n := len(p.read_text().splitlines())) > 300} == {}
+    assert cycles(import_graph(text_baked / EXP)) == []
+    requirements = (text_baked / "requirements.txt").read_text()
+    for package in ("torch", "transformers", "tokenizers", "peft"):
+        assert f"\n{package}>=" in requirements, package
+    assert "\ntimm>=" not in requirements and "\nsoundfile>=" not in requirements
+
+
 # ---------------------------------------------------------------- the example, end to end
 
 def test_the_example_learns_which_package_a_docstring_is_from_and_beats_chance_on_the_hidden_answers(text_trained):
