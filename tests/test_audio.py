@@ -382,3 +382,28 @@ def test_background_noise_fills_the_quiet_bins_without_drowning_the_call_and_a_b
     mixed, error = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
     assert mixed == {"louder": True, "quiet_bins_filled": True, "band_kept": True}
     assert error["error"].startswith("augment.noise_dir: data/nothing_here holds no recording"), error
+
+
+def test_binary_learns_one_species_against_the_rest_and_ranks_its_hidden_windows_first(audio_project):
+    # task: binary on a 0/1 column, the sample with one probability column; two runs at once (--jobs 2)
+    train = pd.read_csv(audio_project / "data/input/train.csv")
+    train.assign(riser=(train["primary_label"] == "riser").astype(int)).to_csv(
+        audio_project / "data/input/train.csv", index=False)
+    sample = pd.read_csv(audio_project / "data/input/sample_submission.csv")
+    sample[["row_id"]].assign(riser=0.5).to_csv(audio_project / "data/input/sample_submission.csv", index=False)
+    config = audio_project / EXP / "config.yml"
+    text = config.read_text()
+    for old, new in (("task: multiclass", "task: binary"), ("target: primary_label", "target: riser")):
+        assert old in text
+        text = text.replace(old, new)
+    config.write_text(text)
+    result = run_exp(audio_project, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = pd.read_csv(LABELS)
+    for run in ("run001", "run002"):
+        metrics = json.loads((audio_project / OUT / run / "metrics.json").read_text())
+        assert metrics["metric"] == "auc" and metrics["cv"] > 0.8, metrics
+        submission = pd.read_csv(audio_project / OUT / run / "submission.csv")
+        assert list(submission.columns) == ["row_id", "riser"] and submission["riser"].between(0, 1).all()
+    merged = pd.read_csv(audio_project / OUT / "run002/submission.csv").merge(answers, on="row_id")
+    assert roc_auc(merged["species"] == "riser", merged["riser"]) > 0.8
