@@ -168,6 +168,9 @@ def load_spectrograms(clips, audio, cache=True, table="train.csv", threads=4):
             _CACHE[key] = array
         return array, None
 
+    # torch imports parts of itself on its first stft: let that happen here, before the threads, not in four of them at
+    # once (predict.py hung so at torch 2.3: one thread importing, the others and the main thread waiting for it)
+    log_mel(np.ones(audio["n_fft"], dtype=np.float32), audio)
     arrays = read_every_file(one, clips, [clip[0] for clip in clips], table, "recordings", "data.audio", threads)
     return arrays if cache else None
 
