@@ -102,10 +102,12 @@ class WaveDataset(torch.utils.data.Dataset):
         return len(self.clips)
 
     def __getitem__(self, i):
-        rate = self.audio["sample_rate"]
-        if not self.cached and (self.clips[i][0], rate) not in self.store:
+        rate, (path, start, seconds) = self.audio["sample_rate"], self.clips[i]
+        if not self.cached and not self.random_crop and self.targets is not None:
+            seconds = self.n_samples / rate  # a valid clip's start: decode that much only
+        if not self.cached and (path, rate) not in self.store:
             self.store.clear()
-        wave = torch.from_numpy(clip_wave(self.clips[i], rate, self.store))
+        wave = torch.from_numpy(clip_wave((path, start, seconds), rate, self.store))
         wave, valid = fit_samples(wave, self.n_samples, self.audio["hop_length"], self.random_crop)
         seed = int(torch.randint(0, 2 ** 62, ())) if self.augment else -1  # augment.py's draws, made in to_input
         target = self.targets[i] if self.targets is not None else 0
