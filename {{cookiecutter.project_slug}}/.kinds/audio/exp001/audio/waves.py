@@ -48,24 +48,29 @@ def clip_wave(clip, sample_rate, store):
     return wave[offset:] if seconds is None else wave[offset:offset + int(round(seconds * sample_rate))]
 
 
+def spans_of(clips):
+    """Give each file's (first second, seconds or None: to its end) that all its clips lie in: what to decode once."""
+    spans = {}
+    for path, start, seconds in clips:
+        end = None if seconds is None else start + seconds
+        if path in spans:
+            first, last = spans[path]
+            start, end = min(start, first), None if end is None or last is None else max(end, first + last)
+        spans[path] = (start, None if end is None else end - start)
+    return spans
+
+
 def load_waves(clips, sample_rate, cache=True, table="train.csv", threads=4):
     """Decode the part of each file its clips need (a soundscape once for all its windows); give the store the
     datasets cut clips from: with cache the process's (kept for every fold and every run with this sample rate),
     else None. Raise one DataError naming each file soundfile cannot read, or with no sound at all, before training.
     """
-    spans = {}  # file -> (first second, last second or None: to its end) of all its clips
-    for path, start, seconds in clips:
-        end = None if seconds is None else start + seconds
-        if path in spans:
-            first, last = spans[path]
-            start, end = min(start, first), None if end is None or last is None else max(end, last)
-        spans[path] = (start, end)
+    spans = spans_of(clips)
     store = _WAVES if cache else {}
 
     def one(path):
-        start, end = spans[path]
         try:
-            wave = decoded(path, sample_rate, start, None if end is None else end - start, store)[1]
+            wave = decoded(path, sample_rate, *spans[path], store)[1]
         except FileNotFoundError:
             return None, "file not found"
         except Exception as e:  # truncated, not audio, a format libsndfile lacks: its own words
@@ -96,6 +101,7 @@ class WaveDataset(torch.utils.data.Dataset):
     def __init__(self, clips, audio, store, targets=None, augment=False, n_samples=1, random_crop=False):
         self.clips, self.audio, self.targets, self.augment = clips, audio, targets, augment
         self.store, self.cached = (store, True) if store is not None else ({}, False)
+        self.spans = spans_of(clips) if store is None else None  # without the cache: a file's clips decoded at once
         self.n_samples, self.random_crop = n_samples, random_crop
 
     def __len__(self):
@@ -104,9 +110,10 @@ class WaveDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         rate, (path, start, seconds) = self.audio["sample_rate"], self.clips[i]
         if not self.cached and not self.random_crop and self.targets is not None:
-            seconds = self.n_samples / rate  # a valid clip's start: decode that much only
-        if not self.cached and (path, rate) not in self.store:
+            seconds = self.n_samples / rate  # a valid clip is its start: without the cache, decode no more
+        elif not self.cached and (path, rate) not in self.store:
             self.store.clear()
+            decoded(path, rate, *self.spans[path], self.store)  # a soundscape whole, not window by window
         wave = torch.from_numpy(clip_wave((path, start, seconds), rate, self.store))
         wave, valid = fit_samples(wave, self.n_samples, self.audio["hop_length"], self.random_crop)
         seed = int(torch.randint(0, 2 ** 62, ())) if self.augment else -1  # augment.py's draws, made in to_input
