@@ -12,6 +12,8 @@ from audio.decode import read_clip
 from deep.paths import read_every_file
 
 _WAVES = {}  # (file, sample rate) -> (first second, mono float32 waveform, whether it reaches the file's end)
+_SOUND = set()  # (file, sample rate, span) found readable and not silent in this process: the run after the checks
+#                 before training (dataset.cache: false) does not decode every file a second time to know it
 
 
 def decoded(path, sample_rate, start, seconds, store):
@@ -69,6 +71,8 @@ def load_waves(clips, sample_rate, cache=True, table="train.csv", threads=4):
     store = _WAVES if cache else {}
 
     def one(path):
+        if not cache and (path, sample_rate, spans[path]) in _SOUND:  # with the cache, the store must hold it
+            return None, None
         try:
             wave = decoded(path, sample_rate, *spans[path], store)[1]
         except FileNotFoundError:
@@ -80,6 +84,7 @@ def load_waves(clips, sample_rate, cache=True, table="train.csv", threads=4):
                 store.pop((path, sample_rate), None)  # checked, not kept: memory stays one file per thread
         if not np.isfinite(wave).all() or not np.abs(wave).max(initial=0.0) > 0:
             return None, "holds no sound (every sample is 0, or not a number)"
+        _SOUND.add((path, sample_rate, spans[path]))
         return None, None
 
     files = list(spans)
