@@ -50,10 +50,17 @@ def recording(kind, seconds, rng):
     return wave.astype(np.float32)
 
 
-def make_data(n_train, seconds, n_test, test_seconds):
-    """Write train.csv, sample_submission.csv, train_audio/ and test_soundscapes/ once; reuse them when there."""
+def write_ogg(path, wave):
+    """Write an OGG Vorbis file a second at a time: libsndfile (1.2 here) crashes encoding minutes in one call."""
     import soundfile
 
+    with soundfile.SoundFile(str(path), "w", RATE, 1, format="OGG") as f:
+        for start in range(0, len(wave), RATE):
+            f.write(wave[start:start + RATE])
+
+
+def make_data(n_train, seconds, n_test, test_seconds):
+    """Write train.csv, sample_submission.csv, train_audio/ and test_soundscapes/ once; reuse them when there."""
     stamp = DATA / f"done-{n_train}-{seconds}-{n_test}-{test_seconds}"
     if stamp.is_file():
         return
@@ -62,13 +69,13 @@ def make_data(n_train, seconds, n_test, test_seconds):
     for k in range(n_train):
         kind = SPECIES[k % 4]
         (DATA / "train_audio" / kind).mkdir(parents=True, exist_ok=True)
-        soundfile.write(DATA / "train_audio" / kind / f"XC{k:05d}.ogg", recording(kind, seconds, rng), RATE)
+        write_ogg(DATA / "train_audio" / kind / f"XC{k:05d}.ogg", recording(kind, seconds, rng))
         rows.append(f"{kind}/XC{k:05d}.ogg,{kind}")
     (DATA / "test_soundscapes").mkdir()
     ids = []
     for k in range(n_test):
         parts = [recording(SPECIES[(k + j) % 4] if j % 2 else None, 5.0, rng) for j in range(int(test_seconds // 5))]
-        soundfile.write(DATA / "test_soundscapes" / f"soundscape_{k:03d}.ogg", np.concatenate(parts), RATE)
+        write_ogg(DATA / "test_soundscapes" / f"soundscape_{k:03d}.ogg", np.concatenate(parts))
         ids += [f"soundscape_{k:03d}_{5 * (j + 1)}" for j in range(len(parts))]
     (DATA / "train.csv").write_text("filename,primary_label\n" + "\n".join(rows) + "\n")
     (DATA / "sample_submission.csv").write_text(
