@@ -384,26 +384,72 @@ def test_background_noise_fills_the_quiet_bins_without_drowning_the_call_and_a_b
     assert error["error"].startswith("augment.noise_dir: data/nothing_here holds no recording"), error
 
 
-def test_binary_learns_one_species_against_the_rest_and_ranks_its_hidden_windows_first(audio_project):
-    # task: binary on a 0/1 column, the sample with one probability column; two runs at once (--jobs 2)
-    train = pd.read_csv(audio_project / "data/input/train.csv")
-    train.assign(riser=(train["primary_label"] == "riser").astype(int)).to_csv(
-        audio_project / "data/input/train.csv", index=False)
-    sample = pd.read_csv(audio_project / "data/input/sample_submission.csv")
-    sample[["row_id"]].assign(riser=0.5).to_csv(audio_project / "data/input/sample_submission.csv", index=False)
+def test_predict_from_the_record_on_a_shuffled_foreign_soundscape_set_gives_the_run_s_own_windows(
+        audio_trained, tmp_path):
+    project, _ = audio_trained
+    foreign = tmp_path / "foreign"  # the same four soundscapes under names whose sorted order is another one
+    foreign.mkdir()
+    names = {"soundscape_001": "zeta", "soundscape_002": "alpha", "soundscape_003": "mid", "soundscape_004": "beta"}
+    for old, new in names.items():
+        shutil.copy(project / f"data/input/test_soundscapes/{old}.ogg", foreign / f"{new}.ogg")
+    result = run_python(project, f"{EXP}/predict.py", "run001", "--test", str(foreign), "--raw-out",
+                        str(tmp_path / "raw.csv"), "--out", str(tmp_path / "sub.csv"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    raw, sub = pd.read_csv(tmp_path / "raw.csv"), pd.read_csv(tmp_path / "sub.csv")
+    assert raw["row_id"].tolist() == [f"{name}_{end}" for name in ("alpha", "beta", "mid", "zeta") for end in (5, 10)]
+    assert sub["row_id"].tolist() == raw["row_id"].tolist() and list(sub.columns) == ["row_id", *SPECIES]
+    own = pd.read_csv(project / OUT / "run001/test_pred.csv").set_index("row_id")
+    back = {new: old for old, new in names.items()}
+    predicted = [f"pred_{s}" for s in SPECIES]
+    expected = own.loc[[f"{back[row.rsplit('_', 1)[0]]}_{row.rsplit('_', 1)[1]}" for row in raw["row_id"]], predicted]
+    assert np.allclose(raw[predicted].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-6)  # each window its numbers
+    assert np.allclose(sub[SPECIES].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-6)
+
+
+def test_a_binary_task_learns_sweeps_from_steady_calls_and_submits_one_probability_column(audio_project):
+    train_csv = audio_project / "data/input/train.csv"
+    train = pd.read_csv(train_csv)
+    sweep = train["primary_label"].isin(["riser", "faller"])
+    train.assign(call=np.where(sweep, "sweep", "steady")).to_csv(train_csv, index=False)
+    sample_csv = audio_project / "data/input/sample_submission.csv"
+    pd.read_csv(sample_csv)[["row_id"]].assign(call=0.5).to_csv(sample_csv, index=False)
     config = audio_project / EXP / "config.yml"
     text = config.read_text()
-    for old, new in (("task: multiclass", "task: binary"), ("target: primary_label", "target: riser")):
-        assert old in text
-        text = text.replace(old, new)
-    config.write_text(text)
-    result = run_exp(audio_project, "--jobs", "2")
+    assert "  target: primary_label " in text and "task: multiclass" in text
+    config.write_text(text.replace("  target: primary_label ", "  target: call ").replace("task: multiclass",
+                                                                                          "task: binary"))
+    result = run_exp(audio_project, "--run", "1")
     assert result.returncode == 0, result.stdout + result.stderr
-    answers = pd.read_csv(LABELS)
-    for run in ("run001", "run002"):
-        metrics = json.loads((audio_project / OUT / run / "metrics.json").read_text())
-        assert metrics["metric"] == "auc" and metrics["cv"] > 0.8, metrics
-        submission = pd.read_csv(audio_project / OUT / run / "submission.csv")
-        assert list(submission.columns) == ["row_id", "riser"] and submission["riser"].between(0, 1).all()
-    merged = pd.read_csv(audio_project / OUT / "run002/submission.csv").merge(answers, on="row_id")
-    assert roc_auc(merged["species"] == "riser", merged["riser"]) > 0.8
+    record = audio_project / OUT / "run001"
+    metrics = json.loads((record / "metrics.json").read_text())
+    assert metrics["metric"] == "auc" and metrics["cv"] >= 0.8, metrics
+    oof = pd.read_csv(record / "oof.csv")
+    assert (oof["call"] == "sweep").sum() == sweep.sum()
+    assert roc_auc(oof["call"] == "sweep", oof["pred"]) >= 0.8  # pred: the probability of a sweep
+    submission = pd.read_csv(record / "submission.csv")
+    assert list(submission.columns) == ["row_id", "call"] and submission["call"].between(0, 1).all()
+    merged = submission.merge(pd.read_csv(LABELS), on="row_id")  # the hidden windows: sweeps rank above the rest
+    assert roc_auc(merged["species"].isin(["riser", "faller"]), merged["call"]) >= 0.8
+
+
+def test_jobs_2_trains_the_audio_runs_in_two_processes_to_the_numbers_of_one_process(audio_baked, tmp_path):
+    projects = []
+    for name in ("jobs", "alone"):
+        project = tmp_path / name / audio_baked.name
+        shutil.copytree(audio_baked, project)
+        config = project / EXP / "config.yml"
+        config.write_text(config.read_text().replace("  epochs: 6\n", "  epochs: 1\n", 1))  # quick: 1 epoch
+        projects.append(project)
+    jobs, alone = projects
+    result = run_exp(jobs, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--jobs 2: 2 worker processes" in result.stdout, result.stdout
+    assert len(set(re.findall(r"run00[12]: running in pid (\d+)", result.stdout))) == 2, result.stdout
+    for run, n_mels in (("run001", 32), ("run002", 64)):  # each run its own snippet
+        assert json.loads((jobs / OUT / run / "metrics.json").read_text())["audio"]["n_mels"] == n_mels
+    single = run_exp(alone, "--run", "1")
+    assert single.returncode == 0, single.stdout + single.stderr
+    for name in ("oof.csv", "test_pred.csv"):
+        a, b = (pd.read_csv(p / OUT / "run001" / name) for p in (jobs, alone))
+        numbers = a.select_dtypes("number").columns
+        assert a["row_id"].equals(b["row_id"]) and np.allclose(a[numbers], b[numbers], rtol=0, atol=1e-5), name

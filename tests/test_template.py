@@ -140,8 +140,8 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     f"data/input/test_images/img{k:04d}.png" for k in range(240, 300)}
 # kind=audio: the same deep-learning lab (deep/, train.py, model.py, predict.py) with the audio kind's inputs, and the
 # bird calls example as BirdCLEF ships recordings (tools/make_audio_example.py).
-AUDIO_LAB = {"audio/__init__.py", "audio/decode.py", "audio/labels.py", "audio/mel.py", "data.py", "augment.py",
-             "config.yml", "config_keys.py", "exp.py"}
+AUDIO_LAB = {"audio/__init__.py", "audio/decode.py", "audio/labels.py", "audio/mel.py", "audio/waves.py", "data.py",
+             "augment.py", "config.yml", "config_keys.py", "exp.py"}
 EXPECTED_AUDIO_FILES = {f for f in EXPECTED_IMAGE_FILES if not f.startswith(("data/input/", "exp/exp001/"))} | {
     f for f in EXPECTED_IMAGE_FILES if f.startswith(("exp/exp001/deep/", *(f"exp/exp001/{n}" for n in (
         "model.py", "network.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py",

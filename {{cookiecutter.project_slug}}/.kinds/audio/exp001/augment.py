@@ -1,10 +1,10 @@
 """The training augmentations of each spectrogram: config.yml's augment section, one key each (background noise from
 augment.noise_dir, gain, SpecAugment's masks).
 
-make_augment gives what each training clip goes through as it is loaded (data.SpectrogramDataset applies it);
-mixup and cutmix mix whole batches on the device (deep/mixing.py). Every draw is from torch's generator, which a
-resumed run restores. A new augmentation is a key in config.yml's augment section, its row in config_keys.py, and
-a function here.
+make_augment gives what each training clip's spectrogram goes through: data.to_input applies it on the device, after
+the batch's spectrograms are made there, with a seed the dataset drew for that clip from torch's generator (which a
+resumed run restores); mixup and cutmix mix whole batches on the device (deep/mixing.py). A new augmentation is a
+key in config.yml's augment section, its row in config_keys.py, and a function here.
 """
 import torch
 
@@ -65,13 +65,13 @@ def noise_spectrograms(cfg):
         raise DataError(f"augment.noise_dir: {rel(folder)} holds no recording (.ogg, .flac, .wav, .mp3). Fix: put the "
                         "background recordings there, or set augment.noise_dir: null.")
     clips = [data.Clip(path, 0.0, data.RANDOM_SPAN) for path in paths]
-    return [torch.from_numpy(a) for a in data.load_spectrograms(clips, cfg["audio"], True, rel(folder))]
+    return [torch.from_numpy(a) for a in data.load_spectrograms(clips, cfg["audio"], rel(folder))]
 
 
 def with_noise(x, noises):
     """Mix a random stretch of a random background recording into x (1 x mels x frames, dB), quieter than the clip
     by NOISE_BELOW_DB: the two add as power, not as decibels."""
-    noise = noises[int(torch.randint(len(noises), ()))]
+    noise = noises[int(torch.randint(len(noises), ()))].to(x.device)
     repeats = -(-x.shape[2] // noise.shape[1])  # a short noise is looped
     noise = noise.repeat(1, repeats + 1)
     first = int(torch.randint(noise.shape[1] - x.shape[2] + 1, ()))

@@ -13,17 +13,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from audio.decode import duration, read_clip
+from audio.decode import duration
 from audio.labels import labels_heard
-from audio.mel import frames, log_mel
-from deep.paths import check_inside, read_every_file
+from audio.mel import log_mel, log_mel_batch
+from audio.waves import WaveDataset, clip_wave, load_waves
+from deep.paths import check_inside
 from deep.table import DATA_DIR_ENV, data_dir, encode_target, read_csv, require_columns, standardizing  # noqa: F401 (predict.py)
 from inputs import check_rows, check_sample_ids
 from runner.util import DataError, rel
 
 UNIT = "clips"  # what the log counts per second
 RANDOM_SPAN = 30.0  # audio.crop: random draws each epoch's clip from the first this many seconds of a train file
-_CACHE = {}  # (clip, audio settings) -> log-mel spectrogram: decoded and transformed once per process
+_AUGMENTS = {}  # augment and audio settings -> augment.make_augment's function, which to_input applies
 
 
 class Clip(tuple):
@@ -137,82 +138,18 @@ def readable_duration(path, table):
 
 # ---------------------------------------------------------------- the spectrograms
 
-def spectrogram(clip, audio):
-    """Give the log-mel spectrogram of a clip (audio.* of config.yml): float32, mels x frames."""
-    path, start, seconds = clip
-    return log_mel(read_clip(path, audio["sample_rate"], start, seconds), audio)
-
-
-def load_spectrograms(clips, audio, cache=True, table="train.csv", threads=4):
-    """Give every clip's spectrogram (a list of arrays), or raise one DataError naming each bad file and its row.
-
-    A file soundfile cannot read, or one with no sound at all, is named before any training. With cache, the
-    spectrograms are kept for the rest of the process (every fold and every run with the same audio settings).
-    """
-    settings = tuple(sorted(audio.items()))
-
-    def one(clip):
-        key = (clip, settings)
-        if key in _CACHE:
-            return _CACHE[key], None
-        try:
-            wave = read_clip(clip[0], audio["sample_rate"], clip[1], clip[2])
-        except FileNotFoundError:
-            return None, "file not found"
-        except Exception as e:  # truncated, not audio, a format libsndfile lacks: its own words
-            return None, f"cannot be read ({type(e).__name__}: {e})"
-        if not np.isfinite(wave).all() or not np.abs(wave).max(initial=0.0) > 0:
-            return None, "holds no sound (every sample is 0, or not a number)"
-        array = log_mel(wave, audio)
-        if cache:
-            _CACHE[key] = array
-        return array, None
-
-    # torch imports parts of itself on its first stft: let that happen here, before the threads, not in four of them at
-    # once (predict.py hung so at torch 2.3: one thread importing, the others and the main thread waiting for it)
-    log_mel(np.ones(audio["n_fft"], dtype=np.float32), audio)
-    arrays = read_every_file(one, clips, [clip[0] for clip in clips], table, "recordings", "data.audio", threads)
-    return arrays if cache else None
-
-
-class SpectrogramDataset(torch.utils.data.Dataset):
-    """Give (spectrogram as a 1 x mels x frames tensor, target) pairs, each cut or padded to `n_frames`.
-
-    A longer spectrogram gives a random stretch of it each time (audio.crop: random, drawn from torch's generator,
-    which a resumed run restores) or its start; a shorter one (a short recording, the end of a soundscape) is padded
-    with its quietest value.
-    """
-
-    def __init__(self, clips, audio, arrays=None, targets=None, augment=None, n_frames=1, random_crop=False):
-        self.clips, self.audio, self.arrays, self.targets, self.augment = clips, audio, arrays, targets, augment
-        self.n_frames, self.random_crop = n_frames, random_crop
-
-    def __len__(self):
-        return len(self.clips)
-
-    def __getitem__(self, i):
-        array = self.arrays[i] if self.arrays is not None else spectrogram(self.clips[i], self.audio)
-        x = fit_frames(torch.from_numpy(np.ascontiguousarray(array)), self.n_frames, self.random_crop).unsqueeze(0)
-        if self.augment is not None:
-            x = self.augment(x)
-        target = self.targets[i] if self.targets is not None else 0
-        return x, torch.as_tensor(target)
-
-
-def fit_frames(x, n_frames, random_crop):
-    """Give `x` (mels x frames) with exactly n_frames: a stretch of it (random or the start), or padded at the end."""
-    extra = x.shape[1] - n_frames
-    if extra > 0:
-        first = int(torch.randint(extra + 1, ())) if random_crop else 0
-        return x[:, first:first + n_frames]
-    return torch.nn.functional.pad(x, (0, -extra), value=float(x.min())) if extra < 0 else x
+def load_spectrograms(clips, audio, table):
+    """Give each clip's log-mel spectrogram (numpy, mels x frames): pictures made once (augment.noise_dir's)."""
+    store = load_waves(clips, audio["sample_rate"], True, table)
+    return [log_mel(clip_wave(clip, audio["sample_rate"], store), audio) for clip in clips]
 
 
 # ---------------------------------------------------------------- what the shared lab (train.py) asks of the inputs
 
 def load_inputs(cfg, clips, table):
-    """Give every clip's spectrogram (with dataset.cache), or None; raise DataError naming any bad file."""
-    return load_spectrograms(clips, cfg["audio"], cfg["dataset"]["cache"], table)
+    """Decode every clip's recording (kept with dataset.cache); give the store of waveforms, or None; raise
+    DataError naming any bad file."""
+    return load_waves(clips, cfg["audio"]["sample_rate"], cfg["dataset"]["cache"], table)
 
 
 def describe_inputs(cfg, table):
@@ -228,20 +165,38 @@ def input_record(cfg):
     return {"audio": {key: cfg["audio"][key] for key in ("sample_rate", "duration", "n_mels", "hop_length")}}
 
 
-def make_dataset(cfg, clips, arrays, targets=None, rows=None, augment=None, train=False):
+def make_dataset(cfg, clips, store, targets=None, rows=None, augment=None, train=False):
     """Give the Dataset of `rows` (all when None): clips cut at random when `train` (audio.crop: random)."""
     if rows is not None:
-        clips, arrays = [clips[i] for i in rows], [arrays[i] for i in rows] if arrays is not None else None
-        targets = targets[rows]
+        clips, targets = [clips[i] for i in rows], targets[rows]
     audio = cfg["audio"]  # train and valid examples are audio.duration long; test windows audio.test_window
     seconds = audio["duration"] if targets is not None else audio["test_window"] or audio["duration"]
-    random_crop = train and audio["crop"] == "random"
-    return SpectrogramDataset(clips, audio, arrays, targets, augment, frames(seconds, audio), random_crop)
+    if augment is not None:  # applied to the spectrograms to_input makes of this dataset's batches
+        _AUGMENTS[augment_key(cfg)] = augment
+    return WaveDataset(clips, audio, store, targets, augment is not None, int(round(seconds * audio["sample_rate"])),
+                       train and audio["crop"] == "random")
 
 
-def to_input(spectrograms, cfg, device):
-    """Give a batch of spectrograms as the model's input: on the device, each standardized (mean 0, std 1)."""
-    x = spectrograms.to(device, non_blocking=True)
+def augment_key(cfg):
+    return repr((sorted(cfg["augment"].items()), sorted(cfg["audio"].items())))
+
+
+def to_input(batch, cfg, device):
+    """Give a batch of waveforms as the model's input (batch x 1 x mels x frames): log-mel spectrograms computed on
+    the device in one go, a short clip's frames past its end at its quietest value, each training clip through
+    augment.py with its own seed, each standardized (mean 0, std 1)."""
+    audio = cfg["audio"]
+    x = log_mel_batch(batch["wave"].to(device, non_blocking=True), audio)
+    past = (torch.arange(x.shape[2], device=device)[None, :]
+            >= (batch["valid"].to(device) // audio["hop_length"] + 1)[:, None]).unsqueeze(1)
+    x = torch.where(past, torch.where(past, torch.inf, x).amin(dim=(1, 2), keepdim=True), x).unsqueeze(1)
+    seeds = batch["seed"].tolist()
+    if max(seeds) >= 0:
+        augment = _AUGMENTS[augment_key(cfg)]
+        for i in (i for i, seed in enumerate(seeds) if seed >= 0):
+            with torch.random.fork_rng(devices=[]):  # the clip's own draws: the same however batches are made
+                torch.manual_seed(seeds[i])
+                x[i] = augment(x[i])
     mean, std = x.mean(dim=(1, 2, 3), keepdim=True), x.std(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) / (std + 1e-6)  # a loud and a quiet recording of one call look alike
     return x.contiguous(memory_format=torch.channels_last) if cfg["train"]["channels_last"] else x
@@ -268,8 +223,8 @@ def read_test(cfg, test, files=None):
         ids, clips = windows_of(paths, cfg["audio"], rel(test))
     else:
         ids, clips = table_clips(cfg, test, files or test.parent)
-    arrays = load_spectrograms(clips, cfg["audio"], True, rel(test))
-    return pd.Series(ids), make_dataset(cfg, clips, arrays)
+    store = load_waves(clips, cfg["audio"]["sample_rate"], cfg["dataset"]["cache"], rel(test))
+    return pd.Series(ids), make_dataset(cfg, clips, store)
 
 
 def speed(dataset, seconds):

@@ -19,7 +19,7 @@ def duration(path):
 
 def read_clip(path, sample_rate, start=0.0, seconds=None):
     """Give up to `seconds` of the recording at `path` from `start` (all of it when None) as float32 mono at
-    sample_rate; shorter when the file ends sooner (the spectrogram is padded, data.fit_frames)."""
+    sample_rate; shorter when the file ends sooner (padded by audio.waves.fit_samples)."""
     import soundfile
 
     with soundfile.SoundFile(str(path)) as f:
