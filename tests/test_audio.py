@@ -147,13 +147,13 @@ AUGMENT = """
 import json, torch
 import augment
 from deep.mixing import mix_batch
-cfg = {"augment": {"noise_dir": None, "gain_db": 6, "time_mask": 10, "freq_mask": 8, "mixup": 0.0, "cutmix": 0.0,
+cfg = {"augment": {"noise_dir": None, "gain_db": 0, "time_mask": 10, "freq_mask": 8, "mixup": 0.0, "cutmix": 0.0,
                    "mix_prob": 1.0},
        "task": "multiclass"}
 x = torch.randn(1, 64, 126)
 torch.manual_seed(3); a = augment.make_augment(cfg)(x)
 torch.manual_seed(3); b = augment.make_augment(cfg)(x)
-off = {**cfg, "augment": {**cfg["augment"], "gain_db": 0, "time_mask": 0, "freq_mask": 0}}
+off = {**cfg, "augment": {**cfg["augment"], "time_mask": 0, "freq_mask": 0}}
 print(json.dumps({"changed": not torch.equal(a, x), "repeatable": bool(torch.equal(a, b)),
                   "off": augment.make_augment(off) is None, "x_kept": bool(torch.equal(x, x.clone()))}))
 """
@@ -203,6 +203,9 @@ def test_a_corrupt_and_a_silent_recording_are_named_with_their_rows_before_any_t
     ("fmax above half the sample rate", lambda p: p.joinpath(EXP, "config.yml").write_text(
         p.joinpath(EXP, "config.yml").read_text().replace("  fmax: null", "  fmax: 12000")),
      "audio.fmax is 12000, which cannot work. Fix: at most half of audio.sample_rate (8000 Hz)"),
+    ("a gain with no background to be louder against", lambda p: p.joinpath(EXP, "config.yml").write_text(
+        p.joinpath(EXP, "config.yml").read_text().replace("  gain_db: 0 ", "  gain_db: 6 ")),
+     "augment.gain_db is 6, which cannot work. Fix: 0, or set augment.noise_dir"),
 ])
 def test_bad_audio_input_is_one_message_before_training(audio_project, case, change, message):
     change(audio_project)
@@ -323,11 +326,24 @@ def test_a_sed_run_trains_and_predicts_from_its_record(audio_project, tmp_path):
     assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[SPECIES], own[SPECIES], atol=1e-6)
 
 
-def test_a_run_stopped_by_ctrl_c_mid_fold_resumes_there_to_an_uninterrupted_run_s_numbers(audio_trained, tmp_path):
-    trained, _ = audio_trained
-    project = tmp_path / "p"
-    shutil.copytree(trained, project)
-    shutil.rmtree(project / OUT)
+AUGMENTS = {"  time_mask: 0 ": "  time_mask: 8 ", "  freq_mask: 0 ": "  freq_mask: 6 ",
+            "  mixup: 0.0 ": "  mixup: 0.4 "}
+
+
+def test_a_run_stopped_by_ctrl_c_mid_fold_resumes_there_to_an_uninterrupted_run_s_numbers(audio_baked, tmp_path):
+    # every augmentation on: each clip's draws must come back the same after the resume, not only the weights
+    projects = []
+    for name in ("whole", "stopped"):
+        project = tmp_path / name / audio_baked.name
+        shutil.copytree(audio_baked, project)
+        config = project / EXP / "config.yml"
+        text = config.read_text()
+        for old, new in AUGMENTS.items():
+            assert old in text, old
+            text = text.replace(old, new)
+        config.write_text(text)
+        projects.append(project)
+    whole, project = projects
     train_py = project / EXP / "train.py"
     anchor = "        stop_if_signalled()  # a Ctrl-C that a library swallowed still stops the run here\n"
     assert anchor in train_py.read_text()
@@ -335,13 +351,15 @@ def test_a_run_stopped_by_ctrl_c_mid_fold_resumes_there_to_an_uninterrupted_run_
             "        if os.environ.get('TEST_STOP') == f'{k}:{epoch}':  # Ctrl-C as epoch 4 of fold 2 starts\n"
             "            os.kill(os.getpid(), signal.SIGINT)\n")
     train_py.write_text(train_py.read_text().replace(anchor, stop + anchor))
+    uninterrupted = run_exp(whole, "--run", "1")
+    assert uninterrupted.returncode == 0, uninterrupted.stdout + uninterrupted.stderr
     stopped = run_exp(project, "--run", "1", env={"TEST_STOP": "1:4"})
     assert stopped.returncode == 130, stopped.stdout + stopped.stderr
     resumed = run_exp(project, "--run", "1")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "run001: resuming at fold 2, epoch 4 (fold 1 done)" in resumed.stdout, resumed.stdout
     for name in ("oof.csv", "test_pred.csv", "submission.csv"):
-        own, again = (pd.read_csv(folder / OUT / "run001" / name) for folder in (trained, project))
+        own, again = (pd.read_csv(folder / OUT / "run001" / name) for folder in (whole, project))
         numbers = own.select_dtypes("number").columns
         assert own.drop(columns=numbers).equals(again.drop(columns=numbers)), name  # ids, labels
         assert np.allclose(own[numbers], again[numbers], rtol=0, atol=1e-6), name
@@ -366,6 +384,21 @@ mixed = augment.make_augment(cfg)(x)
 louder = bool((mixed >= x - 1e-4).all())  # power adds: no bin gets quieter
 print(json.dumps({"louder": louder, "quiet_bins_filled": float(mixed[0, 40].mean()) > -60,
                   "band_kept": float(mixed[0, 20].mean()) < 1.0 and float(mixed[0, 20].mean()) >= 0.0}))
+
+
+def noise_tops(gain_db):  # how loud the background came out against the call (0 dB), over 200 draws
+    cfg["augment"]["gain_db"] = gain_db
+    augment_one = augment.make_augment(cfg)
+    tops = []
+    for seed in range(200):
+        torch.manual_seed(seed)
+        mixed_once = augment_one(x)[0]
+        tops.append(float(torch.cat([mixed_once[:20], mixed_once[21:]]).max()))  # every bin but the call's
+    return min(tops), max(tops)
+
+
+print(json.dumps({"tops": [noise_tops(0), noise_tops(10)]}))
+cfg["augment"]["gain_db"] = 0
 cfg["augment"]["noise_dir"] = "data/nothing_here"
 try:
     augment.make_augment(cfg)
@@ -379,9 +412,14 @@ def test_background_noise_fills_the_quiet_bins_without_drowning_the_call_and_a_b
     result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.')\n" + NOISE],
                             cwd=audio_project / EXP, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    mixed, error = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
+    mixed, tops, error = (json.loads(line) for line in result.stdout.strip().splitlines()[-3:])
     assert mixed == {"louder": True, "quiet_bins_filled": True, "band_kept": True}
     assert error["error"].startswith("augment.noise_dir: data/nothing_here holds no recording"), error
+    # NOISE_BELOW_DB puts the background 3 to 20 dB below the call; gain_db 10 makes the call up to 10 dB louder or
+    # quieter against it: the background then reaches from about 30 dB below to 7 dB above
+    (low, high), (low_gain, high_gain) = tops["tops"]
+    assert -20.5 <= low < -17 and -6 < high <= -2.5, tops
+    assert -30.5 <= low_gain < -25 and 2 < high_gain <= 7.5, tops
 
 
 def test_predict_from_the_record_on_a_shuffled_foreign_soundscape_set_gives_the_run_s_own_windows(

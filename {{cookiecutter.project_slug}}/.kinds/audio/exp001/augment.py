@@ -1,5 +1,5 @@
 """The training augmentations of each spectrogram: config.yml's augment section, one key each (background noise from
-augment.noise_dir, gain, SpecAugment's masks).
+augment.noise_dir and the clip's gain against it, SpecAugment's masks).
 
 make_augment gives what each training clip's spectrogram goes through: data.to_input applies it on the device, after
 the batch's spectrograms are made there, with a seed the dataset drew for that clip from torch's generator (which a
@@ -15,11 +15,10 @@ NOISE_BELOW_DB = (3.0, 20.0)  # augment.noise_dir: the noise's loudest bin this 
 def make_augment(cfg):
     """Give the training augmentations from config.yml's augment section, or None when all are off."""
     spec = cfg["augment"]
-    steps = [step for key, step in (("gain_db", gain), ("time_mask", time_mask), ("freq_mask", freq_mask))
-             if spec[key]]
+    steps = [step for key, step in (("time_mask", time_mask), ("freq_mask", freq_mask)) if spec[key]]
     if spec["noise_dir"]:
         noises = noise_spectrograms(cfg)
-        steps.insert(0, lambda x, _: with_noise(x, noises))
+        steps.insert(0, lambda x, spec: with_noise(x, noises, spec["gain_db"]))
     if not steps:
         return None
 
@@ -28,11 +27,6 @@ def make_augment(cfg):
             x = step(x, spec)
         return x
     return augment
-
-
-def gain(x, spec):
-    """Louder or quieter by up to augment.gain_db: in a dB spectrogram a gain adds the same value to every bin."""
-    return x + (torch.rand(()) * 2 - 1) * spec["gain_db"]
 
 
 def time_mask(x, spec):
@@ -68,9 +62,10 @@ def noise_spectrograms(cfg):
     return [torch.from_numpy(a) for a in data.load_spectrograms(clips, cfg["audio"], rel(folder))]
 
 
-def with_noise(x, noises):
+def with_noise(x, noises, gain_db=0):
     """Mix a random stretch of a random background recording into x (1 x mels x frames, dB), quieter than the clip
-    by NOISE_BELOW_DB: the two add as power, not as decibels."""
+    by NOISE_BELOW_DB, the clip then louder or quieter against it by up to gain_db: the two add as power, not as
+    decibels. (A gain on the clip alone would change nothing: to_input standardizes each clip.)"""
     noise = noises[int(torch.randint(len(noises), ()))].to(x.device)
     repeats = -(-x.shape[2] // noise.shape[1])  # a short noise is looped
     noise = noise.repeat(1, repeats + 1)
@@ -78,5 +73,7 @@ def with_noise(x, noises):
     noise = noise[:, first:first + x.shape[2]].unsqueeze(0)
     low, high = NOISE_BELOW_DB
     below = low + float(torch.rand(())) * (high - low)
+    if gain_db:
+        below += (float(torch.rand(())) * 2 - 1) * gain_db
     noise = noise - noise.max() + x.max() - below
     return 10 * torch.log10(10 ** (x / 10) + 10 ** (noise / 10))
