@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import run_exp, run_python
 
@@ -491,3 +492,45 @@ def test_jobs_2_trains_the_audio_runs_in_two_processes_to_the_numbers_of_one_pro
         a, b = (pd.read_csv(p / OUT / "run001" / name) for p in (jobs, alone))
         numbers = a.select_dtypes("number").columns
         assert a["row_id"].equals(b["row_id"]) and np.allclose(a[numbers], b[numbers], rtol=0, atol=1e-5), name
+
+
+@pytest.mark.slow
+def test_audio_runs_reach_wandb_tune_samples_the_audio_search_space_and_the_leaderboard_and_debug_take_them(
+        audio_baked, tmp_path):
+    pytest.importorskip("wandb")
+    pytest.importorskip("optuna")
+    project = tmp_path / audio_baked.name
+    shutil.copytree(audio_baked, project)
+    config = project / EXP / "config.yml"
+    text = config.read_text()
+    for old, new in (("  epochs: 6\n", "  epochs: 2\n"), ("  n_splits: 3\n", "  n_splits: 2\n"),
+                     ("  enabled: false\n", "  enabled: true\n")):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    config.write_text(text)
+    offline = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+
+    result = run_exp(project, "--run", "1", env=offline)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((project / OUT / "run001/wandb.json").read_text())
+    stream = next((project / "data/output/wandb").rglob(f"run-{record['id']}.wandb")).read_bytes()
+    assert b"fold0/valid_loss" in stream and b"fold1/auc" in stream, "each epoch's curves reach W&B"
+
+    tuned = run_exp(project, "--tune", "2", env={"WANDB_MODE": "disabled"})
+    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
+    trials = sorted((project / OUT / "tune").glob("trial*"))
+    assert [p.name for p in trials] == ["trial0000", "trial0001"], trials
+    for trial in trials:  # each trial a whole run, its values drawn from exp.py's SEARCH
+        sampled = yaml.safe_load((trial / "config.yml").read_text())
+        assert json.loads((trial / "status.json").read_text())["status"] == "done"
+        assert 0.0 <= json.loads((trial / "metrics.json").read_text())["cv"] <= 1.0
+        assert 0.0003 <= sampled["train"]["lr"] <= 0.01 and sampled["augment"]["time_mask"] in (0, 16)
+        assert list(pd.read_csv(trial / "submission.csv").columns) == ["row_id", *SPECIES]
+
+    board = run_python(project, "scripts/leaderboard.py")
+    assert board.returncode == 0, board.stdout + board.stderr
+    cv = json.loads((project / OUT / "run001/metrics.json").read_text())["cv"]
+    assert re.search(rf"exp001\s+run001\s+done\s+{cv:.5f} ± ", board.stdout), board.stdout
+    debug = run_exp(project, "--debug", "--run", "2", env={"WANDB_MODE": "disabled"})
+    assert debug.returncode == 0, debug.stdout + debug.stderr
+    assert not (project / OUT / "run002").exists()  # a debug run is written apart from the real ones
