@@ -241,7 +241,7 @@ def test_the_kaggle_notebook_predicts_hidden_soundscapes_that_the_sample_does_no
     project = tmp_path / "project"
     shutil.copytree(source, project)
     project_yml = project / "project.yml"  # BirdCLEF's notebooks have no GPU
-    project_yml.write_text(project_yml.read_text().replace("notebook_device: auto", "notebook_device: cpu"))
+    project_yml.write_text(project_yml.read_text().replace("  device: auto", "  device: cpu"))
     assert run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--user", "ada").returncode == 0
     built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
     assert built.returncode == 0 and "internet off; CPU" in built.stdout, built.stdout + built.stderr

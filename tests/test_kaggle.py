@@ -546,6 +546,24 @@ def test_notebook_folder_has_metadata_for_an_offline_script_with_competition_and
     assert f"kaggle kernels push -p data/output/kaggle_notebooks/{KERNEL}" in result.stdout
 
 
+@pytest.mark.parametrize("device, enable_gpu", [("gpu", True), ("cpu", False), ("auto", False), ("cpus", None)])
+def test_project_yml_s_submit_device_sets_the_notebook_s_gpu_and_a_wrong_one_is_one_message(
+        trained, tmp_path, device, enable_gpu):
+    project = tmp_path / trained.name
+    shutil.copytree(trained, project)
+    project_yml = project / "project.yml"
+    assert "  device: auto " in project_yml.read_text()
+    project_yml.write_text(project_yml.read_text().replace("  device: auto ", f"  device: {device} "))
+    result = package_and_notebook(project, dict(no_kaggle_env(tmp_path), KAGGLE_USERNAME="alice"))
+    if enable_gpu is None:
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+        assert "project.yml: submit.device is 'cpus'. Fix: auto, cpu or gpu." in result.stderr
+        return
+    assert result.returncode == 0, result.stdout + result.stderr
+    metadata = json.loads((project / "data/output/kaggle_notebooks" / KERNEL / "kernel-metadata.json").read_text())
+    assert metadata["enable_gpu"] is enable_gpu  # auto: a tabular run needs none
+
+
 def test_notebook_of_a_run_that_is_not_packaged_says_to_package_it(trained, tmp_path):
     result = kaggle_cli(trained, "notebook", "exp001/run003", "--user", "alice", env=no_kaggle_env(tmp_path))
     assert result.returncode == 2

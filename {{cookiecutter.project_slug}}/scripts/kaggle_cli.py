@@ -208,7 +208,7 @@ def notebook(args):
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
     predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
         "script": f"code/{exp}/predict.py", "run_dir": run}
-    gpu = notebook_gpu(args.gpu, config_dir)  # a deep-learning run's on a GPU unless project.yml's notebook_device says
+    gpu = notebook_gpu(args.gpu, config_dir)  # a deep-learning run's on a GPU unless project.yml's submit.device says
     folder = build_notebook(
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,

@@ -16,10 +16,20 @@ NOTEBOOKS_DIR = OUTPUT_DIR / "kaggle_notebooks"
 
 def notebook_gpu(forced, config_dir):
     """Tell whether the notebook of a run (or of a blend whose first run is config_dir's) asks for a GPU: --gpu, or
-    project.yml's notebook_device (auto: for a deep-learning run, whose record has labels.json; cpu: never, as in
+    project.yml's submit.device (auto: for a deep-learning run, whose record has labels.json; cpu: never, as in
     BirdCLEF, whose notebooks run on the CPU alone; gpu: always)."""
-    device = read_project().get("notebook_device", "auto")
+    device = submit_setting("device", "auto")
+    if device not in ("auto", "cpu", "gpu"):
+        raise UserError(f"project.yml: submit.device is {device!r}. Fix: auto, cpu or gpu.")
     return forced or device == "gpu" or device == "auto" and (config_dir / "labels.json").is_file()
+
+
+def submit_setting(key, default):
+    """Give project.yml's submit.<key> (projects made before the submit section said notebook_device)."""
+    project = read_project()
+    section = project.get("submit") if isinstance(project.get("submit"), dict) else {}
+    old_names = {"device": "notebook_device"}
+    return section.get(key, project.get(old_names.get(key, key), default))
 
 
 def read_project():
