@@ -6,7 +6,6 @@ experiment's util.py does for run records (scripts never import experiment code)
 """
 import os
 import socket
-import uuid
 from pathlib import Path
 
 
@@ -17,7 +16,7 @@ def temporary_name(path):
     processes on different machines that share the folder apart too.
     """
     path = Path(path)
-    return path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    return path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
 
 
 def write_atomically(path, write):

@@ -5,6 +5,7 @@ opens from disk, from a Kaggle notebook's output or attached to a message); the 
 comparisons are plain JavaScript in report.js.
 """
 import html
+import importlib.util
 import json
 from pathlib import Path
 
@@ -12,12 +13,17 @@ HERE = Path(__file__).resolve().parent
 
 
 def plotly_js():
-    """Give plotly.js from the plotly package, or raise ImportError with how to install it."""
-    try:
-        from plotly.offline import get_plotlyjs
-    except ImportError as e:
-        raise ImportError("the report's charts need plotly: pip install plotly "
-                          "(or pip install -r requirements.txt)") from e
+    """Give plotly.js from the plotly package, or raise ImportError with how to install it.
+
+    The file is read where the package keeps it, without importing plotly: the import costs 0.2 s, most of what
+    exp.py's rebuild of the report after its runs would take."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None:
+        raise ImportError("the report's charts need plotly: pip install plotly (or pip install -r requirements.txt)")
+    bundled = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+    if bundled.is_file():
+        return bundled.read_text(encoding="utf-8")
+    from plotly.offline import get_plotlyjs  # a plotly that keeps it elsewhere
     return get_plotlyjs()
 
 
