@@ -32,7 +32,8 @@ KEYS = [
      NO_OFF),
     ("augment.noise_dir", lambda v: v is None or isinstance(v, str) and v != "",
      "null (off), or a folder of background recordings, from the project root, e.g. data/noise.", None),
-    ("augment.gain_db", number(0), "the clip's largest gain in dB against augment.noise_dir's background, 0 (off) or more, e.g. 6.", 0),
+    ("augment.gain_db", number(0), "the clip's largest gain in dB against augment.noise_dir's background, 0 (off) "
+                                   "or more, e.g. 6.", 0),
     ("augment.time_mask", whole(0), "the widest band of frames masked, 0 (off) or more, e.g. 20.", 0),
     ("augment.freq_mask", whole(0), "the widest band of mel bins masked, 0 (off) or more, e.g. 8.", 0),
 ]
@@ -63,4 +64,5 @@ def gain_needs_noise(cfg):
                                    "(each clip is standardized, so a louder clip alone is the same clip).")
 
 
-RULES = [frequencies_fit, fft_fits, secondary_needs_multilabel, gain_needs_noise]  # rules that tie two keys of this kind together
+# rules that tie two keys of this kind together
+RULES = [frequencies_fit, fft_fits, secondary_needs_multilabel, gain_needs_noise]
