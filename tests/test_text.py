@@ -77,8 +77,9 @@ def test_the_text_experiment_holds_the_design_card_files_and_requires_transforme
     from test_image import DESIGN_CARD, cycles, import_graph
 
     entries = sorted(p.name for p in (text_baked / EXP).iterdir())
-    assert entries == sorted(DESIGN_CARD | {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py",
-                                            "metrics.py", "network.py", "predict.py", "runner", "deep"}), entries
+    lab = {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py", "lora.py", "metrics.py",
+           "network.py", "predict.py", "runner", "deep"}
+    assert entries == sorted(DESIGN_CARD | lab), entries
     assert not {"heads.py", "model_checks.py", "paths.py"} & {p.name for p in (text_baked / EXP / "deep").iterdir()}
     assert {p: n for p in (text_baked / EXP).rglob("*.py") if (n := len(p.read_text().splitlines())) > 300} == {}
     assert cycles(import_graph(text_baked / EXP)) == []
