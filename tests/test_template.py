@@ -153,7 +153,7 @@ EXPECTED_AUDIO_FILES = {f for f in EXPECTED_IMAGE_FILES if not f.startswith(("da
     f"data/input/test_soundscapes/soundscape_{k:03d}.ogg" for k in range(1, 5)}
 # kind=text: the same lab with the text kind's network.py and inputs (no timm heads, model checks or file paths), and
 # the docstrings example with its model folder (tools/make_text_example.py).
-TEXT_LAB = {"data.py", "augment.py", "config.yml", "config_keys.py", "exp.py", "network.py"}
+TEXT_LAB = {"data.py", "augment.py", "config.yml", "config_keys.py", "exp.py", "network.py", "lora.py"}
 EXPECTED_TEXT_FILES = {f for f in EXPECTED_AUDIO_FILES if not f.startswith(("data/input/", "exp/exp001/"))} | {
     f for f in EXPECTED_AUDIO_FILES if f.startswith(("exp/exp001/deep/", *(f"exp/exp001/{n}" for n in (
         "model.py", "train.py", "predict.py", "util.py", "metrics.py", "inputs.py", "diagnostics.py", "runner/"))))

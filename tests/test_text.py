@@ -77,8 +77,9 @@ def test_the_text_experiment_holds_the_design_card_files_and_requires_transforme
     from test_image import DESIGN_CARD, cycles, import_graph
 
     entries = sorted(p.name for p in (text_baked / EXP).iterdir())
-    assert entries == sorted(DESIGN_CARD | {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py",
-                                            "metrics.py", "network.py", "predict.py", "runner", "deep"}), entries
+    lab = {"augment.py", "config_keys.py", "data.py", "diagnostics.py", "inputs.py", "lora.py", "metrics.py",
+           "network.py", "predict.py", "runner", "deep"}
+    assert entries == sorted(DESIGN_CARD | lab), entries
     assert not {"heads.py", "model_checks.py", "paths.py"} & {p.name for p in (text_baked / EXP / "deep").iterdir()}
     assert {p: n for p in (text_baked / EXP).rglob("*.py") if (n := len(p.read_text().splitlines())) > 300} == {}
     assert cycles(import_graph(text_baked / EXP)) == []
@@ -96,7 +97,8 @@ def test_the_example_learns_which_package_a_docstring_is_from_and_beats_chance_o
     answers = pd.read_csv(LABELS)
     for run in ("run001", "run002"):
         metrics = json.loads((project / OUT / run / "metrics.json").read_text())
-        assert metrics["metric"] == "accuracy" and metrics["cv"] > 0.5  # four packages: chance is 0.25
+        # four packages: chance is 0.25 (2 folds, 4 epochs: CV 0.64 and 0.69, hidden 0.65 and 0.73 when written)
+        assert metrics["metric"] == "accuracy" and metrics["cv"] > 0.5
         assert metrics["text"]["max_length"] == {"run001": 32, "run002": 96}[run]
         submission = pd.read_csv(project / OUT / run / "submission.csv")
         assert list(submission.columns) == ["id", "package"] and set(submission["package"]) <= set(PACKAGES)
@@ -333,7 +335,7 @@ train.run(cfg, Path(run_dir), resume=None if resume == "-" else Path(resume))
 '''
 # 360 texts, 3 folds: 240 train texts, 8 batches of 32 an epoch; token dropout on, so the random state matters.
 RESUME_CONFIG = {"train.epochs": 2, "model.max_length": 32, "augment.token_dropout": 0.1,
-                 "train.checkpoint_minutes": 0}
+                 "train.checkpoint_minutes": 0, "cv.n_splits": 3}
 STOP = 8 * 2 + 8 + 3  # fold 1's two epochs, fold 2's first, then the 3rd batch of fold 2's epoch 2
 
 

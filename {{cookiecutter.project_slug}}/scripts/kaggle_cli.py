@@ -28,7 +28,7 @@ import yaml
 # project.yml, finished runs), kaggle_auth.py (credentials, running `kaggle`), kaggle_submissions.py (checking
 # and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
-from helpers.kaggle_notebook import build_notebook, test_input
+from helpers.kaggle_notebook import build_notebook, model_inputs, test_input
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
                                     complete_run, notebook_gpu, notebook_message, parse_blend, parse_run,
@@ -213,7 +213,7 @@ def notebook(args):
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
         competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,
-        package_file=PACKAGE_FILE, test_file=test_input(data),
+        package_file=PACKAGE_FILE, test_file=test_input(data), inputs=model_inputs(config_dir),
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "

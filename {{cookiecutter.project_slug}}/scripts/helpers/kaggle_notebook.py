@@ -4,10 +4,13 @@
 this file only writes files. The notebook runs offline on Kaggle: it reads the competition's files and the
 dataset that `kaggle_cli.py package` built, runs the experiment's predict.py on the run record (or, for a
 blend, the project's predict_blend.py, shipped in the dataset), and writes /kaggle/working/submission.csv.
-It needs no network and installs nothing.
+It needs no network and installs nothing. A text run with LoRA over a pretrained model needs that base model too:
+model.kaggle_source (a Kaggle Model or dataset) is listed as an input, and predict.py finds it under /kaggle/input.
 """
 import json
 from pathlib import Path
+
+import yaml
 
 SCRIPT_NAME = "inference.py"
 
@@ -36,13 +39,16 @@ SAMPLE_FILE = __SAMPLE_FILE__
 PACKAGE_FILE = __PACKAGE_FILE__  # at the top of the dataset
 
 
-def predict_command(dataset_dir, data_dir, out):
+def predict_command(dataset_dir, data_dir, out, input_dir=None):
     """Give the one command that predicts: predict.py on the packaged run record, or predict_blend.py on the blend."""
     # --force: a second run of the notebook in the same session writes over the first one's submission
     # (a predict.py from before --force overwrites without being asked).
-    force = ["--force"] if not BLEND and b'"--force"' in (dataset_dir / SCRIPT).read_bytes() else []
+    options = ["--force"] if not BLEND and b'"--force"' in (dataset_dir / SCRIPT).read_bytes() else []
+    # A text run with LoRA finds its base model (a Kaggle Model or dataset) among the inputs by its weights.
+    if not BLEND and b'"--base-model"' in (dataset_dir / SCRIPT).read_bytes():
+        options += ["--base-model", str(input_dir or dataset_dir.parent)]
     return [sys.executable, str(dataset_dir / SCRIPT),
-            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR), *force]),
+            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR), *options]),
             "--test", str(data_dir / TEST_FILE),
             "--sample", str(data_dir / SAMPLE_FILE),
             "--out", str(out)]
@@ -69,7 +75,7 @@ def main():
     data_dir = find_input(args.input, COMPETITION, SAMPLE_FILE)
     dataset_dir = find_input(args.input, DATASET, PACKAGE_FILE)
     out = args.working / "submission.csv"
-    command = predict_command(dataset_dir, data_dir, out)
+    command = predict_command(dataset_dir, data_dir, out, args.input)
     # The inputs are read-only: no .pyc beside the code; the experiment reads its data from KAGGLE_EXP_DATA_DIR.
     env = dict(os.environ, KAGGLE_EXP_DATA_DIR=str(data_dir), PYTHONDONTWRITEBYTECODE="1")
     print("$ " + " ".join(command), flush=True)
@@ -86,8 +92,10 @@ if __name__ == "__main__":
 '''
 
 
-def kernel_metadata(kernel_id, title, competition, dataset_id, gpu):
-    """Give kernel-metadata.json for `kaggle kernels push`: a private script, internet off, optional GPU."""
+def kernel_metadata(kernel_id, title, competition, dataset_id, gpu, inputs=None):
+    """Give kernel-metadata.json for `kaggle kernels push`: a private script, internet off, optional GPU; inputs
+    (model_inputs) adds a base model's Kaggle Model or dataset."""
+    inputs = inputs or {}
     return {
         "id": kernel_id,
         "title": title,
@@ -98,11 +106,28 @@ def kernel_metadata(kernel_id, title, competition, dataset_id, gpu):
         "enable_gpu": bool(gpu),
         "enable_tpu": False,
         "enable_internet": False,  # code competitions refuse notebooks with internet on
-        "dataset_sources": [dataset_id],
+        "dataset_sources": [dataset_id, *inputs.get("dataset_sources", [])],
         "competition_sources": [competition],
         "kernel_sources": [],
-        "model_sources": [],
+        "model_sources": inputs.get("model_sources", []),
     }
+
+
+def model_inputs(record):
+    """Give the notebook's inputs for the base model of a run (`record`: its folder): {"model_sources": [...]} for
+    model.kaggle_source naming a Kaggle Model (owner/model/framework/variation/version), {"dataset_sources": [...]}
+    for a dataset (owner/slug), {} without one. A LoRA run whose checkpoints need their base and that names none
+    is told how to add it."""
+    config = yaml.safe_load((record / "config.yml").read_text(encoding="utf-8")) or {}
+    source = (config.get("model") or {}).get("kaggle_source") if isinstance(config.get("model"), dict) else None
+    if source:
+        return {"model_sources" if source.count("/") == 4 else "dataset_sources": [source]}
+    if (record / "model" / "base.json").is_file():
+        name = json.loads((record / "model" / "base.json").read_text(encoding="utf-8"))["name"]
+        print(f"note: {record.name}'s checkpoints hold only its LoRA adapters and head, so the notebook needs its "
+              f"base model ({name}) as an input. Fix: set model.kaggle_source in its config (a Kaggle Model or "
+              "dataset) and build the notebook again, or add the model as an input on Kaggle (Add Input).")
+    return {}
 
 
 def inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file):
@@ -122,13 +147,13 @@ def inference_script(competition, dataset_slug, name, predicts, test_file, sampl
 
 
 def build_notebook(folder, *, kernel_id, title, competition, dataset_id, name, predicts, test_file, sample_file,
-                   package_file, gpu=False, built_from=None):
+                   package_file, gpu=False, built_from=None, inputs=None):
     """Write the notebook folder (kernel-metadata.json, the inference script, built_from.json); give its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dataset_slug = dataset_id.split("/", 1)[1]
     files = {
-        "kernel-metadata.json": kernel_metadata(kernel_id, title, competition, dataset_id, gpu),
+        "kernel-metadata.json": kernel_metadata(kernel_id, title, competition, dataset_id, gpu, inputs),
         SCRIPT_NAME: inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file),
         # Not uploaded (push sends only code_file): lets `submit --kernel` name the run or blend in its message.
         "built_from.json": dict(built_from or {}, name=name),

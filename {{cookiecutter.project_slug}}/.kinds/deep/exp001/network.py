@@ -4,11 +4,12 @@ model.name is any timm architecture (timm.list_models() lists them; test_resnet 
 tiny ones for tests). model.params go to timm.create_model as they are (drop_rate, drop_path_rate, ...).
 model.pretrained: null trains from scratch; a file path loads those weights (the classifier is
 replaced to fit the task); true downloads timm's weights from the Hugging Face hub.
-What the lab asks of this file: check_model before training, create_model, param_groups for the optimizer, and
-keep_for_predict.
+What the lab asks of this file: check_model before training, create_model, param_groups for the optimizer,
+keep_for_predict, kept_weights (what a fold checkpoint holds), predict_model and load_fold (predict.py).
 """
 from pathlib import Path
 
+from deep.checkpoints import load_weights
 from deep.model_checks import check_model_settings
 from runner.util import ROOT, ConfigError, DataError
 
@@ -80,3 +81,18 @@ def param_groups(cfg, net):
 def keep_for_predict(cfg, run_dir):
     """Keep nothing more in the record: timm builds the architecture from model.name alone (config.yml), and the
     fold checkpoints hold every weight. (The text kind keeps its tokenizer and model config here.)"""
+
+
+def kept_weights(cfg, net):
+    """Give None: a fold checkpoint keeps every weight (the text kind's LoRA runs keep only what trains)."""
+    return None
+
+
+def predict_model(cfg, run_dir, n_out, base_model=None, root=None):
+    """Give the network predict.py loads each fold into: the architecture alone (no pretrained weights are read)."""
+    return create_model({**cfg, "model": {**cfg["model"], "pretrained": None}}, n_out)
+
+
+def load_fold(cfg, net, checkpoint):
+    """Load a fold checkpoint (every weight) into net for predicting."""
+    load_weights(net, checkpoint)

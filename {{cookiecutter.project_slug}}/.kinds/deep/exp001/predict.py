@@ -4,6 +4,7 @@
     python exp/exp001/predict.py run002 --test PATH --files DIR --sample PATH --out PATH
     python exp/exp001/predict.py --run-dir PATH/run002 --test PATH --out PATH      a packaged record (Kaggle)
     ... --raw-out PATH     also (or only) the predictions, laid out like the run's test_pred.csv (for blends)
+    ... --base-model DIR   a text run with LoRA: where its base model is (its folder, or one above it: /kaggle/input)
 
 --test is a test table whose rows name their files through the run's pattern (data.test_image, data.test_audio),
 read from --files (default: the table's folder); for the audio kind it may also be a folder of recordings, each
@@ -52,6 +53,8 @@ def parse_args(argv):
     parser.add_argument("--out", type=Path, help="where the submission goes")
     parser.add_argument("--raw-out", type=Path, help="where the predictions go, like test_pred.csv")
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, cuda:1")
+    parser.add_argument("--base-model", type=Path, help="text, LoRA: the base model's folder or a folder above it "
+                                                        "(default: the run's model.name)")
     args = parser.parse_args(argv)
     if (args.run is None) == (args.run_dir is None):
         parser.error("give a run (run002) or --run-dir, one of the two")
@@ -136,8 +139,9 @@ def run_saved_code(saved, run_dir, args):
     """Run the record's own predict.py on the same (absolute) paths; give its exit code."""
     command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--device", args.device]
     for option, path in (("--files", args.files), ("--sample", args.sample), ("--out", args.out),
-                         ("--raw-out", args.raw_out)):
-        if path is not None:
+                         ("--raw-out", args.raw_out), ("--base-model", args.base_model)):
+        # a record's predict.py from before --base-model has no use for it (its checkpoints hold every weight)
+        if path is not None and (option != "--base-model" or b'"--base-model"' in saved.read_bytes()):
             command += [option, str(path)]
     print(f"predicting with the run's saved code: {saved}", flush=True)
     return subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode
@@ -165,9 +169,9 @@ def predict(run_dir, args):
     started = time.perf_counter()  # from reading the files: decoding is much of a notebook's time on the CPU
     ids, dataset = data_io.read_test(cfg, args.test, args.files)
     device = model_io.pick_device(args.device)
-    # The architecture only: every fold's weights come from its checkpoint, so no pretrained weights are read.
-    net = network.create_model({**cfg, "model": {**cfg["model"], "pretrained": None}},
-                                model_io.n_outputs(task, classes))
+    # The architecture (or a LoRA run's base): each fold's weights come from its checkpoint.
+    net = network.predict_model(cfg, run_dir, model_io.n_outputs(task, classes), args.base_model,
+                                root=ROOT if IN_PROJECT else Path.cwd())
     n_splits = cfg["cv"]["n_splits"]
     test_pred = 0
     if not (run_dir / "models" / "fold0.pt").is_file():
@@ -176,7 +180,7 @@ def predict(run_dir, args):
     # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
     for k in range(n_splits):
         checkpoint = torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device, weights_only=True)
-        net.load_state_dict(checkpoint["model"])
+        network.load_fold(cfg, net, checkpoint)
         net.to(device)
         test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
     seconds = time.perf_counter() - started
@@ -232,7 +236,7 @@ def main(argv=None):
     try:
         run_dir = find_run(args)
         args.test, args.out, args.raw_out = absolute(args.test), absolute(args.out), absolute(args.raw_out)
-        args.files = absolute(args.files)
+        args.files, args.base_model = absolute(args.files), absolute(args.base_model)
         # Only a submission needs the sample.
         args.sample = absolute(args.sample) if args.sample or args.out is None else default_sample(run_dir)
         check_inputs(args, run_dir)

@@ -167,9 +167,9 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
     precision = model_io.pick_precision(cfg, device)
     scaler = torch.amp.GradScaler("cuda", enabled=precision[1])
     ema = model_io.Ema(net, spec["ema"]) if spec["ema"] else None
-    checkpoint = run_dir / "models" / f"fold{k}.pt"
-    parts = {"model": net, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler,
-             **({"ema": ema} if ema else {})}
+    checkpoint, keep = run_dir / "models" / f"fold{k}.pt", network.kept_weights(cfg, net)  # LoRA: what trains
+    parts = {"model": checkpoints.KeptWeights(net, keep), "optimizer": optimizer, "scheduler": scheduler,
+             "scaler": scaler, **({"ema": ema} if ema else {})}
     state = FoldState(resume, k, n_splits, checkpoint, parts, spec["checkpoint_minutes"])
     state.load(loader)
     eta.skip(state.epoch)
@@ -187,7 +187,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
                                           if METRICS[metric].higher_is_better else value < state.best)
         if improved:
             state.best, state.best_epoch, state.best_pred = value, epoch, valid_pred
-            checkpoints.save_checkpoint(judged, cfg, epoch, value, checkpoint)
+            checkpoints.save_checkpoint(judged, cfg, epoch, value, checkpoint, keep)
         seconds = time.perf_counter() - started
         row = {"fold": k, "epoch": epoch, "train_loss": state.tally["loss_sum"] / state.tally["seen"],
                "valid_loss": valid_loss, metric: value, "lr": optimizer.param_groups[0]["lr"],
@@ -204,7 +204,7 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
                      f"no better {metric} for {spec['patience']} epochs (train.patience); stopped")
             eta.skip(epochs - epoch)
             break
-    net.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=True)["model"])
+    checkpoints.load_weights(net, torch.load(checkpoint, map_location=device, weights_only=True))
     return net, state.history, state.best_pred
 
 

@@ -3,9 +3,11 @@ transformer and how its states become one vector, LoRA, and what training a tran
 what its value must be, the fix the message gives, the value that turns it off). A row here for a shared key
 replaces the shared one; NOT_USED names the shared keys a text has no use for. A new key of the text kind is one
 row here and its line in config.yml."""
+import re
+
 from deep.values import NO_OFF, boolean, number, one_of, whole
 
-LORA_KEYS = {"r", "alpha", "dropout", "target_modules"}
+LORA_KEYS = {"r", "alpha", "dropout", "target_modules"}  # and merge, true when left out
 
 
 def columns(v):
@@ -13,8 +15,13 @@ def columns(v):
 
 
 def lora(v):
-    return v is None or (isinstance(v, dict) and set(v) == LORA_KEYS and whole()(v["r"]) and number(above=0)(v["alpha"])
-                         and number(0, 0.999)(v["dropout"]) and columns(v["target_modules"]))
+    return v is None or (isinstance(v, dict) and LORA_KEYS <= set(v) <= LORA_KEYS | {"merge"} and whole()(v["r"])
+                         and number(above=0)(v["alpha"]) and number(0, 0.999)(v["dropout"])
+                         and columns(v["target_modules"]) and boolean(v.get("merge", True)))
+
+
+def kaggle_source(v):  # a Kaggle Model's owner/model/framework/variation/version, or a dataset's owner/slug
+    return v is None or isinstance(v, str) and re.fullmatch(r"[^/\s]+/[^/\s]+(/[^/\s]+/[^/\s]+/\d+)?", v) is not None
 
 
 KEYS = [
@@ -27,7 +34,11 @@ KEYS = [
     ("model.pooling", one_of("cls", "mean", "last"), "cls (the first token, encoders), mean (every real token) or "
                                                      "last (the last real token, causal LMs).", NO_OFF),
     ("model.lora", lora, "null (every weight trains), or {r: 8, alpha: 16, dropout: 0.05, target_modules: [query, "
-                         "value]} (adapters on those linear layers; the rest frozen).", None),
+                         "value], merge: true} (adapters on those linear layers; the rest frozen; merge: folded "
+                         "into the base weights to predict, or false: kept apart).", None),
+    ("model.kaggle_source", kaggle_source, "null, or where model.name comes from on Kaggle: a Model "
+                                           "(owner/model/framework/variation/version, e.g. qwen-lm/qwen2.5/"
+                                           "transformers/0.5b/1) or a dataset (owner/slug).", None),
     ("train.layer_decay", number(above=0, high=1), "1 (off) or a factor below 1, e.g. 0.9: each layer nearer the "
                                                    "input learns at that share of the next one's rate.", 1),
     ("train.gradient_checkpointing", boolean, "true or false.", False),

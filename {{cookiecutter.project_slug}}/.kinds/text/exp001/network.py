@@ -6,7 +6,8 @@ its weights): a Kaggle dataset or Model, relative to the project root, so runs a
 name (microsoft/deberta-v3-small) works only where the hub can be reached. model.pretrained: false builds the model
 from config.json with random weights (the example, tests). model.params are set on the model's config
 (hidden_dropout_prob, ...). What the lab asks of this file: check_model before training, create_model, param_groups,
-keep_for_predict.
+keep_for_predict, kept_weights (what a fold checkpoint holds), predict_model and load_fold (predict.py). LoRA's
+adapters, and the base model a LoRA run's checkpoints go on, are lora.py's.
 """
 import functools
 import os
@@ -17,7 +18,8 @@ from urllib.parse import urlparse
 
 import torch
 
-from runner.util import ROOT, ConfigError, DataError
+import lora as lora_io
+from runner.util import ROOT, ConfigError, DataError, log
 
 POOLINGS = ("cls", "mean", "last")  # last: the last real token, what a causal LM has read the whole text by
 
@@ -99,9 +101,32 @@ def load_tokenizer(cfg):
 
 def keep_for_predict(cfg, run_dir):
     """Keep model.name's config and tokenizer in the record (run_dir/model/; no weights: the fold checkpoints hold
-    every one), so predict.py and a Kaggle notebook rebuild the network from the record alone."""
+    every one, or with LoRA over pretrained weights the adapters and head, and model/base.json names their base),
+    so predict.py and a Kaggle notebook rebuild the network from the record (and that base) alone."""
     load_tokenizer(cfg).save_pretrained(run_dir / "model")
     model_config(cfg).save_pretrained(run_dir / "model")
+    lora_io.write_base(cfg, model_source(cfg), run_dir / "model")
+
+
+def kept_weights(cfg, net):
+    """Give the names of the weights a fold checkpoint keeps, or None for all (lora.py says which)."""
+    return lora_io.kept_weights(cfg, net)
+
+
+def predict_model(cfg, run_dir, n_out, base_model=None, root=None):
+    """Give the network predict.py loads each fold into, from the record's model/ (model.name points there): the
+    architecture alone, or for checkpoints holding only LoRA's adapters, the base's weights (found by lora.py in
+    base_model, predict.py --base-model, else at the run's model.name from `root`, the project's)."""
+    if not (run_dir / "model" / lora_io.BASE_FILE).is_file():
+        return build(cfg, model_config(cfg), n_out, pretrained=False)
+    folder = lora_io.base_folder(run_dir / "model", base_model, root or ROOT)
+    log.info(f"  base model: {folder}")
+    return build(cfg, model_config(cfg), n_out, pretrained=True, source=folder)
+
+
+def load_fold(cfg, net, checkpoint):
+    """Load a fold checkpoint into net for predicting (LoRA's adapters merged or not: lora.py)."""
+    lora_io.load_fold(cfg, net, checkpoint)
 
 
 def create_model(cfg, n_out):
@@ -110,31 +135,17 @@ def create_model(cfg, n_out):
     return build(cfg, model_config(cfg), n_out, pretrained)
 
 
-def build(cfg, config, n_out, pretrained):
+def build(cfg, config, n_out, pretrained, source=None):
     from transformers import AutoModel
 
-    backbone = (AutoModel.from_pretrained(model_source(cfg), config=config) if pretrained
+    backbone = (AutoModel.from_pretrained(source or model_source(cfg), config=config) if pretrained
                 else AutoModel.from_config(config))
     if cfg["train"]["gradient_checkpointing"]:
         backbone.gradient_checkpointing_enable()  # recompute activations in backward: less memory, slower steps
     lora = cfg["model"]["lora"]
     if lora:
-        backbone = with_lora(backbone, lora)
+        backbone = lora_io.with_lora(backbone, lora)
     return TextNet(backbone, config.hidden_size, n_out, cfg["model"]["pooling"])
-
-
-def with_lora(backbone, lora):
-    """Give `backbone` with LoRA adapters on lora.target_modules; its own weights frozen (the head always trains)."""
-    from peft import LoraConfig, get_peft_model
-
-    try:
-        return get_peft_model(backbone, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-                                                   target_modules=lora["target_modules"]))
-    except ValueError as e:  # a module name the model does not have
-        names = sorted({name.split(".")[-1] for name, m in backbone.named_modules()
-                        if isinstance(m, torch.nn.Linear)})
-        raise ConfigError(f"model.lora.target_modules {lora['target_modules']} ({str(e)[:200]}). Fix: name some of "
-                          f"the model's linear layers: {', '.join(names)}.") from None
 
 
 class TextNet(torch.nn.Module):

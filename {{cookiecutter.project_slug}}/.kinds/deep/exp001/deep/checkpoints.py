@@ -88,12 +88,44 @@ def save_fold(resume, k, fold, checkpoint, n_splits):
         old.unlink(missing_ok=True)
 
 
-def save_checkpoint(net, cfg, epoch, value, path):
-    """Write the model's weights with what they were trained by, under a temporary name renamed into place."""
+def save_checkpoint(net, cfg, epoch, value, path, keep=None):
+    """Write the model's weights (all, or only those named in `keep`: network.kept_weights) with what they were
+    trained by, under a temporary name renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"model": net.state_dict(), "epoch": epoch, cfg["metric"]: value, "model_name": cfg["model"]["name"]},
-               tmp)
+    torch.save({"model": kept(net.state_dict(), keep), "weights": "all" if keep is None else "trainable",
+                "epoch": epoch, cfg["metric"]: value, "model_name": cfg["model"]["name"]}, tmp)
     tmp.replace(path)
+
+
+def kept(weights, keep):
+    return weights if keep is None else {name: weights[name] for name in keep}
+
+
+def load_weights(net, checkpoint):
+    """Load a checkpoint's weights into net: every one, or (weights: trainable, a LoRA run's) every trainable one
+    over the frozen rest net holds already; a missing or foreign weight is an error either way."""
+    if checkpoint.get("weights", "all") == "all":
+        net.load_state_dict(checkpoint["model"])
+        return
+    unexpected = net.load_state_dict(checkpoint["model"], strict=False).unexpected_keys
+    missing = [name for name, p in net.named_parameters() if p.requires_grad and name not in checkpoint["model"]]
+    if unexpected or missing:
+        raise RuntimeError(f"a checkpoint of trainable weights does not fit the network: missing {missing[:3]}, "
+                           f"unexpected {unexpected[:3]}")
+
+
+class KeptWeights:
+    """The model as a resumable state holds it: with `keep`, only those weights (a LoRA run's adapters and head), so
+    a stopped 7B run does not write the whole of it after every epoch."""
+
+    def __init__(self, net, keep):
+        self.net, self.keep = net, keep
+
+    def state_dict(self):
+        return kept(self.net.state_dict(), self.keep)
+
+    def load_state_dict(self, weights):
+        load_weights(self.net, {"model": weights, "weights": "all" if self.keep is None else "trainable"})
 
 
 def keep_checkpoints(cfg, models_dir):
