@@ -85,4 +85,13 @@ python3 -m uv pip freeze --python "$python" | grep -iE '^(torch|transformers|tok
     > /dev/null) || fail "the text kind's predict.py at the versions above"
 cmp -s "$work/text.csv" "$text/data/output/exp/exp001/run002/submission.csv" \
     || fail "the text kind's predict.py does not give back run002's submission"
+# LoRA over pretrained weights: fold checkpoints keep only the adapters; predict.py merges them or not
+"$python" .ci/text_lora_floor.py "$text" setup
+rm -rf "$text/data/output/exp/exp001"
+"$python" "$text/exp/exp001/exp.py" > /dev/null || fail "the text kind's LoRA runs at the versions above"
+for run in run001 run002; do
+    (cd "$text" && "$python" exp/exp001/predict.py $run --test data/input/test.csv --raw-out "$run.csv" > /dev/null) \
+        || fail "the text kind's predict.py of a LoRA run at the versions above"
+done
+"$python" .ci/text_lora_floor.py "$text" check || fail "LoRA predictions at the versions above"
 echo "lowest versions (text): exp001 and predict.py ran in $((SECONDS - text_started)) s"
