@@ -191,16 +191,22 @@ def test_predictions_of_sorted_rows_under_the_batchs_ids_fail_the_comparison_wit
     assert not same_predictions(pd.read_csv(working / "submission.csv"), expected)
 
 
-def test_server_notebook_of_a_record_whose_code_cannot_serve_is_one_message(served, tmp_path):
+def test_server_notebook_of_a_blend_or_of_a_record_whose_code_cannot_serve_is_one_message(served, tmp_path):
     project = tmp_path / served[0].name
     shutil.copytree(served[0], project)
     env = {"KAGGLE_USERNAME": "alice", "PATH": str(tmp_path)}
     predictor = project / "data" / "output" / "exp" / "exp001" / "run002" / "src" / "tabular" / "predictor.py"
     predictor.parent.chmod(0o755)
     predictor.unlink()
+    made = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run003", "--weights", "0.7,0.3")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert run_python(project, "scripts/kaggle_cli.py", "package", "blend001", env=env).returncode == 0
 
-    result = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--server", env=env)
+    old_record = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--server", env=env)
+    blend = run_python(project, "scripts/kaggle_cli.py", "notebook", "blend001", "--server", env=env)
 
-    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
-    assert "has no tabular/predictor.py" in result.stderr
-    assert "python exp/exp001/exp.py --run run002 --force" in result.stderr
+    for result in (old_record, blend):
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert "has no tabular/predictor.py" in old_record.stderr
+    assert "python exp/exp001/exp.py --run run002 --force" in old_record.stderr
+    assert "--server serves one run; a blend (blend001) has no server notebook yet" in blend.stderr
