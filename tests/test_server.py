@@ -61,7 +61,7 @@ def served_probabilities(baked_project, tmp_path_factory):
     return project, serve(project, "run001", env), "run001"
 
 
-def kaggle_layout(project, tmp_path, plant="", run="run002"):
+def kaggle_layout(project, tmp_path, plant="", run="run002", second_server=False):
     """Lay out Kaggle's read-only inputs (the competition's files with the toy kaggle_evaluation, the dataset) and
     /kaggle/working; give (the notebook script, with `plant` added before it starts; input; working)."""
     input_dir, working = tmp_path / "kaggle" / "input", tmp_path / "kaggle" / "working"
@@ -71,6 +71,10 @@ def kaggle_layout(project, tmp_path, plant="", run="run002"):
     for name in ("test.csv", "sample_submission.csv"):
         shutil.copy(project / "data" / "input" / name, competition / name)
     shutil.copytree(TOY_PACKAGE, competition / "kaggle_evaluation", ignore=shutil.ignore_patterns("__pycache__"))
+    if second_server:  # a package with two servers, as some competitions ship (e.g. a gateway of their own too)
+        (competition / "kaggle_evaluation" / "other_inference_server.py").write_text(
+            "from kaggle_evaluation.toy_inference_server import ToyInferenceServer\n\n\n"
+            "class OtherInferenceServer(ToyInferenceServer):\n    pass\n")
     shutil.copytree(project / "data" / "output" / "kaggle_datasets" / DATASET, input_dir / DATASET)
     for path in input_dir.rglob("*"):
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
@@ -80,9 +84,9 @@ def kaggle_layout(project, tmp_path, plant="", run="run002"):
     return script, input_dir, working
 
 
-def run_notebook(project, tmp_path, plant="", run="run002", **gateway):
+def run_notebook(project, tmp_path, plant="", run="run002", second_server=False, **gateway):
     """Run the server notebook on Kaggle's layout; give (the process, working folder)."""
-    script, input_dir, working = kaggle_layout(project, tmp_path, plant, run)
+    script, input_dir, working = kaggle_layout(project, tmp_path, plant, run, second_server)
     env = {f"TOY_GATEWAY_{k.upper()}": str(v) for k, v in gateway.items()}
     ran = run_python(project, str(script), "--input", str(input_dir), "--working", str(working), cwd=tmp_path,
                      env=env, timeout=120)
@@ -123,6 +127,21 @@ def test_on_kaggles_rerun_the_notebook_serves_through_the_competitions_package(s
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "local gateway" not in ran.stdout  # serve(), not run_local_gateway()
+    assert same_predictions(pd.read_csv(working / "submission.csv"), expected)
+
+
+CHOSEN = 'SERVER_CLASS = "other_inference_server.OtherInferenceServer"'
+
+
+def test_with_two_server_classes_the_notebook_names_them_until_server_class_chooses_one(served, tmp_path):
+    project, expected, _ = served
+    ambiguous, _ = run_notebook(project, tmp_path / "ambiguous", second_server=True, seed=5)
+    chosen, working = run_notebook(project, tmp_path / "chosen", CHOSEN, second_server=True, seed=5)
+
+    assert ambiguous.returncode != 0 and "Traceback" not in ambiguous.stderr
+    assert ("2 inference server classes in" in ambiguous.stderr and "other_inference_server.OtherInferenceServer, "
+            "toy_inference_server.ToyInferenceServer). Fix: set SERVER_CLASS" in ambiguous.stderr)
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
     assert same_predictions(pd.read_csv(working / "submission.csv"), expected)
 
 
