@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_python
+from test_image import quick_copy
 
 COMPETITION = "playground-series-s5e1"  # the template's default
 DATASET = f"{COMPETITION}-exp001"
@@ -45,6 +46,17 @@ def served(trained_project, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def served_images(image_baked, tmp_path_factory):
+    """Give (project, expected, run) as `served` does, for an image run (one epoch, 3 folds, hflip TTA): each batch
+    names test images, predicted by every fold's checkpoint."""
+    project = quick_copy(image_baked, tmp_path_factory.mktemp("served_images"))
+    result = run_python(project, "exp/exp001/exp.py", "--run", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    env = {"KAGGLE_USERNAME": "alice", "PATH": str(tmp_path_factory.mktemp("no_kaggle"))}
+    return project, serve(project, "run001", env), "run001"
+
+
+@pytest.fixture(scope="module")
 def served_probabilities(baked_project, tmp_path_factory):
     """Give (project, expected, run) as `served` does, for a run whose submission is each class's probability (a
     sample with one column per class, metric logloss): numbers to the last digit, not labels."""
@@ -70,6 +82,8 @@ def kaggle_layout(project, tmp_path, plant="", run="run002", second_server=False
     working.mkdir()
     for name in ("test.csv", "sample_submission.csv"):
         shutil.copy(project / "data" / "input" / name, competition / name)
+    if (project / "data" / "input" / "test_images").is_dir():  # the image kind: the files the rows name
+        shutil.copytree(project / "data" / "input" / "test_images", competition / "test_images")
     shutil.copytree(TOY_PACKAGE, competition / "kaggle_evaluation", ignore=shutil.ignore_patterns("__pycache__"))
     if second_server:  # a package with two servers, as some competitions ship (e.g. a gateway of their own too)
         (competition / "kaggle_evaluation" / "other_inference_server.py").write_text(
@@ -100,7 +114,9 @@ def same_predictions(answered, expected):
         expected.set_index("id").sort_index())
 
 
-@pytest.mark.parametrize("served_run", ["served", "served_probabilities"], ids=["labels", "probabilities"])
+@pytest.mark.parametrize("served_run", ["served", "served_probabilities",
+                                       pytest.param("served_images", marks=pytest.mark.slow)],
+                         ids=["labels", "probabilities", "images"])
 def test_server_notebook_answers_every_shuffled_batch_with_predict_pys_predictions(served_run, request, tmp_path):
     project, expected, run = request.getfixturevalue(served_run)
     ran, working = run_notebook(project, tmp_path, run=run, seed=7)
@@ -108,14 +124,15 @@ def test_server_notebook_answers_every_shuffled_batch_with_predict_pys_predictio
     assert ran.returncode == 0, ran.stdout + ran.stderr
     answered = pd.read_csv(working / "submission.csv")
     batches = json.loads((working / "gateway_batches.json").read_text())
-    assert sum(b["rows"] for b in batches) == len(expected) == 30 and len(batches) >= 3
+    assert sum(b["rows"] for b in batches) == len(expected) == (60 if "images" in served_run else 30)
+    assert len(batches) >= 3
     assert 1 in [b["rows"] for b in batches] and len({b["rows"] for b in batches}) >= 3  # sizes vary, one is a row
     assert answered["id"].tolist() != expected["id"].tolist()  # the gateway's own order, not the file's
     assert list(answered.columns) == list(expected.columns)
     assert same_predictions(answered, expected)
     assert ran.stdout.count(f"loaded {run}'s models") == 1  # once, at the first batch
     assert sorted(p.name for p in working.iterdir()) == ["gateway_batches.json", "submission.csv"]
-    if run == "run001":  # probabilities that differ from row to row, summing to 1
+    if served_run == "served_probabilities":  # probabilities that differ from row to row, summing to 1
         values = answered.set_index("id")
         assert values.nunique().min() > 5 and ((values.sum(axis=1) - 1).abs() < 1e-9).all()
 
@@ -226,6 +243,6 @@ def test_server_notebook_of_a_blend_or_of_a_record_whose_code_cannot_serve_is_on
 
     for result in (old_record, blend):
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
-    assert "has no tabular/predictor.py" in old_record.stderr
+    assert "cannot serve a gateway one batch at a time" in old_record.stderr
     assert "python exp/exp001/exp.py --run run002 --force" in old_record.stderr
     assert "--server serves one run; a blend (blend001) has no server notebook yet" in blend.stderr

@@ -131,6 +131,7 @@ EXPECTED_IMAGE_FILES = (EXPECTED_FILES - TABULAR_LAB) | {
     "exp/exp001/deep/model_checks.py",
     "exp/exp001/deep/outputs.py",
     "exp/exp001/deep/paths.py",
+    "exp/exp001/deep/predictor.py",
     "exp/exp001/deep/table.py",
     "exp/exp001/deep/values.py",
     "exp/exp001/metrics.py",

@@ -10,8 +10,10 @@ import json
 
 from .project import RECORDS_ROOT, UserError, rel
 
-# In a record's src/: the module whose load_predictor(run_dir, columns) gives predict_rows(frame), by kind.
-PREDICTORS = {"tabular/predictor.py": "tabular.predictor"}
+# In a record's src/: the module whose load_predictor(run_dir, columns, files) gives predict_rows(frame), and what
+# its data.py must define for it (the deep-learning lab serves the kinds whose data.py reads a batch: image).
+PREDICTORS = {"tabular/predictor.py": ("tabular.predictor", "def encode_test_rows("),
+              "deep/predictor.py": ("deep.predictor", "def read_test_rows(")}
 
 # The script Kaggle runs: standard library only (the run's own code predicts, kaggle_evaluation serves).
 # server_script() fills in the __MARKER__ placeholders.
@@ -36,7 +38,7 @@ from pathlib import Path
 COMPETITION = __COMPETITION__
 DATASET = __DATASET__            # the slug of the dataset made by `kaggle_cli.py package`
 RUN_DIR = __RUN_DIR__            # in the dataset: the run record whose fold models predict
-PREDICTOR = __PREDICTOR__        # in the record's src/: load_predictor(run_dir, columns) gives predict_rows(frame)
+PREDICTOR = __PREDICTOR__        # in the record's src/: load_predictor(run_dir, columns, files) gives predict_rows
 COLUMNS = __COLUMNS__            # the submission's columns, the id first (the run's submission.csv's)
 PACKAGE_FILE = __PACKAGE_FILE__  # at the top of the dataset
 # The competition's server class as "module.Class" in its kaggle_evaluation/, e.g.
@@ -45,7 +47,7 @@ SERVER_CLASS = None
 # What run_local_gateway() gets: None for the gateway's own default paths (the public test), else a tuple of paths.
 GATEWAY_PATHS = None
 
-FOUND = {}                       # main() fills in: the record's folder
+FOUND = {}                       # main() fills in: the record's folder, the competition's
 _predict_rows = []               # the loaded predictor, once: at the first batch, inside the gateway's start-up time
 
 
@@ -57,7 +59,8 @@ def predict(test, *rest):
     if not _predict_rows:
         started = time.time()
         sys.path.insert(0, str(FOUND["run_dir"] / "src"))  # the code that trained the run
-        _predict_rows.append(importlib.import_module(PREDICTOR).load_predictor(FOUND["run_dir"], COLUMNS))
+        predictor = importlib.import_module(PREDICTOR)
+        _predict_rows.append(predictor.load_predictor(FOUND["run_dir"], COLUMNS, files=FOUND["data_dir"]))
         print(f"loaded {RUN_DIR}'s models in {time.time() - started:.1f} s", flush=True)
     return _predict_rows[0](as_pandas(test))
 
@@ -100,7 +103,7 @@ def main():
     parser.add_argument("--input", type=Path, default=Path("/kaggle/input"), help="where Kaggle mounts the inputs")
     parser.add_argument("--working", type=Path, default=Path("/kaggle/working"), help="where the submission goes")
     args, _ = parser.parse_known_args()  # a notebook kernel may add arguments of its own
-    data_dir = find_input(args.input, COMPETITION, "kaggle_evaluation")
+    data_dir = FOUND["data_dir"] = find_input(args.input, COMPETITION, "kaggle_evaluation")
     FOUND["run_dir"] = find_input(args.input, DATASET, PACKAGE_FILE) / RUN_DIR
     sys.dont_write_bytecode = True  # the inputs are read-only: no __pycache__ beside the code
     sys.path.insert(0, str(data_dir))  # where `import kaggle_evaluation` finds the competition's package
@@ -126,13 +129,15 @@ def record_predictor(name):
         raise UserError(f"--server serves one run; a blend ({name}) has no server notebook yet. Fix: build the "
                         "notebook of one of its runs (notebook expNNN/runNNN --server), or drop --server.")
     record = RECORDS_ROOT / name
-    for path, module in PREDICTORS.items():
-        if (record / "src" / path).is_file():
+    data = record / "src" / "data.py"
+    for path, (module, needs) in PREDICTORS.items():
+        if (record / "src" / path).is_file() and data.is_file() and needs in data.read_text(encoding="utf-8"):
             return module
-    raise UserError(f"{name}'s saved code ({rel(record / 'src')}/) has no {' or '.join(PREDICTORS)}, which serves "
-                    "a gateway one batch at a time: the run was trained before it existed, or its kind (image, audio, "
-                    f"text) cannot serve yet. Fix: train it again (python exp/{name.split('/')[0]}/exp.py --run "
-                    f"{name.split('/')[1]} --force), package it, then run this again.")
+    exp, run = name.split("/")
+    raise UserError(f"{name}'s saved code ({rel(record / 'src')}/) cannot serve a gateway one batch at a time (no "
+                    f"{' or '.join(PREDICTORS)} with a data.py that reads a batch): the run was trained before it "
+                    "could, or its kind (audio, text) cannot serve yet. Fix: train it again (python exp/"
+                    f"{exp}/exp.py --run {run} --force), package it, then run this again.")
 
 
 def server_script(competition, dataset_slug, name, predicts, package_file):

@@ -45,9 +45,10 @@ def predict_folds(cfg, folds, X_test):
     return test_pred
 
 
-def load_predictor(run_dir, columns=None):
+def load_predictor(run_dir, columns=None, files=None):
     """Give predict_rows(frame): the submission rows for a frame of test rows, ids in the frame's order, in
-    `columns` (the competition's sample submission's; None: those of the run's own submission.csv).
+    `columns` (the competition's sample submission's; None: those of the run's own submission.csv). `files`: where
+    the rows' files are, for the kinds whose rows name files; a tabular row holds its features.
 
     Every fold model is loaded here, once; each call only encodes and predicts its rows.
     """
