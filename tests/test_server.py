@@ -147,6 +147,24 @@ def test_on_kaggles_rerun_the_notebook_serves_through_the_competitions_package(s
     assert same_predictions(pd.read_csv(working / "submission.csv"), expected)
 
 
+TYPE_SHOWN = """
+_served = predict
+def predict(test, *rest):
+    print(f"batch of {type(test).__module__}.{type(test).__name__}", flush=True)
+    return _served(test, *rest)
+"""
+
+
+def test_batches_that_are_not_pandas_frames_get_the_same_predictions(served, tmp_path):
+    # Arrow tables stand in for polars frames (polars is no requirement): predict() converts with their to_pandas().
+    project, expected, _ = served
+    ran, working = run_notebook(project, tmp_path, TYPE_SHOWN, seed=11, frames="arrow")
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "batch of pyarrow.lib.Table" in ran.stdout and "batch of pandas" not in ran.stdout
+    assert same_predictions(pd.read_csv(working / "submission.csv"), expected)
+
+
 CHOSEN = 'SERVER_CLASS = "other_inference_server.OtherInferenceServer"'
 
 

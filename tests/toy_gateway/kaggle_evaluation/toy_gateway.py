@@ -3,7 +3,8 @@ single row), each with the sample submission's rows for it, under a start-up dea
 per-batch deadline after; checks every answer's rows, ids and columns; writes submission.csv in the current folder.
 
 Settings, from the environment (the tests set them): TOY_GATEWAY_STARTUP_SECONDS (900, Kaggle's 15 minutes),
-TOY_GATEWAY_BATCH_SECONDS (300), TOY_GATEWAY_SEED (the batches' order and sizes; default: the clock, as Kaggle's).
+TOY_GATEWAY_BATCH_SECONDS (300), TOY_GATEWAY_SEED (the batches' order and sizes; default: the clock, as Kaggle's),
+TOY_GATEWAY_FRAMES (pandas; arrow: each batch as a pyarrow Table, a frame that is not pandas, as polars' are).
 It writes gateway_batches.json beside the submission: each batch's size and seconds, for the tests to read.
 """
 import json
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from kaggle_evaluation.relay import GatewayError
 
@@ -26,6 +28,7 @@ class ToyGateway:
         self.startup_seconds = float(os.environ.get("TOY_GATEWAY_STARTUP_SECONDS", 900))
         self.batch_seconds = float(os.environ.get("TOY_GATEWAY_BATCH_SECONDS", 300))
         self.seed = int(os.environ.get("TOY_GATEWAY_SEED", time.time_ns() % 2**32))
+        self.frames = os.environ.get("TOY_GATEWAY_FRAMES", "pandas")
 
     def batches(self):
         """Yield (test rows, sample rows) in a shuffled order, in batches of 1 to 16 rows, the second of one row."""
@@ -50,7 +53,8 @@ class ToyGateway:
             # The first answer includes loading the models: it has the start-up limit, counted from the start.
             deadline = (self.startup_seconds - (time.monotonic() - started) if not answers else self.batch_seconds)
             sent = time.monotonic()
-            answer = client.send("predict", test_rows, sample_rows, deadline=max(deadline, 0.001))
+            sent_rows = test_rows if self.frames == "pandas" else pa.Table.from_pandas(test_rows, preserve_index=False)
+            answer = client.send("predict", sent_rows, sample_rows, deadline=max(deadline, 0.001))
             log.append({"rows": len(test_rows), "seconds": round(time.monotonic() - sent, 4)})
             answers.append(self.validate(answer, sample_rows, len(answers)))
         pd.concat(answers, ignore_index=True).to_csv("submission.csv", index=False)
