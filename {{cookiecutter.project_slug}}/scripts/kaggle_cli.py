@@ -8,7 +8,7 @@
                                                                run record (--upload to upload it); package blend001:
                                                                each run of the blend, its weights, predict_blend.py
     python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
-                                                               (a run or a blend: notebook blend001 --push)
+                                                               (or blend001; --server: serves kaggle_evaluation)
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
@@ -213,7 +213,7 @@ def notebook(args):
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
         competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,
-        package_file=PACKAGE_FILE, test_file=test_input(data), inputs=model_inputs(config_dir),
+        package_file=PACKAGE_FILE, test_file=test_input(data), inputs=model_inputs(config_dir), server=args.server,
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
@@ -282,6 +282,7 @@ def parse_args(argv):
                                            "or the dataset slug for a blend)")
     sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
     sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
+    sub.add_argument("--server", action="store_true", help="serve predict(batch) to kaggle_evaluation")
     sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
     return parser.parse_args(argv)
 

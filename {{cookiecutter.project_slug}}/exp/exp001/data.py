@@ -184,7 +184,12 @@ def load_test_for_prediction(cfg, spec, test_path):
     add_features runs on the file alone, as it did on the train and test files.
     """
     path = ROOT / test_path
-    frame = read_table(path, spec["id"])
+    return encode_test_rows(cfg, spec, read_table(path, spec["id"]), path)
+
+
+def encode_test_rows(cfg, spec, frame, path):
+    """Give (X_test, test ids) for a frame of test rows, as load_test_for_prediction does for a file; `path` names
+    where the rows came from in messages (an inference server's batch too)."""
     require_columns(frame, [spec["id"]], path, f"give a test file with the id column {spec['id']!r}")
     check_rows(frame, spec["id"], path)
     frame = add_features(frame, cfg.get("features") or {})

@@ -169,15 +169,13 @@ def run_saved_code(saved, run_dir, args):
 
 def predict(run_dir, args):
     """Predict args.test with every fold model of the run; write the submission and/or the raw predictions."""
-    import numpy as np
-
     import data as data_io
-    import features
     import model
     import train
     from runner import util
     from runner.config import parse_yaml
     from tabular.outputs import to_submitted
+    from tabular.predictor import load_folds, predict_folds
     from tabular.submission import check_sample, check_submission, make_submission, prediction_frame
 
     util.setup_logging()
@@ -188,20 +186,11 @@ def predict(run_dir, args):
         X_test, ids = data_io.load_test_for_prediction(cfg, spec, args.test)
     except util.DataError as e:  # the file given with --test: the message names the flag
         raise UsageError(f"--test {e}") from None
-    X = model.to_matrix(X_test)
-    n_splits, options = cfg["cv"]["n_splits"], cfg.get("features") or {}
-    # The fold means in the order and arithmetic of training, so the run's own test file gives its test_pred.csv.
-    width = len(spec["classes"]) if cfg["task"] == "multiclass" else 0
-    test_pred = np.zeros((len(X), width) if width else len(X))
-    for k in range(n_splits):
-        fold = model.load_fold(cfg, run_dir / "models", k)
-        state_file = run_dir / "models" / f"fold{k}_features.json"  # features this fold learned (features.fit_fold)
-        fold_X = (model.to_matrix(features.apply_fold(X_test, util.read_json(state_file), options))
-                  if state_file.is_file() else X)
-        test_pred += train.to_original_scale(cfg, model.predict_fold(cfg, fold, fold_X)) / n_splits
+    n_splits = cfg["cv"]["n_splits"]
+    test_pred = predict_folds(cfg, load_folds(cfg, run_dir), X_test)  # shared with the inference server's notebook
     n_seeds = len(model.seeds(cfg))
     used = f"{n_splits} folds" + (f" x {n_seeds} seeds ({n_splits * n_seeds} models)" if n_seeds > 1 else "")
-    util.log.info(f"{run_dir.name}: predicted {len(X):,} rows of {shown(args.test)} with {used} of "
+    util.log.info(f"{run_dir.name}: predicted {len(X_test):,} rows of {shown(args.test)} with {used} of "
                   f"{cfg['model']['name']}")
     if args.raw_out is not None:
         write(prediction_frame(ids, test_pred, spec["classes"], id_name), args.raw_out)

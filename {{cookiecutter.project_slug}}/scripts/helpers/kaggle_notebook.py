@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from .kaggle_server import server_script
+
 SCRIPT_NAME = "inference.py"
 
 # The script Kaggle runs: standard library only (the experiment's own code predicts). inference_script() fills
@@ -147,14 +149,17 @@ def inference_script(competition, dataset_slug, name, predicts, test_file, sampl
 
 
 def build_notebook(folder, *, kernel_id, title, competition, dataset_id, name, predicts, test_file, sample_file,
-                   package_file, gpu=False, built_from=None, inputs=None):
-    """Write the notebook folder (kernel-metadata.json, the inference script, built_from.json); give its path."""
+                   package_file, gpu=False, built_from=None, inputs=None, server=False):
+    """Write the notebook folder (kernel-metadata.json, the inference script, built_from.json); give its path.
+    server: a script that serves the run to the competition's evaluation gateway instead (kaggle_server.py)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dataset_slug = dataset_id.split("/", 1)[1]
+    script = (server_script(competition, dataset_slug, name, predicts, package_file) if server else
+              inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file))
     files = {
         "kernel-metadata.json": kernel_metadata(kernel_id, title, competition, dataset_id, gpu, inputs),
-        SCRIPT_NAME: inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file),
+        SCRIPT_NAME: script,
         # Not uploaded (push sends only code_file): lets `submit --kernel` name the run or blend in its message.
         "built_from.json": dict(built_from or {}, name=name),
     }

@@ -6,6 +6,7 @@ mode (grayscale, RGB, RGBA, palette) and format Pillow reads (PNG, JPEG, ...): e
 and resized to image.size. With dataset.cache, that happens once per process and is shared by every
 fold and by every run with the same image.size.
 """
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -205,12 +206,18 @@ def tta_view(x, name):
 
 def read_test(cfg, test, files=None):
     """Give (ids, dataset) of another test table whose rows name images under `files` (default: its folder)."""
+    return read_test_rows(cfg, read_csv(test, cfg["data"]["id"]), files or test.parent, test)
+
+
+def read_test_rows(cfg, table, files, where, cache=True):
+    """Give (ids, dataset) of a table of test rows naming images under `files`, as read_test does for a file (an
+    inference server's batch too: cache=False decodes its images as they are predicted, and keeps none)."""
     spec = cfg["data"]
-    table = read_csv(test, spec["id"])
-    require_columns(table, [spec["id"]], test)
-    paths = image_paths(table, spec["test_image"], files or test.parent, test.name, "data.test_image",
+    require_columns(table, [spec["id"]], where)
+    paths = image_paths(table, spec["test_image"], Path(files), Path(where).name, "data.test_image",
                         spec.get("allow_outside") or ())
-    return table[spec["id"]], make_dataset(cfg, paths, load_images(paths, image_size(cfg), True, test.name))
+    arrays = load_images(paths, image_size(cfg), cache, Path(where).name)
+    return table[spec["id"]], make_dataset(cfg, paths, arrays)
 
 
 def speed(dataset, seconds):
