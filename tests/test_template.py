@@ -83,6 +83,7 @@ EXPECTED_FILES = {
     "scripts/helpers/kaggle_auth.py",
     "scripts/helpers/kaggle_notebook.py",
     "scripts/helpers/kaggle_package.py",
+    "scripts/helpers/kaggle_probe.py",
     "scripts/helpers/kaggle_project.py",
     "scripts/helpers/kaggle_submissions.py",
     "scripts/helpers/leaderboard_chart.py",

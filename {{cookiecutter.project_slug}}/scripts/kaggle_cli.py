@@ -9,6 +9,8 @@
                                                                each run of the blend, its weights, predict_blend.py
     python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
                                                                (a run or a blend: notebook blend001 --push)
+    python scripts/kaggle_cli.py probe exp001/run002 --test-size 10000    the notebook's minutes on the hidden test
+                                                               set (rows, images, hours of audio), estimated here
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
@@ -31,10 +33,11 @@ from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_
 from helpers.kaggle_notebook import build_notebook, test_input
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
-                                    complete_run, notebook_gpu, notebook_message, parse_blend, parse_run,
+                                    complete_run, notebook_gpu, parse_blend, parse_run,
                                     read_json_file)
+from helpers.kaggle_probe import add_probe_arguments, check_probe_before_push, probe
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
-                                        read_submissions_json, write_submissions_csv)
+                                        read_submissions_json, submit_kernel, write_submissions_csv)
 from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
@@ -63,7 +66,7 @@ def download(args):
 
 def submit(args):
     if args.kernel or args.version:
-        return submit_kernel(args)
+        return submit_kernel(args, lambda: kaggle_username(args), lambda: competition_slug(args))
     if not args.run:
         raise UserError("submit what? Give a run (submit exp001/run002), a blend (submit blend001), "
                         "or a code-competition notebook (submit --kernel OWNER/SLUG --version N).")
@@ -87,37 +90,6 @@ def submit(args):
     run_kaggle(command)
     print("\nsubmitted. Fetch the public score later: python scripts/kaggle_cli.py submissions && python "
           "scripts/leaderboard.py")
-    return 0
-
-
-def submit_kernel(args):
-    """Submit a code competition: the submission.csv that version N of a Kaggle notebook wrote."""
-    if not (args.kernel and args.version):
-        raise UserError("a code-competition submit needs both --kernel OWNER/SLUG and --version N "
-                        "(the version number `notebook --push` printed).")
-    if args.run:
-        raise UserError(f"give either a run ({args.run}) or --kernel, not both: a code competition scores the "
-                        "notebook's own output.")
-    kernel = args.kernel.strip().strip("/")
-    if "/" not in kernel:
-        kernel = f"{kaggle_username(args)}/{kernel}"
-    if not re.fullmatch(r"[^/\s]+/[a-z0-9][a-z0-9-]*", kernel):
-        raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. "
-                        "alice/my-notebook.")
-    if not re.fullmatch(r"[1-9]\d*", str(args.version)):
-        raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
-    built = notebook_message(kernel)
-    message = f"{built} (notebook {kernel} v{args.version})" if built else f"notebook {kernel} v{args.version}"
-    message += f" {args.message}" if args.message else ""
-    command = ["kaggle", "competitions", "submit", competition_slug(args), "-k", kernel, "-v", str(args.version),
-               "-f", "submission.csv", "-m", message]
-    if args.dry_run:
-        print("dry run, nothing sent. From the project root this would run:")
-        print(shlex.join(command))
-        return 0
-    run_kaggle(command)
-    print("\nsubmitted. Kaggle runs the notebook on the hidden test set; fetch the score later: "
-          "python scripts/kaggle_cli.py submissions")
     return 0
 
 
@@ -223,6 +195,8 @@ def notebook(args):
         print("push it "
               f"(after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
         return 0
+    if not blend:  # a run whose last time probe says it will not fit is not pushed (unless --force)
+        check_probe_before_push(exp, run, args.force)
     printed = run_kaggle_echoed(command)
     if "Kernel push error" in printed or "not valid" in printed:
         raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
@@ -239,7 +213,7 @@ def notebook(args):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{download,submit,submissions,package,notebook}")
+                                     metavar="{download,submit,submissions,package,notebook,probe}")
 
     def add(name, func, help_text):
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -283,6 +257,11 @@ def parse_args(argv):
     sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
     sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
     sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
+    sub.add_argument("--force", action="store_true", help="push even when the run's time probe says it will not fit")
+
+    sub = add("probe", probe, "time the notebook's predict.py on samples of the test set here and estimate its "
+                              "minutes on the hidden one against submit.time_limit_minutes in project.yml")
+    add_probe_arguments(sub)
     return parser.parse_args(argv)
 
 
