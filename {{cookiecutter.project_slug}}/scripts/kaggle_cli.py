@@ -31,6 +31,7 @@ import yaml
 # and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook, test_input
+from helpers.kaggle_onnx import export_runs
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
                                     complete_run, notebook_gpu, parse_blend, parse_run,
@@ -114,6 +115,8 @@ def submissions(args):
 
 def package(args):
     blend = parse_blend(args.target)
+    if blend and args.onnx:
+        raise UserError(f"--onnx exports an experiment's runs, not yet a blend's. Fix: package {blend} without it.")
     if blend:  # every run of the blend, its blend.json and predict_blend.py
         _, summary, _ = complete_blend(blend)
         slug, title = dataset_names(args, blend, None)
@@ -132,6 +135,8 @@ def package(args):
         print(f"packaging {exp} ({', '.join(records)}): code and records into {rel(DATASETS_DIR / slug)}/ ...",
               flush=True)
         folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
+        if args.onnx:  # each fold also as ONNX, checked against PyTorch: the notebook predicts on the CPU with it
+            export_runs(folder, records, exp)
         notes = args.message or f"{exp} {' '.join(records)}"
 
     if args.version:
@@ -178,9 +183,11 @@ def notebook(args):
         raise UserError(f"notebook slug {kernel_slug!r}: use 5-50 lowercase letters, digits and '-', no '-' at "
                         "either end. Fix: pass --kernel-slug.")
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
+    onnx = not blend and run in packaged.get("onnx", [])  # package --onnx: ONNX Runtime on the CPU
     predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
-        "script": f"code/{exp}/predict.py", "run_dir": run}
-    gpu = notebook_gpu(args.gpu, config_dir)  # a deep-learning run's on a GPU unless project.yml's notebook_device says
+        "script": f"code/{exp}/predict.py", "run_dir": run, "onnx": onnx}
+    # a deep-learning run's on a GPU unless project.yml's notebook_device says otherwise, or it predicts with ONNX
+    gpu = notebook_gpu(args.gpu, config_dir) and not (onnx and not args.gpu)
     folder = build_notebook(
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
@@ -189,7 +196,7 @@ def notebook(args):
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
-          f"internet off; {'GPU' if gpu else 'CPU'})")
+          f"internet off; {'GPU' if gpu else 'CPU'}{'; ONNX Runtime' if onnx else ''})")
     command = ["kaggle", "kernels", "push", "-p", rel(folder)]
     if not args.push:
         print("push it "
@@ -246,6 +253,8 @@ def parse_args(argv):
     sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
+    sub.add_argument("--onnx", action="store_true", help="image and audio runs: each fold also as ONNX, checked "
+                                                         "against PyTorch; the notebook predicts with it on the CPU")
 
     sub = add("notebook", notebook,
               "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")

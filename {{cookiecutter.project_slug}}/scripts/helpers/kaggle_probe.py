@@ -150,12 +150,13 @@ def probe(args):
     margin = args.margin or margin
     cfg = yaml.safe_load((record / "config.yml").read_text(encoding="utf-8"))
     deep = (record / "labels.json").is_file()
-    device = args.device or ("cuda" if notebook_gpu(False, record) else "cpu")
+    run_dir, extra, what = predicted_record(args, exp, run, record)
+    # where the notebook predicts: ONNX Runtime always on the CPU
+    device = "cpu" if extra else args.device or ("cuda" if notebook_gpu(False, record) else "cpu")
     if device.startswith("cuda") and not shutil.which("nvidia-smi"):
         print("note: the notebook runs on a GPU, this machine has none: timed on the CPU, so the estimate is "
               "high (give --device cpu to say so, or set notebook_device: cpu in project.yml).")
         device = "cpu"
-    run_dir, extra, what = predicted_record(args, exp, run, record)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     with tempfile.TemporaryDirectory(prefix="probe-") as scratch:
         folder = Path(scratch)
