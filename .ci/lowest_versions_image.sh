@@ -90,7 +90,21 @@ python3 -m uv pip freeze --python "$python" | grep -iE '^(soundfile|scipy|numpy)
     > /dev/null) || fail "the audio kind's predict.py at the versions above"
 cmp -s "$work/audio.csv" "$audio/data/output/exp/exp001/run002/submission.csv" \
     || fail "the audio kind's predict.py does not give back run002's submission"
-echo "lowest versions (audio): exp001 and predict.py ran in $((SECONDS - audio_started)) s"
+# package --onnx: the folds in ONNX Runtime beside torch's spectrograms, the same windows within 1e-4
+(cd "$audio" && "$python" scripts/kaggle_cli.py package exp001/run002 --onnx --user ci > /dev/null \
+    && "$python" exp/exp001/predict.py --run-dir data/output/kaggle_datasets/*/run002 --onnx \
+        --test data/input/test_soundscapes --out "$work/audio_onnx.csv" > /dev/null) \
+    || fail "the audio kind's package --onnx at the versions above"
+"$python" - "$work/audio_onnx.csv" "$audio/data/output/exp/exp001/run002/submission.csv" <<'PY' \
+    || fail "the audio kind's ONNX predictions differ from run002's submission by more than 1e-4"
+import sys
+
+import pandas as pd
+
+onnx, own = (pd.read_csv(path) for path in sys.argv[1:])
+assert onnx["row_id"].equals(own["row_id"]) and (onnx.iloc[:, 1:] - own.iloc[:, 1:]).abs().max().max() <= 1e-4
+PY
+echo "lowest versions (audio): exp001, predict.py and package --onnx ran in $((SECONDS - audio_started)) s"
 
 # The text kind on the same torch floor, plus its own (transformers, tokenizers, peft): exp001, then predict.py on
 # its test file, which must give back run002's submission.

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_python
+from test_audio import audio_trained  # noqa: F401 (a fixture)
 from test_image import image_trained  # noqa: F401 (a fixture)
 
 pytest.importorskip("onnxruntime")
@@ -101,3 +102,44 @@ def test_a_planted_export_bug_stops_the_package_and_ships_no_onnx(image_trained,
 def test_a_tabular_run_keeps_its_native_models(trained):
     result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001/run002", "--onnx", "--user", "ada")
     assert result.returncode == 2 and "is a tabular run" in result.stderr and "without --onnx" in result.stderr
+
+
+def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundscapes_as_pytorch_does(
+        audio_trained, tmp_path):  # noqa: F811
+    project = copy_of(audio_trained, tmp_path)
+
+    packaged = package_onnx(project)
+
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    models = project / DATASET / "run002" / "models"
+    assert len(list(models.glob("fold*.onnx"))) == len(list(models.glob("fold*.pt"))) > 1
+    check = json.loads((models / "onnx_check.json").read_text())
+    assert check["rows"] > 0 and 0 <= check["max_difference"] <= TOLERANCE
+    # every window of every public soundscape, PyTorch from the record against ONNX Runtime from the dataset
+    for onnx, source, out in (([], RECORD, "torch.csv"), (["--onnx"], DATASET, "onnx.csv")):
+        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
+                          "data/input/test_soundscapes", "--raw-out", str(tmp_path / out), "--device", "cpu", *onnx)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert len(pd.read_csv(tmp_path / "onnx.csv")) > 4
+    assert largest_difference(tmp_path / "torch.csv", tmp_path / "onnx.csv") <= TOLERANCE
+    # The notebook on Kaggle's mounts, on the CPU with ONNX Runtime: the run's own submission, within the tolerance.
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and "CPU; ONNX Runtime" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
+    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert largest_difference(tmp_path / "working" / "submission.csv",
+                              project / RECORD / "run002" / "submission.csv") <= TOLERANCE
+    # The probe times what the notebook runs: the packaged folds in ONNX Runtime, on the CPU, in hours of audio.
+    probed = run_python(project, "scripts/kaggle_cli.py", "probe", "exp001/run002", "--test-size", "10")
+    assert probed.returncode == 0, probed.stdout + probed.stderr
+    found = json.loads((project / "data/output/probe/exp001-run002.json").read_text())
+    assert found["unit"] == "hours of audio" and found["onnx"] is True and found["device"] == "cpu"
+    # the public soundscapes last 40 s: one of them played over and over, for 1 and 4 minutes
+    assert [n for n, _ in found["points"]] == pytest.approx([60 / 3600, 240 / 3600])
+    assert found["minutes"] == pytest.approx((found["start_seconds"] + found["seconds_per_unit"] * 10) * 1.5 / 60)

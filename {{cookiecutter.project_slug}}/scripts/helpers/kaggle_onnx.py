@@ -59,7 +59,7 @@ def export_runs(folder, records, exp):
             files = (data_dir(cfg["data"]) / (cfg["data"].get("test") or "x")).parent
             command = [sys.executable, str(packaged / "src" / "predict.py"), "--run-dir", str(packaged),
                        "--test", str(sample), "--files", str(files), "--export-onnx", str(packaged / "models")]
-            print(f"{exp}/{run}: exporting each fold to ONNX and checking it against PyTorch on the first "
+            print(f"{exp}/{run}: exporting each fold to ONNX and checking it against PyTorch on "
                   f"{amount(size, unit)} of the test set ...", flush=True)
             done = subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), capture_output=True,
                                   text=True)
