@@ -57,6 +57,26 @@ assert own["id"].equals(again["id"]) and np.allclose(own.iloc[:, 1:], again.iloc
 PY
 echo "lowest versions (image): exp001, predict.py and the notebook ran in $((SECONDS - installed)) s"
 
+# package --onnx at the floors: torch 2.3's TorchScript exporter, and the optional onnx and onnxruntime lines' own
+# floors; the notebook, on the CPU with ONNX Runtime, must give back run002's submission.
+onnx_started=$SECONDS
+floors=$(sed -n 's/^# *\(onnx\(runtime\)\{0,1\}\)>=\([0-9.]*\).*/\1==\3/p' "$project/requirements.txt")
+[ "$(echo "$floors" | wc -l)" = 2 ] || fail "requirements.txt lost its optional onnx and onnxruntime lines"
+# shellcheck disable=SC2086  # with the same resolution as above, so that numpy and the rest stay at their floors
+python3 -m uv pip install --quiet --python "$python" --resolution lowest-direct -r "$project/requirements.txt" $floors
+python3 -m uv pip freeze --python "$python" | grep -iE '^(onnx|onnxruntime|protobuf|numpy)==' | sed 's/^/    /'
+(cd "$project" \
+    && "$python" scripts/kaggle_cli.py package exp001/run002 --onnx --user ci > /dev/null \
+    && "$python" scripts/kaggle_cli.py notebook exp001/run002 --user ci | grep -q "ONNX Runtime") \
+    || fail "package --onnx / notebook at the versions above (output above)"
+rm -rf "$work/kaggle/working"/* "$work/kaggle/input/$(basename "$project"/data/output/kaggle_datasets/*)"
+cp -r "$project"/data/output/kaggle_datasets/* "$work/kaggle/input/"
+"$python" "$project"/data/output/kaggle_notebooks/*/inference.py --input "$work/kaggle/input" \
+    --working "$work/kaggle/working" > /dev/null || fail "the ONNX notebook's inference.py at the versions above"
+cmp -s "$work/kaggle/working/submission.csv" "$record/submission.csv" \
+    || fail "the ONNX notebook does not give back run002's submission"
+echo "lowest versions (image, ONNX): package --onnx and the notebook ran in $((SECONDS - onnx_started)) s"
+
 # The audio kind on the same floors, plus its own (soundfile, scipy): exp001, then predict.py on the soundscapes.
 audio_started=$SECONDS
 python3 -m cookiecutter --no-input --output-dir "$work/gen-audio" . kind=audio verify_example=no git_init=no > /dev/null
@@ -70,7 +90,21 @@ python3 -m uv pip freeze --python "$python" | grep -iE '^(soundfile|scipy|numpy)
     > /dev/null) || fail "the audio kind's predict.py at the versions above"
 cmp -s "$work/audio.csv" "$audio/data/output/exp/exp001/run002/submission.csv" \
     || fail "the audio kind's predict.py does not give back run002's submission"
-echo "lowest versions (audio): exp001 and predict.py ran in $((SECONDS - audio_started)) s"
+# package --onnx: the folds in ONNX Runtime beside torch's spectrograms, the same windows within 1e-4
+(cd "$audio" && "$python" scripts/kaggle_cli.py package exp001/run002 --onnx --user ci > /dev/null \
+    && "$python" exp/exp001/predict.py --run-dir data/output/kaggle_datasets/*/run002 --onnx \
+        --test data/input/test_soundscapes --out "$work/audio_onnx.csv" > /dev/null) \
+    || fail "the audio kind's package --onnx at the versions above"
+"$python" - "$work/audio_onnx.csv" "$audio/data/output/exp/exp001/run002/submission.csv" <<'PY' \
+    || fail "the audio kind's ONNX predictions differ from run002's submission by more than 1e-4"
+import sys
+
+import pandas as pd
+
+onnx, own = (pd.read_csv(path) for path in sys.argv[1:])
+assert onnx["row_id"].equals(own["row_id"]) and (onnx.iloc[:, 1:] - own.iloc[:, 1:]).abs().max().max() <= 1e-4
+PY
+echo "lowest versions (audio): exp001, predict.py and package --onnx ran in $((SECONDS - audio_started)) s"
 
 # The text kind on the same torch floor, plus its own (transformers, tokenizers, peft): exp001, then predict.py on
 # its test file, which must give back run002's submission.

@@ -9,6 +9,8 @@
                                                                each run of the blend, its weights, predict_blend.py
     python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
                                                                (or blend001; --server: serves kaggle_evaluation)
+    python scripts/kaggle_cli.py probe exp001/run002 --test-size 10000    the notebook's minutes on the hidden test
+                                                               set (rows, images, hours of audio), estimated here
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
@@ -29,12 +31,14 @@ import yaml
 # and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook, model_inputs, test_input
+from helpers.kaggle_onnx import export_runs
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
-                                    complete_run, notebook_gpu, notebook_message, parse_blend, parse_run,
+                                    complete_run, notebook_gpu, parse_blend, parse_run,
                                     read_json_file)
+from helpers.kaggle_probe import add_probe_arguments, check_probe_before_push, probe
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
-                                        read_submissions_json, write_submissions_csv)
+                                        read_submissions_json, submit_kernel, write_submissions_csv)
 from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
@@ -63,7 +67,7 @@ def download(args):
 
 def submit(args):
     if args.kernel or args.version:
-        return submit_kernel(args)
+        return submit_kernel(args, lambda: kaggle_username(args), lambda: competition_slug(args))
     if not args.run:
         raise UserError("submit what? Give a run (submit exp001/run002), a blend (submit blend001), "
                         "or a code-competition notebook (submit --kernel OWNER/SLUG --version N).")
@@ -90,37 +94,6 @@ def submit(args):
     return 0
 
 
-def submit_kernel(args):
-    """Submit a code competition: the submission.csv that version N of a Kaggle notebook wrote."""
-    if not (args.kernel and args.version):
-        raise UserError("a code-competition submit needs both --kernel OWNER/SLUG and --version N "
-                        "(the version number `notebook --push` printed).")
-    if args.run:
-        raise UserError(f"give either a run ({args.run}) or --kernel, not both: a code competition scores the "
-                        "notebook's own output.")
-    kernel = args.kernel.strip().strip("/")
-    if "/" not in kernel:
-        kernel = f"{kaggle_username(args)}/{kernel}"
-    if not re.fullmatch(r"[^/\s]+/[a-z0-9][a-z0-9-]*", kernel):
-        raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. "
-                        "alice/my-notebook.")
-    if not re.fullmatch(r"[1-9]\d*", str(args.version)):
-        raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
-    built = notebook_message(kernel)
-    message = f"{built} (notebook {kernel} v{args.version})" if built else f"notebook {kernel} v{args.version}"
-    message += f" {args.message}" if args.message else ""
-    command = ["kaggle", "competitions", "submit", competition_slug(args), "-k", kernel, "-v", str(args.version),
-               "-f", "submission.csv", "-m", message]
-    if args.dry_run:
-        print("dry run, nothing sent. From the project root this would run:")
-        print(shlex.join(command))
-        return 0
-    run_kaggle(command)
-    print("\nsubmitted. Kaggle runs the notebook on the hidden test set; fetch the score later: "
-          "python scripts/kaggle_cli.py submissions")
-    return 0
-
-
 def submissions(args):
     slug = competition_slug(args)
     # JSON, read by field name: the CSV and table layouts have changed between kaggle versions.
@@ -142,6 +115,8 @@ def submissions(args):
 
 def package(args):
     blend = parse_blend(args.target)
+    if blend and args.onnx:
+        raise UserError(f"--onnx exports an experiment's runs, not yet a blend's. Fix: package {blend} without it.")
     if blend:  # every run of the blend, its blend.json and predict_blend.py
         _, summary, _ = complete_blend(blend)
         slug, title = dataset_names(args, blend, None)
@@ -160,6 +135,8 @@ def package(args):
         print(f"packaging {exp} ({', '.join(records)}): code and records into {rel(DATASETS_DIR / slug)}/ ...",
               flush=True)
         folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
+        if args.onnx:  # each fold also as ONNX, checked against PyTorch: the notebook predicts on the CPU with it
+            export_runs(folder, records, exp)
         notes = args.message or f"{exp} {' '.join(records)}"
 
     if args.version:
@@ -206,9 +183,11 @@ def notebook(args):
         raise UserError(f"notebook slug {kernel_slug!r}: use 5-50 lowercase letters, digits and '-', no '-' at "
                         "either end. Fix: pass --kernel-slug.")
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
+    onnx = not blend and run in packaged.get("onnx", [])  # package --onnx: ONNX Runtime on the CPU
     predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
-        "script": f"code/{exp}/predict.py", "run_dir": run}
-    gpu = notebook_gpu(args.gpu, config_dir)  # a deep-learning run's on a GPU unless project.yml's submit.device says
+        "script": f"code/{exp}/predict.py", "run_dir": run, "onnx": onnx}
+    # a deep-learning run's on a GPU unless project.yml's submit.device says otherwise, or it predicts with ONNX
+    gpu = notebook_gpu(args.gpu, config_dir) and not (onnx and not args.gpu)
     folder = build_notebook(
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
@@ -217,12 +196,14 @@ def notebook(args):
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
-          f"internet off; {'GPU' if gpu else 'CPU'})")
+          f"internet off; {'GPU' if gpu else 'CPU'}{'; ONNX Runtime' if onnx else ''})")
     command = ["kaggle", "kernels", "push", "-p", rel(folder)]
     if not args.push:
         print("push it "
               f"(after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
         return 0
+    if not blend:  # a run whose last time probe says it will not fit is not pushed (unless --force)
+        check_probe_before_push(exp, run, args.force)
     printed = run_kaggle_echoed(command)
     if "Kernel push error" in printed or "not valid" in printed:
         raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
@@ -239,7 +220,7 @@ def notebook(args):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{download,submit,submissions,package,notebook}")
+                                     metavar="{download,submit,submissions,package,notebook,probe}")
 
     def add(name, func, help_text):
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -272,6 +253,8 @@ def parse_args(argv):
     sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
+    sub.add_argument("--onnx", action="store_true", help="image and audio runs: each fold also as ONNX, checked "
+                                                         "against PyTorch; the notebook predicts with it on the CPU")
 
     sub = add("notebook", notebook,
               "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")
@@ -284,6 +267,11 @@ def parse_args(argv):
     sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
     sub.add_argument("--server", action="store_true", help="serve predict(batch) to kaggle_evaluation")
     sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
+    sub.add_argument("--force", action="store_true", help="push even when the run's time probe says it will not fit")
+
+    sub = add("probe", probe, "time the notebook's predict.py on samples of the test set here and estimate its "
+                              "minutes on the hidden one against submit.time_limit_minutes in project.yml")
+    add_probe_arguments(sub)
     return parser.parse_args(argv)
 
 

@@ -3,11 +3,14 @@ what was sent, as Kaggle prints it, merged into data/output/submissions.csv (lea
 """
 import csv
 import json
+import re
 import shlex
 
 import yaml
 
 from .atomic_files import write_atomically
+from .kaggle_auth import run_kaggle
+from .kaggle_project import notebook_message
 from .project import UserError, data_dir, rel
 
 # The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
@@ -104,3 +107,36 @@ def write_submissions_csv(path, rows):
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, write)
+
+
+def submit_kernel(args, username, competition):
+    """Submit a code competition: the submission.csv that version N of a Kaggle notebook wrote.
+
+    username() and competition() give the kernel's default owner and the competition, asked only when needed."""
+    if not (args.kernel and args.version):
+        raise UserError("a code-competition submit needs both --kernel OWNER/SLUG and --version N "
+                        "(the version number `notebook --push` printed).")
+    if args.run:
+        raise UserError(f"give either a run ({args.run}) or --kernel, not both: a code competition scores the "
+                        "notebook's own output.")
+    kernel = args.kernel.strip().strip("/")
+    if "/" not in kernel:
+        kernel = f"{username()}/{kernel}"
+    if not re.fullmatch(r"[^/\s]+/[a-z0-9][a-z0-9-]*", kernel):
+        raise UserError(f"--kernel {args.kernel}: expected OWNER/SLUG as in kaggle.com/code/OWNER/SLUG, e.g. "
+                        "alice/my-notebook.")
+    if not re.fullmatch(r"[1-9]\d*", str(args.version)):
+        raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
+    built = notebook_message(kernel)
+    message = f"{built} (notebook {kernel} v{args.version})" if built else f"notebook {kernel} v{args.version}"
+    message += f" {args.message}" if args.message else ""
+    command = ["kaggle", "competitions", "submit", competition(), "-k", kernel, "-v", str(args.version),
+               "-f", "submission.csv", "-m", message]
+    if args.dry_run:
+        print("dry run, nothing sent. From the project root this would run:")
+        print(shlex.join(command))
+        return 0
+    run_kaggle(command)
+    print("\nsubmitted. Kaggle runs the notebook on the hidden test set; fetch the score later: "
+          "python scripts/kaggle_cli.py submissions")
+    return 0

@@ -3,6 +3,8 @@
     python exp/exp001/predict.py run002 --test data/input/test.csv --out submission.csv
     python exp/exp001/predict.py run002 --test PATH --files DIR --sample PATH --out PATH
     python exp/exp001/predict.py --run-dir PATH/run002 --test PATH --out PATH      a packaged record (Kaggle)
+    ... --onnx             predict with the folds' ONNX models in ONNX Runtime on the CPU (package --onnx made them)
+    ... --export-onnx DIR  write each fold as DIR/fold<k>.onnx, checked against PyTorch on --test (package --onnx)
     ... --raw-out PATH     also (or only) the predictions, laid out like the run's test_pred.csv (for blends)
     ... --base-model DIR   a text run with LoRA: where its base model is (its folder, or one above it: /kaggle/input)
 
@@ -55,10 +57,13 @@ def parse_args(argv):
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, cuda:1")
     parser.add_argument("--base-model", type=Path, help="text, LoRA: the base model's folder or a folder above it "
                                                         "(default: the run's model.name)")
+    parser.add_argument("--onnx", action="store_true", help="predict with models/fold<k>.onnx in ONNX Runtime (CPU)")
+    parser.add_argument("--export-onnx", type=Path, metavar="DIR",
+                        help="export each fold to DIR/fold<k>.onnx and check it against PyTorch on --test")
     args = parser.parse_args(argv)
     if (args.run is None) == (args.run_dir is None):
         parser.error("give a run (run002) or --run-dir, one of the two")
-    if args.out is None and args.raw_out is None:
+    if args.out is None and args.raw_out is None and args.export_onnx is None:
         parser.error("give --out (the submission), --raw-out (the predictions), or both")
     return args
 
@@ -137,9 +142,11 @@ def check_inputs(args, run_dir):
 
 def run_saved_code(saved, run_dir, args):
     """Run the record's own predict.py on the same (absolute) paths; give its exit code."""
-    command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--device", args.device]
+    command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--device", args.device,
+               *(["--onnx"] if args.onnx else [])]
     for option, path in (("--files", args.files), ("--sample", args.sample), ("--out", args.out),
-                         ("--raw-out", args.raw_out), ("--base-model", args.base_model)):
+                         ("--raw-out", args.raw_out), ("--export-onnx", args.export_onnx),
+                         ("--base-model", args.base_model)):
         # a record's predict.py from before --base-model has no use for it (its checkpoints hold every weight)
         if path is not None and (option != "--base-model" or b'"--base-model"' in saved.read_bytes()):
             command += [option, str(path)]
@@ -156,6 +163,7 @@ def predict(run_dir, args):
     import model as model_io
     import network
     import train
+    from deep import onnx_export
     from deep.outputs import make_submission, prediction_frame
     from runner import util
     from runner.config import parse_yaml
@@ -168,24 +176,36 @@ def predict(run_dir, args):
     classes, stats = labels["classes"], labels["target_stats"]
     started = time.perf_counter()  # from reading the files: decoding is much of a notebook's time on the CPU
     ids, dataset = data_io.read_test(cfg, args.test, args.files)
-    device = model_io.pick_device(args.device)
+    device = model_io.pick_device("cpu" if args.onnx or args.export_onnx else args.device)
     # The architecture (or a LoRA run's base): each fold's weights come from its checkpoint.
     net = network.predict_model(cfg, run_dir, model_io.n_outputs(task, classes), args.base_model,
                                 root=ROOT if IN_PROJECT else Path.cwd())
     n_splits = cfg["cv"]["n_splits"]
     test_pred = 0
-    if not (run_dir / "models" / "fold0.pt").is_file():
-        raise UsageError(f"{run_dir.name} kept no fold checkpoints (train.keep_checkpoints: none, or a packaged record "
-                         "without them), so it cannot predict. Fix: redo it with keep_checkpoints: best or fp16.")
+    kept = "fold0.onnx" if args.onnx else "fold0.pt"
+    if not (run_dir / "models" / kept).is_file():
+        raise UsageError(f"{run_dir.name} has no models/{kept} (train.keep_checkpoints: none, a packaged record "
+                         "without them, or --onnx without package --onnx), so it cannot predict. Fix: redo it with "
+                         "keep_checkpoints: best or fp16, or package it again.")
+
+    def fold_net(k):
+        """Give fold k's network: its checkpoint's weights in `net`, or its ONNX model in ONNX Runtime."""
+        if args.onnx:
+            return onnx_export.OnnxNet(run_dir / "models" / f"fold{k}.onnx")
+        network.load_fold(cfg, net, torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device,
+                                               weights_only=True))
+        return net.to(device)
+
+    if args.export_onnx is not None:
+        return onnx_export.export_and_check(cfg, fold_net, n_splits, dataset, stats, args.export_onnx)
     # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
     for k in range(n_splits):
-        checkpoint = torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device, weights_only=True)
-        network.load_fold(cfg, net, checkpoint)
-        net.to(device)
-        test_pred = test_pred + train.infer(cfg, net, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
+        fold = fold_net(k)
+        test_pred = test_pred + train.infer(cfg, fold, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
     seconds = time.perf_counter() - started
     util.log.info(f"{run_dir.name}: predicted {len(ids):,} {data_io.UNIT} of {shown(args.test)} with {n_splits} folds "
-                  f"of {cfg['model']['name']} on {device} in {seconds:.1f} s ({data_io.speed(dataset, seconds)})")
+                  f"of {cfg['model']['name']}{' (ONNX Runtime)' if args.onnx else ''} on {device} "
+                  f"in {seconds:.1f} s ({data_io.speed(dataset, seconds)})")
     if args.raw_out is not None:
         write(prediction_frame(ids, np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
     if args.out is not None:

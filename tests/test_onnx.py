@@ -1,0 +1,145 @@
+"""package --onnx: each fold of an image or audio run exported to ONNX, checked against PyTorch on the run's own test
+rows; the notebook then predicts with ONNX Runtime on the CPU. A planted export bug must stop the package."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import run_python
+from test_audio import audio_trained  # noqa: F401 (a fixture)
+from test_image import image_trained  # noqa: F401 (a fixture)
+
+pytest.importorskip("onnxruntime")
+pytestmark = pytest.mark.slow  # each test exports and predicts a trained deep-learning run several times
+TOLERANCE = 1e-4  # what deep/onnx_export.py promises: ONNX Runtime's predictions within it of PyTorch's
+DATASET = "data/output/kaggle_datasets/playground-series-s5e1-exp001"
+RECORD = "data/output/exp/exp001"
+
+
+def copy_of(trained, tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(trained[0], project)
+    return project
+
+
+def largest_difference(a, b):
+    """Give the largest absolute difference between two prediction files, over their numeric columns."""
+    a, b = pd.read_csv(a), pd.read_csv(b)
+    assert list(a.columns) == list(b.columns) and a.iloc[:, 0].tolist() == b.iloc[:, 0].tolist()
+    numbers = a.select_dtypes("number").columns
+    assert len(numbers) > 0
+    return float((a[numbers] - b[numbers]).abs().max().max())
+
+
+def package_onnx(project):
+    return run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--onnx", "--user", "ada")
+
+
+def test_an_image_run_packaged_as_onnx_predicts_as_pytorch_does_and_its_notebook_gives_back_its_submission(
+        image_trained, tmp_path):  # noqa: F811
+    project = copy_of(image_trained, tmp_path)
+
+    packaged = package_onnx(project)
+
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    models = project / DATASET / "run002" / "models"
+    assert sorted(p.name for p in models.glob("fold*.onnx")) == ["fold0.onnx", "fold1.onnx", "fold2.onnx"]
+    check = json.loads((models / "onnx_check.json").read_text())
+    assert check["rows"] == 60 and check["opset"] == 17 and 0 <= check["max_difference"] <= TOLERANCE
+    assert json.loads((project / DATASET / "kaggle_package.json").read_text())["onnx"] == ["run002"]
+    # Our own look at the numbers: every test row, PyTorch from the record against ONNX Runtime from the dataset.
+    for onnx, source, out in (([], RECORD, "torch.csv"), (["--onnx"], DATASET, "onnx.csv")):
+        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
+                          "data/input/test.csv", "--raw-out", str(tmp_path / out), "--device", "cpu", *onnx)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "(ONNX Runtime) on cpu" in done.stderr + done.stdout
+    assert largest_difference(tmp_path / "torch.csv", tmp_path / "onnx.csv") <= TOLERANCE
+    # The notebook: on the CPU, with ONNX Runtime, on Kaggle's mounts; it gives back the run's own submission.
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and "CPU; ONNX Runtime" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    assert json.loads((notebook / "kernel-metadata.json").read_text())["enable_gpu"] is False
+    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
+    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "--onnx" in ran.stdout and "(ONNX Runtime)" in ran.stderr + ran.stdout
+    own = project / RECORD / "run002" / "submission.csv"
+    assert (tmp_path / "working" / "submission.csv").read_text() == own.read_text()
+
+
+PLANTED = {
+    # exported with its batch-norm layers in training mode: each batch normalized by its own statistics
+    "training mode": ("do_constant_folding=True,",
+                      "do_constant_folding=True, training=torch.onnx.TrainingMode.TRAINING,"),
+    # ONNX Runtime handed the image with its height and width swapped (a layout mix-up)
+    "input layout": ("x.detach().cpu().float().contiguous()", "x.detach().cpu().float().transpose(2, 3).contiguous()"),
+}
+
+
+@pytest.mark.parametrize("bug", list(PLANTED))
+def test_a_planted_export_bug_stops_the_package_and_ships_no_onnx(image_trained, tmp_path, bug):  # noqa: F811
+    project = copy_of(image_trained, tmp_path)
+    code = project / RECORD / "run002" / "src" / "deep" / "onnx_export.py"
+    old, new = PLANTED[bug]
+    assert old in code.read_text()
+    code.write_text(code.read_text().replace(old, new))
+
+    packaged = package_onnx(project)
+
+    assert packaged.returncode == 2, packaged.stdout + packaged.stderr
+    assert "over the tolerance of 0.0001, so no fold is exported" in packaged.stderr
+    assert list((project / DATASET / "run002" / "models").glob("*.onnx")) == []
+    assert "onnx" not in json.loads((project / DATASET / "kaggle_package.json").read_text())
+
+
+def test_a_tabular_run_keeps_its_native_models(trained):
+    result = run_python(trained, "scripts/kaggle_cli.py", "package", "exp001/run002", "--onnx", "--user", "ada")
+    assert result.returncode == 2 and "is a tabular run" in result.stderr and "without --onnx" in result.stderr
+
+
+def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundscapes_as_pytorch_does(
+        audio_trained, tmp_path):  # noqa: F811
+    project = copy_of(audio_trained, tmp_path)
+
+    packaged = package_onnx(project)
+
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    models = project / DATASET / "run002" / "models"
+    assert len(list(models.glob("fold*.onnx"))) == len(list(models.glob("fold*.pt"))) > 1
+    check = json.loads((models / "onnx_check.json").read_text())
+    assert check["rows"] > 0 and 0 <= check["max_difference"] <= TOLERANCE
+    # every window of every public soundscape, PyTorch from the record against ONNX Runtime from the dataset
+    for onnx, source, out in (([], RECORD, "torch.csv"), (["--onnx"], DATASET, "onnx.csv")):
+        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
+                          "data/input/test_soundscapes", "--raw-out", str(tmp_path / out), "--device", "cpu", *onnx)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert len(pd.read_csv(tmp_path / "onnx.csv")) > 4
+    assert largest_difference(tmp_path / "torch.csv", tmp_path / "onnx.csv") <= TOLERANCE
+    # The notebook on Kaggle's mounts, on the CPU with ONNX Runtime: the run's own submission, within the tolerance.
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and "CPU; ONNX Runtime" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
+    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert largest_difference(tmp_path / "working" / "submission.csv",
+                              project / RECORD / "run002" / "submission.csv") <= TOLERANCE
+    # The probe times what the notebook runs: the packaged folds in ONNX Runtime, on the CPU, in hours of audio.
+    probed = run_python(project, "scripts/kaggle_cli.py", "probe", "exp001/run002", "--test-size", "10")
+    assert probed.returncode == 0, probed.stdout + probed.stderr
+    found = json.loads((project / "data/output/probe/exp001-run002.json").read_text())
+    assert found["unit"] == "hours of audio" and found["onnx"] is True and found["device"] == "cpu"
+    # the public soundscapes last 40 s: one of them played over and over, for 1 and 4 minutes
+    assert [n for n, _ in found["points"]] == pytest.approx([60 / 3600, 240 / 3600])
+    assert found["minutes"] == pytest.approx((found["start_seconds"] + found["seconds_per_unit"] * 10) * 1.5 / 60)

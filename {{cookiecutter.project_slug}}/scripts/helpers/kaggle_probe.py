@@ -1,0 +1,239 @@
+"""Time a run's notebook inference on samples here; estimate its minutes on the hidden test set (`kaggle_cli.py probe`).
+
+The notebook runs the record's predict.py on the packaged run. The probe runs that same predict.py, on the device
+the notebook will have, on two samples of the run's own test set (a quarter of --sample-size, then all), and fits
+seconds = start + rate x size: the start (Python, imports, reading the models) is paid once, the rate on every row,
+image or hour of audio. start + rate x --test-size, times the margin, is weighed against submit.time_limit_minutes in
+project.yml and saved in data/output/probe/, where `notebook --push` reads it.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from .atomic_files import write_atomically
+from .kaggle_package import PACKAGE_FILE, dataset_names
+from .kaggle_project import DATASETS_DIR, complete_run, notebook_gpu, parse_run, read_json_file, read_project
+from .project import OUTPUT_DIR, UserError, data_dir, read_table, rel
+
+PROBE_DIR = OUTPUT_DIR / "probe"
+DEFAULT_MARGIN = 1.5  # Kaggle's machines vary, and the hidden test set is read from a slower disk than this one
+NOISE = 0.05
+# The larger sample by default: a table's rows for a tabular run (copied over again when the test set is smaller:
+# a model predicts a row in microseconds), the rows of a deep-learning run's table, recordings of a folder.
+SAMPLE_SIZES = {"tabular": 20000, "deep": 200, "recordings": 4}
+LOOPED_SECONDS = (60, 240)  # the two samples of a folder of recordings shorter than the second, in seconds
+
+
+def fit_time(points):
+    """Give (start seconds, seconds per unit) through [(size, seconds), ...] measured at two sizes (or one).
+
+    A single point is taken as all rate and no start: the estimate then grows with the size as fast as it can.
+    """
+    (n1, t1), (n2, t2) = (points[0], points[-1])
+    if n2 <= n1:
+        return 0.0, max(t1, t2) / max(n1, n2)
+    # Timing noise on a shared machine is a few percent: a size that cost less than NOISE of the larger sample's
+    # time is taken as costing that much.
+    rate = max(t2 - t1, NOISE * t2) / (n2 - n1)
+    return max(t1 - rate * n1, 0.0), rate
+
+
+def estimate_minutes(start, rate, test_size, margin):
+    """Give the minutes predicting test_size units takes, with the margin: (start + rate x test_size) x margin."""
+    return (start + rate * test_size) * margin / 60
+
+
+def amount(n, unit):
+    """Give n units as a person reads them: 20,000 rows, 0.0833 hours of audio."""
+    return f"{n:,.0f} {unit}" if unit == "rows" else f"{n:,.3g} {unit}"
+
+
+def probe_file(exp, run):
+    return PROBE_DIR / f"{exp}-{run.replace('/', '-')}.json"
+
+
+def saved_probe(exp, run):
+    """Give the last probe of exp/run (a dict with 'fits', 'minutes', 'limit_minutes'), or None."""
+    return read_json_file(probe_file(exp, run)) or None
+
+
+def time_limit():
+    """Give (limit minutes, margin) from project.yml's submit section."""
+    submit = read_project().get("submit") or {}
+    limit = submit.get("time_limit_minutes")
+    if not isinstance(limit, (int, float)) or limit <= 0:
+        raise UserError("project.yml has no submit.time_limit_minutes (the notebook's limit, from the competition's "
+                        "Code Requirements: 540 for 9 hours, 90 in BirdCLEF). Fix: add\nsubmit:\n"
+                        "  time_limit_minutes: 540")
+    return float(limit), float(submit.get("probe_margin", DEFAULT_MARGIN))
+
+
+def predicted_record(args, exp, run, record):
+    """Give (run folder, extra predict.py arguments, what it is): the packaged run the notebook predicts with, when
+    there is one, else the record."""
+    slug, _ = dataset_names(args, exp, run)
+    packaged = read_json_file(DATASETS_DIR / slug / PACKAGE_FILE)
+    if run in packaged.get("runs", []):
+        extra = ["--onnx"] if run in packaged.get("onnx", []) else []
+        return DATASETS_DIR / slug / run, extra, f"the packaged {rel(DATASETS_DIR / slug / run)}" + (
+            " (ONNX)" if extra else "")
+    return record, [], f"the record {rel(record)} (not packaged yet)"
+
+
+def test_samples(cfg, deep, sample_size, folder):
+    """Write two samples of the run's test set into folder (a quarter of the larger, and the larger); give
+    [(path, size)], the unit and the public test set's size."""
+    spec = cfg["data"]
+    where = data_dir(spec)
+    if spec.get("test", "test.csv") is None:  # audio: every recording matching data.test_audio, timed in hours
+        import soundfile
+
+        pattern = Path(spec["test_audio"])
+        files = sorted((where / pattern.parent).glob(pattern.name))
+        if not files:
+            raise UserError(f"no test recording matches {rel(where / pattern)}: nothing to time.")
+        hours = {path: soundfile.info(str(path)).duration / 3600 for path in files}
+        if sum(hours.values()) * 3600 < LOOPED_SECONDS[-1]:
+            return looped_samples(files[0], folder), "hours of audio", sum(hours.values())
+        samples = []
+        largest = min(sample_size or SAMPLE_SIZES["recordings"], len(files))
+        for k, n in enumerate(sorted({max(1, largest // 4), largest})):
+            sample = folder / f"sample{k}"
+            sample.mkdir()
+            for path in files[:n]:
+                (sample / path.name).symlink_to(path)
+            samples.append((sample, sum(hours[p] for p in files[:n])))
+        return samples, "hours of audio", sum(hours.values())
+    test = read_table(where / spec["test"], spec.get("id"))
+    public_rows = len(test)
+    largest = sample_size or SAMPLE_SIZES["deep" if deep else "tabular"]
+    if not deep and len(test) < largest:  # copies of the rows, each with ids of its own
+        copies = [test.assign(**{spec["id"]: test[spec["id"]].astype(str) + f"~{k}"}) if k else test
+                  for k in range(-(-largest // len(test)))]
+        test = __import__("pandas").concat(copies, ignore_index=True)
+    largest = min(largest, len(test))
+    samples = []
+    for k, n in enumerate(sorted({max(1, largest // 4), largest})):
+        path = folder / f"sample{k}" / Path(spec["test"]).name
+        path.parent.mkdir()
+        if path.suffix in (".parquet", ".pq"):
+            test.head(n).to_parquet(path, index=False)
+        else:
+            test.head(n).to_csv(path, index=False)
+        samples.append((path, n))
+    return samples, "rows", public_rows
+
+
+def looped_samples(path, folder):
+    """Give [(folder, hours)] of two recordings made of `path` played over and over, LOOPED_SECONDS long: a public test
+    set of a few seconds shows the start of predicting, not what an hour costs."""
+    import numpy as np
+    import soundfile
+
+    wave, rate = soundfile.read(str(path), always_2d=True)
+    samples = []
+    for k, seconds in enumerate(LOOPED_SECONDS):
+        frames = int(seconds * rate)
+        (folder / f"sample{k}").mkdir()
+        looped = np.tile(wave, (-(-frames // len(wave)), 1))[:frames]
+        # a second at a time: libsndfile 1.2 (soundfile 0.12) crashes writing minutes of Vorbis in one call
+        with soundfile.SoundFile(str(folder / f"sample{k}" / path.name), "w", rate, wave.shape[1]) as out:
+            for start in range(0, frames, rate):
+                out.write(looped[start:start + rate])
+        samples.append((folder / f"sample{k}", seconds / 3600))
+    return samples
+
+
+def time_predict(run_dir, extra, sample, deep, device, files, env, folder):
+    """Give the seconds predict.py took on `sample`, from its start to its predictions written."""
+    command = [sys.executable, str(run_dir / "src" / "predict.py"), "--run-dir", str(run_dir), "--test", str(sample),
+               "--raw-out", str(folder / f"raw_{sample.parent.name}_{sample.name}.csv"), *extra]
+    if deep:
+        command += ["--device", device, "--files", str(files)]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise UserError(f"predicting the sample failed, so nothing was timed:\n{done.stdout[-2000:]}"
+                        f"{done.stderr[-3000:]}")
+    return seconds
+
+
+def probe(args):
+    exp, run = parse_run(args.target)
+    record, _ = complete_run(exp, run)
+    limit, margin = time_limit()
+    margin = args.margin or margin
+    cfg = yaml.safe_load((record / "config.yml").read_text(encoding="utf-8"))
+    deep = (record / "labels.json").is_file()
+    run_dir, extra, what = predicted_record(args, exp, run, record)
+    # where the notebook predicts: ONNX Runtime always on the CPU
+    device = "cpu" if extra else args.device or ("cuda" if notebook_gpu(False, record) else "cpu")
+    if device.startswith("cuda") and not shutil.which("nvidia-smi"):
+        print("note: the notebook runs on a GPU, this machine has none: timed on the CPU, so the estimate is "
+              "high (give --device cpu to say so, or set submit.device: cpu in project.yml).")
+        device = "cpu"
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    with tempfile.TemporaryDirectory(prefix="probe-") as scratch:
+        folder = Path(scratch)
+        samples, unit, public = test_samples(cfg, deep, args.sample_size, folder)
+        files = (data_dir(cfg["data"]) / (cfg["data"].get("test") or "x")).parent
+        print(f"timing predict.py of {what} on {device} ({os.cpu_count()} cores here), on "
+              f"{' and '.join(amount(n, unit) for _, n in samples)} of the test set ...", flush=True)
+        points = [(n, time_predict(run_dir, extra, path, deep, device, files, env, folder)) for path, n in samples]
+    start, rate = fit_time(points)
+    test_size = args.test_size if args.test_size is not None else public
+    minutes = estimate_minutes(start, rate, test_size, margin)
+    fits = minutes <= limit
+    measured = ", ".join(f"{amount(n, unit)} in {t:.1f} s" for n, t in points)
+    print(f"{measured}: {start:.1f} s to start + {rate:.4g} s per {unit.split()[0].rstrip('s')}")
+    print(f"{exp}/{run} on {amount(test_size, unit)}"
+          f"{'' if args.test_size is not None else ' (the public test set; give --test-size for the hidden one)'}: "
+          f"{minutes / margin:,.1f} min, x{margin:g} margin = {minutes:,.1f} min of the {limit:g}-minute limit: "
+          f"{'fits' if fits else 'DOES NOT FIT'}")
+    result = {"run": f"{exp}/{run}", "device": device, "predicted": rel(run_dir), "onnx": bool(extra), "unit": unit,
+              "points": points, "start_seconds": start, "seconds_per_unit": rate, "test_size": test_size,
+              "margin": margin, "minutes": minutes, "limit_minutes": limit, "fits": fits,
+              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    PROBE_DIR.mkdir(parents=True, exist_ok=True)
+    write_atomically(probe_file(exp, run),
+                     lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8"))
+    if not fits:
+        print(f"`notebook {exp}/{run} --push` will refuse it (--force pushes anyway). Faster: fewer folds, a smaller "
+              "model, or ONNX on the CPU (package --onnx).")
+    return 0 if fits else 1
+
+
+def check_probe_before_push(exp, run, force):
+    """Raise UserError when the run's last probe says its notebook will not fit the time limit (unless force)."""
+    saved = saved_probe(exp, run)
+    if saved is None:
+        print(f"note: no time probe of {exp}/{run}; estimate its minutes first with: python scripts/kaggle_cli.py "
+              f"probe {exp}/{run} --test-size N")
+    elif not saved.get("fits") and not force:
+        raise UserError(f"the probe of {exp}/{run} ({rel(probe_file(exp, run))}) estimates {saved['minutes']:,.1f} "
+                        f"minutes on {amount(saved['test_size'], saved['unit'])}, over the "
+                        f"{saved['limit_minutes']:g}-minute limit. Fix: make it faster and probe again, or push "
+                        "anyway with --force.")
+
+
+def add_probe_arguments(sub):
+    sub.add_argument("target", help="expNNN/runNNN")
+    sub.add_argument("--test-size", type=float,
+                     help="the hidden test set's size: rows (tables, images, texts) or hours of audio (a folder of "
+                          "recordings); default: the public test set's")
+    sub.add_argument("--device", help="where to time it: cpu or cuda (default: the notebook's, project.yml)")
+    sub.add_argument("--sample-size", type=int,
+                     help="test rows (or recordings) of the larger sample timed; the other is a quarter of it "
+                          f"(default: {SAMPLE_SIZES['tabular']:,} rows of a tabular run, {SAMPLE_SIZES['deep']} of "
+                          f"others, {SAMPLE_SIZES['recordings']} recordings)")
+    sub.add_argument("--margin", type=float, help=f"the estimate is multiplied by it (default: submit.probe_margin "
+                                                  f"in project.yml, else {DEFAULT_MARGIN})")
+    sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
