@@ -825,3 +825,69 @@ def test_blend_notebook_is_pushed_and_submitted_with_the_blends_name(trained, fa
     oof = json.loads((trained / "data/output/blend/blend001/blend.json").read_text())["oof"]
     message = f"blend/blend001 oof={oof:.5f} (exp001/run001+exp001/run003) (notebook alice/{BLEND_SLUG} v7)"
     assert fake_kaggle.requests("CreateCodeSubmission")[0]["body"]["submissionDescription"] == message
+
+
+# ---------------------------------------------------------------- Kaggle Models: package --to models
+
+MODEL = f"{COMPETITION}-exp001"
+
+
+def test_package_to_models_uploads_a_model_version_whose_notebook_reads_it_from_its_mount(trained, fake_kaggle,
+                                                                                           tmp_path):
+    fake_kaggle.answer("CreateModel", {"id": 5, "url": f"https://www.kaggle.com/models/alice/{MODEL}"})
+    fake_kaggle.answer("CreateModelInstance", {"id": 6, "url": f"https://www.kaggle.com/models/alice/{MODEL}/other/run002"})
+    fake_kaggle.answer("CreateModelInstanceVersion",
+                       {"id": 7, "url": f"https://www.kaggle.com/models/alice/{MODEL}/other/run002/2"})
+    folder = f"data/output/kaggle_datasets/{MODEL}"
+
+    first = kaggle_cli(trained, "package", "exp001/run002", "--to", "models", "--upload", env=fake_kaggle.env)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert fake_kaggle.calls() == [["models", "create", "-p", folder],
+                                   ["models", "instances", "create", "-p", folder, "--dir-mode", "zip"]]
+    model = fake_kaggle.requests("CreateModel")[0]["body"]
+    assert model["ownerSlug"] == "alice" and model["slug"] == MODEL and model["isPrivate"] is True
+    instance = fake_kaggle.requests("CreateModelInstance")[0]["body"]
+    assert instance["modelSlug"] == MODEL and instance["body"]["instanceSlug"] == "run002"
+    cv = json.loads((trained / "data/output/exp/exp001/run002/metrics.json").read_text())["cv"]
+    commit = json.loads((trained / "data/output/exp/exp001/run002/provenance.json").read_text())["git"]["commit"]
+    assert f"exp001/run002 cv={cv:.5f} commit {commit[:12]}" in instance["body"]["overview"]  # what the version is
+    uploaded = {r["body"]["name"] for r in fake_kaggle.requests("StartBlobUpload")}
+    assert "kaggle_package.json" in uploaded and not {"model-metadata.json", "model-instance-metadata.json"} & uploaded
+    assert f"Kaggle Model version: alice/{MODEL}/other/run002/1" in first.stdout
+
+    again = kaggle_cli(trained, "package", "exp001/run002", "--to", "models", "--version", "-m", "more leaves",
+                       "--upload", env=fake_kaggle.env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert fake_kaggle.calls()[-1][:6] == ["models", "instances", "versions", "create", f"alice/{MODEL}/other/run002",
+                                           "-p"]
+    notes = fake_kaggle.requests("CreateModelInstanceVersion")[0]["body"]["body"]["versionNotes"]
+    assert notes == f"exp001/run002 cv={cv:.5f} commit {commit[:12]}; more leaves"
+
+    built = kaggle_cli(trained, "notebook", "exp001/run002", env=fake_kaggle.env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    metadata = json.loads((trained / "data/output/kaggle_notebooks" / KERNEL / "kernel-metadata.json").read_text())
+    assert metadata["model_sources"] == [f"alice/{MODEL}/other/run002/2"] and metadata["dataset_sources"] == []
+    # Kaggle mounts a model version at /kaggle/input/<model>/<framework>/<variation>/<version>/
+    input_dir, working = kaggle_layout(trained, tmp_path, f"{MODEL}/other/run002/2")
+    script = trained / "data/output/kaggle_notebooks" / KERNEL / "inference.py"
+    ran = subprocess.run([sys.executable, str(script), "--input", str(input_dir), "--working", str(working)],
+                         cwd=tmp_path, env=dict(offline_env(tmp_path), OMP_NUM_THREADS="1"), capture_output=True,
+                         text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    own = trained / "data/output/exp/exp001/run002/submission.csv"
+    assert (working / "submission.csv").read_text() == own.read_text()
+    # packaged as a dataset again: the notebook reads the dataset, not the model
+    assert kaggle_cli(trained, "package", "exp001/run002", env=fake_kaggle.env).returncode == 0
+    assert kaggle_cli(trained, "notebook", "exp001/run002", env=fake_kaggle.env).returncode == 0
+    metadata = json.loads((trained / "data/output/kaggle_notebooks" / KERNEL / "kernel-metadata.json").read_text())
+    assert metadata["model_sources"] == [] and metadata["dataset_sources"] == [f"alice/{MODEL}"]
+
+
+def test_package_to_models_refused_by_kaggle_is_one_message_saying_to_add_version(trained, fake_kaggle):
+    fake_kaggle.answer("CreateModel", {"error": "Model slug already in use"})
+    result = kaggle_cli(trained, "package", "exp001/run002", "--to", "models", "--upload", env=fake_kaggle.env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert "Model creation error: Model slug already in use" in result.stdout
+    assert "Kaggle refused the model" in result.stderr and "add --version" in result.stderr
+    assert len(fake_kaggle.calls()) == 1  # no variation made after the model was refused

@@ -82,6 +82,7 @@ EXPECTED_FILES = {
     "scripts/helpers/blending.py",
     "scripts/helpers/image_paths.py",
     "scripts/helpers/kaggle_auth.py",
+    "scripts/helpers/kaggle_models.py",
     "scripts/helpers/kaggle_notebook.py",
     "scripts/helpers/kaggle_onnx.py",
     "scripts/helpers/kaggle_package.py",

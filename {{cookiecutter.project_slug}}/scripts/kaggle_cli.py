@@ -6,7 +6,8 @@
                                                                to data/output/submissions.csv (leaderboard.py reads it)
     python scripts/kaggle_cli.py package exp001/run002         a Kaggle dataset folder with the code, models and
                                                                run record (--upload to upload it); package blend001:
-                                                               each run of the blend, its weights, predict_blend.py
+                                                               each run of the blend, its weights, predict_blend.py;
+                                                               --to models: a Kaggle Model version instead
     python scripts/kaggle_cli.py notebook exp001/run002 --push a code-competition notebook that predicts offline
                                                                (or blend001; --server: serves kaggle_evaluation)
     python scripts/kaggle_cli.py probe exp001/run002 --test-size 10000    the notebook's minutes on the hidden test
@@ -31,6 +32,7 @@ import yaml
 # and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook, model_inputs, test_input
+from helpers.kaggle_models import package_as_model, with_package_model
 from helpers.kaggle_onnx import export_runs
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
@@ -139,6 +141,8 @@ def package(args):
             export_runs(folder, records, exp)
         notes = args.message or f"{exp} {' '.join(records)}"
 
+    if args.to == "models":  # a version of a Kaggle Model instead of a dataset (kaggle_models.py)
+        return package_as_model(folder, title, args.message, args.version, args.upload)
     if args.version:
         command = ["kaggle", "datasets", "version", "-p", rel(folder), "-m", notes, "--dir-mode", "zip"]
     else:
@@ -192,7 +196,8 @@ def notebook(args):
         # a title that slugifies to the id
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
         competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,
-        package_file=PACKAGE_FILE, test_file=test_input(data), inputs=model_inputs(config_dir), server=args.server,
+        package_file=PACKAGE_FILE, test_file=test_input(data), server=args.server,
+        inputs=with_package_model(dataset, model_inputs(config_dir)),  # package --to models: from that model
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
@@ -250,7 +255,9 @@ def parse_args(argv):
     sub.add_argument("--user", help="your Kaggle user name (default: the one the kaggle command signs in as)")
     sub.add_argument("--slug", help="dataset slug, 6-50 of a-z 0-9 - (default: <competition>-<exp or blend>)")
     sub.add_argument("--title", help="dataset title, 6-50 characters")
-    sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset")
+    sub.add_argument("--to", choices=("datasets", "models"), default="datasets",
+                     help="upload as a dataset (default) or as a version of a Kaggle Model (notebook: model_sources)")
+    sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset or model")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
     sub.add_argument("--onnx", action="store_true", help="image and audio runs: each fold also as ONNX, checked "

@@ -110,7 +110,8 @@ def kernel_metadata(kernel_id, title, competition, dataset_id, gpu, inputs=None)
         "enable_gpu": bool(gpu),
         "enable_tpu": False,
         "enable_internet": False,  # code competitions refuse notebooks with internet on
-        "dataset_sources": [dataset_id, *inputs.get("dataset_sources", [])],
+        "dataset_sources": [*([] if inputs.get("package_in_a_model") else [dataset_id]),
+                            *inputs.get("dataset_sources", [])],
         "competition_sources": [competition],
         "kernel_sources": [],
         "model_sources": inputs.get("model_sources", []),
