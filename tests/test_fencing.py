@@ -73,7 +73,9 @@ def test_an_owner_paused_past_the_timeout_loses_the_run_and_discards_its_work(pr
 @needs_hosts
 def test_hosts_with_different_claim_timeouts_still_leave_one_process_s_record(project, trained_project):
     slow_training(project)
-    patient = start_on_host(project, "host-a", timeout=300, sleep=6)  # refreshes its claim every 30 s
+    # refreshes its claim every 30 s; sleeps long enough that the hasty one, whose start-up (imports) takes 5 s or
+    # more on a busy machine, claims the run while it trains (with 6 s it could find it finished and leave it)
+    patient = start_on_host(project, "host-a", timeout=300, sleep=15)
     wait_for(project / EXP / ".run001.partial.host-a.*/log.txt")
     time.sleep(1.5)
     hasty = start_on_host(project, "host-b", timeout=1, sleep=0)  # sees a claim older than 1 s as abandoned

@@ -47,7 +47,10 @@ def train_runs(todo, states, out_root, args, argv, finished, elsewhere):
                 log.info(note)
             state, detail = staleness.status_of(out_root, run)
             if detail != states[run.name][1] or (state == "done" and not (args.force or args.debug)):
-                continue  # another process recorded it between our first look and our claim
+                # another process recorded it between our first look and our claim: say so, never a silent exit
+                log.info(f"{run.name}: {'finished' if state == 'done' else 'changed'} by another process since this "
+                         "one started; left as it is")
+                continue
             fresh = "--fresh" if args.fresh else "--force" if args.force else "--debug" if args.debug else None
             status = run_one(run, f"{i}/{len(todo)}", out_root, argv, fresh, claim=held)
             finished.append(status)
