@@ -16,6 +16,21 @@ from .kaggle_server import server_script
 
 SCRIPT_NAME = "inference.py"
 
+# find_input of both notebook scripts (this one's and kaggle_server.py's): where Kaggle mounted an input.
+FIND_INPUT = '''def find_input(input_dir, name, holding):
+    """Give the folder of input_dir named name that holds `holding` (a file or a folder), else the only one that
+    holds it (a dataset: /kaggle/input/<slug>/; a Kaggle Model: /kaggle/input/<model>/<framework>/<variation>/<n>/)."""
+    if (input_dir / name / holding).exists():
+        return input_dir / name
+    found = [path.parent for depth in range(1, 5) for path in sorted(input_dir.glob("*/" * depth + holding))]
+    named = [folder for folder in found if folder.name == name]
+    if named or len(found) == 1:
+        return (named or found)[0]
+    where = ", ".join(str(f) for f in found) or "nowhere"
+    sys.exit(f"error: cannot find {name} in {input_dir} (a folder holding {holding}; found: {where}). "
+             f"Fix: add it as an input of this notebook (Add Input), or rebuild the notebook.")
+'''
+
 # The script Kaggle runs: standard library only (the experiment's own code predicts). inference_script() fills
 # in the __MARKER__ placeholders.
 INFERENCE_SCRIPT = '''"""Predict __NAME__ for the code competition __COMPETITION_NAME__, offline
@@ -58,17 +73,7 @@ def predict_command(dataset_dir, data_dir, out, input_dir=None):
             "--out", str(out)]
 
 
-def find_input(input_dir, name, holding):
-    """Give the folder of input_dir named name that holds `holding`, else the only folder that holds it."""
-    if (input_dir / name / holding).is_file():
-        return input_dir / name
-    found = [path.parent for depth in range(1, 5) for path in sorted(input_dir.glob("*/" * depth + holding))]
-    named = [folder for folder in found if folder.name == name]
-    if named or len(found) == 1:
-        return (named or found)[0]
-    where = ", ".join(str(f) for f in found) or "nowhere"
-    sys.exit(f"error: cannot find {name} in {input_dir} (a folder holding {holding}; found: {where}). "
-             f"Fix: add it as an input of this notebook (Add Input), or rebuild the notebook.")
+__FIND_INPUT__
 
 
 def main():
@@ -145,7 +150,8 @@ def inference_script(competition, dataset_slug, name, predicts, test_file, sampl
               "__RUN_DIR__": predicts.get("run_dir"), "__BLEND__": predicts.get("blend"),
               "__ONNX__": bool(predicts.get("onnx")),
               "__TEST_FILE__": test_file, "__SAMPLE_FILE__": sample_file, "__PACKAGE_FILE__": package_file}
-    text = INFERENCE_SCRIPT.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)
+    text = INFERENCE_SCRIPT.replace("__FIND_INPUT__", FIND_INPUT)
+    text = text.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)
     for marker, value in values.items():
         # JSON null is no Python literal; None is.
         text = text.replace(marker, "None" if value is None else repr(value) if isinstance(value, bool)

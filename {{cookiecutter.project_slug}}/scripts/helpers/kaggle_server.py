@@ -70,17 +70,7 @@ def as_pandas(frame):
     return frame.to_pandas() if hasattr(frame, "to_pandas") else frame
 
 
-def find_input(input_dir, name, holding):
-    """Give the folder of input_dir named name that holds `holding`, else the only folder that holds it."""
-    if (input_dir / name / holding).exists():
-        return input_dir / name
-    found = [path.parent for depth in range(1, 5) for path in sorted(input_dir.glob("*/" * depth + holding))]
-    named = [folder for folder in found if folder.name == name]
-    if named or len(found) == 1:
-        return (named or found)[0]
-    where = ", ".join(str(f) for f in found) or "nowhere"
-    sys.exit(f"error: cannot find {name} in {input_dir} (a folder holding {holding}; found: {where}). "
-             f"Fix: add it as an input of this notebook (Add Input), or rebuild the notebook.")
+__FIND_INPUT__
 
 
 def server_class(package_dir):
@@ -147,7 +137,10 @@ def server_script(competition, dataset_slug, name, predicts, package_file):
         columns = next(csv.reader(f))
     values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__RUN_DIR__": predicts["run_dir"],
               "__PREDICTOR__": predictor, "__COLUMNS__": columns, "__PACKAGE_FILE__": package_file}
-    text = SERVER_SCRIPT.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)
+    from .kaggle_notebook import FIND_INPUT  # here: kaggle_notebook.py imports this module
+
+    text = SERVER_SCRIPT.replace("__FIND_INPUT__", FIND_INPUT)
+    text = text.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)
     for marker, value in values.items():
         text = text.replace(marker, json.dumps(value))
     return text
