@@ -14,9 +14,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import run_exp, run_python
+from workflow_checks import check_tracked_tuned_listed_and_debugged
 
 EXP = "exp/exp001"
 OUT = "data/output/exp/exp001"
@@ -508,29 +508,9 @@ def test_audio_runs_reach_wandb_tune_samples_the_audio_search_space_and_the_lead
         assert old in text, old
         text = text.replace(old, new, 1)
     config.write_text(text)
-    offline = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
 
-    result = run_exp(project, "--run", "1", env=offline)
-    assert result.returncode == 0, result.stdout + result.stderr
-    record = json.loads((project / OUT / "run001/wandb.json").read_text())
-    stream = next((project / "data/output/wandb").rglob(f"run-{record['id']}.wandb")).read_bytes()
-    assert b"fold0/valid_loss" in stream and b"fold1/auc" in stream, "each epoch's curves reach W&B"
-
-    tuned = run_exp(project, "--tune", "2", env={"WANDB_MODE": "disabled"})
-    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
-    trials = sorted((project / OUT / "tune").glob("trial*"))
-    assert [p.name for p in trials] == ["trial0000", "trial0001"], trials
-    for trial in trials:  # each trial a whole run, its values drawn from exp.py's SEARCH
-        sampled = yaml.safe_load((trial / "config.yml").read_text())
-        assert json.loads((trial / "status.json").read_text())["status"] == "done"
-        assert 0.0 <= json.loads((trial / "metrics.json").read_text())["cv"] <= 1.0
+    def check_sampled(sampled, trial):
         assert 0.0003 <= sampled["train"]["lr"] <= 0.01 and sampled["augment"]["time_mask"] in (0, 16)
         assert list(pd.read_csv(trial / "submission.csv").columns) == ["row_id", *SPECIES]
 
-    board = run_python(project, "scripts/leaderboard.py")
-    assert board.returncode == 0, board.stdout + board.stderr
-    cv = json.loads((project / OUT / "run001/metrics.json").read_text())["cv"]
-    assert re.search(rf"exp001\s+run001\s+done\s+{cv:.5f} ± ", board.stdout), board.stdout
-    debug = run_exp(project, "--debug", "--run", "2", env={"WANDB_MODE": "disabled"})
-    assert debug.returncode == 0, debug.stdout + debug.stderr
-    assert not (project / OUT / "run002").exists()  # a debug run is written apart from the real ones
+    check_tracked_tuned_listed_and_debugged(project, (b"fold0/valid_loss", b"fold1/auc"), check_sampled)

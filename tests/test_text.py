@@ -8,7 +8,6 @@ back the run's own predictions row by row, layer-wise decay gives each layer its
 """
 import json
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_exp, run_python
+from workflow_checks import check_tracked_tuned_listed_and_debugged
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from make_text_example import make_model_folder  # noqa: E402  (the example's own recipe for a model folder)
@@ -410,30 +410,9 @@ def test_text_runs_reach_wandb_tune_samples_the_text_search_space_and_the_leader
         text = text.replace(old, new, 1)
     config.write_text(text)
 
-    result = run_exp(text_project, "--run", "1", env={"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    record = json.loads((text_project / OUT / "run001/wandb.json").read_text())
-    stream = next((text_project / "data/output/wandb").rglob(f"run-{record['id']}.wandb")).read_bytes()
-    assert b"fold0/valid_loss" in stream and b"fold1/accuracy" in stream, "each epoch's curves reach W&B"
-
-    tuned = run_exp(text_project, "--tune", "2", env={"WANDB_MODE": "disabled"})
-    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
-    trials = sorted((text_project / OUT / "tune").glob("trial*"))
-    assert [p.name for p in trials] == ["trial0000", "trial0001"], trials
-    for trial in trials:  # each trial a whole run, its values drawn from exp.py's SEARCH
-        import yaml
-
-        sampled = yaml.safe_load((trial / "config.yml").read_text())
-        assert json.loads((trial / "status.json").read_text())["status"] == "done"
-        assert 0.0 <= json.loads((trial / "metrics.json").read_text())["cv"] <= 1.0
+    def check_sampled(sampled, trial):
         assert 0.0005 <= sampled["train"]["lr"] <= 0.005 and sampled["train"]["layer_decay"] in (0.8, 1.0)
         assert sampled["augment"]["token_dropout"] in (0.0, 0.1)
         assert (trial / "submission.csv").is_file() and (trial / "models/fold1.pt").is_file()
 
-    board = run_python(text_project, "scripts/leaderboard.py")
-    assert board.returncode == 0, board.stdout + board.stderr
-    cv = json.loads((text_project / OUT / "run001/metrics.json").read_text())["cv"]
-    assert re.search(rf"exp001\s+run001\s+done\s+{cv:.5f} ± ", board.stdout), board.stdout
-    debug = run_exp(text_project, "--debug", "--run", "2", env={"WANDB_MODE": "disabled"})
-    assert debug.returncode == 0, debug.stdout + debug.stderr
-    assert not (text_project / OUT / "run002").exists()  # a debug run is written apart from the real ones
+    check_tracked_tuned_listed_and_debugged(text_project, (b"fold0/valid_loss", b"fold1/accuracy"), check_sampled)
