@@ -40,7 +40,8 @@ from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, 
                                     read_json_file)
 from helpers.kaggle_probe import add_probe_arguments, check_probe_before_push, probe
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
-                                        read_submissions_json, submit_kernel, write_submissions_csv)
+                                        read_submissions_json, send_submission, submit_kernel,
+                                        write_submissions_csv)
 from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
@@ -86,14 +87,8 @@ def submit(args):
     message += f" {args.message}" if args.message else ""
     slug = competition_slug(args)
     command = ["kaggle", "competitions", "submit", slug, "-f", rel(folder / "submission.csv"), "-m", message]
-    if args.dry_run:
-        print("dry run, nothing sent. From the project root this would run:")
-        print(shlex.join(command))
-        return 0
-    run_kaggle(command)
-    print("\nsubmitted. Fetch the public score later: python scripts/kaggle_cli.py submissions && python "
-          "scripts/leaderboard.py")
-    return 0
+    return send_submission(command, args.dry_run, "Fetch the public score later: python scripts/kaggle_cli.py "
+                                                  "submissions && python scripts/leaderboard.py")
 
 
 def submissions(args):

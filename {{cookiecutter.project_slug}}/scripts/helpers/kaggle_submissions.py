@@ -132,11 +132,16 @@ def submit_kernel(args, username, competition):
     message += f" {args.message}" if args.message else ""
     command = ["kaggle", "competitions", "submit", competition(), "-k", kernel, "-v", str(args.version),
                "-f", "submission.csv", "-m", message]
-    if args.dry_run:
+    return send_submission(command, args.dry_run, "Kaggle runs the notebook on the hidden test set; fetch the score "
+                                                  "later: python scripts/kaggle_cli.py submissions")
+
+
+def send_submission(command, dry_run, then):
+    """Run the kaggle submit command and say what comes next (`then`); on a dry run, only print it."""
+    if dry_run:
         print("dry run, nothing sent. From the project root this would run:")
         print(shlex.join(command))
         return 0
     run_kaggle(command)
-    print("\nsubmitted. Kaggle runs the notebook on the hidden test set; fetch the score later: "
-          "python scripts/kaggle_cli.py submissions")
+    print(f"\nsubmitted. {then}")
     return 0
