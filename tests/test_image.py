@@ -190,7 +190,7 @@ def test_keep_checkpoints_fp16_halves_the_weights_and_none_keeps_none_and_says_s
     assert result.returncode == 0 and not list((record / "models").glob("fold*.pt"))
     refused = run_python(project, "exp/exp001/predict.py", "run001", "--test", "data/input/test.csv", "--raw-out",
                          str(tmp_path / "none.csv"))
-    assert refused.returncode == 2 and "run001 kept no fold checkpoints (train.keep_checkpoints: none" in refused.stderr
+    assert refused.returncode == 2 and "run001 has no models/fold0.pt (train.keep_checkpoints: none" in refused.stderr
 
 
 @pytest.mark.slow
