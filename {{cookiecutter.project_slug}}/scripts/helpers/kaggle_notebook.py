@@ -166,7 +166,7 @@ def build_notebook(folder, *, kernel_id, title, competition, dataset_id, name, p
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dataset_slug = dataset_id.split("/", 1)[1]
-    script = (server_script(competition, dataset_slug, name, predicts, package_file) if server else
+    script = (server_script(competition, dataset_slug, name, predicts, package_file, FIND_INPUT) if server else
               inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file))
     files = {
         "kernel-metadata.json": kernel_metadata(kernel_id, title, competition, dataset_id, gpu, inputs),

@@ -130,16 +130,15 @@ def record_predictor(name):
                     f"{exp}/exp.py --run {run} --force), package it, then run this again.")
 
 
-def server_script(competition, dataset_slug, name, predicts, package_file):
-    """Give the text of the script that serves the run `name` (values written as Python literals, through JSON)."""
+def server_script(competition, dataset_slug, name, predicts, package_file, find_input):
+    """Give the text of the script that serves the run `name` (values written as Python literals, through JSON);
+    find_input: the text of the function both notebook scripts find their inputs with (kaggle_notebook.FIND_INPUT)."""
     predictor = record_predictor(name)
     with (RECORDS_ROOT / name / "submission.csv").open(encoding="utf-8", newline="") as f:
         columns = next(csv.reader(f))
     values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__RUN_DIR__": predicts["run_dir"],
               "__PREDICTOR__": predictor, "__COLUMNS__": columns, "__PACKAGE_FILE__": package_file}
-    from .kaggle_notebook import FIND_INPUT  # here: kaggle_notebook.py imports this module
-
-    text = SERVER_SCRIPT.replace("__FIND_INPUT__", FIND_INPUT)
+    text = SERVER_SCRIPT.replace("__FIND_INPUT__", find_input)
     text = text.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)
     for marker, value in values.items():
         text = text.replace(marker, json.dumps(value))
