@@ -327,24 +327,29 @@ def test_a_sed_run_trains_and_predicts_from_its_record(audio_project, tmp_path):
     assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[SPECIES], own[SPECIES], atol=1e-6)
 
 
+def edited_copies(baked, folder, names, edits):
+    """Give a copy of the baked project per name, each with config.yml's lines `edits` (old: new) changed."""
+    projects = []
+    for name in names:
+        project = folder / name / baked.name
+        shutil.copytree(baked, project)
+        config = project / EXP / "config.yml"
+        text = config.read_text()
+        for old, new in edits.items():
+            assert old in text, old
+            text = text.replace(old, new, 1)
+        config.write_text(text)
+        projects.append(project)
+    return projects
+
+
 AUGMENTS = {"  time_mask: 0 ": "  time_mask: 8 ", "  freq_mask: 0 ": "  freq_mask: 6 ",
             "  mixup: 0.0 ": "  mixup: 0.4 "}
 
 
 def test_a_run_stopped_by_ctrl_c_mid_fold_resumes_there_to_an_uninterrupted_run_s_numbers(audio_baked, tmp_path):
     # every augmentation on: each clip's draws must come back the same after the resume, not only the weights
-    projects = []
-    for name in ("whole", "stopped"):
-        project = tmp_path / name / audio_baked.name
-        shutil.copytree(audio_baked, project)
-        config = project / EXP / "config.yml"
-        text = config.read_text()
-        for old, new in AUGMENTS.items():
-            assert old in text, old
-            text = text.replace(old, new)
-        config.write_text(text)
-        projects.append(project)
-    whole, project = projects
+    whole, project = edited_copies(audio_baked, tmp_path, ("whole", "stopped"), AUGMENTS)
     train_py = project / EXP / "train.py"
     anchor = "        stop_if_signalled()  # a Ctrl-C that a library swallowed still stops the run here\n"
     assert anchor in train_py.read_text()
@@ -472,14 +477,7 @@ def test_a_binary_task_learns_sweeps_from_steady_calls_and_submits_one_probabili
 
 
 def test_jobs_2_trains_the_audio_runs_in_two_processes_to_the_numbers_of_one_process(audio_baked, tmp_path):
-    projects = []
-    for name in ("jobs", "alone"):
-        project = tmp_path / name / audio_baked.name
-        shutil.copytree(audio_baked, project)
-        config = project / EXP / "config.yml"
-        config.write_text(config.read_text().replace("  epochs: 6\n", "  epochs: 1\n", 1))  # quick: 1 epoch
-        projects.append(project)
-    jobs, alone = projects
+    jobs, alone = edited_copies(audio_baked, tmp_path, ("jobs", "alone"), {"  epochs: 6\n": "  epochs: 1\n"})
     result = run_exp(jobs, "--jobs", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--jobs 2: 2 worker processes" in result.stdout, result.stdout
