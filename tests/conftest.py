@@ -131,3 +131,19 @@ def zygote_kind(project):
 def run_exp(project, *args, exp="exp001", **kwargs):
     """Run exp/<exp>/exp.py of the project; give the CompletedProcess."""
     return run_python(project, f"exp/{exp}/exp.py", *args, **kwargs)
+
+
+def edited_copies(baked, folder, names, edits, exp="exp001"):
+    """Give a copy of the baked project per name, each with exp/<exp>/config.yml's lines `edits` (old: new) changed."""
+    projects = []
+    for name in names:
+        project = folder / name / baked.name
+        shutil.copytree(baked, project)
+        config = project / "exp" / exp / "config.yml"
+        text = config.read_text()
+        for old, new in edits.items():
+            assert old in text, old
+            text = text.replace(old, new, 1)
+        config.write_text(text)
+        projects.append(project)
+    return projects

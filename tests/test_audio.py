@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_exp, run_python
+from conftest import edited_copies, run_exp, run_python
 from workflow_checks import check_tracked_tuned_listed_and_debugged
 
 EXP = "exp/exp001"
@@ -325,22 +325,6 @@ def test_a_sed_run_trains_and_predicts_from_its_record(audio_project, tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     own = pd.read_csv(audio_project / OUT / "run001/submission.csv")
     assert np.allclose(pd.read_csv(tmp_path / "sub.csv")[SPECIES], own[SPECIES], atol=1e-6)
-
-
-def edited_copies(baked, folder, names, edits):
-    """Give a copy of the baked project per name, each with config.yml's lines `edits` (old: new) changed."""
-    projects = []
-    for name in names:
-        project = folder / name / baked.name
-        shutil.copytree(baked, project)
-        config = project / EXP / "config.yml"
-        text = config.read_text()
-        for old, new in edits.items():
-            assert old in text, old
-            text = text.replace(old, new, 1)
-        config.write_text(text)
-        projects.append(project)
-    return projects
 
 
 AUGMENTS = {"  time_mask: 0 ": "  time_mask: 8 ", "  freq_mask: 0 ": "  freq_mask: 6 ",

@@ -92,10 +92,10 @@ for clip in (None, 0.5):
 
 net = torch.nn.Linear(2, 1)
 ema = model_io.Ema(net, 0.9)
-old = ema.module.weight.detach().clone()
+old = ema.shadow["weight"].clone()
 net.weight.data.add_(1.0)
 ema.update(net)  # the first update's decay is min(0.9, 1 / 10) = 0.1
-found["ema_first_update"] = float((ema.module.weight - (0.1 * old + 0.9 * net.weight)).abs().max())
+found["ema_first_update"] = float((ema.shadow["weight"] - (0.1 * old + 0.9 * net.weight)).abs().max())
 
 cpu = torch.device("cpu")
 found["precision_on_cpu"] = [str(model_io.pick_precision(config(precision=p), cpu))

@@ -8,6 +8,7 @@ back the run's own predictions row by row, layer-wise decay gives each layer its
 """
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_exp, run_python
+from conftest import edited_copies, run_exp, run_python
 from workflow_checks import check_tracked_tuned_listed_and_debugged
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
@@ -121,6 +122,31 @@ def test_predict_from_the_record_on_a_shuffled_test_file_gives_back_each_rows_ow
     own = pd.read_csv(project / OUT / "run002/test_pred.csv", dtype={"id": str}).set_index("id")
     assert raw["id"].tolist() == test["id"].tolist()
     assert np.allclose(raw.set_index("id")[PRED].to_numpy(), own.loc[raw["id"], PRED].to_numpy(), atol=1e-6)
+
+
+# 2 processes of 1 thread against 1 process of 2: the sums run in another order, so the last float32 digits move
+# (8.9e-8 at most when written); a worker training another run's snippet, or another seed, moves them by far more.
+JOBS_TOLERANCE = 1e-6
+
+
+def test_jobs_2_trains_the_text_runs_in_two_processes_to_the_numbers_of_one_process(text_baked, tmp_path):
+    jobs, alone = edited_copies(text_baked, tmp_path, ("jobs", "alone"), {"  epochs: 4\n": "  epochs: 1\n"})
+    result = run_exp(jobs, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--jobs 2: 2 worker processes" in result.stdout, result.stdout
+    assert len(set(re.findall(r"run00[12]: running in pid (\d+)", result.stdout))) == 2, result.stdout
+    single = run_exp(alone)  # both runs, one after the other, in one process
+    assert single.returncode == 0, single.stdout + single.stderr
+    for run in ("run001", "run002"):
+        assert json.loads((jobs / OUT / run / "metrics.json").read_text())["text"]["max_length"] == {
+            "run001": 32, "run002": 96}[run]  # each worker its own run's snippet
+        for name in ("oof.csv", "test_pred.csv"):
+            a, b = (pd.read_csv(p / OUT / run / name, dtype={"id": str}) for p in (jobs, alone))
+            assert a["id"].equals(b["id"]) and list(a.columns) == list(b.columns), (run, name)
+            assert np.abs(a[PRED].to_numpy() - b[PRED].to_numpy()).max() < JOBS_TOLERANCE, (run, name)
+    # the two runs learned apart: equal numbers above are not two copies of one run
+    assert np.abs(pd.read_csv(jobs / OUT / "run001/oof.csv")[PRED].to_numpy()
+                  - pd.read_csv(jobs / OUT / "run002/oof.csv")[PRED].to_numpy()).max() > 0.01
 
 
 # ---------------------------------------------------------------- every task, an encoder and a causal LM, LoRA

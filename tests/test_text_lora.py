@@ -1,6 +1,7 @@
 """LoRA in the record: a text run with LoRA over pretrained weights keeps only what trained in each fold checkpoint,
 and predict.py (in the project, and in the Kaggle notebook where the base model is mounted somewhere else) rebuilds
-the base from its folder, loads the adapters and merges them or not as the run's config says.
+the base from its folder, loads the adapters and merges them or not as the run's config says. A blend holding such a
+run does the same, through predict_blend.py --base-model and in its notebook.
 
 The "pretrained" base is the example's tiny BERT with random weights saved beside its config (no hub): what matters
 is that they are read from the folder, not kept per fold.
@@ -15,14 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from conftest import run_python
-from test_text import EXP, OUT, PRED, set_runs
+from test_text import EXP, OUT, PACKAGES, PRED, set_runs
 
 LORA = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["query", "value"], "merge": True}
 SOURCE = "ada/tiny-bert/transformers/v1/1"  # a Kaggle Model: owner/model/framework/variation/version
 # predict.py against the run's own test_pred.csv (float64 means of fp32 outputs): merging W + BA changes the sums'
 # order, so the last float32 digits move; an adapter not loaded moves them by far more (the planted bug, below).
+# A blend's predictions, a weighted mean of its runs', are within it too.
 TOLERANCE = 1e-5
 
 
@@ -36,13 +39,16 @@ def save_base_weights(folder, seed):
 
 @pytest.fixture(scope="module")
 def lora_trained(text_baked, tmp_path_factory):
-    """Give a text project whose run001 (merge: true, the default) and run002 (merge: false) are one LoRA training."""
+    """Give a text project whose run001 (merge: true, the default) and run002 (merge: false) are one LoRA training,
+    and whose run003 fine-tunes the whole base (no LoRA, no model.kaggle_source: its checkpoints hold every weight)."""
     project = tmp_path_factory.mktemp("text-lora") / text_baked.name
     shutil.copytree(text_baked, project)
     save_base_weights(project / "data/input/tiny-bert", seed=0)
-    set_runs(project, ["seed: 42", "model:\n  lora:\n    merge: false"],
-             **{"model.pretrained": True, "model.lora": LORA, "model.kaggle_source": SOURCE, "model.max_length": 32,
-                "cv.n_splits": 2, "train.epochs": 2, "train.lr": 0.01})
+    # config.yml keeps model.lora: null (a run may fill a null section, not empty a full one)
+    runs = [yaml.safe_dump({"model": {"lora": lora, "kaggle_source": SOURCE}})
+            for lora in (LORA, {**LORA, "merge": False})]
+    set_runs(project, [*runs, "seed: 42"], **{"model.pretrained": True, "model.max_length": 32, "cv.n_splits": 2,
+                                              "train.epochs": 2, "train.lr": 0.01})
     result = run_python(project, f"{EXP}/exp.py", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return project
@@ -118,15 +124,7 @@ def test_the_notebook_finds_the_base_model_wherever_kaggle_mounts_it_and_lists_i
     assert metadata["model_sources"] == [SOURCE] and len(metadata["dataset_sources"]) == 1
     dataset = next((project / "data/output/kaggle_datasets").iterdir())
     assert not list(dataset.rglob("*.safetensors"))  # the base is the Model input's, not the dataset's
-    # Kaggle's layout: /kaggle/input/<competition>/, /kaggle/input/<dataset>/, /kaggle/input/<model>/<framework>/
-    # <variation>/<version>/; beside it a decoy: the same config with other weights, found first.
-    inputs = tmp_path / "input"
-    shutil.copytree(project / "data/input", inputs / "playground-series-s5e1",
-                    ignore=shutil.ignore_patterns("tiny-bert"))
-    shutil.copytree(dataset, inputs / "exp001-data")
-    shutil.move(project / "data/input/tiny-bert", inputs / "tiny-bert/transformers/v1/1")
-    shutil.copytree(inputs / "tiny-bert/transformers/v1/1", inputs / "a-decoy")
-    save_base_weights(inputs / "a-decoy", seed=1)
+    inputs = kaggle_inputs(project, tmp_path, dataset, "exp001-data")
     (tmp_path / "working").mkdir()
     result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(inputs),
                              "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
@@ -144,3 +142,79 @@ def test_the_notebook_finds_the_base_model_wherever_kaggle_mounts_it_and_lists_i
     assert result.returncode == 0, result.stdout + result.stderr
     raw = pd.read_csv(out, dtype={"id": str}).set_index("id")[PRED]
     assert np.abs(raw.to_numpy() - own_predictions(project, "run001").to_numpy()).max() < TOLERANCE
+
+
+# ---------------------------------------------------------------- a blend of a LoRA run and a whole fine-tune
+
+def kaggle_inputs(project, tmp_path, dataset, name, probabilities=False):
+    """Lay out Kaggle's /kaggle/input/ in tmp_path/input: <competition>/ (with `probabilities`, its sample holds a
+    column per class, so the submission holds the numbers), <dataset>/, the base model moved there from the project
+    as a Kaggle Model (<model>/<framework>/<variation>/<version>/), and beside it a decoy: the same config with other
+    weights, found first. Give the folder."""
+    inputs = tmp_path / "input"
+    competition = inputs / "playground-series-s5e1"
+    shutil.copytree(project / "data/input", competition, ignore=shutil.ignore_patterns("tiny-bert"))
+    if probabilities:
+        ids = pd.read_csv(competition / "sample_submission.csv", dtype={"id": str})["id"]
+        pd.DataFrame({"id": ids, **{p: 0.25 for p in PACKAGES}}).to_csv(competition / "sample_submission.csv",
+                                                                        index=False)
+    shutil.copytree(dataset, inputs / name)
+    shutil.move(project / "data/input/tiny-bert", inputs / "tiny-bert/transformers/v1/1")
+    shutil.copytree(inputs / "tiny-bert/transformers/v1/1", inputs / "a-decoy")
+    save_base_weights(inputs / "a-decoy", seed=1)
+    return inputs
+
+
+def test_a_blend_holding_a_lora_run_finds_its_base_wherever_it_is_in_the_project_and_in_the_notebook(lora_trained,
+                                                                                                     tmp_path):
+    project = tmp_path / "p"
+    shutil.copytree(lora_trained, project)
+    made = run_python(project, "scripts/blend.py", "exp001/run003", "exp001/run001")  # the LoRA run second
+    assert made.returncode == 0, made.stdout + made.stderr
+    blend = project / "data/output/blend/blend001"
+    own = pd.read_csv(blend / "submission.csv", dtype={"id": str})  # labels, as the example's sample asks
+    own_pred = pd.read_csv(blend / "test_pred.csv", dtype={"id": str}).set_index("id")[PRED]
+    for run in ("run001", "run003"):  # a blend of two runs that predict apart, so each run's part shows
+        assert np.abs(own_pred.to_numpy() - own_predictions(project, run).to_numpy()).max() > 0.01, run
+    # From another folder, the base where model.name says: each record's predict.py reads it from the project root.
+    result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
+                        "--out", str(tmp_path / "elsewhere.csv"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert pd.read_csv(tmp_path / "elsewhere.csv", dtype={"id": str}).equals(own)
+
+    for step in ("package", "notebook"):
+        built = run_python(project, "scripts/kaggle_cli.py", step, "blend001", "--user", "ada")
+        assert built.returncode == 0, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    metadata = json.loads((notebook / "kernel-metadata.json").read_text())
+    assert metadata["model_sources"] == [SOURCE]  # the second run's base: the first names none
+    dataset = next((project / "data/output/kaggle_datasets").iterdir())
+    assert not list(dataset.rglob("*.safetensors"))
+    inputs = kaggle_inputs(project, tmp_path, dataset, "blend001-data", probabilities=True)
+    (tmp_path / "working").mkdir()
+    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(inputs),
+                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"base model: {inputs / 'tiny-bert/transformers/v1/1'}" in result.stdout + result.stderr
+    submitted = pd.read_csv(tmp_path / "working/submission.csv", dtype={"id": str}).set_index("id")
+    assert list(submitted.columns) == PACKAGES
+    assert np.abs(submitted.loc[own_pred.index].to_numpy() - own_pred.to_numpy()).max() < TOLERANCE
+
+    # In the project, the base moved away from model.name: one message saying where to give it; given, the numbers.
+    out = tmp_path / "moved.csv"
+    result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
+                        "--out", str(out))
+    assert result.returncode == 2 and "is not in" in result.stderr and "--base-model" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
+                        "--out", str(out), "--base-model", "data/input/tiny-bert")
+    assert result.returncode == 2 and "--base-model data/input/tiny-bert: no such folder" in result.stderr
+    result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
+                        "--out", str(out), "--base-model", str(inputs),
+                        "--sample", str(inputs / "playground-series-s5e1/sample_submission.csv"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    moved = pd.read_csv(out, dtype={"id": str}).set_index("id")
+    assert np.abs(moved.loc[own_pred.index, PACKAGES].to_numpy() - own_pred.to_numpy()).max() < TOLERANCE
+    labels = moved.loc[own["id"], PACKAGES].to_numpy().argmax(axis=1)
+    assert [PACKAGES[k] for k in labels] == own["package"].tolist()  # the blend's own submission

@@ -42,7 +42,7 @@ from helpers.kaggle_probe import add_probe_arguments, check_probe_before_push, p
 from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
                                         read_submissions_json, send_submission, submit_kernel,
                                         write_submissions_csv)
-from helpers.project import INPUT_DIR, ROOT, SUBMISSIONS_CSV, UserError, rel
+from helpers.project import INPUT_DIR, RECORDS_ROOT, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
 # ---------------------------------------------------------------- subcommands
@@ -158,6 +158,7 @@ def notebook(args):
     blend = parse_blend(args.target)
     if blend:  # the dataset's predict_blend.py predicts every run and combines them
         _, summary, config_dir = complete_blend(blend)
+        records = [RECORDS_ROOT / run for run in summary["runs"]]  # each run's base model is an input of its own
         name, message = blend, blend_message(blend, summary)
         slug, _ = dataset_names(args, blend, None)
     else:
@@ -192,7 +193,7 @@ def notebook(args):
         NOTEBOOKS_DIR / kernel_slug, kernel_id=f"{user}/{kernel_slug}", title=kernel_slug,
         competition=competition, dataset_id=dataset_id, name=name, predicts=predicts, gpu=gpu,
         package_file=PACKAGE_FILE, test_file=test_input(data), server=args.server,
-        inputs=with_package_model(dataset, model_inputs(config_dir)),  # package --to models: from that model
+        inputs=with_package_model(dataset, model_inputs(*(records if blend else [config_dir]))),  # package --to models'
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "

@@ -1,12 +1,14 @@
 """Predict a new test file with a blend that scripts/blend.py wrote: each run predicts, the blend's weights combine.
 
-    python scripts/predict_blend.py blend001 --test PATH --out PATH [--sample PATH]
+    python scripts/predict_blend.py blend001 --test PATH --out PATH [--sample PATH] [--base-model DIR]
 
 Each run of the blend predicts the file with its own predict.py (the copy in its record's src/), as
 `exp/expNNN/predict.py` would. Their probabilities or values are averaged with the weights in blend.json,
 labels come from the averaged probabilities, exactly as blend.py made the blend's own submission.
 The submission is the sample (default: the first run's data.sample_submission, in $KAGGLE_EXP_DATA_DIR
 when set) filled in and checked. Relative paths are read from the project root. Only --out is written.
+A text run with LoRA over a pretrained model reads its base model again: at its model.name, or (--base-model) in
+that folder or one above it, e.g. /kaggle/input in a notebook, where predict.py finds it by its weights.
 """
 import argparse
 import json
@@ -38,16 +40,20 @@ def read_blend(name):
     return [(run, RECORDS_ROOT / run) for run in summary["runs"]], weights / weights.sum()
 
 
-def predict_run(name, folder, test, raw_out):
-    """Run the run's own predict.py on `test`, writing its raw predictions to `raw_out`; give them (ids as text)."""
+def predict_run(name, folder, test, raw_out, base_model=None):
+    """Run the run's own predict.py on `test`, writing its raw predictions to `raw_out`; give them (ids as text).
+    base_model: where a LoRA run's base model is (predict.py --base-model), handed to each predict.py that knows it."""
     saved = folder / "src" / "predict.py"
     script = saved if saved.is_file() else ROOT / "exp" / name.split("/")[0] / "predict.py"
     if not script.is_file():
         raise UserError(f"{name}: no predict.py in {rel(folder / 'src')}/ nor in exp/{name.split('/')[0]}/, so it "
                         "cannot predict. Fix: copy exp/exp001/predict.py into that experiment's folder.")
     command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out)]
+    if base_model is not None and b'"--base-model"' in script.read_bytes():  # (a tabular run's has no base)
+        command += ["--base-model", str(base_model)]
     print(f"{name}: predicting {rel(test)}", flush=True)
-    if subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode != 0:
+    # From the project root: a record's predict.py reads a LoRA run's model.name from the folder it runs in.
+    if subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode != 0:
         raise UserError(f"{name} could not predict {rel(test)} (its message is above); the blend needs every run.")
     cfg = yaml.safe_load((folder / "config.yml").read_text(encoding="utf-8"))
     return cfg, pd.read_csv(raw_out, dtype={cfg["data"]["id"]: str})
@@ -74,8 +80,12 @@ def predict_blend(args):
     test = ROOT / args.test
     if not test.is_file():
         raise UserError(f"--test {rel(test)}: file not found. Fix: give the path of the test file to predict.")
+    base_model = ROOT / args.base_model if args.base_model else None
+    if base_model is not None and not base_model.is_dir():
+        raise UserError(f"--base-model {rel(base_model)}: no such folder. Fix: give the base model's folder, or one "
+                        "above it (a relative path is read from the project root).")
     with tempfile.TemporaryDirectory(prefix="predict_blend-") as scratch:  # never inside the project
-        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv")
+        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv", base_model)
                      for i, (name, folder) in enumerate(runs)]
     (cfg, first), id_col = predicted[0], predicted[0][0]["data"]["id"]
     columns = list(first.columns.drop(id_col))
@@ -120,6 +130,8 @@ def main(argv=None):
     parser.add_argument("--test", type=Path, required=True, help="the test file to predict (CSV or Parquet)")
     parser.add_argument("--sample", type=Path, help="the sample submission (default: the first run's)")
     parser.add_argument("--out", type=Path, required=True, help="where the submission goes")
+    parser.add_argument("--base-model", type=Path, help="text, LoRA: the base model's folder or a folder above it "
+                                                        "(default: each run's model.name)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return predict_blend(args)

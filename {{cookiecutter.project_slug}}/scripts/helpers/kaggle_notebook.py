@@ -5,7 +5,8 @@ this file only writes files. The notebook runs offline on Kaggle: it reads the c
 dataset that `kaggle_cli.py package` built, runs the experiment's predict.py on the run record (or, for a
 blend, the project's predict_blend.py, shipped in the dataset), and writes /kaggle/working/submission.csv.
 It needs no network and installs nothing. A text run with LoRA over a pretrained model needs that base model too:
-model.kaggle_source (a Kaggle Model or dataset) is listed as an input, and predict.py finds it under /kaggle/input.
+model.kaggle_source (a Kaggle Model or dataset) is listed as an input, and predict.py finds it under /kaggle/input;
+a blend lists the base model of each of its runs.
 """
 import json
 from pathlib import Path
@@ -62,11 +63,12 @@ def predict_command(dataset_dir, data_dir, out, input_dir=None):
     # --force: a second run of the notebook in the same session writes over the first one's submission
     # (a predict.py from before --force overwrites without being asked).
     options = ["--force"] if not BLEND and b'"--force"' in (dataset_dir / SCRIPT).read_bytes() else []
-    # A text run with LoRA finds its base model (a Kaggle Model or dataset) among the inputs by its weights.
-    if not BLEND and b'"--base-model"' in (dataset_dir / SCRIPT).read_bytes():
+    # A text run with LoRA (or a blend holding one) finds its base model (a Kaggle Model or dataset) among the
+    # inputs by its weights.
+    if b'"--base-model"' in (dataset_dir / SCRIPT).read_bytes():
         options += ["--base-model", str(input_dir or dataset_dir.parent)]
     return [sys.executable, str(dataset_dir / SCRIPT),
-            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR), *options]),
+            *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR)]), *options,
             *(["--onnx"] if ONNX else []),
             "--test", str(data_dir / TEST_FILE),
             "--sample", str(data_dir / SAMPLE_FILE),
@@ -123,7 +125,18 @@ def kernel_metadata(kernel_id, title, competition, dataset_id, gpu, inputs=None)
     }
 
 
-def model_inputs(record):
+def model_inputs(*records):
+    """Give the notebook's inputs for the base models of runs (`records`: their folders; a blend's: each of its runs),
+    each source once: {"model_sources": [...]} for a model.kaggle_source naming a Kaggle Model, {"dataset_sources":
+    [...]} for a dataset, {} without one."""
+    inputs = {}
+    for record in records:
+        for key, sources in run_model_inputs(record).items():
+            inputs.setdefault(key, []).extend(s for s in sources if s not in inputs[key])
+    return inputs
+
+
+def run_model_inputs(record):
     """Give the notebook's inputs for the base model of a run (`record`: its folder): {"model_sources": [...]} for
     model.kaggle_source naming a Kaggle Model (owner/model/framework/variation/version), {"dataset_sources": [...]}
     for a dataset (owner/slug), {} without one. A LoRA run whose checkpoints need their base and that names none

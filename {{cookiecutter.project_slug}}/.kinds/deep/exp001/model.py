@@ -3,7 +3,7 @@
 The same in every deep-learning kind; the network itself (which architecture, its weights, its parameter groups)
 is network.py's, the one file a kind changes here.
 """
-import copy
+import contextlib
 import functools
 import math
 
@@ -138,34 +138,63 @@ def make_scheduler(cfg, optimizer, steps_per_epoch, epochs):
 
 
 class Ema:
-    """train.ema: an exponential moving average of the model's weights, which validates and predicts for it.
+    """train.ema: an exponential moving average of the weights that train, which validates and predicts for them.
 
     After each optimizer step: ema = decay * ema + (1 - decay) * weights. Early on the average would lean on
     the random start, so the decay used is min(decay, (1 + updates) / (10 + updates)), as timm's ModelEmaV3.
-    Buffers (BatchNorm's running statistics) are copied. state_dict() holds the weights and the update count,
-    so a resumed run goes on with the same average.
+    Only what training changes has a shadow: the trainable weights and the buffers a checkpoint keeps (BatchNorm's
+    running statistics, averaged; counts, copied). A LoRA run's frozen base never changes, so it is not copied: a
+    7B model's shadows are its adapters and head. applied(net) puts the averages into net for validating and saving
+    the best checkpoint. state_dict() holds the shadows and the update count, so a resumed run goes on with the same
+    average.
     """
 
     def __init__(self, net, decay):
-        self.module = copy.deepcopy(net).eval().requires_grad_(False)
+        self.shadow = {name: t.detach().clone() for name, t in averaged(net)}
         self.decay, self.updates = decay, 0
 
     @torch.no_grad()
     def update(self, net):
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for ema, now in zip(self.module.state_dict().values(), net.state_dict().values()):
+        for name, now in averaged(net):
+            ema = self.shadow[name]
             if ema.dtype.is_floating_point:
                 ema.mul_(decay).add_(now.detach(), alpha=1 - decay)
             else:
                 ema.copy_(now)
         self.updates += 1
 
+    @contextlib.contextmanager
+    def applied(self, net):
+        """Give net holding the averaged weights for the block, and its own weights back after it (training goes on
+        from them)."""
+        live = dict(averaged(net))
+        own = {name: t.detach().clone() for name, t in live.items()}
+        copy_into(live, self.shadow)
+        try:
+            yield net
+        finally:
+            copy_into(live, own)
+
     def state_dict(self):
-        return {"module": self.module.state_dict(), "updates": self.updates}
+        return {"shadow": self.shadow, "updates": self.updates}
 
     def load_state_dict(self, state):
-        self.module.load_state_dict(state["module"])
+        copy_into(self.shadow, state["shadow"])
         self.updates = state["updates"]
+
+
+def averaged(net):
+    """Give (name, tensor) of what EMA averages: the weights that train and the buffers in net's state_dict."""
+    buffers = {name for name, _ in net.named_buffers()}
+    return [(name, t) for name, t in net.state_dict(keep_vars=True).items() if t.requires_grad or name in buffers]
+
+
+@torch.no_grad()
+def copy_into(tensors, values):
+    """Copy values[name] into each of `tensors` ({name: tensor}), in place."""
+    for name, tensor in tensors.items():
+        tensor.copy_(values[name])
 
 
 def pick_precision(cfg, device):

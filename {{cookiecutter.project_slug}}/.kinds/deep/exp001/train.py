@@ -8,6 +8,7 @@ metrics.py; the checks of config.yml and the record's files (oof.csv, submission
 deep/; the checks of the tables every kind shares in inputs.py; seeding and small helpers in util.py. This file is
 the same in every deep-learning kind.
 """
+import contextlib
 import copy
 import math
 import time
@@ -180,14 +181,15 @@ def train_fold(cfg, k, n_splits, net, train_set, valid_set, table, valid_idx, de
         train_one_epoch(cfg, net, forward, batches, len(loader), optimizer, scheduler, scaler, loss_fn, ema, device,
                         precision[0], n_out, state.tally, state.saver(loader))
         train_seconds = time.perf_counter() - started
-        judged = ema.module if ema else net  # validation, the best checkpoint and predictions use the EMA weights
-        valid_pred, valid_loss = validate(cfg, judged, valid_set, device, table.target_stats, loss_fn)
-        value = float(score(metric, table.y[valid_idx], valid_pred))
-        improved = state.best is None or (value > state.best
-                                          if METRICS[metric].higher_is_better else value < state.best)
-        if improved:
-            state.best, state.best_epoch, state.best_pred = value, epoch, valid_pred
-            checkpoints.save_checkpoint(judged, cfg, epoch, value, checkpoint, keep)
+        # validation, the best checkpoint and predictions use the EMA weights (net's own come back after)
+        with ema.applied(net) if ema else contextlib.nullcontext(net) as judged:
+            valid_pred, valid_loss = validate(cfg, judged, valid_set, device, table.target_stats, loss_fn)
+            value = float(score(metric, table.y[valid_idx], valid_pred))
+            improved = state.best is None or (value > state.best
+                                              if METRICS[metric].higher_is_better else value < state.best)
+            if improved:
+                state.best, state.best_epoch, state.best_pred = value, epoch, valid_pred
+                checkpoints.save_checkpoint(judged, cfg, epoch, value, checkpoint, keep)
         seconds = time.perf_counter() - started
         row = {"fold": k, "epoch": epoch, "train_loss": state.tally["loss_sum"] / state.tally["seen"],
                "valid_loss": valid_loss, metric: value, "lr": optimizer.param_groups[0]["lr"],
