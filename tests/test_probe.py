@@ -139,3 +139,41 @@ def test_the_estimate_for_a_test_set_five_times_the_sample_is_within_a_factor_of
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(pd.read_csv(tmp_path / "raw.csv", usecols=["id"])) == FULL_ROWS
     assert 1 / FACTOR <= estimate / measured <= FACTOR, (estimate, measured, found["points"])
+
+
+def blend_of_two_runs(project):
+    made = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run003")
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+@pytest.mark.slow
+def test_probe_of_a_blend_times_every_run_through_predict_blend_and_push_refuses_the_blend_that_will_not_fit(
+        trained, fake_kaggle):  # noqa: F811
+    blend_of_two_runs(trained)
+    settings = trained / "project.yml"
+    settings.write_text(settings.read_text().replace("time_limit_minutes: 540", "time_limit_minutes: 0.001"))
+    one_run = run_python(trained, "scripts/kaggle_cli.py", "probe", "exp001/run001", "--sample-size", "4000")
+    assert one_run.returncode == 1, one_run.stdout + one_run.stderr  # (over the limit too)
+
+    probed = run_python(trained, "scripts/kaggle_cli.py", "probe", "blend001", "--sample-size", "4000",
+                        "--test-size", "100000")
+
+    assert probed.returncode == 1 and "DOES NOT FIT" in probed.stdout, probed.stdout + probed.stderr
+    assert "predict_blend.py of the project's records (not packaged yet), 2 runs" in probed.stdout
+    found, single = saved(trained, "blend001"), saved(trained, "exp001-run001")
+    assert found["run"] == "blend001" and [n for n, _ in found["points"]] == [1000, 4000]
+    start, rate = probe_module(trained).fit_time(found["points"])
+    assert found["minutes"] == pytest.approx((start + rate * 100_000) * 1.5 / 60) and found["fits"] is False
+    # predict_blend.py starts Python and predicts with each run's predict.py in a Python of its own: more than
+    # one run's predict.py takes on the same rows
+    assert all(blended > 1.4 * alone for (_, blended), (_, alone) in zip(found["points"], single["points"]))
+    assert run_python(trained, "scripts/kaggle_cli.py", "package", "blend001", env=fake_kaggle.env).returncode == 0
+
+    refused = run_python(trained, "scripts/kaggle_cli.py", "notebook", "blend001", "--push", env=fake_kaggle.env)
+
+    assert refused.returncode == 2 and "the probe of blend001" in refused.stderr, refused.stdout + refused.stderr
+    assert "over the 0.001-minute limit" in refused.stderr and fake_kaggle.calls() == []
+    forced = run_python(trained, "scripts/kaggle_cli.py", "notebook", "blend001", "--push", "--force",
+                        env=fake_kaggle.env)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert [call[:2] for call in fake_kaggle.calls()] == [["kernels", "push"]]

@@ -1,6 +1,9 @@
 """Predict a new test file with a blend that scripts/blend.py wrote: each run predicts, the blend's weights combine.
 
     python scripts/predict_blend.py blend001 --test PATH --out PATH [--sample PATH]
+    ... --onnx        the runs that package --onnx exported predict with ONNX Runtime on the CPU (a Kaggle notebook)
+    ... --openvino    with --onnx: those runs predict in OpenVINO's runtime instead (package --onnx --openvino)
+    ... --files DIR   the folder the image runs' test file patterns are read from (default: the test file's)
 
 Each run of the blend predicts the file with its own predict.py (the copy in its record's src/), as
 `exp/expNNN/predict.py` would. Their probabilities or values are averaged with the weights in blend.json,
@@ -38,15 +41,27 @@ def read_blend(name):
     return [(run, RECORDS_ROOT / run) for run in summary["runs"]], weights / weights.sum()
 
 
-def predict_run(name, folder, test, raw_out):
-    """Run the run's own predict.py on `test`, writing its raw predictions to `raw_out`; give them (ids as text)."""
+def run_options(folder, args):
+    """Give the options of a run's predict.py that predict_blend.py passes on: --onnx to a run package --onnx exported
+    (its models/onnx_check.json says its folds passed the check against PyTorch), --files to a deep-learning run."""
+    onnx = args.onnx and (folder / "models" / "onnx_check.json").is_file()
+    deep = (folder / "labels.json").is_file()
+    return [*(["--onnx"] if onnx else []), *(["--openvino"] if onnx and args.openvino else []),
+            *(["--files", str(ROOT / args.files)] if args.files and deep else [])]
+
+
+def predict_run(name, folder, test, raw_out, options=()):
+    """Run the run's own predict.py on `test` (with `options`), writing its raw predictions to `raw_out`; give them
+    (ids as text)."""
     saved = folder / "src" / "predict.py"
     script = saved if saved.is_file() else ROOT / "exp" / name.split("/")[0] / "predict.py"
     if not script.is_file():
         raise UserError(f"{name}: no predict.py in {rel(folder / 'src')}/ nor in exp/{name.split('/')[0]}/, so it "
                         "cannot predict. Fix: copy exp/exp001/predict.py into that experiment's folder.")
-    command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out)]
-    print(f"{name}: predicting {rel(test)}", flush=True)
+    command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out),
+               *options]
+    engine = " (OpenVINO)" if "--openvino" in options else " (ONNX Runtime)" if "--onnx" in options else ""
+    print(f"{name}: predicting {rel(test)}{engine}", flush=True)
     if subprocess.run(command, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode != 0:
         raise UserError(f"{name} could not predict {rel(test)} (its message is above); the blend needs every run.")
     cfg = yaml.safe_load((folder / "config.yml").read_text(encoding="utf-8"))
@@ -74,8 +89,11 @@ def predict_blend(args):
     test = ROOT / args.test
     if not test.is_file():
         raise UserError(f"--test {rel(test)}: file not found. Fix: give the path of the test file to predict.")
+    if args.onnx and not any((folder / "models" / "onnx_check.json").is_file() for _, folder in runs):
+        raise UserError(f"--onnx: no run of {args.blend} has ONNX models (package --onnx exports them into the blend's "
+                        "dataset). Fix: predict without --onnx, or package the blend with --onnx.")
     with tempfile.TemporaryDirectory(prefix="predict_blend-") as scratch:  # never inside the project
-        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv")
+        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv", run_options(folder, args))
                      for i, (name, folder) in enumerate(runs)]
     (cfg, first), id_col = predicted[0], predicted[0][0]["data"]["id"]
     columns = list(first.columns.drop(id_col))
@@ -120,6 +138,9 @@ def main(argv=None):
     parser.add_argument("--test", type=Path, required=True, help="the test file to predict (CSV or Parquet)")
     parser.add_argument("--sample", type=Path, help="the sample submission (default: the first run's)")
     parser.add_argument("--out", type=Path, required=True, help="where the submission goes")
+    parser.add_argument("--onnx", action="store_true", help="runs exported by package --onnx: ONNX Runtime on the CPU")
+    parser.add_argument("--openvino", action="store_true", help="with --onnx: OpenVINO's runtime, not ONNX Runtime")
+    parser.add_argument("--files", type=Path, help="image runs: the folder of their test files (default: --test's)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return predict_blend(args)
