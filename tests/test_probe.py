@@ -165,7 +165,7 @@ def test_probe_of_a_blend_times_every_run_through_predict_blend_and_push_refuses
     start, rate = probe_module(trained).fit_time(found["points"])
     assert found["minutes"] == pytest.approx((start + rate * 100_000) * 1.5 / 60) and found["fits"] is False
     # predict_blend.py starts Python and predicts with each run's predict.py in a Python of its own: more than
-    # one run's predict.py takes on the same rows
+    # one run's predict.py takes on the same rows (2.2-2.3x measured under load; timing only its first run failed it)
     assert all(blended > 1.4 * alone for (_, blended), (_, alone) in zip(found["points"], single["points"]))
     assert run_python(trained, "scripts/kaggle_cli.py", "package", "blend001", env=fake_kaggle.env).returncode == 0
 
