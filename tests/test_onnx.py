@@ -249,3 +249,9 @@ def test_an_image_run_packaged_for_openvino_predicts_as_pytorch_does_in_it_and_i
     assert "--onnx --openvino" in ran.stdout and "(OpenVINO) on cpu" in ran.stderr + ran.stdout
     own = project / RECORD / "run002" / "submission.csv"
     assert (tmp_path / "working" / "submission.csv").read_text() == own.read_text()
+    # The probe times what that notebook runs: the packaged folds in OpenVINO, on the CPU.
+    probed = run_python(project, "scripts/kaggle_cli.py", "probe", "exp001/run002", "--sample-size", "8",
+                        "--test-size", "1000")
+    assert probed.returncode == 0 and "(ONNX in OpenVINO) on cpu" in probed.stdout, probed.stdout + probed.stderr
+    found = json.loads((project / "data/output/probe/exp001-run002.json").read_text())
+    assert found["onnx"] is True and found["openvino"] is True and found["device"] == "cpu"
