@@ -104,6 +104,18 @@ def test_a_tabular_run_keeps_its_native_models(trained):
     assert result.returncode == 2 and "is a tabular run" in result.stderr and "without --onnx" in result.stderr
 
 
+def test_a_blend_of_tabular_runs_has_nothing_to_export_and_predict_blend_onnx_says_so(trained, tmp_path):
+    made = run_python(trained, "scripts/blend.py", "exp001/run001", "exp001/run003")
+    assert made.returncode == 0, made.stdout + made.stderr
+    packaged = run_python(trained, "scripts/kaggle_cli.py", "package", "blend001", "--onnx", "--user", "ada")
+    assert packaged.returncode == 2 and "every run of this blend (exp001/run001, exp001/run003) is a tabular run" \
+        in packaged.stderr and "without --onnx" in packaged.stderr, packaged.stdout + packaged.stderr
+    predicted = run_python(trained, "scripts/predict_blend.py", "blend001", "--onnx", "--test", "data/input/test.csv",
+                           "--out", str(tmp_path / "sub.csv"))
+    assert predicted.returncode == 2 and "--onnx: no run of blend001 has ONNX models" in predicted.stderr
+    assert not (tmp_path / "sub.csv").exists()
+
+
 def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundscapes_as_pytorch_does(
         audio_trained, tmp_path):  # noqa: F811
     project = copy_of(audio_trained, tmp_path)
@@ -143,3 +155,103 @@ def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundsc
     # the public soundscapes last 40 s: one of them played over and over, for 1 and 4 minutes
     assert [n for n, _ in found["points"]] == pytest.approx([60 / 3600, 240 / 3600])
     assert found["minutes"] == pytest.approx((found["start_seconds"] + found["seconds_per_unit"] * 10) * 1.5 / 60)
+
+
+BLEND_DATASET = "data/output/kaggle_datasets/playground-series-s5e1-blend001"
+
+
+def test_a_blend_of_image_runs_packaged_as_onnx_gives_back_the_blends_submission_on_the_cpu_and_is_probed_so(
+        image_trained, tmp_path):  # noqa: F811
+    project = copy_of(image_trained, tmp_path)
+    blended = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run002", "--weights", "0.6,0.4")
+    assert blended.returncode == 0, blended.stdout + blended.stderr
+
+    packaged = run_python(project, "scripts/kaggle_cli.py", "package", "blend001", "--onnx", "--user", "ada")
+
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    dataset = project / BLEND_DATASET
+    assert json.loads((dataset / "kaggle_package.json").read_text())["onnx"] == ["exp001/run001", "exp001/run002"]
+    for run in ("run001", "run002"):  # each run of the blend exported where the blend's dataset holds it
+        models = dataset / RECORD / run / "models"
+        assert len(list(models.glob("fold*.onnx"))) == len(list(models.glob("fold*.pt"))) == 3
+        assert 0 <= json.loads((models / "onnx_check.json").read_text())["max_difference"] <= TOLERANCE
+    # Our own look at the numbers: each run's ONNX Runtime predictions of every test row, blended with the weights,
+    # against the blend's own test predictions (the runs' PyTorch ones, blended by blend.py).
+    raw = []
+    for run in ("run001", "run002"):
+        done = run_python(project, f"{BLEND_DATASET}/{RECORD}/{run}/src/predict.py", "--run-dir",
+                          f"{BLEND_DATASET}/{RECORD}/{run}", "--test", "data/input/test.csv", "--raw-out",
+                          str(tmp_path / f"{run}.csv"), "--onnx")
+        assert done.returncode == 0, done.stdout + done.stderr
+        raw.append(pd.read_csv(tmp_path / f"{run}.csv", dtype={"id": str}))
+    own = pd.read_csv(project / "data/output/blend/blend001/test_pred.csv", dtype={"id": str})
+    columns = [c for c in own.columns if c.startswith("pred_")]
+    assert len(columns) == 10 and raw[0]["id"].equals(own["id"])
+    assert float((0.6 * raw[0][columns] + 0.4 * raw[1][columns] - own[columns]).abs().max().max()) <= TOLERANCE
+    # The notebook: on the CPU, predict_blend.py --onnx on Kaggle's mounts; it gives back the blend's own submission.
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "blend001", "--user", "ada")
+    assert built.returncode == 0 and "CPU; ONNX Runtime" in built.stdout, built.stdout + built.stderr
+    notebook = project / "data/output/kaggle_notebooks/playground-series-s5e1-blend001"
+    assert json.loads((notebook / "kernel-metadata.json").read_text())["enable_gpu"] is False
+    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
+    shutil.copytree(dataset, tmp_path / "input" / "blend001-data")
+    (tmp_path / "working").mkdir()
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "--onnx" in ran.stdout and (ran.stdout + ran.stderr).count("(ONNX Runtime) on cpu") == 2
+    own_submission = project / "data/output/blend/blend001/submission.csv"
+    assert (tmp_path / "working" / "submission.csv").read_text() == own_submission.read_text()
+    # The probe times what that notebook runs: the dataset's predict_blend.py --onnx, on the CPU.
+    probed = run_python(project, "scripts/kaggle_cli.py", "probe", "blend001", "--sample-size", "40",
+                        "--test-size", "10000")
+    assert probed.returncode == 0, probed.stdout + probed.stderr
+    found = json.loads((project / "data/output/probe/blend001.json").read_text())
+    assert found["onnx"] is True and found["device"] == "cpu" and found["predicted"] == BLEND_DATASET
+    assert [n for n, _ in found["points"]] == [10, 40] and found["unit"] == "rows"
+    assert found["minutes"] == pytest.approx((found["start_seconds"] + found["seconds_per_unit"] * 10000) * 1.5 / 60)
+
+
+def test_an_image_run_packaged_for_openvino_predicts_as_pytorch_does_in_it_and_its_notebook_runs_it(
+        image_trained, tmp_path):  # noqa: F811
+    pytest.importorskip("openvino", reason="package --onnx --openvino needs OpenVINO's runtime: pip install openvino")
+    project = copy_of(image_trained, tmp_path)
+
+    packaged = run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--onnx", "--openvino",
+                          "--user", "ada")
+
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    models = project / DATASET / "run002" / "models"
+    check = json.loads((models / "onnx_check.json").read_text())
+    assert check["rows"] == 60 and 0 <= check["max_difference"] <= TOLERANCE  # ONNX Runtime's, checked as before
+    assert len(check["openvino"]["differences"]) == 3 and 0 <= check["openvino"]["max_difference"] <= TOLERANCE
+    assert json.loads((project / DATASET / "kaggle_package.json").read_text())["onnx_runtime"] == "openvino"
+    # Our own look: every test row, PyTorch from the record against OpenVINO from the dataset.
+    for options, source, out in (([], RECORD, "torch.csv"), (["--onnx", "--openvino"], DATASET, "openvino.csv")):
+        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
+                          "data/input/test.csv", "--raw-out", str(tmp_path / out), "--device", "cpu", *options)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "(OpenVINO) on cpu" in done.stderr + done.stdout
+    assert largest_difference(tmp_path / "torch.csv", tmp_path / "openvino.csv") <= TOLERANCE
+    # The notebook on Kaggle's mounts runs predict.py --onnx --openvino on the CPU: the run's own submission.
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and "CPU; OpenVINO" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    assert json.loads((notebook / "kernel-metadata.json").read_text())["enable_gpu"] is False
+    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
+    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "--onnx --openvino" in ran.stdout and "(OpenVINO) on cpu" in ran.stderr + ran.stdout
+    own = project / RECORD / "run002" / "submission.csv"
+    assert (tmp_path / "working" / "submission.csv").read_text() == own.read_text()
+    # The probe times what that notebook runs: the packaged folds in OpenVINO, on the CPU.
+    probed = run_python(project, "scripts/kaggle_cli.py", "probe", "exp001/run002", "--sample-size", "8",
+                        "--test-size", "1000")
+    assert probed.returncode == 0 and "(ONNX in OpenVINO) on cpu" in probed.stdout, probed.stdout + probed.stderr
+    found = json.loads((project / "data/output/probe/exp001-run002.json").read_text())
+    assert found["onnx"] is True and found["openvino"] is True and found["device"] == "cpu"

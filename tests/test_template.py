@@ -87,6 +87,7 @@ EXPECTED_FILES = {
     "scripts/helpers/kaggle_onnx.py",
     "scripts/helpers/kaggle_package.py",
     "scripts/helpers/kaggle_probe.py",
+    "scripts/helpers/kaggle_probe_targets.py",
     "scripts/helpers/kaggle_project.py",
     "scripts/helpers/kaggle_server.py",
     "scripts/helpers/kaggle_submissions.py",

@@ -33,7 +33,7 @@ import yaml
 from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook, model_inputs, test_input
 from helpers.kaggle_models import package_as_model, with_package_model
-from helpers.kaggle_onnx import export_runs
+from helpers.kaggle_onnx import blend_exports, export_runs
 from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_dataset, dataset_names, package_records
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
                                     complete_run, notebook_gpu, parse_blend, parse_run,
@@ -112,14 +112,14 @@ def submissions(args):
 
 def package(args):
     blend = parse_blend(args.target)
-    if blend and args.onnx:
-        raise UserError(f"--onnx exports an experiment's runs, not yet a blend's. Fix: package {blend} without it.")
     if blend:  # every run of the blend, its blend.json and predict_blend.py
         _, summary, _ = complete_blend(blend)
         slug, title = dataset_names(args, blend, None)
         user = kaggle_username(args)
         print(f"packaging {blend} ({', '.join(summary['runs'])}) into {rel(DATASETS_DIR / slug)}/ ...", flush=True)
         folder = build_blend_dataset(DATASETS_DIR / slug, blend, summary, f"{user}/{slug}", title)
+        if args.onnx or args.openvino:  # its image and audio runs as ONNX; its tabular runs keep their own models
+            export_runs(folder, blend_exports(folder, summary["runs"]), args.openvino)
         notes = args.message or f"{blend} {' '.join(summary['runs'])}"
     else:
         exp, run = parse_run(args.target, need_run=False)
@@ -132,8 +132,8 @@ def package(args):
         print(f"packaging {exp} ({', '.join(records)}): code and records into {rel(DATASETS_DIR / slug)}/ ...",
               flush=True)
         folder = build_dataset(DATASETS_DIR / slug, code_dir, exp, records, f"{user}/{slug}", title)
-        if args.onnx:  # each fold also as ONNX, checked against PyTorch: the notebook predicts on the CPU with it
-            export_runs(folder, records, exp)
+        if args.onnx or args.openvino:  # each fold also as ONNX, checked against PyTorch: the notebook's, on the CPU
+            export_runs(folder, {f"{exp}/{run}": folder / run for run in records}, args.openvino)
         notes = args.message or f"{exp} {' '.join(records)}"
 
     if args.to == "models":  # a version of a Kaggle Model instead of a dataset (kaggle_models.py)
@@ -183,9 +183,11 @@ def notebook(args):
         raise UserError(f"notebook slug {kernel_slug!r}: use 5-50 lowercase letters, digits and '-', no '-' at "
                         "either end. Fix: pass --kernel-slug.")
     data = (yaml.safe_load((config_dir / "config.yml").read_text(encoding="utf-8")) or {}).get("data") or {}
-    onnx = not blend and run in packaged.get("onnx", [])  # package --onnx: ONNX Runtime on the CPU
-    predicts = {"script": "scripts/predict_blend.py", "blend": blend} if blend else {
-        "script": f"code/{exp}/predict.py", "run_dir": run, "onnx": onnx}
+    # package --onnx: ONNX Runtime on the CPU (a blend: the runs it exported; predict_blend.py --onnx)
+    onnx = bool(packaged.get("onnx")) if blend else run in packaged.get("onnx", [])
+    runtime = {"onnx": onnx, "openvino": onnx and packaged.get("onnx_runtime") == "openvino"}  # --onnx --openvino
+    predicts = {"script": "scripts/predict_blend.py", "blend": blend, **runtime} if blend else {
+        "script": f"code/{exp}/predict.py", "run_dir": run, **runtime}
     # a deep-learning run's on a GPU unless project.yml's submit.device says otherwise, or it predicts with ONNX
     gpu = notebook_gpu(args.gpu, config_dir) and not (onnx and not args.gpu)
     folder = build_notebook(
@@ -196,15 +198,14 @@ def notebook(args):
         inputs=with_package_model(dataset, model_inputs(*(records if blend else [config_dir]))),  # package --to models'
         sample_file=data.get("sample_submission", "sample_submission.csv"),
         built_from={"message": message, "dataset": dataset_id})
-    print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; "
-          f"internet off; {'GPU' if gpu else 'CPU'}{'; ONNX Runtime' if onnx else ''})")
+    print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; internet off; "
+          f"{'GPU' if gpu else 'CPU'}{'; OpenVINO' if runtime['openvino'] else '; ONNX Runtime' if onnx else ''})")
     command = ["kaggle", "kernels", "push", "-p", rel(folder)]
     if not args.push:
         print("push it "
               f"(after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
         return 0
-    if not blend:  # a run whose last time probe says it will not fit is not pushed (unless --force)
-        check_probe_before_push(exp, run, args.force)
+    check_probe_before_push(name, args.force)  # a last time probe that says it will not fit: not pushed (or --force)
     printed = run_kaggle_echoed(command)
     if "Kernel push error" in printed or "not valid" in printed:
         raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
@@ -256,8 +257,9 @@ def parse_args(argv):
     sub.add_argument("--version", action="store_true", help="upload as a new version of an existing dataset or model")
     sub.add_argument("-m", "--message", help="version notes, with --version")
     sub.add_argument("--upload", action="store_true", help="run the kaggle command instead of printing it")
-    sub.add_argument("--onnx", action="store_true", help="image and audio runs: each fold also as ONNX, checked "
-                                                         "against PyTorch; the notebook predicts with it on the CPU")
+    sub.add_argument("--onnx", action="store_true", help="image and audio runs (a blend's too): each fold also as "
+                                                         "ONNX, checked against PyTorch; the notebook runs it on a CPU")
+    sub.add_argument("--openvino", action="store_true", help="--onnx, and OpenVINO's runtime runs it, not ONNX Runtime")
 
     sub = add("notebook", notebook,
               "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")

@@ -1,6 +1,10 @@
 """Predict a new test file with a blend that scripts/blend.py wrote: each run predicts, the blend's weights combine.
 
-    python scripts/predict_blend.py blend001 --test PATH --out PATH [--sample PATH] [--base-model DIR]
+    python scripts/predict_blend.py blend001 --test PATH --out PATH [--sample PATH]
+    ... --onnx        the runs that package --onnx exported predict with ONNX Runtime on the CPU (a Kaggle notebook)
+    ... --openvino    with --onnx: those runs predict in OpenVINO's runtime instead (package --onnx --openvino)
+    ... --files DIR   the folder the image runs' test file patterns are read from (default: the test file's)
+    ... --base-model DIR   text runs with LoRA: their base model's folder, or one above it (e.g. /kaggle/input)
 
 Each run of the blend predicts the file with its own predict.py (the copy in its record's src/), as
 `exp/expNNN/predict.py` would. Their probabilities or values are averaged with the weights in blend.json,
@@ -40,18 +44,30 @@ def read_blend(name):
     return [(run, RECORDS_ROOT / run) for run in summary["runs"]], weights / weights.sum()
 
 
-def predict_run(name, folder, test, raw_out, base_model=None):
-    """Run the run's own predict.py on `test`, writing its raw predictions to `raw_out`; give them (ids as text).
-    base_model: where a LoRA run's base model is (predict.py --base-model), handed to each predict.py that knows it."""
+def run_options(folder, args):
+    """Give the options of a run's predict.py that predict_blend.py passes on: --onnx to a run package --onnx exported
+    (its models/onnx_check.json says its folds passed the check against PyTorch), --files to a deep-learning run."""
+    onnx = args.onnx and (folder / "models" / "onnx_check.json").is_file()
+    deep = (folder / "labels.json").is_file()
+    return [*(["--onnx"] if onnx else []), *(["--openvino"] if onnx and args.openvino else []),
+            *(["--files", str(ROOT / args.files)] if args.files and deep else [])]
+
+
+def predict_run(name, folder, test, raw_out, options=(), base_model=None):
+    """Run the run's own predict.py on `test` (with `options`), writing its raw predictions to `raw_out`; give them
+    (ids as text). base_model: where a LoRA run's base model is (predict.py --base-model), handed to each predict.py
+    that knows it."""
     saved = folder / "src" / "predict.py"
     script = saved if saved.is_file() else ROOT / "exp" / name.split("/")[0] / "predict.py"
     if not script.is_file():
         raise UserError(f"{name}: no predict.py in {rel(folder / 'src')}/ nor in exp/{name.split('/')[0]}/, so it "
                         "cannot predict. Fix: copy exp/exp001/predict.py into that experiment's folder.")
-    command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out)]
+    command = [sys.executable, str(script), "--run-dir", str(folder), "--test", str(test), "--raw-out", str(raw_out),
+               *options]
     if base_model is not None and b'"--base-model"' in script.read_bytes():  # (a tabular run's has no base)
         command += ["--base-model", str(base_model)]
-    print(f"{name}: predicting {rel(test)}", flush=True)
+    engine = " (OpenVINO)" if "--openvino" in options else " (ONNX Runtime)" if "--onnx" in options else ""
+    print(f"{name}: predicting {rel(test)}{engine}", flush=True)
     # From the project root: a record's predict.py reads a LoRA run's model.name from the folder it runs in.
     if subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1")).returncode != 0:
         raise UserError(f"{name} could not predict {rel(test)} (its message is above); the blend needs every run.")
@@ -84,8 +100,12 @@ def predict_blend(args):
     if base_model is not None and not base_model.is_dir():
         raise UserError(f"--base-model {rel(base_model)}: no such folder. Fix: give the base model's folder, or one "
                         "above it (a relative path is read from the project root).")
+    if args.onnx and not any((folder / "models" / "onnx_check.json").is_file() for _, folder in runs):
+        raise UserError(f"--onnx: no run of {args.blend} has ONNX models (package --onnx exports them into the blend's "
+                        "dataset). Fix: predict without --onnx, or package the blend with --onnx.")
     with tempfile.TemporaryDirectory(prefix="predict_blend-") as scratch:  # never inside the project
-        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv", base_model)
+        predicted = [predict_run(name, folder, test, Path(scratch) / f"raw{i}.csv", run_options(folder, args),
+                                 base_model)
                      for i, (name, folder) in enumerate(runs)]
     (cfg, first), id_col = predicted[0], predicted[0][0]["data"]["id"]
     columns = list(first.columns.drop(id_col))
@@ -132,6 +152,9 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, required=True, help="where the submission goes")
     parser.add_argument("--base-model", type=Path, help="text, LoRA: the base model's folder or a folder above it "
                                                         "(default: each run's model.name)")
+    parser.add_argument("--onnx", action="store_true", help="runs exported by package --onnx: ONNX Runtime on the CPU")
+    parser.add_argument("--openvino", action="store_true", help="with --onnx: OpenVINO's runtime, not ONNX Runtime")
+    parser.add_argument("--files", type=Path, help="image runs: the folder of their test files (default: --test's)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return predict_blend(args)

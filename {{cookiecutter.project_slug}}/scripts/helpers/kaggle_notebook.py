@@ -53,6 +53,7 @@ SCRIPT = __SCRIPT__              # in the dataset: the experiment's predict.py, 
 RUN_DIR = __RUN_DIR__            # in the dataset: the run record that predict.py reads (None for a blend)
 BLEND = __BLEND__                # the blend that predict_blend.py predicts (None for a run)
 ONNX = __ONNX__                  # the run's folds as ONNX (package --onnx): predicted with ONNX Runtime on the CPU
+OPENVINO = __OPENVINO__          # those ONNX folds run in OpenVINO's runtime instead (package --onnx --openvino)
 TEST_FILE = __TEST_FILE__
 SAMPLE_FILE = __SAMPLE_FILE__
 PACKAGE_FILE = __PACKAGE_FILE__  # at the top of the dataset
@@ -69,7 +70,7 @@ def predict_command(dataset_dir, data_dir, out, input_dir=None):
         options += ["--base-model", str(input_dir or dataset_dir.parent)]
     return [sys.executable, str(dataset_dir / SCRIPT),
             *([BLEND] if BLEND else ["--run-dir", str(dataset_dir / RUN_DIR)]), *options,
-            *(["--onnx"] if ONNX else []),
+            *(["--onnx"] if ONNX else []), *(["--openvino"] if OPENVINO else []),
             "--test", str(data_dir / TEST_FILE),
             "--sample", str(data_dir / SAMPLE_FILE),
             "--out", str(out)]
@@ -156,12 +157,12 @@ def run_model_inputs(record):
 def inference_script(competition, dataset_slug, name, predicts, test_file, sample_file, package_file):
     """Give the text of the inference script for a run or a blend (values written as Python literals, through JSON).
 
-    predicts: {"script": path in the dataset, "run_dir": the run's folder in it, "onnx": predicted with ONNX} for a run,
-    {"script", "blend"} for a blend.
+    predicts: {"script": path in the dataset, "run_dir": the run's folder in it, "onnx": predicted with ONNX,
+    "openvino": in OpenVINO's runtime} for a run, {"script", "blend", "onnx", "openvino"} for a blend.
     """
     values = {"__COMPETITION__": competition, "__DATASET__": dataset_slug, "__SCRIPT__": predicts["script"],
               "__RUN_DIR__": predicts.get("run_dir"), "__BLEND__": predicts.get("blend"),
-              "__ONNX__": bool(predicts.get("onnx")),
+              "__ONNX__": bool(predicts.get("onnx")), "__OPENVINO__": bool(predicts.get("openvino")),
               "__TEST_FILE__": test_file, "__SAMPLE_FILE__": sample_file, "__PACKAGE_FILE__": package_file}
     text = INFERENCE_SCRIPT.replace("__FIND_INPUT__", FIND_INPUT)
     text = text.replace("__NAME__", name).replace("__COMPETITION_NAME__", competition)

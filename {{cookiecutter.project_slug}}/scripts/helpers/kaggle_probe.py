@@ -1,25 +1,22 @@
-"""Time a run's notebook inference on samples here; estimate its minutes on the hidden test set (`kaggle_cli.py probe`).
+"""Time a notebook's inference on samples here; estimate its minutes on the hidden test set (`kaggle_cli.py probe`).
 
-The notebook runs the record's predict.py on the packaged run. The probe runs that same predict.py, on the device
-the notebook will have, on two samples of the run's own test set (a quarter of --sample-size, then all), and fits
+A run's notebook runs the record's predict.py on the packaged run, a blend's runs predict_blend.py
+(kaggle_probe_targets.py). The probe runs that same command, on the device the notebook will have, on two samples
+of the (first) run's own test set (a quarter of --sample-size, then all), and fits
 seconds = start + rate x size: the start (Python, imports, reading the models) is paid once, the rate on every row,
 image or hour of audio. start + rate x --test-size, times the margin, is weighed against submit.time_limit_minutes in
 project.yml and saved in data/output/probe/, where `notebook --push` reads it.
 """
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from .atomic_files import write_atomically
-from .kaggle_package import PACKAGE_FILE, dataset_names
-from .kaggle_project import DATASETS_DIR, complete_run, notebook_gpu, parse_run, read_json_file, read_project
+from .kaggle_probe_targets import predict_command, probe_target
+from .kaggle_project import read_json_file, read_project
 from .project import OUTPUT_DIR, UserError, data_dir, read_table, rel
 
 PROBE_DIR = OUTPUT_DIR / "probe"
@@ -55,13 +52,14 @@ def amount(n, unit):
     return f"{n:,.0f} {unit}" if unit == "rows" else f"{n:,.3g} {unit}"
 
 
-def probe_file(exp, run):
-    return PROBE_DIR / f"{exp}-{run.replace('/', '-')}.json"
+def probe_file(name):
+    """Give where the probe of `name` (exp001/run002, exp001/tune/trial0003 or blend001) is saved."""
+    return PROBE_DIR / f"{name.replace('/', '-')}.json"
 
 
-def saved_probe(exp, run):
-    """Give the last probe of exp/run (a dict with 'fits', 'minutes', 'limit_minutes'), or None."""
-    return read_json_file(probe_file(exp, run)) or None
+def saved_probe(name):
+    """Give the last probe of a run or blend (a dict with 'fits', 'minutes', 'limit_minutes'), or None."""
+    return read_json_file(probe_file(name)) or None
 
 
 def time_limit():
@@ -73,18 +71,6 @@ def time_limit():
                         "Code Requirements: 540 for 9 hours, 90 in BirdCLEF). Fix: add\nsubmit:\n"
                         "  time_limit_minutes: 540")
     return float(limit), float(submit.get("probe_margin", DEFAULT_MARGIN))
-
-
-def predicted_record(args, exp, run, record):
-    """Give (run folder, extra predict.py arguments, what it is): the packaged run the notebook predicts with, when
-    there is one, else the record."""
-    slug, _ = dataset_names(args, exp, run)
-    packaged = read_json_file(DATASETS_DIR / slug / PACKAGE_FILE)
-    if run in packaged.get("runs", []):
-        extra = ["--onnx"] if run in packaged.get("onnx", []) else []
-        return DATASETS_DIR / slug / run, extra, f"the packaged {rel(DATASETS_DIR / slug / run)}" + (
-            " (ONNX)" if extra else "")
-    return record, [], f"the record {rel(record)} (not packaged yet)"
 
 
 def test_samples(cfg, deep, sample_size, folder):
@@ -151,12 +137,8 @@ def looped_samples(path, folder):
     return samples
 
 
-def time_predict(run_dir, extra, sample, deep, device, files, env, folder):
-    """Give the seconds predict.py took on `sample`, from its start to its predictions written."""
-    command = [sys.executable, str(run_dir / "src" / "predict.py"), "--run-dir", str(run_dir), "--test", str(sample),
-               "--raw-out", str(folder / f"raw_{sample.parent.name}_{sample.name}.csv"), *extra]
-    if deep:
-        command += ["--device", device, "--files", str(files)]
+def time_command(command, env, folder):
+    """Give the seconds `command` took, from its start to its predictions written."""
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -167,65 +149,59 @@ def time_predict(run_dir, extra, sample, deep, device, files, env, folder):
 
 
 def probe(args):
-    exp, run = parse_run(args.target)
-    record, _ = complete_run(exp, run)
+    target = probe_target(args)
     limit, margin = time_limit()
     margin = args.margin or margin
-    cfg = yaml.safe_load((record / "config.yml").read_text(encoding="utf-8"))
-    deep = (record / "labels.json").is_file()
-    run_dir, extra, what = predicted_record(args, exp, run, record)
-    # where the notebook predicts: ONNX Runtime always on the CPU
-    device = "cpu" if extra else args.device or ("cuda" if notebook_gpu(False, record) else "cpu")
-    if device.startswith("cuda") and not shutil.which("nvidia-smi"):
-        print("note: the notebook runs on a GPU, this machine has none: timed on the CPU, so the estimate is "
-              "high (give --device cpu to say so, or set submit.device: cpu in project.yml).")
-        device = "cpu"
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    if target.device == "cpu":  # what the notebook has: predict_blend.py's runs would otherwise pick a GPU seen here
+        env["CUDA_VISIBLE_DEVICES"] = ""
     with tempfile.TemporaryDirectory(prefix="probe-") as scratch:
         folder = Path(scratch)
-        samples, unit, public = test_samples(cfg, deep, args.sample_size, folder)
-        files = (data_dir(cfg["data"]) / (cfg["data"].get("test") or "x")).parent
-        print(f"timing predict.py of {what} on {device} ({os.cpu_count()} cores here), on "
+        samples, unit, public = test_samples(target.cfg, target.deep, args.sample_size, folder)
+        files = (data_dir(target.cfg["data"]) / (target.cfg["data"].get("test") or "x")).parent
+        print(f"timing {target.what} on {target.device} ({os.cpu_count()} cores here), on "
               f"{' and '.join(amount(n, unit) for _, n in samples)} of the test set ...", flush=True)
-        points = [(n, time_predict(run_dir, extra, path, deep, device, files, env, folder)) for path, n in samples]
+        points = [(n, time_command(predict_command(target, path, files, folder), env, folder)) for path, n in samples]
     start, rate = fit_time(points)
     test_size = args.test_size if args.test_size is not None else public
     minutes = estimate_minutes(start, rate, test_size, margin)
     fits = minutes <= limit
     measured = ", ".join(f"{amount(n, unit)} in {t:.1f} s" for n, t in points)
     print(f"{measured}: {start:.1f} s to start + {rate:.4g} s per {unit.split()[0].rstrip('s')}")
-    print(f"{exp}/{run} on {amount(test_size, unit)}"
+    print(f"{target.name} on {amount(test_size, unit)}"
           f"{'' if args.test_size is not None else ' (the public test set; give --test-size for the hidden one)'}: "
           f"{minutes / margin:,.1f} min, x{margin:g} margin = {minutes:,.1f} min of the {limit:g}-minute limit: "
           f"{'fits' if fits else 'DOES NOT FIT'}")
-    result = {"run": f"{exp}/{run}", "device": device, "predicted": rel(run_dir), "onnx": bool(extra), "unit": unit,
-              "points": points, "start_seconds": start, "seconds_per_unit": rate, "test_size": test_size,
+    result = {"run": target.name, "device": target.device, "predicted": rel(target.root), "onnx": target.onnx,
+              "openvino": target.openvino,
+              "unit": unit, "points": points, "start_seconds": start, "seconds_per_unit": rate, "test_size": test_size,
               "margin": margin, "minutes": minutes, "limit_minutes": limit, "fits": fits,
               "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     PROBE_DIR.mkdir(parents=True, exist_ok=True)
-    write_atomically(probe_file(exp, run),
+    write_atomically(probe_file(target.name),
                      lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8"))
     if not fits:
-        print(f"`notebook {exp}/{run} --push` will refuse it (--force pushes anyway). Faster: fewer folds, a smaller "
+        print(f"`notebook {target.name} --push` will refuse it (--force pushes anyway). Faster: fewer folds, a smaller "
               "model, or ONNX on the CPU (package --onnx).")
     return 0 if fits else 1
 
 
-def check_probe_before_push(exp, run, force):
-    """Raise UserError when the run's last probe says its notebook will not fit the time limit (unless force)."""
-    saved = saved_probe(exp, run)
+def check_probe_before_push(name, force):
+    """Raise UserError when the last probe of the run or blend `name` says its notebook will not fit the time limit
+    (unless force)."""
+    saved = saved_probe(name)
     if saved is None:
-        print(f"note: no time probe of {exp}/{run}; estimate its minutes first with: python scripts/kaggle_cli.py "
-              f"probe {exp}/{run} --test-size N")
+        print(f"note: no time probe of {name}; estimate its minutes first with: python scripts/kaggle_cli.py "
+              f"probe {name} --test-size N")
     elif not saved.get("fits") and not force:
-        raise UserError(f"the probe of {exp}/{run} ({rel(probe_file(exp, run))}) estimates {saved['minutes']:,.1f} "
+        raise UserError(f"the probe of {name} ({rel(probe_file(name))}) estimates {saved['minutes']:,.1f} "
                         f"minutes on {amount(saved['test_size'], saved['unit'])}, over the "
                         f"{saved['limit_minutes']:g}-minute limit. Fix: make it faster and probe again, or push "
                         "anyway with --force.")
 
 
 def add_probe_arguments(sub):
-    sub.add_argument("target", help="expNNN/runNNN")
+    sub.add_argument("target", help="expNNN/runNNN, or blendNNN (its predict_blend.py, which predicts each run)")
     sub.add_argument("--test-size", type=float,
                      help="the hidden test set's size: rows (tables, images, texts) or hours of audio (a folder of "
                           "recordings); default: the public test set's")

@@ -5,6 +5,7 @@
     python exp/exp001/predict.py --run-dir PATH/run002 --test PATH --out PATH      a packaged record (Kaggle)
     ... --onnx             predict with the folds' ONNX models in ONNX Runtime on the CPU (package --onnx made them)
     ... --export-onnx DIR  write each fold as DIR/fold<k>.onnx, checked against PyTorch on --test (package --onnx)
+    ... --openvino         with --onnx: OpenVINO's runtime runs them instead; with --export-onnx: it is checked too
     ... --raw-out PATH     also (or only) the predictions, laid out like the run's test_pred.csv (for blends)
     ... --base-model DIR   a text run with LoRA: where its base model is (its folder, or one above it: /kaggle/input)
 
@@ -60,7 +61,11 @@ def parse_args(argv):
     parser.add_argument("--onnx", action="store_true", help="predict with models/fold<k>.onnx in ONNX Runtime (CPU)")
     parser.add_argument("--export-onnx", type=Path, metavar="DIR",
                         help="export each fold to DIR/fold<k>.onnx and check it against PyTorch on --test")
+    parser.add_argument("--openvino", action="store_true",
+                        help="with --onnx: run them in OpenVINO's runtime (CPU); with --export-onnx: check it too")
     args = parser.parse_args(argv)
+    if args.openvino and not (args.onnx or args.export_onnx):
+        parser.error("--openvino runs the ONNX models: give it with --onnx (or --export-onnx)")
     if (args.run is None) == (args.run_dir is None):
         parser.error("give a run (run002) or --run-dir, one of the two")
     if args.out is None and args.raw_out is None and args.export_onnx is None:
@@ -143,7 +148,7 @@ def check_inputs(args, run_dir):
 def run_saved_code(saved, run_dir, args):
     """Run the record's own predict.py on the same (absolute) paths; give its exit code."""
     command = [sys.executable, str(saved), "--run-dir", str(run_dir), "--test", str(args.test), "--device", args.device,
-               *(["--onnx"] if args.onnx else [])]
+               *(["--onnx"] if args.onnx else []), *(["--openvino"] if args.openvino else [])]
     for option, path in (("--files", args.files), ("--sample", args.sample), ("--out", args.out),
                          ("--raw-out", args.raw_out), ("--export-onnx", args.export_onnx),
                          ("--base-model", args.base_model)):
@@ -183,6 +188,7 @@ def predict(run_dir, args):
     n_splits = cfg["cv"]["n_splits"]
     test_pred = 0
     kept = "fold0.onnx" if args.onnx else "fold0.pt"
+    runtime = "openvino" if args.openvino else "onnxruntime"
     if not (run_dir / "models" / kept).is_file():
         raise UsageError(f"{run_dir.name} has no models/{kept} (train.keep_checkpoints: none, a packaged record "
                          "without them, or --onnx without package --onnx), so it cannot predict. Fix: redo it with "
@@ -191,20 +197,22 @@ def predict(run_dir, args):
     def fold_net(k):
         """Give fold k's network: its checkpoint's weights in `net`, or its ONNX model in ONNX Runtime."""
         if args.onnx:
-            return onnx_export.OnnxNet(run_dir / "models" / f"fold{k}.onnx")
+            return onnx_export.OnnxNet(run_dir / "models" / f"fold{k}.onnx", runtime)
         network.load_fold(cfg, net, torch.load(run_dir / "models" / f"fold{k}.pt", map_location=device,
                                                weights_only=True))
         return net.to(device)
 
     if args.export_onnx is not None:
-        return onnx_export.export_and_check(cfg, fold_net, n_splits, dataset, stats, args.export_onnx)
+        return onnx_export.export_and_check(cfg, fold_net, n_splits, dataset, stats, args.export_onnx,
+                                            ("onnxruntime", runtime) if args.openvino else ("onnxruntime",))
     # the fold means in the order and arithmetic of training, so they agree with test_pred.csv
     for k in range(n_splits):
         fold = fold_net(k)
         test_pred = test_pred + train.infer(cfg, fold, dataset, device, stats, data_io.tta_views(cfg))[0] / n_splits
     seconds = time.perf_counter() - started
+    engine = f" ({onnx_export.RUNTIME_NAMES[runtime]})" if args.onnx else ""
     util.log.info(f"{run_dir.name}: predicted {len(ids):,} {data_io.UNIT} of {shown(args.test)} with {n_splits} folds "
-                  f"of {cfg['model']['name']}{' (ONNX Runtime)' if args.onnx else ''} on {device} "
+                  f"of {cfg['model']['name']}{engine} on {device} "
                   f"in {seconds:.1f} s ({data_io.speed(dataset, seconds)})")
     if args.raw_out is not None:
         write(prediction_frame(ids, np.asarray(test_pred), task, classes, spec["id"]), args.raw_out)
