@@ -88,6 +88,8 @@ EXPECTED_FILES = {
     "scripts/helpers/kaggle_package.py",
     "scripts/helpers/kaggle_probe.py",
     "scripts/helpers/kaggle_project.py",
+    "scripts/helpers/kaggle_push.py",
+    "scripts/helpers/kaggle_score.py",
     "scripts/helpers/kaggle_server.py",
     "scripts/helpers/kaggle_submissions.py",
     "scripts/helpers/leaderboard_chart.py",
