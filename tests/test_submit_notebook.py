@@ -156,8 +156,10 @@ def test_a_notebook_that_fails_on_kaggle_is_one_message_with_its_log_and_nothing
         {"status": "RUNNING"}, {"status": "ERROR", "failureMessage": "Your notebook hit an error"}]})
     fake_kaggle.answer("ListKernelSessionOutput", {"files": [], "log": FAILED_LOG})
 
-    result = kaggle_cli(trained, "submit-notebook", "exp001/run002", *FAST, env=fake_kaggle.env)
-    again = kaggle_cli(trained, "submit-notebook", "exp001/run002", "--resume", *FAST, env=fake_kaggle.env)
+    # a short wait: were the failure missed, the score would be waited for and never come
+    short = [*FAST, "--wait-minutes", "0.2"]
+    result = kaggle_cli(trained, "submit-notebook", "exp001/run002", *short, env=fake_kaggle.env)
+    again = kaggle_cli(trained, "submit-notebook", "exp001/run002", "--resume", *short, env=fake_kaggle.env)
 
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
     assert result.stderr.count("error:") == 1
