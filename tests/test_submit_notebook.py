@@ -204,6 +204,8 @@ def test_each_step_alone_push_then_run_then_submit_and_score(trained, fake_kaggl
     message = message_of(trained)
     answer_a_scored_notebook(fake_kaggle, message, score="0.9")
     before = kaggle_cli(trained, "submit-notebook", "exp001/run002", "--resume", env=fake_kaggle.env)
+    no_pause = kaggle_cli(trained, "submit-notebook", "exp001/run002", "--poll-seconds", "0", env=fake_kaggle.env)
+    assert no_pause.returncode == 2 and "--poll-seconds 0: give seconds above 0" in no_pause.stderr
 
     pushed = kaggle_cli(trained, "submit-notebook", "exp001/run002", "--no-wait", env=fake_kaggle.env)
     ran = kaggle_cli(trained, "submit-notebook", "exp001/run002", "--resume", "--no-submit", *FAST,
@@ -270,3 +272,18 @@ def test_a_blend_is_pushed_to_score_into_its_own_record_and_not_credited_to_its_
     assert run_python(trained, "scripts/leaderboard.py", "--no-plot").returncode == 0
     board = {row["run"]: row for row in read_board(trained)}
     assert board["run001"]["public_lb"] == "" and board["run003"]["public_lb"] == ""  # the blend's score is not theirs
+
+
+def test_a_notebook_still_running_when_the_wait_ends_says_how_to_go_on_and_submits_nothing(
+        trained, fake_kaggle):  # noqa: F811
+    package(trained, fake_kaggle.env)
+    fake_kaggle.answer("GetKernelSessionStatus", {"status": "RUNNING"})
+
+    result = kaggle_cli(trained, "submit-notebook", "exp001/run002", *FAST, "--wait-minutes", "0.05",
+                        env=fake_kaggle.env)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{KERNEL_ID}/7 is still running after 0.05 min. Go on later with:\n" \
+           "python scripts/kaggle_cli.py submit-notebook exp001/run002 --resume" in result.stdout
+    assert len(fake_kaggle.requests("GetKernelSessionStatus")) >= 2  # asked again until the wait ran out
+    assert fake_kaggle.requests("CreateCodeSubmission") == [] and score_record(trained)["step"] == "pushed"

@@ -117,6 +117,10 @@ def wait_for_score(state, poll_seconds, wait_minutes):
 def push_to_score(args, prepare):
     """Push (unless --resume), wait for the notebook, submit it, wait for the score; give the exit code: 0 scored
     (or stopped where --no-wait / --no-submit asked), 1 still waiting after --wait-minutes."""
+    if args.poll_seconds <= 0:
+        raise UserError(f"--poll-seconds {args.poll_seconds:g}: give seconds above 0 (Kaggle's tools ask every 60).")
+    if (args.wait_minutes or 0) < 0:
+        raise UserError(f"--wait-minutes {args.wait_minutes:g}: give minutes above 0.")
     record, state = resumed(args.target) if args.resume else pushed(args, prepare)
     resume = f"python scripts/kaggle_cli.py submit-notebook {state['target']} --resume"
     target = f"{state['kernel']}/{state['version']}"
