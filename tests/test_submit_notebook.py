@@ -2,7 +2,8 @@
 
 As in tests/test_kaggle.py, the `kaggle` on PATH is the installed kaggle package with only its HTTP layer replaced
 (tests/fake_kaggle.py): a notebook version that is queued, runs and completes, a submission that is pending and then
-scored, are canned API answers given in turn. Polling asks every 0.01 s here instead of every minute.
+scored, are canned API answers given in turn. Polling asks every 0.01 s here instead of every minute, and waits a
+minute at most, so a score that a bug keeps from coming fails the test in a minute.
 """
 import csv
 import json
@@ -17,7 +18,7 @@ from test_scripts import read_board
 pytestmark = pytest.mark.slow  # each test runs the real kaggle CLI many times
 
 KERNEL_ID = f"alice/{KERNEL}"
-FAST = ["--poll-seconds", "0.01"]
+FAST = ["--poll-seconds", "0.01", "--wait-minutes", "1"]  # a test that gives a shorter wait gives it after these
 RECORDS = "data/output/exp/exp001"
 STATUS = {"__sequence__": [{"status": "QUEUED"}, {"status": "RUNNING"}, {"status": "RUNNING"},
                            {"status": "COMPLETE"}]}
@@ -261,13 +262,15 @@ def test_a_blend_is_pushed_to_score_into_its_own_record_and_not_credited_to_its_
     oof = json.loads((trained / "data/output/blend/blend001/blend.json").read_text())["oof"]
     message = f"blend/blend001 oof={oof:.5f} (exp001/run001+exp001/run003) (notebook alice/{BLEND_SLUG} v7)"
     answer_a_scored_notebook(fake_kaggle, message, score="0.95")
+    # no ref in Kaggle's answer (so none printed): the submission is found by its message
+    fake_kaggle.answer("CreateCodeSubmission", {"message": "Your code submission was queued"})
 
     result = kaggle_cli(trained, "submit-notebook", "blend001", *FAST, env=fake_kaggle.env)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert fake_kaggle.requests("CreateCodeSubmission")[0]["body"]["submissionDescription"] == message
     record = json.loads((trained / "data/output/blend/blend001/kaggle_submission.json").read_text())
-    assert record["public_score"] == pytest.approx(0.95) and record["target"] == "blend001"
+    assert record["public_score"] == pytest.approx(0.95) and record["target"] == "blend001" and record["ref"] is None
     assert score_record(trained, "run001") is None
     assert run_python(trained, "scripts/leaderboard.py", "--no-plot").returncode == 0
     board = {row["run"]: row for row in read_board(trained)}
