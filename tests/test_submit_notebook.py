@@ -290,3 +290,17 @@ def test_a_notebook_still_running_when_the_wait_ends_says_how_to_go_on_and_submi
            "python scripts/kaggle_cli.py submit-notebook exp001/run002 --resume" in result.stdout
     assert len(fake_kaggle.requests("GetKernelSessionStatus")) >= 2  # asked again until the wait ran out
     assert fake_kaggle.requests("CreateCodeSubmission") == [] and score_record(trained)["step"] == "pushed"
+
+
+def test_a_kaggle_command_failing_once_while_waiting_is_asked_again(trained, fake_kaggle):  # noqa: F811
+    package(trained, fake_kaggle.env)
+    message = message_of(trained)
+    answer_a_scored_notebook(fake_kaggle, message)
+    # a server error once (a network blip in a wait of hours), then the notebook's status
+    fake_kaggle.answer("GetKernelSessionStatus", {"__sequence__": [{"__status__": 503}, {"status": "COMPLETE"}]})
+
+    result = kaggle_cli(trained, "submit-notebook", "exp001/run002", *FAST, env=fake_kaggle.env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("warning: the kaggle command failed") == 1 and "Asking again." in result.stdout
+    assert score_record(trained)["public_score"] == pytest.approx(0.93456)

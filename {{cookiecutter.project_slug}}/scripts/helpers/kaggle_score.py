@@ -21,7 +21,7 @@ from .project import UserError, rel
 
 SCORE_FILE = "kaggle_submission.json"  # in the run's (or blend's) record folder
 KERNEL_WAITING = ("QUEUED", "RUNNING", "NEW_SCRIPT")  # `kernels status` says one of these until the run ends
-KERNEL_FAILURES_IN_A_ROW = 3  # a kaggle command that fails this often in a row is not a network blip
+FAILURES_IN_A_ROW = 3  # a kaggle command that fails this often in a row is not a network blip
 
 
 # ---------------------------------------------------------------- waiting
@@ -38,7 +38,7 @@ def poll(ask, poll_seconds, wait_minutes):
             failures = 0
         except UserError as e:
             failures += 1
-            if failures >= KERNEL_FAILURES_IN_A_ROW:
+            if failures >= FAILURES_IN_A_ROW:
                 raise
             print(f"warning: {e} Asking again.", flush=True)
             answer = None
