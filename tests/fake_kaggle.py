@@ -2,7 +2,8 @@
 
 Everything up to the HTTP request is kaggle's own code: its argument parser, its credential lookup, its
 output printing. Each request the CLI sends is answered from the JSON file $FAKE_KAGGLE_ANSWERS, by the
-API method at the end of its URL (e.g. ListSubmissions); a method without an answer gets {}. The command
+API method at the end of its URL (e.g. ListSubmissions); a method without an answer gets {}; {"__sequence__": [a, b]}
+answers a the first time, then b every time after (a notebook that runs, then completes). The command
 line and every request are appended to $FAKE_KAGGLE_LOG as JSON lines.
 """
 import io
@@ -17,6 +18,12 @@ import requests
 def log(entry):
     with open(os.environ["FAKE_KAGGLE_LOG"], "a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")
+
+
+def times_asked(method):
+    """Give how many times the API method has been asked, this request included (across kaggle commands)."""
+    with open(os.environ["FAKE_KAGGLE_LOG"], encoding="utf-8") as f:
+        return sum(json.loads(line).get("request") == method for line in f)
 
 
 def read_body(request):
@@ -38,6 +45,8 @@ def answer(session, request, **settings):
     log({"request": method, "http": request.method, "url": request.url, "body": read_body(request)})
     with open(os.environ["FAKE_KAGGLE_ANSWERS"], encoding="utf-8") as f:
         canned = json.load(f).get(method, {})
+    if isinstance(canned, dict) and "__sequence__" in canned:  # answers in turn (a run that ends), the last one again
+        canned = canned["__sequence__"][min(times_asked(method), len(canned["__sequence__"])) - 1]
     response = requests.Response()
     response.status_code = 200
     response.url = request.url

@@ -89,6 +89,8 @@ EXPECTED_FILES = {
     "scripts/helpers/kaggle_probe.py",
     "scripts/helpers/kaggle_probe_targets.py",
     "scripts/helpers/kaggle_project.py",
+    "scripts/helpers/kaggle_push.py",
+    "scripts/helpers/kaggle_score.py",
     "scripts/helpers/kaggle_server.py",
     "scripts/helpers/kaggle_submissions.py",
     "scripts/helpers/leaderboard_chart.py",

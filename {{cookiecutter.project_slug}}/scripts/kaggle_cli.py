@@ -13,6 +13,8 @@
     python scripts/kaggle_cli.py probe exp001/run002 --test-size 10000    the notebook's minutes on the hidden test
                                                                set (rows, images, hours of audio), estimated here
     python scripts/kaggle_cli.py submit --kernel alice/my-notebook --version 3    submit a code competition
+    python scripts/kaggle_cli.py submit-notebook exp001/run002 push, run on Kaggle, submit and wait for the public
+                                                               score, saved in the run's record (--resume: go on)
 
 The competition comes from project.yml (--competition overrides it). Setup, once:
 pip install kaggle six, then `kaggle auth login` (or an API token from https://www.kaggle.com/settings).
@@ -29,8 +31,9 @@ import yaml
 
 # This file is the command line; each job lives in a module of its own in helpers/: kaggle_project.py (folders,
 # project.yml, finished runs), kaggle_auth.py (credentials, running `kaggle`), kaggle_submissions.py (checking
-# and saving submissions), kaggle_package.py (the dataset folder) and kaggle_notebook.py (the notebook folder).
-from helpers.kaggle_auth import kaggle_failed, kaggle_username, run_kaggle, run_kaggle_echoed
+# and saving submissions), kaggle_package.py (the dataset folder), kaggle_notebook.py (the notebook folder),
+# kaggle_push.py (pushing it) and kaggle_score.py (waiting for it to run, submitting it, waiting for its score).
+from helpers.kaggle_auth import kaggle_username, run_kaggle, run_kaggle_echoed
 from helpers.kaggle_notebook import build_notebook, model_inputs, test_input
 from helpers.kaggle_models import package_as_model, with_package_model
 from helpers.kaggle_onnx import blend_exports, export_runs
@@ -38,10 +41,10 @@ from helpers.kaggle_package import PACKAGE_FILE, build_blend_dataset, build_data
 from helpers.kaggle_project import (DATASETS_DIR, NOTEBOOKS_DIR, blend_message, competition_slug, complete_blend,
                                     complete_run, notebook_gpu, parse_blend, parse_run,
                                     read_json_file)
-from helpers.kaggle_probe import add_probe_arguments, check_probe_before_push, probe
-from helpers.kaggle_submissions import (check_submission, merge_submissions, read_submissions_csv,
-                                        read_submissions_json, send_submission, submit_kernel,
-                                        write_submissions_csv)
+from helpers.kaggle_probe import add_probe_arguments, probe
+from helpers.kaggle_push import push_command, push_notebook
+from helpers.kaggle_score import add_score_arguments, push_to_score
+from helpers.kaggle_submissions import check_submission, save_submissions, send_submission, submit_kernel
 from helpers.project import INPUT_DIR, RECORDS_ROOT, ROOT, SUBMISSIONS_CSV, UserError, rel
 
 
@@ -92,19 +95,7 @@ def submit(args):
 
 
 def submissions(args):
-    slug = competition_slug(args)
-    # JSON, read by field name: the CSV and table layouts have changed between kaggle versions.
-    command = ["kaggle", "competitions", "submissions", slug, "--format", "json", "--page-size", "200"]
-    result = run_kaggle(command, capture=True, check=False)
-    if result.returncode != 0 and "unrecognized arguments" in result.stderr:
-        raise UserError(f"this kaggle command is too old for `{shlex.join(command)}` ({result.stderr.strip()}). "
-                        "Fix: pip install --upgrade kaggle")
-    if result.returncode != 0:
-        raise kaggle_failed(result)
-    fresh = read_submissions_json(result.stdout, command)
-    saved = read_submissions_csv(SUBMISSIONS_CSV.read_text(encoding="utf-8")) if SUBMISSIONS_CSV.is_file() else []
-    merged = merge_submissions(saved, fresh)
-    write_submissions_csv(SUBMISSIONS_CSV, merged)
+    fresh, merged = save_submissions(competition_slug(args))
     print(f"{len(fresh)} submissions from Kaggle, {len(merged)} in {rel(SUBMISSIONS_CSV)}; "
           "see them next to CV: python scripts/leaderboard.py")
     return 0
@@ -155,16 +146,33 @@ def package(args):
 
 
 def notebook(args):
+    built = prepare_notebook(args)
+    if not args.push:
+        print("push it (after uploading the dataset) from the project root with:\n"
+              f"{shlex.join(push_command(built['folder']))}\n(or add --push; submit-notebook pushes it and submits)")
+        return 0
+    version, _, _ = push_notebook(built, args.force)
+    print(f"when this version has run on Kaggle, submit it with:\npython scripts/kaggle_cli.py submit "
+          f"--kernel {built['kernel']} --version {version or 'N'}")
+    return 0
+
+
+def submit_notebook(args):
+    return push_to_score(args, prepare_notebook)
+
+
+def prepare_notebook(args):
+    """Build the notebook folder of a packaged run or blend; give what push_notebook and push_to_score need."""
     blend = parse_blend(args.target)
     if blend:  # the dataset's predict_blend.py predicts every run and combines them
-        _, summary, config_dir = complete_blend(blend)
+        record, summary, config_dir = complete_blend(blend)
         records = [RECORDS_ROOT / run for run in summary["runs"]]  # each run's base model is an input of its own
         name, message = blend, blend_message(blend, summary)
         slug, _ = dataset_names(args, blend, None)
     else:
         exp, run = parse_run(args.target)
         config_dir, status = complete_run(exp, run)
-        cv = status.get("cv")
+        record, cv = config_dir, status.get("cv")
         name, message = f"{exp}/{run}", f"{exp}/{run} cv={cv:.5f}" if isinstance(cv, (int, float)) else f"{exp}/{run}"
         slug, _ = dataset_names(args, exp, run)
     dataset = DATASETS_DIR / slug
@@ -200,20 +208,9 @@ def notebook(args):
         built_from={"message": message, "dataset": dataset_id})
     print(f"notebook folder: {rel(folder)}/ (id {user}/{kernel_slug}; dataset {dataset_id}; internet off; "
           f"{'GPU' if gpu else 'CPU'}{'; OpenVINO' if runtime['openvino'] else '; ONNX Runtime' if onnx else ''})")
-    command = ["kaggle", "kernels", "push", "-p", rel(folder)]
-    if not args.push:
-        print("push it "
-              f"(after uploading the dataset) from the project root with:\n{shlex.join(command)}\n(or add --push)")
-        return 0
-    check_probe_before_push(name, args.force)  # a last time probe that says it will not fit: not pushed (or --force)
-    printed = run_kaggle_echoed(command)
-    if "Kernel push error" in printed or "not valid" in printed:
-        raise UserError(f"Kaggle did not take the notebook as it is (see above). If the dataset is missing, upload it: "
-                        f"python scripts/kaggle_cli.py package {name} --upload")
-    version = re.search(r"Kernel version (\d+) successfully", printed)
-    print(f"when this version has run on Kaggle, submit it with:\npython scripts/kaggle_cli.py submit "
-          f"--kernel {user}/{kernel_slug} --version {version.group(1) if version else 'N'}")
-    return 0
+    # "probe": a run's or blend's last time probe that says it will not fit is not pushed (unless --force)
+    return {"folder": folder, "kernel": f"{user}/{kernel_slug}", "target": name, "gpu": gpu, "record": record,
+            "probe": name}
 
 
 # ---------------------------------------------------------------- main
@@ -222,7 +219,7 @@ def notebook(args):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{download,submit,submissions,package,notebook,probe}")
+                                     metavar="{download,submit,submissions,package,notebook,submit-notebook,probe}")
 
     def add(name, func, help_text):
         sub = commands.add_parser(name, help=help_text, description=help_text)
@@ -261,18 +258,26 @@ def parse_args(argv):
                                                          "ONNX, checked against PyTorch; the notebook runs it on a CPU")
     sub.add_argument("--openvino", action="store_true", help="--onnx, and OpenVINO's runtime runs it, not ONNX Runtime")
 
-    sub = add("notebook", notebook,
-              "build a code-competition notebook that predicts a packaged run or blend offline on Kaggle")
-    sub.add_argument("target",
-                     help="expNNN/runNNN or blendNNN, packaged first with: package expNNN/runNNN (or blendNNN)")
-    sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
-    sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>, "
-                                           "or the dataset slug for a blend)")
-    sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
-    sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
-    sub.add_argument("--server", action="store_true", help="serve predict(batch) to kaggle_evaluation")
-    sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
-    sub.add_argument("--force", action="store_true", help="push even when the run's time probe says it will not fit")
+    for name, func, help_text in [
+            ("notebook", notebook, "build a code-competition notebook that predicts a packaged run or blend offline "
+                                   "on Kaggle"),
+            ("submit-notebook", submit_notebook, "push the notebook, wait for it to run, submit that version and "
+                                                 "wait for its public score, saved in the record and the leaderboard")]:
+        sub = add(name, func, help_text)
+        sub.add_argument("target",
+                         help="expNNN/runNNN or blendNNN, packaged first with: package expNNN/runNNN (or blendNNN)")
+        sub.add_argument("--slug", help="slug of the dataset made by package, when you gave package --slug")
+        sub.add_argument("--kernel-slug", help="notebook slug, 5-50 of a-z 0-9 - (default: <dataset slug>-<run>, "
+                                               "or the dataset slug for a blend)")
+        sub.add_argument("--user", help="the notebook's owner (default: the dataset's owner)")
+        sub.add_argument("--gpu", action="store_true", help="run the notebook with a GPU (enable_gpu)")
+        sub.add_argument("--server", action="store_true", help="serve predict(batch) to kaggle_evaluation")
+        sub.add_argument("--force", action="store_true",
+                         help="push even when the run's time probe says it will not fit")
+        if name == "notebook":
+            sub.add_argument("--push", action="store_true", help="run `kaggle kernels push` instead of printing it")
+        else:
+            add_score_arguments(sub)  # --accelerator, --no-wait, --resume, ...
 
     sub = add("probe", probe, "time the notebook's predict.py on samples of the test set here and estimate its "
                               "minutes on the hidden one against submit.time_limit_minutes in project.yml")

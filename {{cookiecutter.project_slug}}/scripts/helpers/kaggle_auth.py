@@ -126,10 +126,12 @@ def check_kaggle_ready():
                         f"KAGGLE_KEY).{misplaced_kaggle_json()}\n{SETUP_HELP}")
 
 
-def run_kaggle(command, capture=False, check=True):
-    """Run the kaggle command from the project root; give its CompletedProcess; raise UserError when it fails."""
+def run_kaggle(command, capture=False, check=True, echo=True):
+    """Run the kaggle command from the project root; give its CompletedProcess; raise UserError when it fails.
+    echo=False: the command line is not printed first."""
     check_kaggle_ready()
-    print(f"$ {shlex.join(command)}", flush=True)
+    if echo:
+        print(f"$ {shlex.join(command)}", flush=True)
     result = subprocess.run(command, cwd=ROOT, text=True, capture_output=capture)
     if check and result.returncode != 0:
         raise kaggle_failed(result)
@@ -150,6 +152,8 @@ def run_kaggle_echoed(command):
             print(line, end="", flush=True)
             lines.append(line)
     printed = "".join(lines)
+    if printed and not printed.endswith("\n"):  # kaggle prints some answers without one ("...was queued")
+        print(flush=True)
     if process.returncode != 0:
         raise UserError(f"the kaggle command failed (exit code {process.returncode}). See its message above.")
     return printed

@@ -28,8 +28,10 @@ RECORD_FILES = ("*.json", "*.yml", "*.yaml", "importance.csv")
 MODEL_SUFFIXES = (".txt", ".ubj", ".json", ".cbm", ".pkl", ".pt")  # .pt: the image lab's fold checkpoints
 # A blend's folder: its blend.json.
 BLEND_FILES = ("*.json",)
-# Left out without a word: caches, and the outputs every record has that prediction never reads.
-ROUTINE = ("*.pyc", "*.pyo", "oof.csv", "test_pred.csv", "submission.csv", "log.txt", "git.diff", "*.png")
+# Left out without a word: caches, and the outputs every record has that prediction never reads (kaggle_submission.json:
+# the record's push to score, kaggle_score.py).
+ROUTINE = ("*.pyc", "*.pyo", "oof.csv", "test_pred.csv", "submission.csv", "log.txt", "git.diff", "*.png",
+           "kaggle_submission.json")
 # Names that look like secrets: never shipped even when their kind is allowed, and named apart (case-insensitive).
 SECRET_NAMES = [".env", ".env.*", "*.env", "kaggle.json", "*.pem", "*.key", "*credentials*", "*token*", "*secret*",
                 "*password*", "*api*key*", "*service*account*", "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",

@@ -9,9 +9,9 @@ import shlex
 import yaml
 
 from .atomic_files import write_atomically
-from .kaggle_auth import run_kaggle
+from .kaggle_auth import kaggle_failed, run_kaggle, run_kaggle_echoed
 from .kaggle_project import notebook_message
-from .project import UserError, data_dir, rel
+from .project import SUBMISSIONS_CSV, UserError, data_dir, rel
 
 # The fields of `kaggle competitions submissions` (kaggle 2.x's submission_fields), as saved in submissions.csv.
 SUBMISSION_FIELDS = ["ref", "fileName", "date", "description", "status", "publicScore", "privateScore"]
@@ -127,13 +127,19 @@ def submit_kernel(args, username, competition):
                         "alice/my-notebook.")
     if not re.fullmatch(r"[1-9]\d*", str(args.version)):
         raise UserError(f"--version {args.version}: expected the notebook's version number, e.g. --version 3.")
-    built = notebook_message(kernel)
-    message = f"{built} (notebook {kernel} v{args.version})" if built else f"notebook {kernel} v{args.version}"
-    message += f" {args.message}" if args.message else ""
-    command = ["kaggle", "competitions", "submit", competition(), "-k", kernel, "-v", str(args.version),
-               "-f", "submission.csv", "-m", message]
+    command = code_submission_command(competition(), kernel, args.version, args.message)
     return send_submission(command, args.dry_run, "Kaggle runs the notebook on the hidden test set; fetch the score "
                                                   "later: python scripts/kaggle_cli.py submissions")
+
+
+def code_submission_command(competition, kernel, version, extra=None):
+    """Give the kaggle command that submits what version `version` of notebook `kernel` writes; its message names
+    the run or blend the notebook was built from ('expNNN/runNNN cv=...'), so the leaderboard joins its score."""
+    built = notebook_message(kernel)
+    message = f"{built} (notebook {kernel} v{version})" if built else f"notebook {kernel} v{version}"
+    message += f" {extra}" if extra else ""
+    return ["kaggle", "competitions", "submit", competition, "-k", kernel, "-v", str(version),
+            "-f", "submission.csv", "-m", message]
 
 
 def send_submission(command, dry_run, then):
@@ -142,6 +148,31 @@ def send_submission(command, dry_run, then):
         print("dry run, nothing sent. From the project root this would run:")
         print(shlex.join(command))
         return 0
-    run_kaggle(command)
+    submit_for_ref(command)
     print(f"\nsubmitted. {then}")
     return 0
+
+
+def submit_for_ref(command):
+    """Run the kaggle submit command, showing what it prints; give the submission's ref it printed, or None."""
+    printed = run_kaggle_echoed(command)
+    ref = re.search(r"^Submission ref: (\d+)", printed, re.M)  # kaggle 2.2.x prints it after the submit
+    return int(ref.group(1)) if ref else None
+
+
+def save_submissions(competition, echo=True):
+    """Fetch your submissions from Kaggle and merge them into data/output/submissions.csv; give (the fresh ones,
+    all saved). echo=False: the command line is not printed (a poll every minute would flood the screen)."""
+    # JSON, read by field name: the CSV and table layouts have changed between kaggle versions.
+    command = ["kaggle", "competitions", "submissions", competition, "--format", "json", "--page-size", "200"]
+    result = run_kaggle(command, capture=True, check=False, echo=echo)
+    if result.returncode != 0 and "unrecognized arguments" in result.stderr:
+        raise UserError(f"this kaggle command is too old for `{shlex.join(command)}` ({result.stderr.strip()}). "
+                        "Fix: pip install --upgrade kaggle")
+    if result.returncode != 0:
+        raise kaggle_failed(result)
+    fresh = read_submissions_json(result.stdout, command)
+    saved = read_submissions_csv(SUBMISSIONS_CSV.read_text(encoding="utf-8")) if SUBMISSIONS_CSV.is_file() else []
+    merged = merge_submissions(saved, fresh)
+    write_submissions_csv(SUBMISSIONS_CSV, merged)
+    return fresh, merged

@@ -151,7 +151,9 @@ def read_submissions(path=SUBMISSIONS_CSV):
     with open(path, newline="", encoding="utf-8") as f:
         submissions = [s for s in csv.DictReader(f) if score_or_blank(s.get("publicScore")) != ""]
     for sub in sorted(submissions, key=lambda s: s.get("date") or ""):  # newest last, so it wins
-        match = RUN_REF.search(sub.get("description") or "")
+        description = sub.get("description") or ""
+        # A blend's message names its runs after its own name (blend/blend001 ... (exp001/run001+...)): not theirs.
+        match = None if description.startswith("blend/") else RUN_REF.search(description)
         if match:
             scores[match.groups()] = (score_or_blank(sub.get("publicScore")), score_or_blank(sub.get("privateScore")))
     return scores
