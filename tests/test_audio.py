@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import edited_copies, run_exp, run_python
-from workflow_checks import check_tracked_tuned_listed_and_debugged
+from workflow_checks import check_tracked_tuned_listed_and_debugged, run_in_two_workers
 
 EXP = "exp/exp001"
 OUT = "data/output/exp/exp001"
@@ -462,10 +462,7 @@ def test_a_binary_task_learns_sweeps_from_steady_calls_and_submits_one_probabili
 
 def test_jobs_2_trains_the_audio_runs_in_two_processes_to_the_numbers_of_one_process(audio_baked, tmp_path):
     jobs, alone = edited_copies(audio_baked, tmp_path, ("jobs", "alone"), {"  epochs: 6\n": "  epochs: 1\n"})
-    result = run_exp(jobs, "--jobs", "2")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "--jobs 2: 2 worker processes" in result.stdout, result.stdout
-    assert len(set(re.findall(r"run00[12]: running in pid (\d+)", result.stdout))) == 2, result.stdout
+    run_in_two_workers(jobs)
     for run, n_mels in (("run001", 32), ("run002", 64)):  # each run its own snippet
         assert json.loads((jobs / OUT / run / "metrics.json").read_text())["audio"]["n_mels"] == n_mels
     single = run_exp(alone, "--run", "1")

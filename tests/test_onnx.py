@@ -38,6 +38,37 @@ def package_onnx(project):
     return run_python(project, "scripts/kaggle_cli.py", "package", "exp001/run002", "--onnx", "--user", "ada")
 
 
+def notebook_of_run002_on_kaggles_mounts(project, tmp_path, engine, exact=True):
+    """Build run002's notebook, check it runs on the CPU with `engine` (as kaggle_cli prints it), run it on Kaggle's
+    mounts (the competition's files and the dataset under --input), check it wrote the run's own submission (byte for
+    byte, or within TOLERANCE when not `exact`: an audio run's probabilities), and give its process."""
+    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
+    assert built.returncode == 0 and f"CPU; {engine}" in built.stdout, built.stdout + built.stderr
+    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
+    assert json.loads((notebook / "kernel-metadata.json").read_text())["enable_gpu"] is False
+    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
+    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
+    (tmp_path / "working").mkdir()
+    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
+                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    own, written = project / RECORD / "run002" / "submission.csv", tmp_path / "working" / "submission.csv"
+    assert written.read_text() == own.read_text() if exact else largest_difference(written, own) <= TOLERANCE
+    return ran
+
+
+def packaged_predicts_as_the_record(project, tmp_path, options, engine):
+    """Predict every test row with run002's record (PyTorch) and with its packaged copy given `options` (run by
+    `engine`, as predict.py names it), on the CPU; give the largest difference between the two."""
+    for extra, source, out in (([], RECORD, "torch.csv"), (options, DATASET, "packaged.csv")):
+        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
+                          "data/input/test.csv", "--raw-out", str(tmp_path / out), "--device", "cpu", *extra)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert f"({engine}) on cpu" in done.stderr + done.stdout
+    return largest_difference(tmp_path / "torch.csv", tmp_path / "packaged.csv")
+
+
 def test_an_image_run_packaged_as_onnx_predicts_as_pytorch_does_and_its_notebook_gives_back_its_submission(
         image_trained, tmp_path):  # noqa: F811
     project = copy_of(image_trained, tmp_path)
@@ -51,27 +82,10 @@ def test_an_image_run_packaged_as_onnx_predicts_as_pytorch_does_and_its_notebook
     assert check["rows"] == 60 and check["opset"] == 17 and 0 <= check["max_difference"] <= TOLERANCE
     assert json.loads((project / DATASET / "kaggle_package.json").read_text())["onnx"] == ["run002"]
     # Our own look at the numbers: every test row, PyTorch from the record against ONNX Runtime from the dataset.
-    for onnx, source, out in (([], RECORD, "torch.csv"), (["--onnx"], DATASET, "onnx.csv")):
-        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
-                          "data/input/test.csv", "--raw-out", str(tmp_path / out), "--device", "cpu", *onnx)
-        assert done.returncode == 0, done.stdout + done.stderr
-    assert "(ONNX Runtime) on cpu" in done.stderr + done.stdout
-    assert largest_difference(tmp_path / "torch.csv", tmp_path / "onnx.csv") <= TOLERANCE
+    assert packaged_predicts_as_the_record(project, tmp_path, ["--onnx"], "ONNX Runtime") <= TOLERANCE
     # The notebook: on the CPU, with ONNX Runtime, on Kaggle's mounts; it gives back the run's own submission.
-    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
-    assert built.returncode == 0 and "CPU; ONNX Runtime" in built.stdout, built.stdout + built.stderr
-    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
-    assert json.loads((notebook / "kernel-metadata.json").read_text())["enable_gpu"] is False
-    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
-    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
-    (tmp_path / "working").mkdir()
-    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
-                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+    ran = notebook_of_run002_on_kaggles_mounts(project, tmp_path, "ONNX Runtime")
     assert "--onnx" in ran.stdout and "(ONNX Runtime)" in ran.stderr + ran.stdout
-    own = project / RECORD / "run002" / "submission.csv"
-    assert (tmp_path / "working" / "submission.csv").read_text() == own.read_text()
 
 
 PLANTED = {
@@ -135,18 +149,7 @@ def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundsc
     assert len(pd.read_csv(tmp_path / "onnx.csv")) > 4
     assert largest_difference(tmp_path / "torch.csv", tmp_path / "onnx.csv") <= TOLERANCE
     # The notebook on Kaggle's mounts, on the CPU with ONNX Runtime: the run's own submission, within the tolerance.
-    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
-    assert built.returncode == 0 and "CPU; ONNX Runtime" in built.stdout, built.stdout + built.stderr
-    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
-    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
-    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
-    (tmp_path / "working").mkdir()
-    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
-                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert largest_difference(tmp_path / "working" / "submission.csv",
-                              project / RECORD / "run002" / "submission.csv") <= TOLERANCE
+    notebook_of_run002_on_kaggles_mounts(project, tmp_path, "ONNX Runtime", exact=False)
     # The probe times what the notebook runs: the packaged folds in ONNX Runtime, on the CPU, in hours of audio.
     probed = run_python(project, "scripts/kaggle_cli.py", "probe", "exp001/run002", "--test-size", "10")
     assert probed.returncode == 0, probed.stdout + probed.stderr
@@ -160,7 +163,7 @@ def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundsc
 BLEND_DATASET = "data/output/kaggle_datasets/playground-series-s5e1-blend001"
 
 
-def test_a_blend_of_image_runs_packaged_as_onnx_gives_back_the_blends_submission_on_the_cpu_and_is_probed_so(
+def test_a_blend_of_image_runs_packaged_as_onnx_gives_back_the_blends_submission_on_the_cpu(
         image_trained, tmp_path):  # noqa: F811
     project = copy_of(image_trained, tmp_path)
     blended = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run002", "--weights", "0.6,0.4")
@@ -203,14 +206,6 @@ def test_a_blend_of_image_runs_packaged_as_onnx_gives_back_the_blends_submission
     assert "--onnx" in ran.stdout and (ran.stdout + ran.stderr).count("(ONNX Runtime) on cpu") == 2
     own_submission = project / "data/output/blend/blend001/submission.csv"
     assert (tmp_path / "working" / "submission.csv").read_text() == own_submission.read_text()
-    # The probe times what that notebook runs: the dataset's predict_blend.py --onnx, on the CPU.
-    probed = run_python(project, "scripts/kaggle_cli.py", "probe", "blend001", "--sample-size", "40",
-                        "--test-size", "10000")
-    assert probed.returncode == 0, probed.stdout + probed.stderr
-    found = json.loads((project / "data/output/probe/blend001.json").read_text())
-    assert found["onnx"] is True and found["device"] == "cpu" and found["predicted"] == BLEND_DATASET
-    assert [n for n, _ in found["points"]] == [10, 40] and found["unit"] == "rows"
-    assert found["minutes"] == pytest.approx((found["start_seconds"] + found["seconds_per_unit"] * 10000) * 1.5 / 60)
 
 
 def test_an_image_run_packaged_for_openvino_predicts_as_pytorch_does_in_it_and_its_notebook_runs_it(
@@ -228,27 +223,10 @@ def test_an_image_run_packaged_for_openvino_predicts_as_pytorch_does_in_it_and_i
     assert len(check["openvino"]["differences"]) == 3 and 0 <= check["openvino"]["max_difference"] <= TOLERANCE
     assert json.loads((project / DATASET / "kaggle_package.json").read_text())["onnx_runtime"] == "openvino"
     # Our own look: every test row, PyTorch from the record against OpenVINO from the dataset.
-    for options, source, out in (([], RECORD, "torch.csv"), (["--onnx", "--openvino"], DATASET, "openvino.csv")):
-        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
-                          "data/input/test.csv", "--raw-out", str(tmp_path / out), "--device", "cpu", *options)
-        assert done.returncode == 0, done.stdout + done.stderr
-    assert "(OpenVINO) on cpu" in done.stderr + done.stdout
-    assert largest_difference(tmp_path / "torch.csv", tmp_path / "openvino.csv") <= TOLERANCE
+    assert packaged_predicts_as_the_record(project, tmp_path, ["--onnx", "--openvino"], "OpenVINO") <= TOLERANCE
     # The notebook on Kaggle's mounts runs predict.py --onnx --openvino on the CPU: the run's own submission.
-    built = run_python(project, "scripts/kaggle_cli.py", "notebook", "exp001/run002", "--user", "ada")
-    assert built.returncode == 0 and "CPU; OpenVINO" in built.stdout, built.stdout + built.stderr
-    notebook = next((project / "data/output/kaggle_notebooks").iterdir())
-    assert json.loads((notebook / "kernel-metadata.json").read_text())["enable_gpu"] is False
-    shutil.copytree(project / "data/input", tmp_path / "input" / "playground-series-s5e1")
-    shutil.copytree(project / DATASET, tmp_path / "input" / "exp001-data")
-    (tmp_path / "working").mkdir()
-    ran = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(tmp_path / "input"),
-                          "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+    ran = notebook_of_run002_on_kaggles_mounts(project, tmp_path, "OpenVINO")
     assert "--onnx --openvino" in ran.stdout and "(OpenVINO) on cpu" in ran.stderr + ran.stdout
-    own = project / RECORD / "run002" / "submission.csv"
-    assert (tmp_path / "working" / "submission.csv").read_text() == own.read_text()
     # The probe times what that notebook runs: the packaged folds in OpenVINO, on the CPU.
     probed = run_python(project, "scripts/kaggle_cli.py", "probe", "exp001/run002", "--sample-size", "8",
                         "--test-size", "1000")

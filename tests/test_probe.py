@@ -125,7 +125,9 @@ def test_the_estimate_for_a_test_set_five_times_the_sample_is_within_a_factor_of
     assert probed.returncode == 0, probed.stdout + probed.stderr
     found = saved(trained)
     estimate = found["minutes"] * 60 / found["margin"]  # seconds, without the margin: what it measured
-    assert found["seconds_per_unit"] * FULL_ROWS > 2 * found["start_seconds"]  # the rows, not the start, dominate
+    # The rows cost at least half the start (9 us a row here against a 2 to 5 s start): a rate 4 times off moves the
+    # estimate past the factor of two.
+    assert found["seconds_per_unit"] * FULL_ROWS > found["start_seconds"] / 2
     test = pd.read_csv(trained / "data/input/test.csv", dtype={"id": str})
     copies_of_rows(test, FULL_ROWS).to_csv(tmp_path / "test.csv", index=False)
     record = trained / "data/output/exp/exp001/run002"

@@ -8,7 +8,6 @@ back the run's own predictions row by row, layer-wise decay gives each layer its
 """
 import json
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pandas as pd
 import pytest
 
 from conftest import edited_copies, run_exp, run_python
-from workflow_checks import check_tracked_tuned_listed_and_debugged
+from workflow_checks import check_tracked_tuned_listed_and_debugged, run_in_two_workers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from make_text_example import make_model_folder  # noqa: E402  (the example's own recipe for a model folder)
@@ -131,10 +130,7 @@ JOBS_TOLERANCE = 1e-6
 
 def test_jobs_2_trains_the_text_runs_in_two_processes_to_the_numbers_of_one_process(text_baked, tmp_path):
     jobs, alone = edited_copies(text_baked, tmp_path, ("jobs", "alone"), {"  epochs: 4\n": "  epochs: 1\n"})
-    result = run_exp(jobs, "--jobs", "2")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "--jobs 2: 2 worker processes" in result.stdout, result.stdout
-    assert len(set(re.findall(r"run00[12]: running in pid (\d+)", result.stdout))) == 2, result.stdout
+    run_in_two_workers(jobs)
     single = run_exp(alone)  # both runs, one after the other, in one process
     assert single.returncode == 0, single.stdout + single.stderr
     for run in ("run001", "run002"):

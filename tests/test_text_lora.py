@@ -125,12 +125,7 @@ def test_the_notebook_finds_the_base_model_wherever_kaggle_mounts_it_and_lists_i
     dataset = next((project / "data/output/kaggle_datasets").iterdir())
     assert not list(dataset.rglob("*.safetensors"))  # the base is the Model input's, not the dataset's
     inputs = kaggle_inputs(project, tmp_path, dataset, "exp001-data")
-    (tmp_path / "working").mkdir()
-    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(inputs),
-                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"base model: {inputs / 'tiny-bert/transformers/v1/1'}" in result.stdout + result.stderr
+    run_notebook_offline(notebook, inputs, tmp_path)
     submitted = pd.read_csv(tmp_path / "working/submission.csv", dtype={"id": str})
     own = pd.read_csv(project / OUT / "run001/submission.csv", dtype={"id": str})
     assert submitted.equals(own)
@@ -145,6 +140,17 @@ def test_the_notebook_finds_the_base_model_wherever_kaggle_mounts_it_and_lists_i
 
 
 # ---------------------------------------------------------------- a blend of a LoRA run and a whole fine-tune
+
+def run_notebook_offline(notebook, inputs, tmp_path):
+    """Run the notebook's script on the inputs laid out as Kaggle mounts them, offline, into tmp_path/working; check it
+    found the base model where the Kaggle Model is mounted."""
+    (tmp_path / "working").mkdir()
+    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(inputs),
+                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"base model: {inputs / 'tiny-bert/transformers/v1/1'}" in result.stdout + result.stderr
+
 
 def kaggle_inputs(project, tmp_path, dataset, name, probabilities=False):
     """Lay out Kaggle's /kaggle/input/ in tmp_path/input: <competition>/ (with `probabilities`, its sample holds a
@@ -176,12 +182,6 @@ def test_a_blend_holding_a_lora_run_finds_its_base_wherever_it_is_in_the_project
     own_pred = pd.read_csv(blend / "test_pred.csv", dtype={"id": str}).set_index("id")[PRED]
     for run in ("run001", "run003"):  # a blend of two runs that predict apart, so each run's part shows
         assert np.abs(own_pred.to_numpy() - own_predictions(project, run).to_numpy()).max() > 0.01, run
-    # From another folder, the base where model.name says: each record's predict.py reads it from the project root.
-    result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
-                        "--out", str(tmp_path / "elsewhere.csv"), cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert pd.read_csv(tmp_path / "elsewhere.csv", dtype={"id": str}).equals(own)
-
     for step in ("package", "notebook"):
         built = run_python(project, "scripts/kaggle_cli.py", step, "blend001", "--user", "ada")
         assert built.returncode == 0, built.stdout + built.stderr
@@ -191,12 +191,7 @@ def test_a_blend_holding_a_lora_run_finds_its_base_wherever_it_is_in_the_project
     dataset = next((project / "data/output/kaggle_datasets").iterdir())
     assert not list(dataset.rglob("*.safetensors"))
     inputs = kaggle_inputs(project, tmp_path, dataset, "blend001-data", probabilities=True)
-    (tmp_path / "working").mkdir()
-    result = subprocess.run([sys.executable, str(notebook / "inference.py"), "--input", str(inputs),
-                             "--working", str(tmp_path / "working")], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"base model: {inputs / 'tiny-bert/transformers/v1/1'}" in result.stdout + result.stderr
+    run_notebook_offline(notebook, inputs, tmp_path)
     submitted = pd.read_csv(tmp_path / "working/submission.csv", dtype={"id": str}).set_index("id")
     assert list(submitted.columns) == PACKAGES
     assert np.abs(submitted.loc[own_pred.index].to_numpy() - own_pred.to_numpy()).max() < TOLERANCE
@@ -210,9 +205,10 @@ def test_a_blend_holding_a_lora_run_finds_its_base_wherever_it_is_in_the_project
     result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
                         "--out", str(out), "--base-model", "data/input/tiny-bert")
     assert result.returncode == 2 and "--base-model data/input/tiny-bert: no such folder" in result.stderr
+    # Given, from another folder (each record's predict.py starts in the project root): the blend's numbers.
     result = run_python(project, "scripts/predict_blend.py", "blend001", "--test", "data/input/test.csv",
                         "--out", str(out), "--base-model", str(inputs),
-                        "--sample", str(inputs / "playground-series-s5e1/sample_submission.csv"))
+                        "--sample", str(inputs / "playground-series-s5e1/sample_submission.csv"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     moved = pd.read_csv(out, dtype={"id": str}).set_index("id")
     assert np.abs(moved.loc[own_pred.index, PACKAGES].to_numpy() - own_pred.to_numpy()).max() < TOLERANCE

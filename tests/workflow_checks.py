@@ -1,4 +1,5 @@
-"""What every kind's project must do beyond training: a run tracked in W&B, --tune, the leaderboard, --debug.
+"""What every kind's project must do beyond training: a run tracked in W&B, --tune, the leaderboard, --debug,
+--jobs.
 
 Shared by the kinds' tests (test_audio.py, test_text.py): each edits its project's config first (few epochs, W&B
 enabled) and says what its SEARCH may sample.
@@ -39,3 +40,11 @@ def check_tracked_tuned_listed_and_debugged(project, curves, check_sampled):
     debug = run_exp(project, "--debug", "--run", "2", env={"WANDB_MODE": "disabled"})
     assert debug.returncode == 0, debug.stdout + debug.stderr
     assert not (project / OUT / "run002").exists()  # a debug run is written apart from the real ones
+
+
+def run_in_two_workers(project):
+    """Run exp.py --jobs 2 on the project's two runs and check each went to a worker process of its own."""
+    result = run_exp(project, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--jobs 2: 2 worker processes" in result.stdout, result.stdout
+    assert len(set(re.findall(r"run00[12]: running in pid (\d+)", result.stdout))) == 2, result.stdout
