@@ -151,6 +151,42 @@ def test_exp_py_rebuilds_the_report_only_when_project_yml_asks(project):
     assert '"exp001/run002"' in report.read_text() and '"exp001/run001"' in report.read_text()
 
 
+
+PROBE = """
+import sys
+import helpers
+from runner import report, util
+path = list(sys.path)
+scripts = util.ROOT / "scripts"
+answers = [report.build(scripts / name) for name in ("report.py", "failing_report.py", "refusing_report.py")]
+import helpers as again
+print(json.dumps({"answers": answers, "lab's own helpers": again is helpers and again.WHOSE, "path": sys.path == path,
+                  "left": sorted(n for n in sys.modules if n == "_project_report" or n.startswith("helpers."))}))
+"""
+
+
+def test_the_report_is_built_in_exp_py_s_process_and_leaves_its_modules_as_they_were(trained):
+    """runner/report.py runs scripts/report.py's main() in the experiment's process (no second Python's start-up):
+    the report is written, the lab's own `helpers` module stays the lab's, nothing of the scripts stays imported,
+    and a script that fails or refuses is one line for the warning, never the run's failure."""
+    project_yml = trained / "project.yml"
+    project_yml.write_text(project_yml.read_text().replace("report: false", "report: true"))
+    (trained / "exp/exp001/helpers.py").write_text("WHOSE = 'the lab'\n")  # shares its name with scripts/helpers/
+    (trained / "exp/exp001/report_probe.py").write_text("import json\n" + PROBE)
+    (trained / "scripts/failing_report.py").write_text(
+        "from helpers.project import ROOT\n\ndef main(argv):\n    raise RuntimeError(f'planted in {ROOT.name}')\n")
+    (trained / "scripts/refusing_report.py").write_text(
+        "import sys\n\ndef main(argv):\n    print('report.py: No module named plotly', file=sys.stderr)\n"
+        "    return 2\n")
+    result = run_python(trained, "exp/exp001/report_probe.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"answers": [None, f"RuntimeError: planted in {trained.name}", "report.py: No module named plotly"],
+                    "lab's own helpers": "the lab", "path": True, "left": []}
+    page = (trained / "data/output/report.html").read_text()
+    assert '"exp001/run001"' in page and '"exp001/run002"' in page
+
+
 # ---------------------------------------------------------------- the page in a real browser
 
 def rows_shown(driver):

@@ -172,3 +172,28 @@ def test_jobs_2_trains_every_run_once_in_two_workers(project):
     assert [s["status"] for s in statuses] == ["done"] * 3
     # each trained once, no leftovers
     assert not list(records.glob("run*.replaced-*")) and not list(records.glob(".run*"))
+
+
+PACKAGE_VERSIONS = """
+    import json
+    from importlib import metadata
+    from runner import record
+    def by_metadata(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+    every = {record.normalized(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    installed = record.installed_versions()
+    print(json.dumps({
+        "provenance": record.environment()["packages"] == {name: by_metadata(name) for name in record.PACKAGES},
+        "differ": {name: [installed.get(name), version] for name, version in every.items()
+                   if installed.get(name) not in (version, "")},
+    }))
+"""
+
+
+def test_provenance_gives_each_package_s_version_as_importlib_metadata_does(project):
+    """provenance.json's versions come from the metadata folders' names (parsing 15 METADATA files cost 25 to 80 ms
+    of every process): for the packages it lists and for every package installed here, the same as metadata's."""
+    assert in_exp(project, PACKAGE_VERSIONS) == {"provenance": True, "differ": {}}

@@ -157,17 +157,50 @@ def git_state():
     return {"commit": head.stdout.strip(), "dirty": bool(status.strip()), "diff": diff}
 
 
+PACKAGES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "PyYAML", "pyarrow", "pillow",
+            "matplotlib", "wandb", "torch", "torchvision", "timm", "optuna")
+
+
 @functools.lru_cache(maxsize=None)
 def environment():
     """Give the Python and package versions, once per process."""
+    installed = installed_versions()
     packages = {}
-    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "catboost", "PyYAML", "pyarrow",
-                 "pillow", "matplotlib", "wandb", "torch", "torchvision", "timm", "optuna"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
+    for name in PACKAGES:
+        version = installed.get(normalized(name))
+        if version == "":  # an egg-info folder without a version in its name: ask its metadata
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                version = None
+        packages[name] = version
     return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
+
+
+def installed_versions():
+    """Give {normalized name: version} of the installed packages, read from their metadata folders' names.
+
+    `name-1.2.dist-info` says the version in its name, as pip, uv and conda write it; the first on sys.path wins,
+    as for import. importlib.metadata.version() parses each package's whole METADATA file instead: 15 of them
+    took 25 to 80 ms of every process. An egg-info folder without a version in its name gives "".
+    """
+    found = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:  # a zip file, or a folder that is gone
+            continue
+        for name in names:
+            stem, dot, suffix = name.rpartition(".")
+            if suffix in ("dist-info", "egg-info"):
+                project, _, version = stem.partition("-")
+                found.setdefault(normalized(project), version.split("-")[0])
+    return found
+
+
+def normalized(name):
+    """Give a package's name as its metadata folder may spell it, compared alike: PyYAML, pyyaml, scikit_learn."""
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 # What a record's src/ keeps: the experiment's own code, config and notes, in every subfolder.
