@@ -1,11 +1,11 @@
 """The project's HTML report, data/output/report.html, rebuilt by scripts/report.py after runs (project.yml: report).
 
-The report belongs to the project, not to an experiment: it is the project's script that builds it. exp.py
-runs that script's main() in its own process, as `python scripts/report.py` would (scripts/ first on sys.path),
-then takes the script's modules out of sys.modules again: no module of the scripts stays in the experiment's
-process, and none of the experiment's (a lab's own helpers.py) stands in for one of theirs. In this process
-because a second Python's start-up (0.13 s here) was most of what a rebuild cost. It costs 50 ms and more with many records, so a process rebuilds it after a run only when
-REFRESH_SECONDS have passed since it last did, and once when its runs are over.
+The report belongs to the project, not to an experiment: it is the project's script that builds it. exp.py runs that
+script's main() in its own process, as `python scripts/report.py` would (scripts/ first on sys.path), then takes the
+script's modules out of sys.modules again: no module of the scripts stays in the experiment's process, and none of
+the experiment's (a lab's own helpers.py) stands in for one of theirs. In this process because a second Python's
+start-up (0.13 s here) was most of what a rebuild cost. It costs 50 ms and more with many records, so a process
+rebuilds it after a run only when REFRESH_SECONDS have passed since it last did, and once when its runs are over.
 A report that cannot be built is a warning: it never fails a run.
 """
 import contextlib

@@ -1,4 +1,6 @@
 """A run's outputs beside its metrics: out-of-fold and test predictions, the checked submission, importance."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -12,24 +14,31 @@ from tabular.submission import check_submission, make_submission, prediction_fra
 def save_predictions(cfg, data, folds, result, run_dir):
     """Write out-of-fold and test predictions, the checked submission, importance and metrics."""
     spec = cfg["data"]
-    oof = prediction_frame(data.ids, result["oof"], data.classes, spec["id"])
-    target = pd.array(data.classes)[data.y] if data.classes else data.y  # typed labels: written faster than objects
-    oof.insert(1, "fold", folds)
-    oof.insert(2, spec["target"], target)
-    write_csv(oof, run_dir / "oof.csv")
-    test_pred = prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
-    write_csv(test_pred, run_dir / "test_pred.csv")
+    # The pictures are drawn on a second thread while the CSVs are written: training is over, so a core is free,
+    # and pyarrow's writer leaves Python's lock while it formats numbers. A picture that fails still fails the run.
+    with ThreadPoolExecutor(max_workers=1) as pictures:
+        drawn = pictures.submit(draw_pictures, cfg, data, result, run_dir)
+        oof = prediction_frame(data.ids, result["oof"], data.classes, spec["id"])
+        target = pd.array(data.classes)[data.y] if data.classes else data.y  # typed labels: written faster
+        oof.insert(1, "fold", folds)
+        oof.insert(2, spec["target"], target)
+        write_csv(oof, run_dir / "oof.csv")
+        test_pred = prediction_frame(data.test_ids, result["test_pred"], data.classes, spec["id"])
+        write_csv(test_pred, run_dir / "test_pred.csv")
 
-    submitted = to_submitted(cfg, result["test_pred"], data.spec["target_range"])
-    submission = make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
-    check_submission(submission, data.sample, spec["id"])
-    write_csv(submission, run_dir / "submission.csv")
-
-    result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
-    plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
-    # oof_vs_target.png, confusion_matrix.png, ...
-    plot_diagnostics(cfg["task"], data.y, result["oof"], data.classes, run_dir)
+        submitted = to_submitted(cfg, result["test_pred"], data.spec["target_range"])
+        submission = make_submission(data, submitted, cfg, METRICS[cfg["metric"]].needs_labels)
+        check_submission(submission, data.sample, spec["id"])
+        write_csv(submission, run_dir / "submission.csv")
+        result["importance"].rename("importance").rename_axis("feature").to_csv(run_dir / "importance.csv")
+        drawn.result()
     write_json(run_dir / "metrics.json", result["metrics"])
+
+
+def draw_pictures(cfg, data, result, run_dir):
+    """Draw importance.png and the task's diagnostic pictures (oof_vs_target.png, confusion_matrix.png, ...)."""
+    plot_importance(result["importance"], run_dir / "importance.png", cfg["model"]["name"])
+    plot_diagnostics(cfg["task"], data.y, result["oof"], data.classes, run_dir)
 
 
 def to_submitted(cfg, test_pred, target_range):
