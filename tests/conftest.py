@@ -93,6 +93,15 @@ def trained(trained_project, tmp_path):
     return copy
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook
+def pytest_xdist_make_scheduler(config, log):
+    """`-n 2 --dist loadfile` (CI): deal the files to the workers as tests/worker_units.py says."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from worker_units import SharedFixtureUnits
+    return SharedFixtureUnits(config, log)
+
+
 def pytest_unconfigure(config):
     for zygote in _zygotes.values():
         zygote.close()

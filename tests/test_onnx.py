@@ -58,15 +58,16 @@ def notebook_of_run002_on_kaggles_mounts(project, tmp_path, engine, exact=True):
     return ran
 
 
-def packaged_predicts_as_the_record(project, tmp_path, options, engine):
-    """Predict every test row with run002's record (PyTorch) and with its packaged copy given `options` (run by
-    `engine`, as predict.py names it), on the CPU; give the largest difference between the two."""
-    for extra, source, out in (([], RECORD, "torch.csv"), (options, DATASET, "packaged.csv")):
-        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
-                          "data/input/test.csv", "--raw-out", str(tmp_path / out), "--device", "cpu", *extra)
-        assert done.returncode == 0, done.stdout + done.stderr
+def packaged_predicts_as_the_record(project, tmp_path, options, engine, test="data/input/test.csv"):
+    """Predict every row of `test` with run002's packaged copy given `options` (run by `engine`, as predict.py names
+    it) on the CPU; give the largest difference from the run's own test predictions, PyTorch's (test_pred.csv: what
+    the record's predict.py gives too, to the last digit)."""
+    done = run_python(project, f"{DATASET}/run002/src/predict.py", "--run-dir", f"{DATASET}/run002", "--test", test,
+                      "--raw-out", str(tmp_path / "packaged.csv"), "--device", "cpu", *options)
+    assert done.returncode == 0, done.stdout + done.stderr
     assert f"({engine}) on cpu" in done.stderr + done.stdout
-    return largest_difference(tmp_path / "torch.csv", tmp_path / "packaged.csv")
+    assert len(pd.read_csv(tmp_path / "packaged.csv")) > 4
+    return largest_difference(project / RECORD / "run002/test_pred.csv", tmp_path / "packaged.csv")
 
 
 def test_an_image_run_packaged_as_onnx_predicts_as_pytorch_does_and_its_notebook_gives_back_its_submission(
@@ -81,7 +82,7 @@ def test_an_image_run_packaged_as_onnx_predicts_as_pytorch_does_and_its_notebook
     check = json.loads((models / "onnx_check.json").read_text())
     assert check["rows"] == 60 and check["opset"] == 17 and 0 <= check["max_difference"] <= TOLERANCE
     assert json.loads((project / DATASET / "kaggle_package.json").read_text())["onnx"] == ["run002"]
-    # Our own look at the numbers: every test row, PyTorch from the record against ONNX Runtime from the dataset.
+    # Our own look at the numbers: every test row, PyTorch's (the run's own) against ONNX Runtime from the dataset.
     assert packaged_predicts_as_the_record(project, tmp_path, ["--onnx"], "ONNX Runtime") <= TOLERANCE
     # The notebook: on the CPU, with ONNX Runtime, on Kaggle's mounts; it gives back the run's own submission.
     ran = notebook_of_run002_on_kaggles_mounts(project, tmp_path, "ONNX Runtime")
@@ -141,13 +142,9 @@ def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundsc
     assert len(list(models.glob("fold*.onnx"))) == len(list(models.glob("fold*.pt"))) > 1
     check = json.loads((models / "onnx_check.json").read_text())
     assert check["rows"] > 0 and 0 <= check["max_difference"] <= TOLERANCE
-    # every window of every public soundscape, PyTorch from the record against ONNX Runtime from the dataset
-    for onnx, source, out in (([], RECORD, "torch.csv"), (["--onnx"], DATASET, "onnx.csv")):
-        done = run_python(project, f"{source}/run002/src/predict.py", "--run-dir", f"{source}/run002", "--test",
-                          "data/input/test_soundscapes", "--raw-out", str(tmp_path / out), "--device", "cpu", *onnx)
-        assert done.returncode == 0, done.stdout + done.stderr
-    assert len(pd.read_csv(tmp_path / "onnx.csv")) > 4
-    assert largest_difference(tmp_path / "torch.csv", tmp_path / "onnx.csv") <= TOLERANCE
+    # every window of every public soundscape, PyTorch's (the run's own) against ONNX Runtime from the dataset
+    assert packaged_predicts_as_the_record(project, tmp_path, ["--onnx"], "ONNX Runtime",
+                                           test="data/input/test_soundscapes") <= TOLERANCE
     # The notebook on Kaggle's mounts, on the CPU with ONNX Runtime: the run's own submission, within the tolerance.
     notebook_of_run002_on_kaggles_mounts(project, tmp_path, "ONNX Runtime", exact=False)
     # The probe times what the notebook runs: the packaged folds in ONNX Runtime, on the CPU, in hours of audio.
@@ -222,7 +219,7 @@ def test_an_image_run_packaged_for_openvino_predicts_as_pytorch_does_in_it_and_i
     assert check["rows"] == 60 and 0 <= check["max_difference"] <= TOLERANCE  # ONNX Runtime's, checked as before
     assert len(check["openvino"]["differences"]) == 3 and 0 <= check["openvino"]["max_difference"] <= TOLERANCE
     assert json.loads((project / DATASET / "kaggle_package.json").read_text())["onnx_runtime"] == "openvino"
-    # Our own look: every test row, PyTorch from the record against OpenVINO from the dataset.
+    # Our own look: every test row, PyTorch's (the run's own) against OpenVINO from the dataset.
     assert packaged_predicts_as_the_record(project, tmp_path, ["--onnx", "--openvino"], "OpenVINO") <= TOLERANCE
     # The notebook on Kaggle's mounts runs predict.py --onnx --openvino on the CPU: the run's own submission.
     ran = notebook_of_run002_on_kaggles_mounts(project, tmp_path, "OpenVINO")
