@@ -234,6 +234,21 @@ def test_crash_in_a_run_leaves_no_complete_looking_folder_and_the_rest_still_run
     assert "See log.txt in data/output/exp/exp001/run002.failed/" in result.stdout and "<run>" not in result.stdout
 
 
+
+def test_a_picture_that_fails_on_its_thread_fails_the_run_with_its_traceback(fast):
+    """The pictures are drawn on a second thread beside the CSVs (tabular/outputs.py): its error is still the run's."""
+    path = fast / "exp/exp001/diagnostics.py"
+    anchor = '    """Write the pictures that fit the task into run_dir; give their file names."""\n'
+    assert anchor in path.read_text()
+    path.write_text(path.read_text().replace(anchor, anchor + "    raise RuntimeError('boom in a picture')\n"))
+    result = run_exp(fast, "--run", "1")
+    assert result.returncode == 1
+    out = fast / EXP
+    assert sorted(p.name for p in out.iterdir()) == ["run001.failed"]
+    log = (out / "run001.failed/log.txt").read_text()
+    assert "Traceback" in log and "RuntimeError: boom in a picture" in log
+    assert not (out / "run001.failed/metrics.json").exists()
+
 def test_fail_fast_stops_at_the_first_failure(fast):
     break_training(fast, "True")
     result = run_exp(fast, "--fail-fast")
