@@ -57,6 +57,44 @@ def text_baked(cookies_session):
     return without_report(Path(result.project_path))
 
 
+EXP = Path("exp/exp001")
+
+
+def quick_copy(image_baked, folder, epochs=1, n_splits=3, tta=True):
+    """Give a copy of the image project whose config trains quickly: one epoch, few folds, hflip TTA."""
+    project = folder / image_baked.name
+    shutil.copytree(image_baked, project)
+    config = project / EXP / "config.yml"
+    text = config.read_text()
+    for old, new in (("  epochs: 3\n", f"  epochs: {epochs}\n"), ("  n_splits: 5\n", f"  n_splits: {n_splits}\n"),
+                     ("  hflip: false\n", f"  hflip: {str(tta).lower()}\n")):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    config.write_text(text)
+    return project
+
+
+# The trained deep-learning projects live here, not in their test files: a fixture imported into another file is
+# another fixture there, with its own session cache, and trained again (test_onnx, test_probe).
+@pytest.fixture(scope="session")
+def image_trained(image_baked, tmp_path_factory):
+    """Give an image project whose exp001 ran its two runs (16 and 24 pixels) for one epoch; read-only by convention."""
+    project = quick_copy(image_baked, tmp_path_factory.mktemp("image-trained"))
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, result
+
+
+@pytest.fixture(scope="session")
+def audio_trained(audio_baked, tmp_path_factory):
+    """Give an audio project whose exp001 ran its example's two runs; read-only by convention."""
+    project = tmp_path_factory.mktemp("audio-trained") / audio_baked.name
+    shutil.copytree(audio_baked, project)
+    result = run_exp(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, result
+
+
 def without_report(project):
     """Give `project` with project.yml's `report: false`: rebuilding the HTML report after every exp.py would add
     half a second to each of the suite's hundreds of runs. tests/test_report.py turns it on where it tests it."""

@@ -24,16 +24,6 @@ SPECIES = ["whistler", "riser", "faller", "triller"]
 LABELS = __import__("pathlib").Path(__file__).parent / "audio_example_labels.csv"
 
 
-@pytest.fixture(scope="session")
-def audio_trained(audio_baked, tmp_path_factory):
-    """Give an audio project whose exp001 ran its example's two runs; read-only by convention."""
-    project = tmp_path_factory.mktemp("audio-trained") / audio_baked.name
-    shutil.copytree(audio_baked, project)
-    result = run_exp(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project, result
-
-
 @pytest.fixture
 def audio_project(audio_baked, tmp_path):
     project = tmp_path / audio_baked.name

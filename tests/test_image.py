@@ -13,35 +13,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from conftest import run_exp, run_python
+from conftest import EXP, quick_copy, run_exp, run_python
 from test_layout import DESIGN_CARD, cycles, import_graph
 from test_template import EXPECTED_IMAGE_FILES, files_of, render_hook
-
-EXP = Path("exp/exp001")
-
-
-def quick_copy(image_baked, folder, epochs=1, n_splits=3, tta=True):
-    """Give a copy of the image project whose config trains quickly: one epoch, few folds, hflip TTA."""
-    project = folder / image_baked.name
-    shutil.copytree(image_baked, project)
-    config = project / EXP / "config.yml"
-    text = config.read_text()
-    for old, new in (("  epochs: 3\n", f"  epochs: {epochs}\n"), ("  n_splits: 5\n", f"  n_splits: {n_splits}\n"),
-                     ("  hflip: false\n", f"  hflip: {str(tta).lower()}\n")):
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    config.write_text(text)
-    return project
-
-
-@pytest.fixture(scope="session")
-def image_trained(image_baked, tmp_path_factory):
-    """Give an image project whose exp001 ran its two runs (16 and 24 pixels) for one epoch; read-only by convention."""
-    project = quick_copy(image_baked, tmp_path_factory.mktemp("image-trained"))
-    result = run_exp(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project, result
-
 
 def one_run(project, snippet):
     """Replace exp.py's RUNS by one run with `snippet`."""

@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 
 from conftest import run_python
-from test_audio import audio_trained  # noqa: F401 (a fixture)
-from test_image import image_trained  # noqa: F401 (a fixture)
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow  # each test exports and predicts a trained deep-learning run several times
@@ -71,7 +69,7 @@ def packaged_predicts_as_the_record(project, tmp_path, options, engine, test="da
 
 
 def test_an_image_run_packaged_as_onnx_predicts_as_pytorch_does_and_its_notebook_gives_back_its_submission(
-        image_trained, tmp_path):  # noqa: F811
+        image_trained, tmp_path):
     project = copy_of(image_trained, tmp_path)
 
     packaged = package_onnx(project)
@@ -99,7 +97,7 @@ PLANTED = {
 
 
 @pytest.mark.parametrize("bug", list(PLANTED))
-def test_a_planted_export_bug_stops_the_package_and_ships_no_onnx(image_trained, tmp_path, bug):  # noqa: F811
+def test_a_planted_export_bug_stops_the_package_and_ships_no_onnx(image_trained, tmp_path, bug):
     project = copy_of(image_trained, tmp_path)
     code = project / RECORD / "run002" / "src" / "deep" / "onnx_export.py"
     old, new = PLANTED[bug]
@@ -132,7 +130,7 @@ def test_a_blend_of_tabular_runs_has_nothing_to_export_and_predict_blend_onnx_sa
 
 
 def test_an_audio_run_as_onnx_beside_its_torch_spectrograms_predicts_the_soundscapes_as_pytorch_does(
-        audio_trained, tmp_path):  # noqa: F811
+        audio_trained, tmp_path):
     project = copy_of(audio_trained, tmp_path)
 
     packaged = package_onnx(project)
@@ -161,7 +159,7 @@ BLEND_DATASET = "data/output/kaggle_datasets/playground-series-s5e1-blend001"
 
 
 def test_a_blend_of_image_runs_packaged_as_onnx_gives_back_the_blends_submission_on_the_cpu(
-        image_trained, tmp_path):  # noqa: F811
+        image_trained, tmp_path):
     project = copy_of(image_trained, tmp_path)
     blended = run_python(project, "scripts/blend.py", "exp001/run001", "exp001/run002", "--weights", "0.6,0.4")
     assert blended.returncode == 0, blended.stdout + blended.stderr
@@ -206,7 +204,7 @@ def test_a_blend_of_image_runs_packaged_as_onnx_gives_back_the_blends_submission
 
 
 def test_an_image_run_packaged_for_openvino_predicts_as_pytorch_does_in_it_and_its_notebook_runs_it(
-        image_trained, tmp_path):  # noqa: F811
+        image_trained, tmp_path):
     pytest.importorskip("openvino", reason="package --onnx --openvino needs OpenVINO's runtime: pip install openvino")
     project = copy_of(image_trained, tmp_path)
 

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from conftest import SCRIPT_ENV, run_python
-from test_image import image_trained  # noqa: F401 (a fixture)
 from test_kaggle import KERNEL, fake_kaggle, no_real_kaggle_account  # noqa: F401 (fixtures)
 
 
@@ -86,7 +85,7 @@ def test_push_refuses_a_run_the_probe_says_will_not_fit_unless_forced(trained, f
 
 
 @pytest.mark.slow
-def test_probe_of_an_image_run_times_it_on_the_cpu_when_this_machine_has_no_gpu(image_trained, tmp_path):  # noqa: F811
+def test_probe_of_an_image_run_times_it_on_the_cpu_when_this_machine_has_no_gpu(image_trained, tmp_path):
     project = tmp_path / "p"
     shutil.copytree(image_trained[0], project)
 
