@@ -79,10 +79,7 @@ def quick_copy(image_baked, folder, epochs=1, n_splits=3, tta=True):
 @pytest.fixture(scope="session")
 def image_trained(image_baked, tmp_path_factory):
     """Give an image project whose exp001 ran its two runs (16 and 24 pixels) for one epoch; read-only by convention."""
-    project = quick_copy(image_baked, tmp_path_factory.mktemp("image-trained"))
-    result = run_exp(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project, result
+    return ran_example(quick_copy(image_baked, tmp_path_factory.mktemp("image-trained")))
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +87,11 @@ def audio_trained(audio_baked, tmp_path_factory):
     """Give an audio project whose exp001 ran its example's two runs; read-only by convention."""
     project = tmp_path_factory.mktemp("audio-trained") / audio_baked.name
     shutil.copytree(audio_baked, project)
+    return ran_example(project)
+
+
+def ran_example(project):
+    """Run exp001's example runs in `project`; give (project, result), the fixture failing with their output."""
     result = run_exp(project)
     assert result.returncode == 0, result.stdout + result.stderr
     return project, result

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import edited_copies, run_exp, run_python
+from conftest import edited_copies, ran_example, run_exp, run_python
 from workflow_checks import check_tracked_tuned_listed_and_debugged, run_in_two_workers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
@@ -36,9 +36,7 @@ def text_trained(text_baked, tmp_path_factory):
     """Give a text project whose exp001 ran its example's two runs; read-only by convention."""
     project = tmp_path_factory.mktemp("text-trained") / text_baked.name
     shutil.copytree(text_baked, project)
-    result = run_exp(project)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project, result
+    return ran_example(project)
 
 
 @pytest.fixture
